@@ -1,0 +1,36 @@
+# keel — the two commands: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install services lint typecheck unit clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/keel up
+
+services:
+	@bash scripts/services.sh
+
+lint: install
+	$(BIN)/ruff check keel tests
+	$(BIN)/ruff format --check keel tests
+
+typecheck: install
+	$(BIN)/mypy keel
+
+unit: install services
+	$(BIN)/pytest -q --cov=keel --cov-report=term:skip-covered
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .keel .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,76 @@
+"""One request, start to finish: the ``Call`` that flows through the pipeline's stages."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Attempt", "Call", "Endpoint", "Principal", "Usage"]
+
+Endpoint = Literal["chat", "completions", "embeddings"]
+
+
+@dataclass(slots=True)
+class Principal:
+    """Who is calling: set by the identify stage."""
+
+    team: str
+    key_id: str
+    models: tuple[str, ...]
+
+    def may_use(self, model: str) -> bool:
+        return "*" in self.models or model in self.models
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One try at one upstream deployment; failed tries are kept, never billed."""
+
+    deployment: str
+    error: str | None
+    duration_s: float
+
+
+@dataclass(slots=True)
+class Call:
+    id: str
+    endpoint: Endpoint
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    started: float = field(default_factory=time.perf_counter)
+    started_at: float = field(default_factory=time.time)
+    credential: str | None = field(default=None, repr=False)  # the API key; never logged
+    principal: Principal | None = None
+    deployment: str | None = None
+    region: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    usage: Usage | None = None
+    cost_usd: float = 0.0
+    status: int = 200
+    error: str | None = None
+    upstream_s: float = 0.0
+    ttft_s: float | None = None
+    # The client asked for the usage chunk at the end of a stream (keel always asks upstream).
+    client_wants_usage: bool = False
+    finished: float | None = None
+
+    def elapsed_s(self) -> float:
+        end = self.finished if self.finished is not None else time.perf_counter()
+        return end - self.started
+
+    def overhead_s(self) -> float:
+        """keel's own time: all of the call except the time spent waiting on upstreams."""
+        return max(0.0, self.elapsed_s() - self.upstream_s)

@@ -1,0 +1,166 @@
+"""The ``keel`` command: up, validate, config schema, keys, report, sim."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+
+from keel.config.loader import load_config
+from keel.config.schema import KeelConfig
+from keel.errors import ConfigError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+config_app = typer.Typer(no_args_is_help=True, help="Inspect the config format.")
+keys_app = typer.Typer(no_args_is_help=True, help="Make, list and revoke API keys.")
+report_app = typer.Typer(no_args_is_help=True, help="Reports from the usage records.")
+app.add_typer(config_app, name="config")
+app.add_typer(keys_app, name="keys")
+app.add_typer(report_app, name="report")
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", "-c", help="keel.yaml to use (default: ./keel.yaml, else the demo)."),
+]
+
+
+def _load(path: str | None) -> KeelConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"keel: config refused ({len(exc.problems)} problem(s))", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def up(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+) -> None:
+    """Start the gateway."""
+    from keel.gateway.server import serve
+
+    cfg = _load(config)
+    serve(cfg, host or cfg.server.host, cfg.server.port if port is None else port)
+
+
+@app.command()
+def validate(path: Annotated[str, typer.Argument(help="The config file to check.")]) -> None:
+    """Check a config file; print every problem with file, line and field."""
+    _load(path)
+    typer.echo(f"{path}: ok")
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of keel.yaml (for editor completion)."""
+    typer.echo(orjson.dumps(KeelConfig.model_json_schema(), option=orjson.OPT_INDENT_2))
+
+
+@app.command()
+def sim(
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 9000,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    model: Annotated[str, typer.Option(help="Model name to answer as.")] = "sim-llm",
+    ttft_ms: Annotated[float, typer.Option(help="Median time to first token.")] = 150.0,
+    tokens_per_s: Annotated[float, typer.Option(help="Median decode speed.")] = 60.0,
+    capacity: Annotated[int, typer.Option(help="Sequences decoded at once.")] = 16,
+    max_queue: Annotated[int, typer.Option(help="Requests waiting beyond capacity.")] = 256,
+    output_tokens: Annotated[int, typer.Option(help="Typical answer length.")] = 48,
+    seed: Annotated[int, typer.Option(help="Output seed.")] = 0,
+) -> None:
+    """Run the LLM simulator as a standalone OpenAI-compatible server."""
+    from keel.config.schema import SimConfig
+    from keel.providers.sim_server import run_sim_server
+
+    settings = SimConfig(
+        ttft_ms=ttft_ms,
+        tokens_per_s=tokens_per_s,
+        capacity=capacity,
+        max_queue=max_queue,
+        output_tokens=output_tokens,
+        seed=seed,
+    )
+    typer.echo(f"keel sim: http://{host}:{port}/v1 (model {model})", err=True)
+    run_sim_server(host, port, settings, model)
+
+
+@keys_app.command("create")
+def keys_create(
+    team: Annotated[str, typer.Option(help="The team the key belongs to.")],
+    name: Annotated[str, typer.Option(help="A label, e.g. the app using it.")] = "",
+    expires: Annotated[
+        str | None, typer.Option(help="Expiry: a date (2026-12-31) or a duration (30d, 12h).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Make an API key for a team. It is printed once and stored only as a hash."""
+    from keel.identity import admin
+
+    cfg = _load(config)
+    try:
+        key, record = asyncio.run(admin.create(cfg, team, name, expires))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(key)
+    typer.echo(f"id {record.id}, team {record.team}. Shown once: store it now.", err=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    team: Annotated[str | None, typer.Option(help="Only this team's keys.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List API keys (never the keys themselves)."""
+    from keel.identity import admin
+
+    typer.echo(admin.render_keys(asyncio.run(admin.list_keys(_load(config), team))))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (keel keys list).")],
+    config: ConfigOpt = None,
+) -> None:
+    """Revoke a key. Running gateways refuse it within seconds."""
+    from keel.identity import admin
+
+    if not asyncio.run(admin.revoke(_load(config), key_id)):
+        typer.echo(f"keel: no key with id {key_id} (see keel keys list)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
+
+
+@report_app.command("usage")
+def report_usage(
+    since: Annotated[
+        str, typer.Option(help="Start: a date (2026-11-01) or a duration back (24h, 7d).")
+    ] = "30d",
+    by: Annotated[str, typer.Option(help="Group by team, model, deployment or region.")] = "team",
+    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    config: ConfigOpt = None,
+) -> None:
+    """Requests, tokens, cost and latency from the usage records."""
+    from keel.finops import report
+
+    try:
+        typer.echo(asyncio.run(report.usage(_load(config), since, by, format)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,171 @@
+"""Reading ``keel.yaml``: YAML with line numbers, ``${ENV}`` and ``file:`` secrets, validation.
+
+Every problem is reported with the file, the line and the field path, and all of them at once,
+so one run of ``keel validate`` is enough to fix a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from keel.config.schema import KeelConfig
+from keel.errors import ConfigError, ConfigProblem
+
+__all__ = ["DEMO_CONFIG", "default_config_path", "load_config", "parse_config"]
+
+DEMO_CONFIG = "<demo>"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_FILE_FIELDS = {"api_key", "api_keys"}
+
+Path_ = tuple[str | int, ...]
+
+
+def default_config_path() -> str:
+    """``./keel.yaml`` if present, else the bundled demo config."""
+    return "keel.yaml" if Path("keel.yaml").is_file() else DEMO_CONFIG
+
+
+def load_config(path: str | None = None) -> KeelConfig:
+    """Load and validate a config file (or the demo config); raise ``ConfigError`` if refused."""
+    path = path or default_config_path()
+    if path == DEMO_CONFIG:
+        text = resources.files("keel.config").joinpath("demo.yaml").read_text("utf-8")
+        return parse_config(text, "examples/demo.yaml")
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(path, None, "", f"cannot read the file: {exc}")]) from exc
+    return parse_config(text, path)
+
+
+def parse_config(text: str, filename: str) -> KeelConfig:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigProblem(filename, line, "", f"not valid YAML: {exc}")]) from exc
+    if data is None:
+        data = {}
+    lines = dict(_node_lines(root, ())) if root is not None else {}
+
+    def problem(path: Path_, message: str) -> ConfigProblem:
+        return ConfigProblem(filename, _line_for(lines, path), _dotted(path), message)
+
+    if not isinstance(data, dict):
+        raise ConfigError([problem((), "the top level must be a mapping of sections")])
+    problems: list[ConfigProblem] = []
+    data = _interpolate(data, (), problems, problem)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        config = KeelConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            [problem(tuple(err["loc"]), _pydantic_message(err)) for err in exc.errors()]
+        ) from None
+    problems = [problem(path, message) for path, message in _cross_references(config)]
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _pydantic_message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown field (check the spelling; `keel config schema` lists every field)"
+    message: str = err["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def _cross_references(config: KeelConfig) -> Iterator[tuple[Path_, str]]:
+    names: set[str] = set()
+    for i, deployment in enumerate(config.deployments):
+        if deployment.name in names:
+            yield ("deployments", i, "name"), f"duplicate deployment name {deployment.name!r}"
+        names.add(deployment.name)
+        if deployment.region not in config.regions:
+            known = ", ".join(sorted(config.regions)) or "none defined"
+            yield (
+                ("deployments", i, "region"),
+                f"unknown region {deployment.region!r} (regions: {known})",
+            )
+    for model, spec in config.models.items():
+        for j, ref in enumerate(spec.deployments):
+            if ref not in names:
+                yield ("models", model, "deployments", j), f"unknown deployment {ref!r}"
+    for team, team_spec in config.teams.items():
+        for j, model in enumerate(team_spec.models):
+            if model != "*" and model not in config.models:
+                yield ("teams", team, "models", j), f"unknown model {model!r}"
+
+
+def _interpolate(value: Any, path: Path_, problems: list[ConfigProblem], problem: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, k), problems, problem) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), problems, problem) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def env(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        problems.append(problem(path, f"environment variable {name} is not set"))
+        return ""
+
+    result = _ENV_REF.sub(env, value)
+    secret_field = any(isinstance(p, str) and p in _FILE_FIELDS for p in path)
+    if secret_field and result.startswith("file:"):
+        file = Path(result.removeprefix("file:")).expanduser()
+        try:
+            return file.read_text("utf-8").strip()
+        except OSError as exc:
+            problems.append(problem(path, f"cannot read secret file {file}: {exc.strerror}"))
+    return result
+
+
+def _node_lines(node: yaml.Node, path: Path_) -> Iterator[tuple[Path_, int]]:
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, child in node.value:
+            # The key's line is where a person looks for the field.
+            here = (*path, key.value)
+            yield here, key.start_mark.line + 1
+            yield from ((p, n) for p, n in _node_lines(child, here) if p != here)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            yield from _node_lines(child, (*path, i))
+
+
+def _line_for(lines: dict[Path_, int], path: Path_) -> int | None:
+    # Pydantic locations may name a field the file lacks (missing) or a model-level check;
+    # the nearest enclosing node that the file has is the best line to point at.
+    path = tuple(p for p in path if not (isinstance(p, str) and p.startswith("function-")))
+    for end in range(len(path), -1, -1):
+        key = _normalise(path[:end])
+        if key in lines:
+            return lines[key]
+    return None
+
+
+def _normalise(path: Path_) -> Path_:
+    return tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in path)
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,170 @@
+"""The shape of ``keel.yaml``. Every section refuses fields it does not know."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+__all__ = [
+    "DeploymentConfig",
+    "KeelConfig",
+    "ModelConfig",
+    "PriceConfig",
+    "RegionConfig",
+    "ServerConfig",
+    "SimConfig",
+    "StateConfig",
+    "StoreConfig",
+    "TeamConfig",
+    "TimeoutsConfig",
+]
+
+ProviderName = Literal["openai", "sim", "local-embeddings"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Section):
+    """Where keel listens and what it accepts."""
+
+    host: str = Field("127.0.0.1", description="Address to bind.")
+    port: int = Field(8080, ge=0, le=65535, description="Port to bind (0 picks a free one).")
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
+    )
+    access_log: bool = Field(True, description="One JSON line per request on stdout.")
+    demo: bool = Field(
+        False, description="Demo mode: refuse to bind beyond loopback (set by the demo config)."
+    )
+
+
+class StoreConfig(_Section):
+    """Where records (usage, keys) are kept. ``sqlite:///path`` or ``postgresql://…``."""
+
+    url: str = Field(
+        "sqlite:///.keel/keel.db", description="Store URL; the scheme picks the backend."
+    )
+    commit_batch_max: int = Field(
+        512, gt=0, description="Most records one group-commit transaction carries."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("store url must start with sqlite:/// or postgresql://")
+        return url
+
+
+class StateConfig(_Section):
+    """Where shared counters live. ``memory://`` (one process)."""
+
+    url: str = Field("memory://", description="State URL; the scheme picks the backend.")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith("memory://"):
+            raise ValueError("state url must be memory:// (redis:// arrives with shared budgets)")
+        return url
+
+
+class RegionConfig(_Section):
+    """A place where deployments run."""
+
+    description: str = ""
+
+
+class PriceConfig(_Section):
+    """What a deployment costs, in US dollars."""
+
+    input_per_mtok: float = Field(0.0, ge=0, description="Per million prompt tokens.")
+    output_per_mtok: float = Field(0.0, ge=0, description="Per million completion tokens.")
+    per_request: float = Field(0.0, ge=0, description="Flat price per request.")
+
+
+class TimeoutsConfig(_Section):
+    """Upstream timeouts in seconds."""
+
+    connect_s: float = Field(5.0, gt=0, description="TCP connect (and TLS) to the upstream.")
+    first_byte_s: float = Field(60.0, gt=0, description="Until the upstream's response headers.")
+    total_s: float = Field(600.0, gt=0, description="Whole upstream call, stream included.")
+
+
+class SimConfig(_Section):
+    """The simulator's behaviour: a latency-realistic stand-in for an LLM server."""
+
+    ttft_ms: float = Field(150.0, ge=0, description="Median time to first token.")
+    ttft_sigma: float = Field(0.35, ge=0, description="Log-normal spread of time to first token.")
+    tokens_per_s: float = Field(60.0, gt=0, description="Median decode speed per sequence.")
+    tokens_per_s_sigma: float = Field(0.2, ge=0, description="Log-normal spread of decode speed.")
+    capacity: int = Field(16, gt=0, description="Sequences decoded at once; more wait in a queue.")
+    max_queue: int = Field(256, ge=0, description="Requests waiting beyond capacity; 503 past it.")
+    output_tokens: int = Field(48, gt=0, description="Typical answer length in tokens.")
+    seed: int = Field(0, description="Same seed and prompt give the same answer.")
+
+
+class DeploymentConfig(_Section):
+    """One concrete place a model runs: a provider, an endpoint, a model name, a region."""
+
+    name: str = Field(..., min_length=1)
+    provider: ProviderName
+    model: str = Field(..., min_length=1, description="Model name the upstream expects.")
+    region: str
+    base_url: str | None = Field(None, description="Upstream base URL, e.g. http://gpu1:8000/v1.")
+    api_key: SecretStr | None = Field(None, description="Literal, ${ENV} or file:/path.")
+    price: PriceConfig = PriceConfig()
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+    max_concurrency: int = Field(256, gt=0, description="Most calls in flight to this deployment.")
+    sim: SimConfig = SimConfig()
+
+    @model_validator(mode="after")
+    def _needs_base_url(self) -> DeploymentConfig:
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("an openai deployment needs base_url (e.g. http://host:8000/v1)")
+        return self
+
+
+class ModelConfig(_Section):
+    """A logical model: the name clients ask for, served by one or more deployments."""
+
+    deployments: list[str] = Field(..., min_length=1)
+    description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_shorthand(cls, value: Any) -> Any:
+        return {"deployments": value} if isinstance(value, list) else value
+
+
+class TeamConfig(_Section):
+    """A team: who may call which logical models. Keys are made with ``keel keys create``."""
+
+    models: list[str] = Field(default_factory=lambda: ["*"], description='Logical models, or "*".')
+    api_keys: list[SecretStr] = Field(
+        default_factory=list, description="Keys defined in config (e.g. ${ENV}); prefer keel keys."
+    )
+
+    def may_use(self, model: str) -> bool:
+        return "*" in self.models or model in self.models
+
+
+class KeelConfig(_Section):
+    """The whole of ``keel.yaml``."""
+
+    server: ServerConfig = ServerConfig()
+    store: StoreConfig = StoreConfig()
+    state: StateConfig = StateConfig()
+    regions: dict[str, RegionConfig] = Field(default_factory=dict)
+    deployments: list[DeploymentConfig] = Field(default_factory=list)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    teams: dict[str, TeamConfig] = Field(default_factory=dict)
+
+    def deployment(self, name: str) -> DeploymentConfig:
+        for deployment in self.deployments:
+            if deployment.name == name:
+                return deployment
+        raise KeyError(name)

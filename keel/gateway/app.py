@@ -1,0 +1,138 @@
+"""The gateway: builds every part from a config and serves them as one ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keel.config.schema import KeelConfig
+from keel.errors import KeelError
+from keel.gateway.openai import OpenAIRoutes
+from keel.monitor.access_log import AccessLog
+from keel.monitor.metrics import Metrics
+from keel.pipeline import Pipeline
+from keel.pipeline.account import Account
+from keel.pipeline.identify import Identify
+from keel.providers import build_provider
+from keel.routing.router import Router
+from keel.store.ledger import Ledger
+from keel.store.sql import open_store
+
+__all__ = ["Gateway", "create_app"]
+
+
+class Gateway:
+    """Everything one keel process runs: store, ledger, providers, router, pipeline."""
+
+    def __init__(self, config: KeelConfig, access_log: AccessLog | None = None) -> None:
+        self.config = config
+        self.store = open_store(config.store.url)
+        self.ledger = Ledger(self.store, config.store.commit_batch_max)
+        self.metrics = Metrics()
+        self.providers = {d.name: build_provider(d) for d in config.deployments}
+        self.router = Router(config, self.providers)
+        self.identify = Identify(config, self.store)
+        log = access_log or AccessLog(enabled=config.server.access_log)
+        self.account = Account(config, self.ledger, self.metrics, log)
+        self.pipeline = Pipeline([self.identify, self.account])
+
+    async def start(self) -> None:
+        await self.store.start()
+        await self.ledger.start()
+        await asyncio.gather(*(p.start() for p in self.providers.values()))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(p.close() for p in self.providers.values()))
+        await self.ledger.close()
+        await self.store.close()
+
+
+def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> Starlette:
+    gateway = Gateway(config, access_log)
+    api = OpenAIRoutes(gateway)
+
+    async def healthz(_: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            await asyncio.wait_for(gateway.store.ping(), timeout=2.0)
+        except Exception as exc:
+            return _json({"status": "not ready", "reason": f"store unreachable: {exc}"}, 503)
+        return _json({"status": "ready"})
+
+    async def metrics(_: Request) -> Response:
+        return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.close()
+
+    routes = [
+        Route("/v1/chat/completions", api.chat, methods=["POST"]),
+        Route("/v1/completions", api.completions, methods=["POST"]),
+        Route("/v1/embeddings", api.embeddings, methods=["POST"]),
+        Route("/v1/models", api.list_models, methods=["GET"]),
+        Route("/v1/models/{model:path}", api.get_model, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            KeelError: _keel_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )
+    app.state.gateway = gateway
+    return app
+
+
+def _json(obj: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status, media_type="application/json")
+
+
+async def _keel_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, KeelError)
+    return Response(exc.to_body(), exc.status, exc.headers(), "application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = (
+            f"No route {request.url.path}. keel serves /v1/chat/completions, "
+            "/v1/completions, /v1/embeddings and /v1/models."
+        )
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}."
+    else:
+        message = str(exc.detail)
+    body = {
+        "error": {"message": message, "type": "invalid_request_error", "code": None, "param": None}
+    }
+    return Response(orjson.dumps(body), exc.status_code, exc.headers, "application/json")
+
+
+async def _internal_error(_: Request, exc: Exception) -> Response:
+    return Response(
+        KeelError(f"Internal error in keel: {type(exc).__name__}. It has been logged.").to_body(),
+        500,
+        media_type="application/json",
+    )

@@ -1,0 +1,73 @@
+"""Prometheus metrics, one registry per gateway (so tests can run several side by side)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from keel.call import Call
+
+__all__ = ["Metrics"]
+
+_LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_OVERHEAD = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "keel_requests", "Requests by logical model, deployment and HTTP status.",
+            ["model", "deployment", "status"], registry=r,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "keel_request_duration_seconds", "Whole request, as the client saw it.",
+            ["model"], buckets=_LATENCY, registry=r,
+        )  # fmt: skip
+        self.upstream = Histogram(
+            "keel_upstream_duration_seconds", "Time spent waiting on upstream deployments.",
+            ["deployment"], buckets=_LATENCY, registry=r,
+        )  # fmt: skip
+        self.overhead = Histogram(
+            "keel_overhead_seconds", "keel's own time per request (total minus upstream).",
+            buckets=_OVERHEAD, registry=r,
+        )  # fmt: skip
+        self.ttft = Histogram(
+            "keel_time_to_first_token_seconds", "Streams: request start to first token.",
+            ["model", "deployment"], buckets=_LATENCY, registry=r,
+        )  # fmt: skip
+        self.tokens = Counter(
+            "keel_tokens", "Tokens by deployment and kind (prompt, completion).",
+            ["model", "deployment", "kind"], registry=r,
+        )  # fmt: skip
+        self.cost = Counter(
+            "keel_cost_usd", "Cost in US dollars.", ["model", "deployment", "team"], registry=r
+        )
+        self.attempts = Counter(
+            "keel_upstream_attempts", "Upstream attempts by deployment and outcome.",
+            ["deployment", "outcome"], registry=r,
+        )  # fmt: skip
+        self.in_flight = Gauge("keel_in_flight_requests", "Requests being served.", registry=r)
+
+    def observe(self, call: Call) -> None:
+        model = call.model or "-"
+        deployment = call.deployment or "-"
+        self.requests.labels(model, deployment, str(call.status)).inc()
+        self.latency.labels(model).observe(call.elapsed_s())
+        self.overhead.observe(call.overhead_s())
+        for attempt in call.attempts:
+            self.attempts.labels(attempt.deployment, attempt.error or "ok").inc()
+        if call.deployment is None:
+            return
+        self.upstream.labels(deployment).observe(call.upstream_s)
+        if call.ttft_s is not None:
+            self.ttft.labels(model, deployment).observe(call.ttft_s)
+        if call.usage is not None:
+            self.tokens.labels(model, deployment, "prompt").inc(call.usage.prompt_tokens)
+            self.tokens.labels(model, deployment, "completion").inc(call.usage.completion_tokens)
+        if call.cost_usd:
+            team = call.principal.team if call.principal else "-"
+            self.cost.labels(model, deployment, team).inc(call.cost_usd)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,90 @@
+"""Stage 9, account: cost, the usage record (committed before the client gets its answer),
+metrics and the access log line. Runs for every call, failed ones too."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from keel.call import Call
+from keel.config.schema import KeelConfig, PriceConfig
+from keel.errors import StoreUnavailable
+from keel.finops.cost import cost_usd
+from keel.monitor.access_log import AccessLog
+from keel.monitor.metrics import Metrics
+from keel.store.ledger import Ledger, RecordNotCommitted
+
+__all__ = ["Account", "usage_row"]
+
+
+class Account:
+    def __init__(
+        self, config: KeelConfig, ledger: Ledger, metrics: Metrics, access_log: AccessLog
+    ) -> None:
+        self.prices: dict[str, PriceConfig] = {d.name: d.price for d in config.deployments}
+        self.ledger = ledger
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def before(self, call: Call) -> None:
+        return None
+
+    async def after(self, call: Call) -> None:
+        row = self.settle(call)
+        try:
+            await self.ledger.record(row)
+        except RecordNotCommitted as exc:
+            call.status, call.error = 503, StoreUnavailable.code
+            raise StoreUnavailable(
+                "keel could not record this request, so it withholds the answer. "
+                "Retry shortly; if it persists, check the store (GET /readyz)."
+            ) from exc
+        finally:
+            self.observe(call)
+
+    def settle(self, call: Call) -> dict[str, Any]:
+        """Price the call and build its record (no I/O)."""
+        call.finished = time.perf_counter()
+        # A client that hung up mid-stream still consumed what the upstream generated;
+        # an upstream that failed is never billed as a completion.
+        if call.deployment is not None and (call.status < 400 or call.status == 499):
+            call.cost_usd = cost_usd(self.prices[call.deployment], call.usage)
+        return usage_row(call)
+
+    def observe(self, call: Call) -> None:
+        self.metrics.observe(call)
+        self.access_log.write(call)
+
+
+def usage_row(call: Call) -> dict[str, Any]:
+    usage = call.usage
+    principal = call.principal
+    return {
+        "request_id": call.id,
+        "ts": call.started_at,
+        "team": principal.team if principal else None,
+        "key_id": principal.key_id if principal else None,
+        "model": call.model or None,
+        "endpoint": call.endpoint,
+        "stream": call.stream,
+        "deployment": call.deployment,
+        "region": call.region,
+        "status": call.status,
+        "error": call.error,
+        "prompt_tokens": usage.prompt_tokens if usage else 0,
+        "completion_tokens": usage.completion_tokens if usage else 0,
+        "tokens_estimated": usage.estimated if usage else False,
+        "cost_usd": call.cost_usd,
+        "latency_ms": call.elapsed_s() * 1000,
+        "upstream_ms": call.upstream_s * 1000,
+        "ttft_ms": call.ttft_s * 1000 if call.ttft_s is not None else None,
+        "overhead_ms": call.overhead_s() * 1000,
+        "attempts": orjson.dumps(
+            [
+                {"deployment": a.deployment, "error": a.error, "ms": round(a.duration_s * 1000, 3)}
+                for a in call.attempts
+            ]
+        ).decode(),
+    }

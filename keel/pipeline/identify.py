@@ -1,0 +1,93 @@
+"""Stage 2, identify: the API key on the request becomes a ``Principal`` (team, key, models).
+
+Keys defined in config are hashed at start. Keys made with ``keel keys create`` live in the store
+and are looked up there, then cached briefly: a revoked key stops working on every running
+gateway within ``cache_ttl_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from keel.call import Call, Principal
+from keel.config.schema import KeelConfig
+from keel.errors import AuthenticationError
+from keel.identity.keys import hash_key
+from keel.store.base import KeyRecord, Store
+
+__all__ = ["Identify"]
+
+_NO_KEY = (
+    "No API key. Send it as 'Authorization: Bearer <key>' (the OpenAI SDK's api_key). "
+    "Ask your keel admin for one: keel keys create --team <team>."
+)
+_BAD_KEY = (
+    "Invalid API key. Check that it was copied whole; keys are shown once when made "
+    "(keel keys create --team <team>)."
+)
+
+
+class Identify:
+    def __init__(self, config: KeelConfig, store: Store, cache_ttl_s: float = 5.0) -> None:
+        self.config = config
+        self.store = store
+        self.cache_ttl_s = cache_ttl_s
+        self._config_keys: dict[str, Principal] = {}
+        for team, spec in config.teams.items():
+            for i, secret in enumerate(spec.api_keys, 1):
+                principal = Principal(team, f"config:{team}:{i}", tuple(spec.models))
+                self._config_keys[hash_key(secret.get_secret_value())] = principal
+        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+
+    async def before(self, call: Call) -> None:
+        if not call.credential:
+            raise AuthenticationError(_NO_KEY, code="missing_api_key")
+        digest = hash_key(call.credential)
+        principal = self._config_keys.get(digest)
+        if principal is None:
+            principal = self._principal(await self._lookup(digest))
+        call.principal = principal
+
+    async def after(self, call: Call) -> None:
+        return None
+
+    async def _lookup(self, digest: str) -> KeyRecord | None:
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        record = await self.store.find_key(digest)
+        if len(self._cache) > 10_000:
+            self._cache.clear()  # bounded: a flood of bad keys must not grow memory
+        self._cache[digest] = (now + self.cache_ttl_s, record)
+        return record
+
+    def _principal(self, record: KeyRecord | None) -> Principal:
+        if record is None:
+            raise AuthenticationError(_BAD_KEY)
+        now = time.time()
+        if record.revoked_at is not None:
+            raise AuthenticationError(
+                f"API key {record.id} was revoked on {_day(record.revoked_at)}. "
+                "Ask your keel admin for a new one.",
+                code="revoked_api_key",
+            )
+        if record.expires_at is not None and record.expires_at <= now:
+            raise AuthenticationError(
+                f"API key {record.id} expired on {_day(record.expires_at)}. "
+                "Ask your keel admin for a new one.",
+                code="expired_api_key",
+            )
+        team = self.config.teams.get(record.team)
+        if team is None:
+            raise AuthenticationError(
+                f"API key {record.id} belongs to team {record.team!r}, which is no longer "
+                "configured. Ask your keel admin.",
+                code="unknown_team",
+            )
+        return Principal(record.team, record.id, tuple(team.models))
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,61 @@
+"""The one small base every provider adapter implements.
+
+A provider is built once per deployment at start and shared by all calls. It knows one wire
+protocol; it never imports the pipeline. It returns the upstream's answer as raw bytes (or, for a
+stream, the raw ``data:`` payloads one by one) so keel forwards what the upstream said unchanged.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from keel.call import Endpoint
+from keel.config.schema import DeploymentConfig
+
+__all__ = ["Provider", "UpstreamReply", "UpstreamRequest"]
+
+
+@dataclass(slots=True)
+class UpstreamRequest:
+    endpoint: Endpoint
+    body: dict[str, Any]  # the client's body, ``model`` already set to the deployment's model
+    stream: bool
+    request_id: str
+
+
+@dataclass(slots=True)
+class UpstreamReply:
+    """A successful (2xx) upstream answer.
+
+    Non-streaming: ``body`` is the JSON answer, byte for byte. Streaming: ``events`` yields each
+    SSE ``data:`` payload as bytes (``[DONE]`` excluded) as it arrives; it raises
+    ``keel.errors.StreamBroken`` if the stream is cut. ``done`` turns true once ``[DONE]`` is seen.
+    """
+
+    body: bytes = b""
+    events: AsyncIterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    done: bool = False
+
+
+class Provider(ABC):
+    """An adapter for one deployment. Errors are raised as ``keel.errors.UpstreamError``s."""
+
+    #: The endpoints this provider can serve.
+    endpoints: frozenset[Endpoint] = frozenset({"chat", "completions", "embeddings"})
+
+    def __init__(self, deployment: DeploymentConfig) -> None:
+        self.deployment = deployment
+
+    async def start(self) -> None:
+        """Open pools, load models. Called once before the first request."""
+
+    async def close(self) -> None:
+        """Release what ``start`` took."""
+
+    @abstractmethod
+    async def send(self, request: UpstreamRequest) -> UpstreamReply:
+        """Send one request upstream and return its answer (raise ``UpstreamError`` on failure)."""

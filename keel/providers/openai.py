@@ -1,0 +1,124 @@
+"""Any OpenAI-compatible server: OpenAI, Azure-style base URLs, vLLM, Ollama, llama.cpp, TGI.
+
+One pooled keep-alive ``aiohttp`` session per deployment. The request body is sent as the client
+wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE payloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import orjson
+
+from keel.errors import StreamBroken, UpstreamStatus, UpstreamTimeout, UpstreamUnavailable
+from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
+
+__all__ = ["OpenAIProvider"]
+
+_PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+
+
+class OpenAIProvider(Provider):
+    _session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        d = self.deployment
+        timeouts = d.timeouts
+        connector = aiohttp.TCPConnector(
+            limit=d.max_concurrency, keepalive_timeout=30, enable_cleanup_closed=True
+        )
+        headers = {"content-type": "application/json"}
+        if d.api_key is not None:
+            headers["authorization"] = f"Bearer {d.api_key.get_secret_value()}"
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(
+                total=timeouts.total_s,
+                sock_connect=timeouts.connect_s,
+                # Applies to every read: the wait for headers and each gap between stream chunks.
+                sock_read=timeouts.first_byte_s,
+            ),
+            skip_auto_headers=("User-Agent",),
+            json_serialize=lambda obj: orjson.dumps(obj).decode(),
+        )
+        self._base = (d.base_url or "").rstrip("/")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, request: UpstreamRequest) -> UpstreamReply:
+        if self._session is None:
+            raise UpstreamUnavailable(f"deployment {self.deployment.name} is not started")
+        url = self._base + _PATHS[request.endpoint]
+        name = self.deployment.name
+        try:
+            response = await self._session.post(
+                url,
+                data=orjson.dumps(request.body),
+                headers={"x-request-id": request.request_id},
+            )
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"deployment {name} did not answer in time") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(f"deployment {name} is unreachable: {exc}") from exc
+        if response.status >= 300:
+            body = await _read_quietly(response)
+            raise UpstreamStatus(
+                f"deployment {name} answered HTTP {response.status}",
+                upstream_status=response.status,
+                body=body,
+            )
+        if request.stream:
+            reply = UpstreamReply(headers=dict(response.headers))
+            reply.events = _events(response, reply, name)
+            return reply
+        try:
+            body = await response.read()
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"deployment {name} stalled mid-answer") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnavailable(f"deployment {name} cut the answer: {exc}") from exc
+        return UpstreamReply(body=body, headers=dict(response.headers))
+
+
+async def _read_quietly(response: aiohttp.ClientResponse) -> bytes:
+    try:
+        return await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        return b""
+    finally:
+        response.release()
+
+
+async def _events(
+    response: aiohttp.ClientResponse, reply: UpstreamReply, name: str
+) -> AsyncIterator[bytes]:
+    """Yield each SSE ``data:`` payload as it arrives; multi-line data is joined by newlines."""
+    data: list[bytes] = []
+    try:
+        async for raw in response.content:
+            line = raw.rstrip(b"\r\n")
+            if line.startswith(b"data:"):
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif not line and data:
+                payload = b"\n".join(data)
+                data.clear()
+                if payload == b"[DONE]":
+                    reply.done = True
+                    return
+                yield payload
+            # comments (":"), "event:", "id:" and "retry:" lines carry nothing OpenAI clients read
+        if data and b"\n".join(data) != b"[DONE]":
+            yield b"\n".join(data)
+        elif data:
+            reply.done = True
+    except TimeoutError as exc:
+        raise StreamBroken(f"deployment {name} stalled mid-stream") from exc
+    except aiohttp.ClientError as exc:
+        raise StreamBroken(f"deployment {name} cut the stream: {exc}") from exc
+    finally:
+        response.release()

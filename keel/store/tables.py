@@ -1,0 +1,60 @@
+"""The tables keel keeps. SQLAlchemy Core only: no ORM objects on the hot path."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["api_keys", "metadata", "usage"]
+
+metadata = MetaData()
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(128), nullable=False, index=True),
+    Column("ts", Float, nullable=False, index=True),
+    Column("team", String(128)),
+    Column("key_id", String(64)),
+    Column("model", String(256)),
+    Column("endpoint", String(32), nullable=False),
+    Column("stream", Boolean, nullable=False),
+    Column("deployment", String(256)),
+    Column("region", String(128)),
+    Column("status", Integer, nullable=False),
+    Column("error", String(64)),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("tokens_estimated", Boolean, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("upstream_ms", Float, nullable=False),
+    Column("ttft_ms", Float),
+    Column("overhead_ms", Float, nullable=False),
+    Column("attempts", Text, nullable=False),  # JSON list of {deployment, error, ms}
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("team", String(128), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Column("revoked_at", Float),
+)
+
+Index("ix_usage_team_ts", usage.c.team, usage.c.ts)
