@@ -36,6 +36,9 @@ class ServerConfig(_Section):
         4 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
     )
     access_log: bool = Field(True, description="One JSON line per request on stdout.")
+    key_cache_s: float = Field(
+        5.0, ge=0, description="How long a looked-up API key is cached (revocation delay)."
+    )
     demo: bool = Field(
         False, description="Demo mode: refuse to bind beyond loopback (set by the demo config)."
     )

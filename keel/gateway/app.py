@@ -40,7 +40,7 @@ class Gateway:
         self.metrics = Metrics()
         self.providers = {d.name: build_provider(d) for d in config.deployments}
         self.router = Router(config, self.providers)
-        self.identify = Identify(config, self.store)
+        self.identify = Identify(config, self.store, config.server.key_cache_s)
         log = access_log or AccessLog(enabled=config.server.access_log)
         self.account = Account(config, self.ledger, self.metrics, log)
         self.pipeline = Pipeline([self.identify, self.account])

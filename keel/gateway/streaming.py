@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["EventStream"]
 
 _DONE = b"data: [DONE]\n\n"
+_NULL_USAGE = b',"usage":null}'
 
 
 class EventStream(Response):
@@ -40,6 +41,8 @@ class EventStream(Response):
         headers: dict[str, str],
     ) -> None:
         super().__init__(None, 200, {**headers, "cache-control": "no-cache"}, self.media_type)
+        # A stream has no length: drop the content-length: 0 that Response adds for no body.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.gateway = gateway
         self.call = call
         self.target = target
@@ -87,11 +90,15 @@ class EventStream(Response):
         events = self.reply.events
         assert events is not None
         call = self.call
+        strip_usage = not call.client_wants_usage
         waited = time.perf_counter()
         try:
             async for payload in events:
                 call.upstream_s += time.perf_counter() - waited
                 if meter.feed(payload):
+                    if strip_usage and payload.endswith(_NULL_USAGE):
+                        # The "usage": null that keel's include_usage added to every chunk.
+                        payload = payload[: -len(_NULL_USAGE)] + b"}"
                     body = b"data: " + payload + b"\n\n"
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                 waited = time.perf_counter()

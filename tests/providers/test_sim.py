@@ -90,7 +90,7 @@ async def test_answer_length_is_around_output_tokens_and_stops() -> None:
 
 @pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
 async def test_max_tokens_caps_the_answer_with_finish_reason_length(field: str) -> None:
-    answer = await send(sim(output_tokens=40), chat_body(**{field: 3}))
+    answer = await send(sim(output_tokens=40), chat_body() | {field: 3})
     assert answer["usage"]["completion_tokens"] == 3
     assert len(text_of(answer).split()) == 3
     assert answer["choices"][0]["finish_reason"] == "length"

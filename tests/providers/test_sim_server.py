@@ -1,4 +1,4 @@
-"""The standalone simulator server: in-process over ASGI, then as a real process driven by openai."""
+"""The standalone simulator server: in process over ASGI, then as a real process under openai."""
 
 from __future__ import annotations
 
