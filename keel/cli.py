@@ -65,6 +65,14 @@ def config_schema() -> None:
     typer.echo(orjson.dumps(KeelConfig.model_json_schema(), option=orjson.OPT_INDENT_2))
 
 
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the config reference in Markdown."""
+    from keel.config.reference import markdown_reference
+
+    typer.echo(markdown_reference(), nl=False)
+
+
 @app.command()
 def sim(
     port: Annotated[int, typer.Option(help="Port to bind.")] = 9000,

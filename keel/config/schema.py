@@ -78,7 +78,7 @@ class StateConfig(_Section):
 class RegionConfig(_Section):
     """A place where deployments run."""
 
-    description: str = ""
+    description: str = Field("", description="Free text.")
 
 
 class PriceConfig(_Section):
@@ -113,10 +113,10 @@ class SimConfig(_Section):
 class DeploymentConfig(_Section):
     """One concrete place a model runs: a provider, an endpoint, a model name, a region."""
 
-    name: str = Field(..., min_length=1)
-    provider: ProviderName
+    name: str = Field(..., min_length=1, description="Unique name; models refer to it.")
+    provider: ProviderName = Field(..., description="Wire protocol / adapter.")
     model: str = Field(..., min_length=1, description="Model name the upstream expects.")
-    region: str
+    region: str = Field(..., description="One of the names under regions.")
     base_url: str | None = Field(None, description="Upstream base URL, e.g. http://gpu1:8000/v1.")
     api_key: SecretStr | None = Field(None, description="Literal, ${ENV} or file:/path.")
     price: PriceConfig = PriceConfig()
@@ -134,8 +134,10 @@ class DeploymentConfig(_Section):
 class ModelConfig(_Section):
     """A logical model: the name clients ask for, served by one or more deployments."""
 
-    deployments: list[str] = Field(..., min_length=1)
-    description: str = ""
+    deployments: list[str] = Field(
+        ..., min_length=1, description="Deployment names, in priority order. A bare list works too."
+    )
+    description: str = Field("", description="Free text.")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,77 @@
+"""The config reference in Markdown, generated from the schema (the README embeds it)."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from keel.config.schema import (
+    DeploymentConfig,
+    KeelConfig,
+    ModelConfig,
+    PriceConfig,
+    RegionConfig,
+    ServerConfig,
+    SimConfig,
+    StateConfig,
+    StoreConfig,
+    TeamConfig,
+    TimeoutsConfig,
+)
+
+__all__ = ["markdown_reference"]
+
+_SECTIONS: list[tuple[str, type[BaseModel]]] = [
+    ("server", ServerConfig),
+    ("store", StoreConfig),
+    ("state", StateConfig),
+    ("regions.<name>", RegionConfig),
+    ("deployments[]", DeploymentConfig),
+    ("deployments[].price", PriceConfig),
+    ("deployments[].timeouts", TimeoutsConfig),
+    ("deployments[].sim", SimConfig),
+    ("models.<name>", ModelConfig),
+    ("teams.<name>", TeamConfig),
+]
+
+
+def markdown_reference() -> str:
+    parts = [f"Top-level sections: {', '.join(f'`{k}`' for k in KeelConfig.model_fields)}."]
+    for path, model in _SECTIONS:
+        parts.append(f"\n**`{path}`** — {(model.__doc__ or '').strip()}\n")
+        parts.append("| field | type | default | meaning |\n|---|---|---|---|")
+        parts += [_row(name, info) for name, info in model.model_fields.items()]
+    return "\n".join(parts) + "\n"
+
+
+def _row(name: str, info: FieldInfo) -> str:
+    return f"| `{name}` | {_type(info.annotation)} | {_default(info)} | {info.description or ''} |"
+
+
+def _type(annotation: Any) -> str:
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return " or ".join(f'"{a}"' for a in args)
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type(a) for a in args)
+    if origin is not None:
+        return f"{origin.__name__} of {', '.join(_type(a) for a in args)}"
+    if annotation is type(None):
+        return "null"
+    name: str = getattr(annotation, "__name__", str(annotation))
+    return {"SecretStr": "secret"}.get(name, name)
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    if info.default_factory is not None:
+        return f"`{info.default_factory()}`"  # type: ignore[call-arg]
+    if isinstance(info.default, BaseModel):
+        return "see below"
+    return f"`{info.default}`"
