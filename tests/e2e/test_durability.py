@@ -24,7 +24,7 @@ CONFIG = {
             "region": "local",
             "sim": {"ttft_ms": 1, "tokens_per_s": 20000, "output_tokens": 8, "capacity": 64},
         },
-    ],  # fmt: skip
+    ],
     "models": {"m": ["fast"]},
     "teams": {"t": {"api_keys": [KEY]}},
     "server": {"access_log": False},
