@@ -28,6 +28,7 @@ typecheck: install
 	$(BIN)/mypy keel
 
 unit: install services
+	rm -f .coverage .coverage.*
 	$(BIN)/pytest -q --cov=keel --cov-report=term:skip-covered
 
 test: lint typecheck unit
