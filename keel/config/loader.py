@@ -47,15 +47,7 @@ def load_config(path: str | None = None) -> KeelConfig:
 
 
 def parse_config(text: str, filename: str) -> KeelConfig:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigProblem(filename, line, "", f"not valid YAML: {exc}")]) from exc
-    if data is None:
-        data = {}
+    root, data = _parse_yaml(text, filename)
     lines = dict(_node_lines(root, ())) if root is not None else {}
 
     def problem(path: Path_, message: str) -> ConfigProblem:
@@ -63,20 +55,35 @@ def parse_config(text: str, filename: str) -> KeelConfig:
 
     if not isinstance(data, dict):
         raise ConfigError([problem((), "the top level must be a mapping of sections")])
-    problems: list[ConfigProblem] = []
-    data = _interpolate(data, (), problems, problem)
-    if problems:
-        raise ConfigError(problems)
+    found: list[tuple[Path_, str]] = list(_repeated_keys(root, ()))
+    env_problems: list[tuple[Path_, str]] = []
+    data = _interpolate(data, (), env_problems)
+    found += env_problems
+    config: KeelConfig | None = None
     try:
         config = KeelConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(
-            [problem(tuple(err["loc"]), _pydantic_message(err)) for err in exc.errors()]
-        ) from None
-    problems = [problem(path, message) for path, message in _cross_references(config)]
-    if problems:
-        raise ConfigError(problems)
+        # A field whose ${ENV} is unset was already reported; its empty stand-in is no news.
+        unset = {path for path, _ in env_problems}
+        errors = ((_normalise(tuple(e["loc"])), _pydantic_message(e)) for e in exc.errors())
+        found += [(path, message) for path, message in errors if path not in unset]
+    found += _cross_references(data)
+    if found or config is None:
+        problems = [problem(path, message) for path, message in found]
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return config
+
+
+def _parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, Any]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(filename, line, "", f"not valid YAML: {what}")]) from None
+    return root, {} if data is None else data
 
 
 def _pydantic_message(err: Any) -> str:
@@ -86,33 +93,63 @@ def _pydantic_message(err: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _cross_references(config: KeelConfig) -> Iterator[tuple[Path_, str]]:
+def _cross_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """References between sections, checked on the raw data so they are reported even when
+    other parts of the file are wrong too."""
+    regions = _mapping(data.get("regions"))
+    found: list[tuple[Path_, str]] = []
     names: set[str] = set()
-    for i, deployment in enumerate(config.deployments):
-        if deployment.name in names:
-            yield ("deployments", i, "name"), f"duplicate deployment name {deployment.name!r}"
-        names.add(deployment.name)
-        if deployment.region not in config.regions:
-            known = ", ".join(sorted(config.regions)) or "none defined"
-            yield (
-                ("deployments", i, "region"),
-                f"unknown region {deployment.region!r} (regions: {known})",
+    for i, deployment in _items(data.get("deployments")):
+        name, region = _mapping(deployment).get("name"), _mapping(deployment).get("region")
+        if isinstance(name, str):
+            if name in names:
+                found.append((("deployments", i, "name"), f"duplicate deployment name {name!r}"))
+            names.add(name)
+        if isinstance(region, str) and region not in regions:
+            known = ", ".join(sorted(regions)) or "none defined"
+            found.append(
+                (("deployments", i, "region"), f"unknown region {region!r} (regions: {known})")
             )
-    for model, spec in config.models.items():
-        for j, ref in enumerate(spec.deployments):
-            if ref not in names:
-                yield ("models", model, "deployments", j), f"unknown deployment {ref!r}"
-    for team, team_spec in config.teams.items():
-        for j, model in enumerate(team_spec.models):
-            if model != "*" and model not in config.models:
-                yield ("teams", team, "models", j), f"unknown model {model!r}"
+    models = _mapping(data.get("models"))
+    for model, spec in models.items():
+        refs = spec if isinstance(spec, list) else _mapping(spec).get("deployments")
+        for j, ref in _items(refs):
+            if isinstance(ref, str) and ref not in names:
+                found.append((("models", model, "deployments", j), f"unknown deployment {ref!r}"))
+    for team, spec in _mapping(data.get("teams")).items():
+        for j, model in _items(_mapping(spec).get("models")):
+            if isinstance(model, str) and model != "*" and model not in models:
+                found.append((("teams", team, "models", j), f"unknown model {model!r}"))
+    return found
 
 
-def _interpolate(value: Any, path: Path_, problems: list[ConfigProblem], problem: Any) -> Any:
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list) else []
+
+
+def _repeated_keys(node: yaml.Node | None, path: Path_) -> Iterator[tuple[Path_, str]]:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, child in node.value:
+            here = (*path, key.value)
+            if key.value in seen:
+                yield here, "repeated key: only the last one would count; merge them into one"
+            seen.add(key.value)
+            yield from _repeated_keys(child, here)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            yield from _repeated_keys(child, (*path, i))
+
+
+def _interpolate(value: Any, path: Path_, problems: list[tuple[Path_, str]]) -> Any:
     if isinstance(value, dict):
-        return {k: _interpolate(v, (*path, k), problems, problem) for k, v in value.items()}
+        return {k: _interpolate(v, (*path, k), problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, (*path, i), problems, problem) for i, v in enumerate(value)]
+        return [_interpolate(v, (*path, i), problems) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -122,7 +159,7 @@ def _interpolate(value: Any, path: Path_, problems: list[ConfigProblem], problem
             return os.environ[name]
         if default is not None:
             return default
-        problems.append(problem(path, f"environment variable {name} is not set"))
+        problems.append((path, f"environment variable {name} is not set"))
         return ""
 
     result = _ENV_REF.sub(env, value)
@@ -132,7 +169,7 @@ def _interpolate(value: Any, path: Path_, problems: list[ConfigProblem], problem
         try:
             return file.read_text("utf-8").strip()
         except OSError as exc:
-            problems.append(problem(path, f"cannot read secret file {file}: {exc.strerror}"))
+            problems.append((path, f"cannot read secret file {file}: {exc.strerror}"))
     return result
 
 

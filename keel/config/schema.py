@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "DeploymentConfig",
@@ -117,18 +125,21 @@ class DeploymentConfig(_Section):
     provider: ProviderName = Field(..., description="Wire protocol / adapter.")
     model: str = Field(..., min_length=1, description="Model name the upstream expects.")
     region: str = Field(..., description="One of the names under regions.")
-    base_url: str | None = Field(None, description="Upstream base URL, e.g. http://gpu1:8000/v1.")
+    base_url: str | None = Field(
+        None, validate_default=True, description="Upstream base URL, e.g. http://gpu1:8000/v1."
+    )
     api_key: SecretStr | None = Field(None, description="Literal, ${ENV} or file:/path.")
     price: PriceConfig = PriceConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
     max_concurrency: int = Field(256, gt=0, description="Most calls in flight to this deployment.")
     sim: SimConfig = SimConfig()
 
-    @model_validator(mode="after")
-    def _needs_base_url(self) -> DeploymentConfig:
-        if self.provider == "openai" and not self.base_url:
+    @field_validator("base_url")
+    @classmethod
+    def _needs_base_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("provider") == "openai" and not url:
             raise ValueError("an openai deployment needs base_url (e.g. http://host:8000/v1)")
-        return self
+        return url
 
 
 class ModelConfig(_Section):

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from keel.store.sql import SQLStore, open_store
@@ -62,3 +64,32 @@ async def store(store_url: str) -> AsyncIterator[SQLStore]:
         yield opened
     finally:
         await opened.close()
+
+
+def make_row(**fields: Any) -> dict[str, Any]:
+    """A complete usage row (every column of ``keel.store.tables.usage``), fields overridden."""
+    row: dict[str, Any] = {
+        "request_id": "req-" + secrets.token_hex(6),
+        "ts": time.time(),
+        "team": "alpha",
+        "key_id": "key_test",
+        "model": "chat",
+        "endpoint": "chat.completions",
+        "stream": False,
+        "deployment": "sim-eu",
+        "region": "eu",
+        "status": 200,
+        "error": None,
+        "prompt_tokens": 10,
+        "completion_tokens": 20,
+        "tokens_estimated": False,
+        "cost_usd": 0.001,
+        "latency_ms": 100.0,
+        "upstream_ms": 90.0,
+        "ttft_ms": 30.0,
+        "overhead_ms": 1.5,
+        "attempts": '[{"deployment": "sim-eu", "error": null, "ms": 90.0}]',
+    }
+    unknown = set(fields) - set(row)
+    assert not unknown, f"not usage columns: {unknown}"
+    return {**row, **fields}

@@ -1,0 +1,144 @@
+"""Group commit: concurrent records share transactions, and nothing is lost or falsely confirmed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from keel.store.base import KeyRecord, Store, UsageGroup
+from keel.store.ledger import Ledger, RecordNotCommitted
+from keel.store.sql import SQLStore
+from tests.store.conftest import make_row
+
+
+class BrokenStore(Store):
+    """A store whose database refuses every write (a dependency failure, not keel's code)."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    async def ping(self) -> None:
+        raise ConnectionError("database is down")
+
+    async def write_usage(self, rows: list[dict[str, Any]]) -> None:
+        self.writes += 1
+        raise ConnectionError("database is down")
+
+    async def usage_by(self, column: str, since: float) -> list[UsageGroup]:
+        raise ConnectionError("database is down")
+
+    async def count_usage(self) -> int:
+        raise ConnectionError("database is down")
+
+    async def add_key(self, record: KeyRecord, key_hash: str) -> None:
+        raise ConnectionError("database is down")
+
+    async def find_key(self, key_hash: str) -> KeyRecord | None:
+        raise ConnectionError("database is down")
+
+    async def list_keys(self, team: str | None = None) -> list[KeyRecord]:
+        raise ConnectionError("database is down")
+
+    async def revoke_key(self, key_id: str, when: float) -> bool:
+        raise ConnectionError("database is down")
+
+
+class FlakyStore(SQLStore):
+    """A real SQL store whose database drops the first ``failures`` writes."""
+
+    def __init__(self, inner: SQLStore, failures: int) -> None:
+        super().__init__(inner.engine)
+        self.failures = failures
+
+    async def write_usage(self, rows: list[dict[str, Any]]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("connection reset by peer")
+        await super().write_usage(rows)
+
+
+async def test_concurrent_records_share_transactions(store: SQLStore) -> None:
+    ledger = Ledger(store)
+    await ledger.start()
+    try:
+        await asyncio.gather(*(ledger.record(make_row()) for _ in range(200)))
+        assert await store.count_usage() == 200  # every record() that returned is committed
+        assert 1 <= ledger.commits <= 20, f"{ledger.commits} transactions for 200 records"
+    finally:
+        await ledger.close()
+
+
+async def test_a_transaction_carries_at_most_batch_max(store: SQLStore) -> None:
+    ledger = Ledger(store, batch_max=50)
+    await ledger.start()
+    try:
+        await asyncio.gather(*(ledger.record(make_row()) for _ in range(200)))
+    finally:
+        await ledger.close()
+    assert await store.count_usage() == 200
+    assert 4 <= ledger.commits < 200
+
+
+async def test_close_commits_what_is_queued(store: SQLStore) -> None:
+    ledger = Ledger(store)
+    await ledger.start()
+    futures = [ledger.submit(make_row(request_id=f"queued-{i}")) for i in range(37)]
+    await ledger.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert await store.count_usage() == 37
+
+
+async def test_a_caller_going_away_does_not_cancel_its_commit(store: SQLStore) -> None:
+    ledger = Ledger(store)
+    await ledger.start()
+    task = asyncio.create_task(ledger.record(make_row()))
+    await asyncio.sleep(0)  # the record is queued
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await ledger.close()
+    assert await store.count_usage() == 1
+
+
+async def test_a_failing_store_means_not_committed() -> None:
+    broken = BrokenStore()
+    ledger = Ledger(broken, attempts=3)
+    await ledger.start()
+    try:
+        with pytest.raises(RecordNotCommitted, match="database is down"):
+            await ledger.record(make_row())
+        assert broken.writes == 3  # retried, then refused
+        assert ledger.commits == 0
+        results = await asyncio.gather(
+            *(ledger.record(make_row()) for _ in range(10)), return_exceptions=True
+        )
+        assert all(isinstance(r, RecordNotCommitted) for r in results), results
+    finally:
+        await ledger.close()
+
+
+async def test_a_passing_failure_is_retried_and_committed(store: SQLStore) -> None:
+    flaky = FlakyStore(store, failures=2)
+    ledger = Ledger(flaky, attempts=3)
+    await ledger.start()
+    try:
+        await asyncio.gather(*(ledger.record(make_row()) for _ in range(5)))
+    finally:
+        await ledger.close()
+    assert await store.count_usage() == 5
+    assert ledger.commits >= 1
+
+
+async def test_the_ledger_keeps_working_after_a_failed_batch(store: SQLStore) -> None:
+    flaky = FlakyStore(store, failures=3)
+    ledger = Ledger(flaky, attempts=3)
+    await ledger.start()
+    try:
+        with pytest.raises(RecordNotCommitted):
+            await ledger.record(make_row(request_id="lost"))
+        await ledger.record(make_row(request_id="kept"))
+    finally:
+        await ledger.close()
+    assert await store.count_usage() == 1
