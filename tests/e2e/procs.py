@@ -42,12 +42,16 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
 
 @contextmanager
 def run_process(
-    args: list[str], health_url: str, log: Path, env: dict[str, str] | None = None
+    args: list[str],
+    health_url: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a process, wait until it answers, and stop it (by its PID) afterwards."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd
         )
     try:
         wait_http(health_url, proc)
