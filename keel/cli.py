@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from typing import Annotated
 
 import orjson
@@ -44,12 +46,19 @@ def up(
     config: ConfigOpt = None,
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes serving the one port (one per core).")
+    ] = 1,
 ) -> None:
     """Start the gateway."""
+    cfg = _load(config)
+    if workers > 1:
+        # Must be set before the metrics library loads: every worker's samples are summed.
+        metrics_dir = tempfile.mkdtemp(prefix="keel-metrics-")
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
     from keel.gateway.server import serve
 
-    cfg = _load(config)
-    serve(cfg, host or cfg.server.host, cfg.server.port if port is None else port)
+    serve(cfg, host or cfg.server.host, cfg.server.port if port is None else port, workers)
 
 
 @app.command()

@@ -10,6 +10,7 @@ import uvicorn
 
 from keel.config.schema import KeelConfig
 from keel.gateway.app import create_app
+from keel.gateway.workers import run_workers
 
 __all__ = ["is_loopback", "serve", "start_banner"]
 
@@ -48,7 +49,7 @@ def start_banner(config: KeelConfig, host: str, port: int) -> str:
     return "\n".join(lines)
 
 
-def serve(config: KeelConfig, host: str, port: int) -> None:
+def serve(config: KeelConfig, host: str, port: int, workers: int = 1) -> None:
     if config.server.demo and not is_loopback(host):
         raise SystemExit(
             f"keel: the demo config only binds to loopback, not {host}. "
@@ -61,7 +62,16 @@ def serve(config: KeelConfig, host: str, port: int) -> None:
     except OSError as exc:
         raise SystemExit(f"keel: cannot listen on {host}:{port}: {exc.strerror}") from None
     port = sock.getsockname()[1]
+    sock.listen(2048)
     print(start_banner(config, host, port), file=sys.stderr, flush=True)
+    if workers == 1:
+        _serve_one(config, sock)
+        return
+    print(f"keel: {workers} workers on one socket", file=sys.stderr, flush=True)
+    raise SystemExit(run_workers(workers, sock, lambda s: _serve_one(config, s)))
+
+
+def _serve_one(config: KeelConfig, sock: socket.socket) -> None:
     app = create_app(config)
     server = uvicorn.Server(
         uvicorn.Config(

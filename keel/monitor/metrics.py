@@ -1,8 +1,15 @@
-"""Prometheus metrics, one registry per gateway (so tests can run several side by side)."""
+"""Prometheus metrics, one registry per gateway (so tests can run several side by side).
+
+With ``keel up --workers N`` every worker writes its samples to files in
+``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` on any worker reports the sum over all of them.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from keel.call import Call
 
@@ -47,7 +54,10 @@ class Metrics:
             "keel_upstream_attempts", "Upstream attempts by deployment and outcome.",
             ["deployment", "outcome"], registry=r,
         )  # fmt: skip
-        self.in_flight = Gauge("keel_in_flight_requests", "Requests being served.", registry=r)
+        self.in_flight = Gauge(
+            "keel_in_flight_requests", "Requests being served.", registry=r,
+            multiprocess_mode="livesum",
+        )  # fmt: skip
 
     def observe(self, call: Call) -> None:
         model = call.model or "-"
@@ -70,4 +80,8 @@ class Metrics:
             self.cost.labels(model, deployment, team).inc(call.cost_usd)
 
     def render(self) -> bytes:
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
         return generate_latest(self.registry)

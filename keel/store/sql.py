@@ -6,6 +6,7 @@ process being killed (it is in the OS's hands), which is the durability keel pro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import case, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from keel.store.base import KeyRecord, Store, UsageGroup
@@ -66,8 +68,17 @@ class SQLStore(Store):
         self.engine = engine
 
     async def start(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(_create_tables)
+        # Several workers or replicas may start at once and race to create the tables; the
+        # loser's CREATE fails, and its retry finds the tables there.
+        for attempt in range(3):
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(_create_tables)
+                return
+            except DBAPIError:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
 
     async def close(self) -> None:
         await self.engine.dispose()
