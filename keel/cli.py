@@ -62,10 +62,16 @@ def up(
 
 
 @app.command()
-def validate(path: Annotated[str, typer.Argument(help="The config file to check.")]) -> None:
+def validate(
+    path: Annotated[str | None, typer.Argument(help="The config file to check.")] = None,
+    config: ConfigOpt = None,
+) -> None:
     """Check a config file; print every problem with file, line and field."""
-    _load(path)
-    typer.echo(f"{path}: ok")
+    from keel.config.loader import DEMO_CONFIG, default_config_path
+
+    chosen = path or config or default_config_path()
+    _load(chosen)
+    typer.echo(f"{'the demo config' if chosen == DEMO_CONFIG else chosen}: ok")
 
 
 @config_app.command("schema")
