@@ -9,8 +9,8 @@ from dataclasses import asdict
 import orjson
 
 from keel.config.schema import KeelConfig
+from keel.store import opened_store
 from keel.store.base import UsageGroup
-from keel.store.sql import opened_store
 from keel.table import render_table
 from keel.timeparse import parse_ago
 

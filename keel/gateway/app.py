@@ -24,8 +24,8 @@ from keel.pipeline.account import Account
 from keel.pipeline.identify import Identify
 from keel.providers import build_provider
 from keel.routing.router import Router
+from keel.store import open_store
 from keel.store.ledger import Ledger
-from keel.store.sql import open_store
 
 __all__ = ["Gateway", "create_app"]
 

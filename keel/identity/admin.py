@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from keel.config.schema import KeelConfig
 from keel.identity.keys import create_key
+from keel.store import opened_store
 from keel.store.base import KeyRecord
-from keel.store.sql import opened_store
 from keel.table import render_table
 from keel.timeparse import parse_until
 

@@ -1,0 +1,37 @@
+"""Records: usage and API keys. The store URL's scheme picks the backend."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from keel.store.base import Store
+
+__all__ = ["open_store", "opened_store"]
+
+
+def open_store(url: str) -> Store:
+    """The store for a URL: ``sqlite:///path`` or ``postgresql://user@host/db``."""
+    if url.startswith("sqlite://"):
+        from keel.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        from keel.store.sql import SQLStore
+
+        async_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return SQLStore(create_async_engine(async_url, pool_size=5, max_overflow=5))
+    raise ValueError(f"unsupported store url {url!r}: use sqlite:/// or postgresql://")
+
+
+@contextlib.asynccontextmanager
+async def opened_store(url: str) -> AsyncIterator[Store]:
+    """A started store for one command-line action, closed after it."""
+    store = open_store(url)
+    await store.start()
+    try:
+        yield store
+    finally:
+        await store.close()

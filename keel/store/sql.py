@@ -1,66 +1,21 @@
-"""The SQL store: SQLite (``sqlite:///path``) and PostgreSQL (``postgresql://…``).
-
-SQLite runs in WAL mode with ``synchronous=NORMAL``: a committed transaction survives the
-process being killed (it is in the OS's hands), which is the durability keel promises.
-"""
+"""The SQL store on SQLAlchemy Core: PostgreSQL as it is, and the base of the SQLite store."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, event, func, insert, select, text, update
+from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.base import KeyRecord, Store, UsageGroup
 from keel.store.tables import api_keys, metadata, usage
 
-__all__ = ["SQLStore", "open_store", "opened_store"]
+__all__ = ["SQLStore"]
 
 _GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status"}
-
-
-def open_store(url: str) -> SQLStore:
-    """The store for a URL; the scheme picks the backend."""
-    if url.startswith("sqlite://"):
-        return SQLStore(_sqlite_engine(url))
-    if url.startswith(("postgresql://", "postgres://")):
-        async_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-        return SQLStore(create_async_engine(async_url, pool_size=5, max_overflow=5))
-    raise ValueError(f"unsupported store url {url!r}: use sqlite:/// or postgresql://")
-
-
-@contextlib.asynccontextmanager
-async def opened_store(url: str) -> AsyncIterator[SQLStore]:
-    """A started store for one command-line action, closed after it."""
-    store = open_store(url)
-    await store.start()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-def _sqlite_engine(url: str) -> AsyncEngine:
-    path = url.removeprefix("sqlite://").removeprefix("/")
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
-
-    return engine
 
 
 class SQLStore(Store):

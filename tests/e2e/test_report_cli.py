@@ -15,7 +15,7 @@ import orjson
 import pytest
 import yaml
 
-from keel.store.sql import open_store
+from keel.store import open_store
 from tests.e2e.procs import keel_cli
 from tests.store.conftest import make_row
 

@@ -18,7 +18,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from keel.store.sql import SQLStore, open_store
+from keel.store import open_store
+from keel.store.sql import SQLStore
 
 PG_ADMIN_URL = os.environ.get("KEEL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
