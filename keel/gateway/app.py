@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from keel.config.schema import KeelConfig
 from keel.errors import KeelError
@@ -56,7 +57,10 @@ class Gateway:
         await self.store.close()
 
 
-def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> Starlette:
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPath:
     gateway = Gateway(config, access_log)
     api = OpenAIRoutes(gateway)
 
@@ -101,7 +105,29 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> Starl
         },
     )
     app.state.gateway = gateway
-    return app
+    hot: dict[str, Handler] = {"/v1/chat/completions": api.chat, "/v1/completions": api.completions,
+           "/v1/embeddings": api.embeddings}  # fmt: skip
+    return HotPath(app, hot)
+
+
+class HotPath:
+    """Serves the POST routes that carry traffic straight from the ASGI scope, skipping the
+    middleware stack and route matching; everything else (and lifespan) goes to Starlette.
+    The handlers answer every error themselves, unexpected ones included."""
+
+    def __init__(self, app: Starlette, routes: dict[str, Handler]) -> None:
+        self.app = app
+        self.routes = routes
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            handler = self.routes.get(scope["path"])
+            if handler is not None:
+                response = await handler(Request(scope, receive, send))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _json(obj: object, status: int = 200) -> Response:

@@ -6,6 +6,7 @@ This module only translates; what happens to a call is decided in ``pipeline/`` 
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 import orjson
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from keel.gateway.app import Gateway
 
 __all__ = ["OpenAIRoutes", "keel_headers"]
+
+log = logging.getLogger("keel.gateway")
 
 _JSON = "application/json"
 
@@ -69,6 +72,10 @@ class OpenAIRoutes:
             return await self.answer(call, reply.body)
         except KeelError as exc:
             return await self.fail(call, exc)
+        except Exception as exc:
+            log.exception("request %s failed inside keel", call.id)
+            internal = KeelError(f"Internal error in keel ({type(exc).__name__}); it is logged.")
+            return await self.fail(call, internal)
         finally:
             if not streaming:
                 gw.metrics.in_flight.dec()
