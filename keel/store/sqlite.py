@@ -4,11 +4,17 @@ WAL with ``synchronous=NORMAL``: a committed transaction survives the process be
 (it is in the OS's hands), which is the durability keel promises. Usage records, the only
 writes on the hot path, skip SQLAlchemy and aiosqlite: one hop to a dedicated thread and one
 ``executemany`` in one transaction per group commit.
+
+Checkpoints (copying the WAL into the database file, with an fsync) would otherwise run inside
+whichever commit crosses SQLite's threshold and stall every request waiting on it; they run
+instead every ``CHECKPOINT_S`` on a thread and connection of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +29,10 @@ from keel.store.tables import usage
 
 __all__ = ["SQLiteStore"]
 
+log = logging.getLogger("keel.store")
 T = TypeVar("T")
 _PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=10000")
+CHECKPOINT_S = 1.0
 _COLUMNS = tuple(c.name for c in usage.columns if c.name != "seq")
 _INSERT = f"INSERT INTO usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 
@@ -37,13 +45,21 @@ class SQLiteStore(SQLStore):
         super().__init__(_engine(self.path))
         self._writer: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="keel-sqlite-writer")
+        self._checkpointer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await super().start()
         if self._writer is None:
             self._writer = await self._in_thread(self._connect)
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = asyncio.create_task(self._checkpoints(), name="keel-checkpoint")
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         if self._writer is not None:
             await self._in_thread(self._writer.close)
             self._writer = None
@@ -64,8 +80,27 @@ class SQLiteStore(SQLStore):
         with self._writer:  # one transaction: committed, or rolled back on error
             self._writer.executemany(_INSERT, [tuple(r[c] for c in _COLUMNS) for r in rows])
 
+    async def _checkpoints(self) -> None:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(1, thread_name_prefix="keel-sqlite-checkpoint") as thread:
+            conn = await loop.run_in_executor(thread, self._connect)
+            try:
+                while True:
+                    await asyncio.sleep(CHECKPOINT_S)
+                    # PASSIVE: copies what it can without blocking the writer.
+                    await loop.run_in_executor(thread, _checkpoint, conn)
+            finally:
+                await asyncio.shield(loop.run_in_executor(thread, conn.close))
+
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error as exc:
+        log.warning("SQLite checkpoint failed (will retry): %s", exc)
 
 
 def _engine(path: str) -> AsyncEngine:
