@@ -35,3 +35,10 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .keel .pytest_cache .mypy_cache .ruff_cache .coverage
+
+.PHONY: bench bench-quick
+bench: install
+	$(BIN)/python bench/run.py --label full
+
+bench-quick: install
+	$(BIN)/python bench/run.py --quick

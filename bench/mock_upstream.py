@@ -36,15 +36,21 @@ ANSWER = json.dumps(
 ).encode()
 
 
-def _chunk(delta: dict[str, str], finish: str | None) -> bytes:
-    body = {
+def _event(obj: dict[str, object]) -> bytes:
+    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _chunk(delta: dict[str, str], finish: str | None, usage: object = None) -> bytes:
+    body: dict[str, object] = {
         "id": "chatcmpl-mock",
         "object": "chat.completion.chunk",
         "created": 1700000000,
         "model": "mock",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+    if usage is not None:
+        body["usage"] = usage
+    return _event(body)
 
 
 def stream_body(chunks: int) -> bytes:
@@ -52,20 +58,7 @@ def stream_body(chunks: int) -> bytes:
     parts += [_chunk({"content": f" word{i}"}, None) for i in range(chunks)]
     parts.append(_chunk({}, "stop"))
     usage = {"prompt_tokens": 12, "completion_tokens": chunks, "total_tokens": 12 + chunks}
-    parts.append(
-        b"data: "
-        + json.dumps(
-            {
-                "id": "chatcmpl-mock",
-                "object": "chat.completion.chunk",
-                "created": 1,
-                "model": "mock",
-                "choices": [],
-                "usage": usage,
-            }
-        ).encode()  # fmt: skip
-        + b"\n\n"
-    )
+    parts.append(_chunk({}, None, usage))
     parts.append(b"data: [DONE]\n\n")
     return b"".join(parts)
 

@@ -1,0 +1,192 @@
+"""What the benchmark measures: the mock, keel (minimal, full hot path, N workers), LiteLLM.
+
+Each target is written as a config file in the run's temp dir and started as its own process.
+The generated config text goes into the results JSON, so a run can be reproduced from it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import procs
+import yaml
+
+__all__ = [
+    "BODY",
+    "LITELLM_VENV",
+    "STREAM_BODY",
+    "Target",
+    "keel_target",
+    "keel_workers_supported",
+    "litellm_target",
+    "mock_target",
+]
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+LITELLM_VENV = BENCH / ".venv-litellm"
+_KEEL = str(Path(sys.executable).with_name("keel"))
+
+_MESSAGES = [{"role": "user", "content": "Hello"}]
+BODY = json.dumps({"model": "m", "messages": _MESSAGES}, separators=(",", ":")).encode()
+STREAM_BODY = json.dumps(
+    {"model": "m", "stream": True, "messages": _MESSAGES}, separators=(",", ":")
+).encode()
+KEEL_KEY = "sk-keel-bench"
+LITELLM_KEY = "sk-bench"
+
+
+@dataclass
+class Target:
+    """One row of the table: how to start it and what its requests carry."""
+
+    key: str
+    label: str
+    argv: list[str]
+    port: int
+    headers: dict[str, str]
+    pinned: bool = True
+    request_ids: bool = False
+    start_timeout_s: float = 30.0
+    env: dict[str, str] = field(default_factory=dict)
+    config_text: str = ""
+    stdout_to_file: bool = False
+
+
+def mock_target(port: int) -> Target:
+    return Target(
+        key="mock",
+        label="mock upstream (direct)",
+        argv=[],
+        port=port,
+        headers={"authorization": f"Bearer {KEEL_KEY}"},
+    )
+
+
+def mock_argv(port: int) -> list[str]:
+    return [sys.executable, str(BENCH / "mock_upstream.py"), "--port", str(port), "--chunks", "8"]
+
+
+def keel_config(mock_port: int, port: int, workdir: Path, access_log: bool) -> str:
+    config = {
+        "server": {"host": "127.0.0.1", "port": port, "access_log": access_log},
+        "store": {"url": f"sqlite:///{workdir}/keel.db"},
+        "regions": {"local": {"description": "loopback"}},
+        "deployments": [
+            {
+                "name": "mock",
+                "provider": "openai",
+                "model": "mock",
+                "region": "local",
+                "base_url": f"http://127.0.0.1:{mock_port}/v1",
+                "api_key": "x",
+            }
+        ],
+        "models": {"m": ["mock"]},
+        "teams": {"bench": {"models": ["*"], "api_keys": [KEEL_KEY]}},
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def full_hot_path_config(mock_port: int, port: int, workdir: Path) -> str:
+    """keel with every hot-path stage that exists so far. Later stages (limits, budgets, guards,
+    audit) are added here as they land, so this row keeps measuring the whole pipeline."""
+    return keel_config(mock_port, port, workdir, access_log=True)
+
+
+def keel_target(
+    key: str, label: str, mock_port: int, port: int, workdir: Path, workers: int = 0
+) -> Target:
+    workdir.mkdir(parents=True, exist_ok=True)
+    if key == "keel_full":
+        text = full_hot_path_config(mock_port, port, workdir)
+    else:
+        text = keel_config(mock_port, port, workdir, access_log=False)
+    path = workdir / "keel.yaml"
+    path.write_text(text)
+    argv = [_KEEL, "up", "--config", str(path)]
+    if workers:
+        argv += ["--workers", str(workers)]
+    return Target(
+        key=key,
+        label=label,
+        argv=argv,
+        port=port,
+        headers={"authorization": f"Bearer {KEEL_KEY}"},
+        pinned=not workers,
+        request_ids=key == "keel_full",
+        config_text=text,
+        stdout_to_file=True,  # the access log, when on, is written for real
+    )
+
+
+def keel_workers_supported() -> bool:
+    done = subprocess.run(
+        [_KEEL, "up", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    return "--workers" in done.stdout
+
+
+def litellm_config(mock_port: int) -> str:
+    config = {
+        "model_list": [
+            {
+                "model_name": "m",
+                "litellm_params": {
+                    "model": "openai/mock",
+                    "api_base": f"http://127.0.0.1:{mock_port}/v1",
+                    "api_key": "x",
+                },
+            }
+        ],
+        "general_settings": {"master_key": LITELLM_KEY},
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def litellm_target(mock_port: int, port: int, workdir: Path) -> Target:
+    workdir.mkdir(parents=True, exist_ok=True)
+    text = litellm_config(mock_port)
+    path = workdir / "litellm.yaml"
+    path.write_text(text)
+    argv = [str(LITELLM_VENV / "bin" / "litellm"), "--config", str(path)]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
+    return Target(
+        key="litellm",
+        label="LiteLLM proxy",
+        argv=argv,
+        port=port,
+        headers={"authorization": f"Bearer {LITELLM_KEY}"},
+        start_timeout_s=120.0,
+        # Its bundled cost map instead of fetching one from the internet at start.
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        config_text=text,
+        stdout_to_file=True,
+    )
+
+
+def litellm_version() -> str | None:
+    python = LITELLM_VENV / "bin" / "python"
+    if not python.exists():
+        return None
+    code = "import importlib.metadata as m; print(m.version('litellm'))"
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=120)
+    return done.stdout.strip() or None
+
+
+def install_litellm(logdir: Path, timeout_s: float = 900.0) -> str | None:
+    """Run litellm_setup.sh (idempotent). None when installed, else why not."""
+    proc = procs.start("litellm-install", ["bash", str(BENCH / "litellm_setup.sh")], logdir)
+    try:
+        code = proc.popen.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"install timed out after {timeout_s:.0f} s (log: {proc.log})"
+    finally:
+        procs.stop(proc)
+    if code != 0:
+        return f"install failed (exit {code}): {' | '.join(proc.tail(3).splitlines())}"
+    return None
