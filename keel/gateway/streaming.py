@@ -93,13 +93,11 @@ class EventStream(Response):
         strip_usage = not call.client_wants_usage
         waited = time.perf_counter()
         try:
-            async for payload in events:
+            async for payloads in events:
                 call.upstream_s += time.perf_counter() - waited
-                if meter.feed(payload):
-                    if strip_usage and payload.endswith(_NULL_USAGE):
-                        # The "usage": null that keel's include_usage added to every chunk.
-                        payload = payload[: -len(_NULL_USAGE)] + b"}"
-                    body = b"data: " + payload + b"\n\n"
+                frames = [_frame(p, strip_usage) for p in payloads if meter.feed(p)]
+                if frames:
+                    body = b"".join(frames)
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                 waited = time.perf_counter()
             call.upstream_s += time.perf_counter() - waited
@@ -107,6 +105,13 @@ class EventStream(Response):
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def _frame(payload: bytes, strip_usage: bool) -> bytes:
+    if strip_usage and payload.endswith(_NULL_USAGE):
+        # The "usage": null that keel's include_usage added to every chunk.
+        payload = payload[: -len(_NULL_USAGE)] + b"}"
+    return b"data: " + payload + b"\n\n"
 
 
 def _verdict(meter: StreamMeter, reply: UpstreamReply, call: Call) -> KeelError | None:

@@ -30,13 +30,15 @@ class UpstreamRequest:
 class UpstreamReply:
     """A successful (2xx) upstream answer.
 
-    Non-streaming: ``body`` is the JSON answer, byte for byte. Streaming: ``events`` yields each
-    SSE ``data:`` payload as bytes (``[DONE]`` excluded) as it arrives; it raises
-    ``keel.errors.StreamBroken`` if the stream is cut. ``done`` turns true once ``[DONE]`` is seen.
+    Non-streaming: ``body`` is the JSON answer, byte for byte. Streaming: ``events`` yields, as
+    they arrive, the SSE ``data:`` payloads (``[DONE]`` excluded) that arrived together: one
+    network read, or one decoding step, may carry several, and keel forwards them in one write.
+    It raises ``keel.errors.StreamBroken`` if the stream is cut. ``done`` turns true once
+    ``[DONE]`` is seen.
     """
 
     body: bytes = b""
-    events: AsyncIterator[bytes] | None = None
+    events: AsyncIterator[list[bytes]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     done: bool = False
 

@@ -85,6 +85,15 @@ class OpenAIProvider(Provider):
         return UpstreamReply(body=body, headers=dict(response.headers))
 
 
+def _data(block: bytes) -> bytes | None:
+    """The data of one SSE event; multi-line data joined by newlines. Comments (":"), "event:",
+    "id:" and "retry:" lines carry nothing OpenAI clients read."""
+    lines = [line for line in block.split(b"\n") if line.startswith(b"data:")]
+    if not lines:
+        return None
+    return b"\n".join(line[6:] if line[5:6] == b" " else line[5:] for line in lines)
+
+
 async def _read_quietly(response: aiohttp.ClientResponse) -> bytes:
     try:
         return await response.read()
@@ -96,26 +105,26 @@ async def _read_quietly(response: aiohttp.ClientResponse) -> bytes:
 
 async def _events(
     response: aiohttp.ClientResponse, reply: UpstreamReply, name: str
-) -> AsyncIterator[bytes]:
-    """Yield each SSE ``data:`` payload as it arrives; multi-line data is joined by newlines."""
-    data: list[bytes] = []
+) -> AsyncIterator[list[bytes]]:
+    """Yield the SSE ``data:`` payloads of each network read as soon as it arrives."""
+    buffer = b""
     try:
-        async for raw in response.content:
-            line = raw.rstrip(b"\r\n")
-            if line.startswith(b"data:"):
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
-            elif not line and data:
-                payload = b"\n".join(data)
-                data.clear()
-                if payload == b"[DONE]":
-                    reply.done = True
-                    return
-                yield payload
-            # comments (":"), "event:", "id:" and "retry:" lines carry nothing OpenAI clients read
-        if data and b"\n".join(data) != b"[DONE]":
-            yield b"\n".join(data)
-        elif data:
+        async for chunk in response.content.iter_any():
+            buffer += chunk.replace(b"\r\n", b"\n") if b"\r" in chunk else chunk
+            *blocks, buffer = buffer.split(b"\n\n")
+            payloads = [p for p in map(_data, blocks) if p is not None]
+            if payloads and payloads[-1] == b"[DONE]":
+                reply.done = True
+                payloads.pop()
+            if payloads:
+                yield payloads
+            if reply.done:
+                return
+        last = _data(buffer)  # an upstream may close without the final blank line
+        if last == b"[DONE]":
             reply.done = True
+        elif last is not None:
+            yield [last]
     except TimeoutError as exc:
         raise StreamBroken(f"deployment {name} stalled mid-stream") from exc
     except aiohttp.ClientError as exc:

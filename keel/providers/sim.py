@@ -338,23 +338,21 @@ class SimProvider(Provider):
 
     async def _events(
         self, reply: UpstreamReply, envelope: _Envelope, answer: Answer, pace: _Pace
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncIterator[list[bytes]]:
         # The slot is taken here, not in send(): a stream nobody starts never holds one.
         head, tokens, tail = envelope.chunks(answer)
         await self.slots.acquire()
         try:
             await _sleep(pace.ttft_s)
-            for payload in head:
-                yield payload
+            yield list(head)
             loop = asyncio.get_running_loop()
             start = loop.time()
             for i, payload in enumerate(tokens):
                 # Paced against the clock so that sleep overshoot does not add up over tokens.
                 if (delay := start + i * pace.token_s - loop.time()) >= _MIN_SLEEP_S:
                     await asyncio.sleep(delay)
-                yield payload
-            for payload in tail:
-                yield payload
+                yield [payload]
+            yield list(tail)
             reply.done = True
         finally:
             self.slots.release()

@@ -78,9 +78,9 @@ async def _serve(sim: SimProvider, endpoint: Endpoint, request: Request) -> Resp
     return StreamingResponse(_sse(reply.events), media_type="text/event-stream", headers=headers)
 
 
-async def _sse(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    async for payload in events:
-        yield b"data: " + payload + b"\n\n"
+async def _sse(events: AsyncIterator[list[bytes]]) -> AsyncIterator[bytes]:
+    async for payloads in events:
+        yield b"".join(b"data: " + payload + b"\n\n" for payload in payloads)
     yield b"data: [DONE]\n\n"
 
 

@@ -50,7 +50,7 @@ async def stream(
 ) -> tuple[UpstreamReply, list[dict[str, Any]]]:
     reply = await open_stream(provider, body, endpoint)
     assert reply.events is not None
-    return reply, [orjson.loads(event) async for event in reply.events]
+    return reply, [orjson.loads(event) async for batch in reply.events for event in batch]
 
 
 async def close(reply: UpstreamReply) -> None:
@@ -213,9 +213,9 @@ async def test_done_is_set_only_after_the_last_payload() -> None:
     reply = await open_stream(sim(), chat_body(max_tokens=2))
     assert reply.events is not None
     seen = 0
-    async for _ in reply.events:
+    async for batch in reply.events:
         assert not reply.done
-        seen += 1
+        seen += len(batch)
     assert seen == 4 and reply.done
 
 

@@ -1,0 +1,113 @@
+"""The openai provider against a raw upstream on loopback that frames SSE awkwardly."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from keel.config.schema import DeploymentConfig
+from keel.errors import StreamBroken, UpstreamStatus, UpstreamUnavailable
+from keel.providers.base import UpstreamRequest
+from keel.providers.openai import OpenAIProvider
+
+SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+
+
+class Upstream:
+    """Answers one request with ``head`` and then ``writes``, each its own network write."""
+
+    def __init__(self, writes: list[bytes], head: bytes = SSE_HEAD) -> None:
+        self.writes = writes
+        self.head = head
+        self.handlers: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> int:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def __aexit__(self, *_: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(self.head)
+            for part in self.writes:
+                writer.write(part)
+                await writer.drain()
+                await asyncio.sleep(0.01)  # a separate network read on the other side
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+
+async def stream(port: int) -> tuple[list[bytes], bool]:
+    deployment = DeploymentConfig(
+        name="up", provider="openai", model="m", region="r",
+        base_url=f"http://127.0.0.1:{port}/v1", timeouts={"first_byte_s": 5, "total_s": 10},
+    )  # fmt: skip
+    provider = OpenAIProvider(deployment)
+    await provider.start()
+    try:
+        reply = await provider.send(UpstreamRequest("chat", {"stream": True}, True, "req"))
+        assert reply.events is not None
+        payloads = [p async for batch in reply.events for p in batch]
+        return payloads, reply.done
+    finally:
+        await provider.close()
+
+
+async def run(writes: list[bytes]) -> tuple[list[bytes], bool]:
+    async with Upstream(writes) as port:
+        return await stream(port)
+
+
+async def test_awkward_framing_is_parsed() -> None:
+    writes = [
+        b": keep-alive comment\r\n\r\n",
+        b'event: message\r\nid: 1\r\ndata: {"a":1}\r\n\r\ndata: {"b"',
+        b":2}\n\ndata: first line\ndata: second line\n\n",
+        b"data:no-space\n\ndata: [DONE]\n\n",
+    ]
+    payloads, done = await run(writes)
+    assert payloads == [b'{"a":1}', b'{"b":2}', b"first line\nsecond line", b"no-space"]
+    assert done
+
+
+async def test_a_last_event_without_its_blank_line_is_kept() -> None:
+    payloads, done = await run([b'data: {"a":1}\n\ndata: {"z":9}'])
+    assert payloads == [b'{"a":1}', b'{"z":9}'] and not done
+
+
+async def test_done_without_blank_line_counts() -> None:
+    payloads, done = await run([b'data: {"a":1}\n\ndata: [DONE]'])
+    assert payloads == [b'{"a":1}'] and done
+
+
+async def test_a_cut_chunked_stream_is_broken() -> None:
+    head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+    first = b'data: {"a":1}\n\n'
+    writes = [b"%x\r\n%s\r\n" % (len(first), first), b'30\r\ndata: {"cut']
+    async with Upstream(writes, head) as port:
+        with pytest.raises(StreamBroken):
+            await stream(port)
+
+
+async def test_error_status_carries_the_upstream_body() -> None:
+    body = b'{"error": {"message": "nope", "type": "invalid_request_error"}}'
+    head = b"HTTP/1.1 400 Bad Request\r\ncontent-length: %d\r\n\r\n" % len(body)
+    async with Upstream([body], head) as port:
+        with pytest.raises(UpstreamStatus) as info:
+            await stream(port)
+    assert info.value.upstream_status == 400 and info.value.body == body
+    assert not info.value.retryable and info.value.to_body() == body
+
+
+async def test_a_refused_connection_is_unavailable() -> None:
+    async with Upstream([]) as port:
+        pass
+    with pytest.raises(UpstreamUnavailable):
+        await stream(port)
