@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
-__all__ = ["free_port", "keel_cli", "run_keel", "run_process", "wait_http"]
+__all__ = ["free_port", "keel_cli", "run_keel", "run_process", "sim_config", "wait_http"]
 
 
 def free_port() -> int:
@@ -66,18 +66,33 @@ def run_process(
                 proc.wait()
 
 
+def sim_config(key: str, **sim: Any) -> dict[str, Any]:
+    """A gateway with one fast in-process ``sim`` deployment behind the model ``m``."""
+    settings = {"ttft_ms": 0, "tokens_per_s": 10000, **sim}
+    return {
+        "server": {"access_log": False},
+        "regions": {"local": {}},
+        "deployments": [
+            {"name": "s", "provider": "sim", "model": "sim", "region": "local", "sim": settings}
+        ],
+        "models": {"m": ["s"]},
+        "teams": {"t": {"api_keys": [key]}},
+    }
+
+
 @contextmanager
 def run_keel(
-    tmp: Path, config: dict[str, Any], env: dict[str, str] | None = None
+    tmp: Path, config: dict[str, Any], env: dict[str, str] | None = None, *args: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    """Write ``config`` to keel.yaml and run ``keel up`` on it; yield (URL, process, file)."""
+    """Write ``config`` to keel.yaml and run ``keel up`` on it (with ``args``);
+    yield (URL, process, file)."""
     port = free_port()
     config = {**config, "server": {**config.get("server", {}), "port": port}}
     config.setdefault("store", {"url": f"sqlite:///{tmp / 'keel.db'}"})
     path = tmp / "keel.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
-    args = [sys.executable, "-m", "keel", "up", "--config", str(path)]
-    with run_process(args, f"http://127.0.0.1:{port}/healthz", tmp / "keel.log", env) as proc:
+    args = (sys.executable, "-m", "keel", "up", "--config", str(path), *args)
+    with run_process(list(args), f"http://127.0.0.1:{port}/healthz", tmp / "keel.log", env) as proc:
         yield f"http://127.0.0.1:{port}", proc, path
 
 

@@ -10,30 +10,17 @@ import asyncpg  # type: ignore[import-untyped]
 import openai
 import orjson
 
-from tests.e2e.procs import keel_cli, run_keel
+from tests.e2e.procs import keel_cli, run_keel, sim_config
 from tests.store.conftest import fresh_pg_database
 
 KEY = "sk-pg"
 
 
 def config(store_url: str) -> dict[str, Any]:
-    return {
-        "server": {"access_log": False},
-        "store": {"url": store_url},
-        "regions": {"local": {}},
-        "deployments": [
-            {
-                "name": "s",
-                "provider": "sim",
-                "model": "sim",
-                "region": "local",
-                "sim": {"ttft_ms": 0, "tokens_per_s": 10000},
-                "price": {"input_per_mtok": 1, "output_per_mtok": 2},
-            }
-        ],
-        "models": {"m": ["s"]},
-        "teams": {"t": {"api_keys": [KEY]}},
-    }
+    config = sim_config(KEY)
+    config["store"] = {"url": store_url}
+    config["deployments"][0]["price"] = {"input_per_mtok": 1, "output_per_mtok": 2}
+    return config
 
 
 async def test_two_gateways_record_into_one_postgres(tmp_path: Path) -> None:

@@ -6,37 +6,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
-import yaml
 
-from tests.e2e.procs import free_port, run_process
+from tests.e2e.procs import run_keel, sim_config
 
 KEY = "sk-workers"
-
-
-def write_config(tmp_path: Path, port: int) -> Path:
-    config = {
-        "server": {"port": port, "access_log": False},
-        "store": {"url": f"sqlite:///{tmp_path / 'keel.db'}"},
-        "regions": {"local": {}},
-        "deployments": [
-            {
-                "name": "s",
-                "provider": "sim",
-                "model": "sim",
-                "region": "local",
-                "sim": {"ttft_ms": 0, "tokens_per_s": 10000},
-            }
-        ],
-        "models": {"m": ["s"]},
-        "teams": {"t": {"api_keys": [KEY]}},
-    }
-    path = tmp_path / "keel.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def workers_of(pid: int) -> list[int]:
@@ -45,11 +21,7 @@ def workers_of(pid: int) -> list[int]:
 
 
 def test_two_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
-    port = free_port()
-    path = write_config(tmp_path, port)
-    args = [sys.executable, "-m", "keel", "up", "--config", str(path), "--workers", "2"]
-    url = f"http://127.0.0.1:{port}"
-    with run_process(args, url + "/healthz", tmp_path / "keel.log") as proc:
+    with run_keel(tmp_path, sim_config(KEY), None, "--workers", "2") as (url, proc, _):
         assert len(workers_of(proc.pid)) == 2
         body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
         with httpx.Client(headers={"authorization": f"Bearer {KEY}"}) as http:
@@ -65,11 +37,7 @@ def test_two_workers_share_the_port_and_the_metrics(tmp_path: Path) -> None:
 
 
 def test_a_dead_worker_stops_keel_with_an_error(tmp_path: Path) -> None:
-    port = free_port()
-    path = write_config(tmp_path, port)
-    args = [sys.executable, "-m", "keel", "up", "--config", str(path), "--workers", "2"]
-    url = f"http://127.0.0.1:{port}"
-    with run_process(args, url + "/healthz", tmp_path / "keel.log") as proc:
+    with run_keel(tmp_path, sim_config(KEY), None, "--workers", "2") as (_, proc, _):
         os.kill(workers_of(proc.pid)[0], signal.SIGKILL)
         assert proc.wait(timeout=20) == 1  # so the process manager restarts keel whole
     assert "stopping the others" in (tmp_path / "keel.log").read_text()

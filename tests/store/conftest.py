@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from keel.store import open_store
-from keel.store.sql import SQLStore
+from keel.store import opened_store
+from keel.store.base import Store
 
 PG_ADMIN_URL = os.environ.get("KEEL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -58,13 +58,9 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 
 
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[SQLStore]:
-    opened = open_store(store_url)
-    await opened.start()
-    try:
+async def store(store_url: str) -> AsyncIterator[Store]:
+    async with opened_store(store_url) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 def make_row(**fields: Any) -> dict[str, Any]:
