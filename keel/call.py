@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -66,10 +67,14 @@ class Call:
     # The client asked for the usage chunk at the end of a stream (keel always asks upstream).
     client_wants_usage: bool = False
     finished: float | None = None
+    deadline: float = math.inf  # perf_counter() time by which the call must be answered
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()
         return end - self.started
+
+    def remaining_s(self) -> float:
+        return self.deadline - time.perf_counter()
 
     def overhead_s(self) -> float:
         """keel's own time: all of the call except the time spent waiting on upstreams."""

@@ -154,10 +154,18 @@ class UpstreamTimeout(UpstreamError):
 class UpstreamStatus(UpstreamError):
     """The upstream answered with an error status; its body is passed through when it is 4xx."""
 
-    def __init__(self, message: str, *, upstream_status: int, body: bytes) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int,
+        body: bytes,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.upstream_status = upstream_status
         self.body = body
+        self.retry_after_s = retry_after_s  # the upstream's Retry-After, when it sent one
         # A 4xx is about the request itself (bad field, context too long): another deployment
         # of the same model would refuse it too, and the client should see the upstream's words.
         self.retryable = upstream_status >= 500 or upstream_status in (408, 429)

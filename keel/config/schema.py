@@ -44,6 +44,11 @@ class ServerConfig(_Section):
         4 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
     )
     access_log: bool = Field(True, description="One JSON line per request on stdout.")
+    deadline_s: float = Field(
+        600.0,
+        gt=0,
+        description="Whole-request deadline; a request's x-keel-timeout may shorten it.",
+    )
     key_cache_s: float = Field(
         5.0, ge=0, description="How long a looked-up API key is cached (revocation delay)."
     )
@@ -132,6 +137,15 @@ class DeploymentConfig(_Section):
     price: PriceConfig = PriceConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
     max_concurrency: int = Field(256, gt=0, description="Most calls in flight to this deployment.")
+    retries: int = Field(
+        2,
+        ge=0,
+        description="Extra tries on this deployment after a 429/5xx/reset, before the next.",
+    )
+    backoff_s: float = Field(
+        0.1, gt=0, description="First retry's backoff cap; doubles each retry (full jitter)."
+    )
+    backoff_max_s: float = Field(2.0, gt=0, description="Largest backoff cap.")
     sim: SimConfig = SimConfig()
 
     @field_validator("base_url")

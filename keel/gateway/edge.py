@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect, Request
 from keel.call import Call, Endpoint
 from keel.errors import BadRequest, BodyTooLarge, InvalidJSON
 
-__all__ = ["bearer_token", "parse_body", "read_body", "request_id"]
+__all__ = ["bearer_token", "deadline_s", "parse_body", "read_body", "request_id"]
 
 _PROMPT_FIELD: dict[Endpoint, str] = {
     "chat": "messages",
@@ -25,6 +25,23 @@ def request_id(headers: Any) -> str:
     if given and len(given) <= 128 and given.isprintable():
         return given
     return os.urandom(12).hex()
+
+
+def deadline_s(headers: Any, configured: float) -> float:
+    """The request's deadline: the configured one, or shorter if ``x-keel-timeout`` asks."""
+    asked: str | None = headers.get("x-keel-timeout")
+    if asked is None:
+        return configured
+    try:
+        seconds = float(asked)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise BadRequest(
+            f"x-keel-timeout must be a positive number of seconds, not {asked[:32]!r}.",
+            param="x-keel-timeout",
+        )
+    return min(seconds, configured)
 
 
 def bearer_token(headers: Any) -> str | None:

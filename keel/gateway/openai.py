@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from keel.call import Call, Endpoint
 from keel.errors import KeelError, ModelNotFound, StoreUnavailable, UpstreamError
-from keel.gateway.edge import bearer_token, parse_body, read_body, request_id
+from keel.gateway.edge import bearer_token, deadline_s, parse_body, read_body, request_id
 from keel.gateway.streaming import EventStream
 from keel.pipeline.meter import usage_from_answer
 
@@ -44,6 +44,7 @@ class OpenAIRoutes:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.max_body = gateway.config.server.max_body_bytes
+        self.deadline_s = gateway.config.server.deadline_s
 
     async def chat(self, request: Request) -> Response:
         return await self.handle(request, "chat")
@@ -63,6 +64,7 @@ class OpenAIRoutes:
         gw.metrics.in_flight.inc()
         streaming = False
         try:
+            call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
             parse_body(call, await read_body(request, self.max_body))
             await gw.pipeline.before(call)
             target, reply = await gw.router.invoke(call)

@@ -71,6 +71,7 @@ class OpenAIProvider(Provider):
                 f"deployment {name} answered HTTP {response.status}",
                 upstream_status=response.status,
                 body=body,
+                retry_after_s=_seconds(response.headers.get("retry-after")),
             )
         if request.stream:
             reply = UpstreamReply(headers=dict(response.headers))
@@ -83,6 +84,14 @@ class OpenAIProvider(Provider):
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"deployment {name} cut the answer: {exc}") from exc
         return UpstreamReply(body=body, headers=dict(response.headers))
+
+
+def _seconds(value: str | None) -> float | None:
+    """A Retry-After in seconds (the HTTP-date form is rare from model servers: ignored)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _data(block: bytes) -> bytes | None:

@@ -1,13 +1,17 @@
 """Stages 6 and 7, route and invoke: pick a deployment of the logical model and call it.
 
 For now the strategy is ``priority``: candidates in the order the config lists them. A
-deployment at its ``max_concurrency`` is skipped; an upstream that fails before answering
-(unreachable, timeout, 5xx, 429) is recorded as a failed attempt and the next candidate tried.
-A 4xx about the request itself goes straight back to the client.
+deployment at its ``max_concurrency`` is skipped. An upstream that fails before answering is
+recorded as a failed attempt; 429, 5xx and connection failures are retried on the same
+deployment with backoff (see ``retry_wait``), a silent one is not, and then the next candidate
+is tried, all within the request's deadline. A 4xx about the request itself goes straight
+back to the client.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from dataclasses import dataclass
 
@@ -19,6 +23,7 @@ from keel.errors import (
     PermissionDenied,
     UnsupportedOperation,
     UpstreamError,
+    UpstreamTimeout,
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 
@@ -80,8 +85,8 @@ class Router:
         return usable
 
     async def invoke(self, call: Call) -> tuple[Target, UpstreamReply]:
-        """Call candidates in order until one answers. For a stream the caller must
-        ``release()`` the returned target when the stream ends; otherwise it is released here."""
+        """Call candidates in order until one answers, within the call's deadline. For a stream
+        the caller must ``release()`` the returned target when the stream ends."""
         last_error: UpstreamError | None = None
         busy = 0
         for target in self.candidates(call):
@@ -89,16 +94,19 @@ class Router:
                 busy += 1
                 call.attempts.append(Attempt(target.deployment.name, "overloaded", 0.0))
                 continue
-            target.in_flight += 1
-            reply = await self._try(call, target)
-            if isinstance(reply, UpstreamReply):
-                if not call.stream:
-                    target.release()
-                return target, reply
-            target.release()
-            if not reply.retryable:
-                raise reply
-            last_error = reply
+            if call.remaining_s() <= 0:
+                break
+            outcome = await self._attempts(call, target)
+            if isinstance(outcome, UpstreamReply):
+                return target, outcome
+            if not outcome.retryable:
+                raise outcome
+            last_error = outcome
+        if call.remaining_s() <= 0:
+            raise UpstreamTimeout(
+                f"No deployment of {call.model!r} answered within the request's deadline. "
+                "Retry later, or allow more time (x-keel-timeout)."
+            )
         if last_error is not None:
             raise last_error
         raise Overloaded(
@@ -106,23 +114,68 @@ class Router:
             "Retry after a moment.",
         )
 
+    async def _attempts(self, call: Call, target: Target) -> UpstreamReply | UpstreamError:
+        """Try one deployment, retrying what a retry may cure, as its policy and the deadline
+        allow. The last error is returned for the caller to fail over or give up."""
+        d = target.deployment
+        attempt = 0
+        while True:
+            target.in_flight += 1
+            outcome = await self._try(call, target)
+            if isinstance(outcome, UpstreamReply):
+                if not call.stream:
+                    target.release()
+                return outcome
+            target.release()
+            wait = retry_wait(outcome, attempt, d, call.remaining_s())
+            if wait is None:
+                return outcome
+            await asyncio.sleep(wait)
+            attempt += 1
+
     async def _try(self, call: Call, target: Target) -> UpstreamReply | UpstreamError:
         d = target.deployment
         request = UpstreamRequest(call.endpoint, _upstream_body(call, d), call.stream, call.id)
         started = time.perf_counter()
         try:
-            reply = await target.provider.send(request)
+            async with asyncio.timeout(call.remaining_s()):
+                reply = await target.provider.send(request)
         except UpstreamError as exc:
-            elapsed = time.perf_counter() - started
-            call.upstream_s += elapsed
-            call.attempts.append(Attempt(d.name, exc.code, elapsed))
-            return exc
+            return _failed(call, d.name, exc, started)
+        except TimeoutError:
+            late = UpstreamTimeout(f"deployment {d.name} did not answer within the deadline")
+            return _failed(call, d.name, late, started)
         elapsed = time.perf_counter() - started
         call.upstream_s += elapsed
         call.attempts.append(Attempt(d.name, None, elapsed))
         call.deployment = d.name
         call.region = d.region
         return reply
+
+
+def retry_wait(
+    error: UpstreamError, attempt: int, deployment: DeploymentConfig, remaining_s: float
+) -> float | None:
+    """Seconds to wait before trying the same deployment again, or None to move on.
+
+    A 4xx about the request goes back to the client; a deployment that said nothing in time
+    is not asked again; a 429's Retry-After is honoured when it fits the deadline, else keel
+    fails over; otherwise exponential backoff with full jitter, ``retries`` times at most."""
+    if not error.retryable or isinstance(error, UpstreamTimeout) or attempt >= deployment.retries:
+        return None
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is not None:
+        return retry_after if retry_after < remaining_s else None
+    cap = min(deployment.backoff_max_s, deployment.backoff_s * 2**attempt)
+    wait = random.uniform(0, cap)
+    return wait if wait < remaining_s else None
+
+
+def _failed(call: Call, name: str, error: UpstreamError, started: float) -> UpstreamError:
+    elapsed = time.perf_counter() - started
+    call.upstream_s += elapsed
+    call.attempts.append(Attempt(name, error.code, elapsed))
+    return error
 
 
 def _upstream_body(call: Call, deployment: DeploymentConfig) -> dict[str, object]:
