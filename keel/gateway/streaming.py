@@ -74,6 +74,10 @@ class EventStream(Response):
         finally:
             self.target.release()
             self.gateway.metrics.in_flight.dec()
+            if meter.malformed:
+                self.gateway.metrics.malformed.labels(self.target.deployment.name).inc(
+                    meter.malformed
+                )
         if failure is not None:
             call.status, call.error = 502, failure.code
         call.usage = meter.final_usage()

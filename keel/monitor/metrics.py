@@ -54,6 +54,10 @@ class Metrics:
             "keel_upstream_attempts", "Upstream attempts by deployment and outcome.",
             ["deployment", "outcome"], registry=r,
         )  # fmt: skip
+        self.malformed = Counter(
+            "keel_stream_malformed_events", "Stream events that were not JSON: skipped.",
+            ["deployment"], registry=r,
+        )  # fmt: skip
         self.in_flight = Gauge(
             "keel_in_flight_requests", "Requests being served.", registry=r,
             multiprocess_mode="livesum",

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.procs import free_port, run_keel, run_process
@@ -90,3 +91,22 @@ def gateway(
     config = gateway_config(sim_url, recorder_url)
     with run_keel(tmp, config, env={"RECORDER_KEY": "sk-upstream-secret"}) as (url, _, path):
         yield url, path
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    args = [sys.executable, "-m", "tests.faults.upstream", "--port", str(port)]
+    log = tmp_path_factory.mktemp("faults") / "faults.log"
+    with run_process(args, f"http://127.0.0.1:{port}/health", log):
+        yield f"http://127.0.0.1:{port}"
+
+
+def plan(faults: str, *steps: Any, then: Any = "ok") -> None:
+    httpx.post(faults + "/_faults", json={"reset": True}).raise_for_status()
+    httpx.post(faults + "/_faults", json={"plan": list(steps), "then": then}).raise_for_status()
+
+
+def seen(faults: str) -> list[dict[str, Any]]:
+    log: list[dict[str, Any]] = httpx.get(faults + "/_log").json()
+    return log

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,18 +13,10 @@ import openai
 import orjson
 import pytest
 
-from tests.e2e.procs import free_port, run_keel, run_process
+from tests.e2e.conftest import plan, seen
+from tests.e2e.procs import run_keel
 
 KEY = "sk-retry"
-
-
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    args = [sys.executable, "-m", "tests.faults.upstream", "--port", str(port)]
-    log = tmp_path_factory.mktemp("faults") / "faults.log"
-    with run_process(args, f"http://127.0.0.1:{port}/health", log):
-        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +37,6 @@ def keel(tmp_path_factory: pytest.TempPathFactory, faults: str) -> Iterator[tupl
     tmp = tmp_path_factory.mktemp("keel")
     with run_keel(tmp, config) as (url, _, path):
         yield url, path
-
-
-def plan(faults: str, *steps: Any, then: Any = "ok") -> None:
-    httpx.post(faults + "/_faults", json={"reset": True}).raise_for_status()
-    httpx.post(faults + "/_faults", json={"plan": list(steps), "then": then}).raise_for_status()
-
-
-def seen(faults: str) -> list[dict[str, Any]]:
-    log: list[dict[str, Any]] = httpx.get(faults + "/_log").json()
-    return log
 
 
 def chat(url: str, model: str, **extra: Any) -> httpx.Response:
