@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from keel.config.schema import (
+    BreakerConfig,
     DeploymentConfig,
     KeelConfig,
     ModelConfig,
@@ -33,6 +34,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("deployments[]", DeploymentConfig),
     ("deployments[].price", PriceConfig),
     ("deployments[].timeouts", TimeoutsConfig),
+    ("deployments[].breaker", BreakerConfig),
     ("deployments[].sim", SimConfig),
     ("models.<name>", ModelConfig),
     ("teams.<name>", TeamConfig),

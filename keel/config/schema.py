@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "BreakerConfig",
     "DeploymentConfig",
     "KeelConfig",
     "ModelConfig",
@@ -123,6 +124,15 @@ class SimConfig(_Section):
     seed: int = Field(0, description="Same seed and prompt give the same answer.")
 
 
+class BreakerConfig(_Section):
+    """When to stop sending traffic to a failing deployment, and when to try it again."""
+
+    enabled: bool = Field(True, description="Use a circuit breaker for this deployment.")
+    failures: int = Field(5, gt=0, description="Failures within window_s that open it.")
+    window_s: float = Field(30.0, gt=0, description="Sliding window for counting failures.")
+    cooldown_s: float = Field(5.0, gt=0, description="Open this long, then one probe request.")
+
+
 class DeploymentConfig(_Section):
     """One concrete place a model runs: a provider, an endpoint, a model name, a region."""
 
@@ -146,6 +156,7 @@ class DeploymentConfig(_Section):
         0.1, gt=0, description="First retry's backoff cap; doubles each retry (full jitter)."
     )
     backoff_max_s: float = Field(2.0, gt=0, description="Largest backoff cap.")
+    breaker: BreakerConfig = BreakerConfig()
     sim: SimConfig = SimConfig()
 
     @field_validator("base_url")

@@ -11,6 +11,7 @@ back to the client.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from keel.errors import (
     UpstreamTimeout,
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
+from keel.routing.breaker import Breaker, State
 
 __all__ = ["Router", "Target"]
 
@@ -38,10 +40,11 @@ _ENDPOINT_NAMES = {
 
 @dataclass(slots=True)
 class Target:
-    """A deployment as the router sees it: its config, its adapter, its load."""
+    """A deployment as the router sees it: its config, its adapter, its load, its health."""
 
     deployment: DeploymentConfig
     provider: Provider
+    breaker: Breaker
     in_flight: int = 0
 
     def release(self) -> None:
@@ -50,7 +53,9 @@ class Target:
 
 class Router:
     def __init__(self, config: KeelConfig, providers: dict[str, Provider]) -> None:
-        targets = {d.name: Target(d, providers[d.name]) for d in config.deployments}
+        targets = {
+            d.name: Target(d, providers[d.name], Breaker(d.breaker)) for d in config.deployments
+        }
         self.models: dict[str, tuple[Target, ...]] = {
             name: tuple(targets[ref] for ref in spec.deployments)
             for name, spec in config.models.items()
@@ -89,6 +94,7 @@ class Router:
         the caller must ``release()`` the returned target when the stream ends."""
         last_error: UpstreamError | None = None
         busy = 0
+        cooling: list[float] = []
         for target in self.candidates(call):
             if target.in_flight >= target.deployment.max_concurrency:
                 busy += 1
@@ -96,6 +102,10 @@ class Router:
                 continue
             if call.remaining_s() <= 0:
                 break
+            if not target.breaker.allow():
+                cooling.append(target.breaker.retry_after_s())
+                call.attempts.append(Attempt(target.deployment.name, "circuit_open", 0.0))
+                continue
             outcome = await self._attempts(call, target)
             if isinstance(outcome, UpstreamReply):
                 return target, outcome
@@ -109,6 +119,13 @@ class Router:
             )
         if last_error is not None:
             raise last_error
+        if cooling:
+            raise Overloaded(
+                f"Every deployment of {call.model!r} is failing and resting (circuit open). "
+                "Retry after the time in retry-after.",
+                retry_after_s=max(1, math.ceil(min(cooling))),
+                code="circuit_open",
+            )
         raise Overloaded(
             f"All {busy} deployments of {call.model!r} are at their concurrency limit. "
             "Retry after a moment.",
@@ -123,10 +140,17 @@ class Router:
             target.in_flight += 1
             outcome = await self._try(call, target)
             if isinstance(outcome, UpstreamReply):
+                target.breaker.success()
                 if not call.stream:
                     target.release()
                 return outcome
             target.release()
+            if outcome.retryable:
+                target.breaker.failure()
+            else:
+                target.breaker.success()  # it answered: the request was at fault, not it
+            if not outcome.retryable or target.breaker.state is not State.CLOSED:
+                return outcome  # a 4xx is the request's doing; an open breaker means stop
             wait = retry_wait(outcome, attempt, d, call.remaining_s())
             if wait is None:
                 return outcome

@@ -26,7 +26,7 @@ def keel(tmp_path_factory: pytest.TempPathFactory, faults: str) -> Iterator[tupl
         "regions": {"local": {}},
         "deployments": [
             {"name": "flaky", "provider": "openai", "base_url": faults + "/v1", "model": "f",
-             "region": "local", "retries": 2, "backoff_s": 0.05,
+             "region": "local", "retries": 2, "backoff_s": 0.05, "breaker": {"enabled": False},
              "timeouts": {"first_byte_s": 0.5}},
             {"name": "backup", "provider": "sim", "model": "sim", "region": "local",
              "sim": {"ttft_ms": 0, "tokens_per_s": 10000}},

@@ -1,0 +1,76 @@
+"""A circuit breaker per deployment: stop sending traffic to one that keeps failing.
+
+Closed: traffic flows; failures are counted over a sliding window. ``failures`` of them within
+``window_s`` open it. Open: the deployment is skipped. After ``cooldown_s`` one request is let
+through (half-open): its success closes the breaker, its failure opens it again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from enum import Enum
+
+from keel.config.schema import BreakerConfig
+
+__all__ = ["Breaker", "State"]
+
+
+class State(Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class Breaker:
+    def __init__(self, config: BreakerConfig) -> None:
+        self.config = config
+        self.state = State.CLOSED
+        self.opened_at = 0.0
+        self._failures: deque[float] = deque()
+        self._probing = False
+        self._probe_at = 0.0
+
+    def allow(self, now: float | None = None) -> bool:
+        """May a request go to this deployment now? Takes the probe slot when half-open."""
+        if not self.config.enabled or self.state is State.CLOSED:
+            return True
+        now = time.monotonic() if now is None else now
+        if self.state is State.OPEN and now - self.opened_at >= self.config.cooldown_s:
+            self.state = State.HALF_OPEN
+            self._probing = False
+        # A probe whose caller went away never reports back: after a cooldown, probe again.
+        stale = now - self._probe_at >= self.config.cooldown_s
+        if self.state is State.HALF_OPEN and (not self._probing or stale):
+            self._probing = True
+            self._probe_at = now
+            return True
+        return False
+
+    def retry_after_s(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        return max(0.0, self.opened_at + self.config.cooldown_s - now)
+
+    def success(self) -> None:
+        self.state = State.CLOSED
+        self._failures.clear()
+        self._probing = False
+
+    def failure(self, now: float | None = None) -> None:
+        if not self.config.enabled:
+            return
+        now = time.monotonic() if now is None else now
+        if self.state is State.HALF_OPEN:
+            self._open(now)
+            return
+        self._failures.append(now)
+        while self._failures and now - self._failures[0] > self.config.window_s:
+            self._failures.popleft()
+        if len(self._failures) >= self.config.failures:
+            self._open(now)
+
+    def _open(self, now: float) -> None:
+        self.state = State.OPEN
+        self.opened_at = now
+        self._failures.clear()
+        self._probing = False

@@ -1,0 +1,75 @@
+"""The circuit breaker's states, driven by an explicit clock."""
+
+from __future__ import annotations
+
+from keel.config.schema import BreakerConfig
+from keel.routing.breaker import Breaker, State
+
+
+def breaker(**settings: object) -> Breaker:
+    return Breaker(BreakerConfig.model_validate({"failures": 3, "window_s": 10,
+                                                 "cooldown_s": 5, **settings}))  # fmt: skip
+
+
+def test_opens_after_failures_within_the_window() -> None:
+    b = breaker()
+    b.failure(0)
+    b.failure(1)
+    assert b.state is State.CLOSED and b.allow(1)
+    b.failure(2)
+    assert b.state is State.OPEN and not b.allow(3)
+    assert b.retry_after_s(3) == 4  # opened at 2, rests 5 s
+
+
+def test_old_failures_fall_out_of_the_window() -> None:
+    b = breaker()
+    b.failure(0)
+    b.failure(1)
+    b.failure(12)  # the first two are older than 10 s by now
+    assert b.state is State.CLOSED
+
+
+def test_a_success_forgets_the_failures() -> None:
+    b = breaker()
+    b.failure(0)
+    b.failure(1)
+    b.success()
+    b.failure(2)
+    assert b.state is State.CLOSED
+
+
+def test_half_open_lets_exactly_one_probe_through() -> None:
+    b = breaker()
+    for t in (0, 0, 0):
+        b.failure(t)
+    assert not b.allow(4.9)
+    assert b.allow(5) and b.state is State.HALF_OPEN
+    assert not b.allow(5.1)  # one probe at a time
+
+
+def test_a_good_probe_closes_a_bad_one_reopens() -> None:
+    b = breaker()
+    for t in (0, 0, 0):
+        b.failure(t)
+    assert b.allow(5)
+    b.failure(5.5)
+    assert b.state is State.OPEN and not b.allow(6)
+    assert b.allow(10.5)
+    b.success()
+    assert b.state is State.CLOSED and b.allow(10.6)
+
+
+def test_a_probe_that_never_reports_back_is_replaced() -> None:
+    b = breaker()
+    for t in (0, 0, 0):
+        b.failure(t)
+    assert b.allow(5)
+    assert not b.allow(9)
+    assert b.allow(10)  # the first probe's caller went away; try again
+
+
+def test_disabled_never_opens() -> None:
+    b = breaker(enabled=False)
+    for t in range(10):
+        b.failure(t)
+    assert b.state is State.CLOSED and b.allow(10)
