@@ -116,6 +116,9 @@ def _cross_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
         for j, ref in _items(refs):
             if isinstance(ref, str) and ref not in names:
                 found.append((("models", model, "deployments", j), f"unknown deployment {ref!r}"))
+        for ref in _mapping(_mapping(spec).get("weights")):
+            if not isinstance(refs, list) or ref not in refs:
+                found.append((("models", model, "weights", ref), f"{ref!r} is not in deployments"))
     for team, spec in _mapping(data.get("teams")).items():
         for j, model in _items(_mapping(spec).get("models")):
             if isinstance(model, str) and model != "*" and model not in models:

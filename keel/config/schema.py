@@ -173,6 +173,12 @@ class ModelConfig(_Section):
     deployments: list[str] = Field(
         ..., min_length=1, description="Deployment names, in priority order. A bare list works too."
     )
+    strategy: Literal["priority", "weighted", "least-busy", "least-cost", "least-latency"] = Field(
+        "priority", description="Which deployment goes first; the rest are the failover order."
+    )
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="weighted: share per deployment name (default 1)."
+    )
     description: str = Field("", description="Free text.")
 
     @model_validator(mode="before")

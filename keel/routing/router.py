@@ -28,6 +28,7 @@ from keel.errors import (
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 from keel.routing.breaker import Breaker, State
+from keel.routing.strategies import LatencyWatch, order
 
 __all__ = ["Router", "Target"]
 
@@ -60,6 +61,9 @@ class Router:
             name: tuple(targets[ref] for ref in spec.deployments)
             for name, spec in config.models.items()
         }
+        self.specs = config.models
+        self.latency = LatencyWatch()
+        self.rng = random.Random()
 
     def visible_models(self, call: Call) -> list[str]:
         principal = call.principal
@@ -95,7 +99,9 @@ class Router:
         last_error: UpstreamError | None = None
         busy = 0
         cooling: list[float] = []
-        for target in self.candidates(call):
+        candidates = self.candidates(call)  # refuses unknown models, so the spec exists
+        spec = self.specs[call.model]
+        for target in order(spec.strategy, candidates, spec.weights, self.latency, self.rng):
             if target.in_flight >= target.deployment.max_concurrency:
                 busy += 1
                 call.attempts.append(Attempt(target.deployment.name, "overloaded", 0.0))
@@ -172,6 +178,8 @@ class Router:
         elapsed = time.perf_counter() - started
         call.upstream_s += elapsed
         call.attempts.append(Attempt(d.name, None, elapsed))
+        # For a stream this is the time to its first bytes, which stands in for first token.
+        self.latency.observe(d.name, elapsed)
         call.deployment = d.name
         call.region = d.region
         return reply
