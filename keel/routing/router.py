@@ -14,6 +14,7 @@ import asyncio
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keel.call import Attempt, Call
@@ -61,7 +62,11 @@ class Router:
             name: tuple(targets[ref] for ref in spec.deployments)
             for name, spec in config.models.items()
         }
-        self.specs = config.models
+        self.strategies = {
+            name: (spec.strategy, spec.weights)
+            for name, spec in config.models.items()
+            if spec.strategy != "priority"  # the default needs no reordering
+        }
         self.latency = LatencyWatch()
         self.rng = random.Random()
 
@@ -99,9 +104,10 @@ class Router:
         last_error: UpstreamError | None = None
         busy = 0
         cooling: list[float] = []
-        candidates = self.candidates(call)  # refuses unknown models, so the spec exists
-        spec = self.specs[call.model]
-        for target in order(spec.strategy, candidates, spec.weights, self.latency, self.rng):
+        candidates: Sequence[Target] = self.candidates(call)
+        if (strategy := self.strategies.get(call.model)) is not None:
+            candidates = order(strategy[0], candidates, strategy[1], self.latency, self.rng)
+        for target in candidates:
             if target.in_flight >= target.deployment.max_concurrency:
                 busy += 1
                 call.attempts.append(Attempt(target.deployment.name, "overloaded", 0.0))
