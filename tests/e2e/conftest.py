@@ -110,3 +110,21 @@ def plan(faults: str, *steps: Any, then: Any = "ok") -> None:
 def seen(faults: str) -> list[dict[str, Any]]:
     log: list[dict[str, Any]] = httpx.get(faults + "/_log").json()
     return log
+
+
+def fault_config(faults: str, key: str, **flaky: Any) -> dict[str, Any]:
+    """keel with ``flaky`` (the fault upstream, settings from ``flaky``) and ``backup`` (a sim):
+    the model ``solo`` is ``[flaky]``, ``duo`` is ``[flaky, backup]``."""
+    settings = {"retries": 0, "timeouts": {"first_byte_s": 0.5}, **flaky}
+    return {
+        "server": {"access_log": False},
+        "regions": {"local": {}},
+        "deployments": [
+            {"name": "flaky", "provider": "openai", "base_url": faults + "/v1", "model": "f",
+             "region": "local", **settings},
+            {"name": "backup", "provider": "sim", "model": "sim", "region": "local",
+             "sim": {"ttft_ms": 0, "tokens_per_s": 10000}},
+        ],
+        "models": {"solo": ["flaky"], "duo": ["flaky", "backup"]},
+        "teams": {"t": {"api_keys": [key]}},
+    }  # fmt: skip

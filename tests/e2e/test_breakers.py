@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import plan, seen
+from tests.e2e.conftest import fault_config, plan, seen
 from tests.e2e.procs import run_keel
 
 KEY = "sk-breakers"
@@ -16,19 +16,7 @@ KEY = "sk-breakers"
 
 @pytest.fixture(scope="module")
 def keel(tmp_path_factory: pytest.TempPathFactory, faults: str) -> Iterator[str]:
-    config = {
-        "server": {"access_log": False},
-        "regions": {"local": {}},
-        "deployments": [
-            {"name": "primary", "provider": "openai", "base_url": faults + "/v1", "model": "f",
-             "region": "local", "retries": 0,
-             "breaker": {"failures": 2, "window_s": 30, "cooldown_s": 1}},
-            {"name": "backup", "provider": "sim", "model": "sim", "region": "local",
-             "sim": {"ttft_ms": 0, "tokens_per_s": 10000}},
-        ],
-        "models": {"duo": ["primary", "backup"], "solo": ["primary"]},
-        "teams": {"t": {"api_keys": [KEY]}},
-    }  # fmt: skip
+    config = fault_config(faults, KEY, breaker={"failures": 2, "window_s": 30, "cooldown_s": 1})
     with run_keel(tmp_path_factory.mktemp("keel"), config) as (url, _, _):
         yield url
 
@@ -52,10 +40,10 @@ def test_an_open_breaker_skips_the_primary_then_a_probe_brings_it_back(
 
     plan(faults, then="ok")  # the primary recovers
     deadline = time.monotonic() + 5
-    while ask(keel).headers["x-keel-deployment"] != "primary":
+    while ask(keel).headers["x-keel-deployment"] != "flaky":
         assert time.monotonic() < deadline, "the recovered primary never got its traffic back"
         time.sleep(0.2)
-    assert all(ask(keel).headers["x-keel-deployment"] == "primary" for _ in range(3))
+    assert all(ask(keel).headers["x-keel-deployment"] == "flaky" for _ in range(3))
 
 
 def test_with_no_deployment_left_the_client_is_told_when_to_retry(keel: str, faults: str) -> None:

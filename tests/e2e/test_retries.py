@@ -13,7 +13,7 @@ import openai
 import orjson
 import pytest
 
-from tests.e2e.conftest import plan, seen
+from tests.e2e.conftest import fault_config, plan, seen
 from tests.e2e.procs import run_keel
 
 KEY = "sk-retry"
@@ -21,19 +21,7 @@ KEY = "sk-retry"
 
 @pytest.fixture(scope="module")
 def keel(tmp_path_factory: pytest.TempPathFactory, faults: str) -> Iterator[tuple[str, Path]]:
-    config = {
-        "server": {"access_log": False},
-        "regions": {"local": {}},
-        "deployments": [
-            {"name": "flaky", "provider": "openai", "base_url": faults + "/v1", "model": "f",
-             "region": "local", "retries": 2, "backoff_s": 0.05, "breaker": {"enabled": False},
-             "timeouts": {"first_byte_s": 0.5}},
-            {"name": "backup", "provider": "sim", "model": "sim", "region": "local",
-             "sim": {"ttft_ms": 0, "tokens_per_s": 10000}},
-        ],
-        "models": {"solo": ["flaky"], "duo": ["flaky", "backup"]},
-        "teams": {"t": {"api_keys": [KEY]}},
-    }  # fmt: skip
+    config = fault_config(faults, KEY, retries=2, backoff_s=0.05, breaker={"enabled": False})
     tmp = tmp_path_factory.mktemp("keel")
     with run_keel(tmp, config) as (url, _, path):
         yield url, path

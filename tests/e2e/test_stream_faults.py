@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.e2e.conftest import plan
+from tests.e2e.conftest import fault_config, plan
 from tests.e2e.procs import run_keel
 
 KEY = "sk-streams"
@@ -19,23 +19,14 @@ KEY = "sk-streams"
 
 @pytest.fixture(scope="module")
 def keel(tmp_path_factory: pytest.TempPathFactory, faults: str) -> Iterator[tuple[str, Path]]:
-    config = {
-        "server": {"access_log": False},
-        "regions": {"local": {}},
-        "deployments": [
-            {"name": "flaky", "provider": "openai", "base_url": faults + "/v1", "model": "f",
-             "region": "local", "retries": 0, "timeouts": {"first_byte_s": 0.5}},
-        ],
-        "models": {"m": ["flaky"]},
-        "teams": {"t": {"api_keys": [KEY]}},
-    }  # fmt: skip
+    config = fault_config(faults, KEY)
     with run_keel(tmp_path_factory.mktemp("keel"), config) as (url, _, path):
         yield url, path
 
 
 def stream(url: str) -> tuple[str, list[Any]]:
     """The request id and every event the client got (``[DONE]`` as the string)."""
-    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "s"}]}
+    body = {"model": "solo", "stream": True, "messages": [{"role": "user", "content": "s"}]}
     headers = {"authorization": f"Bearer {KEY}"}
     with httpx.stream("POST", url + "/v1/chat/completions", json=body, headers=headers,
                       timeout=10) as response:  # fmt: skip
