@@ -93,15 +93,6 @@ def gateway(
         yield url, path
 
 
-@pytest.fixture(scope="module")
-def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    args = [sys.executable, "-m", "tests.faults.upstream", "--port", str(port)]
-    log = tmp_path_factory.mktemp("faults") / "faults.log"
-    with run_process(args, f"http://127.0.0.1:{port}/health", log):
-        yield f"http://127.0.0.1:{port}"
-
-
 def plan(faults: str, *steps: Any, then: Any = "ok") -> None:
     httpx.post(faults + "/_faults", json={"reset": True}).raise_for_status()
     httpx.post(faults + "/_faults", json={"plan": list(steps), "then": then}).raise_for_status()

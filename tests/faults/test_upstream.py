@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,8 +12,6 @@ import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
-
-from tests.e2e.procs import free_port, run_process
 
 CHAT = "/v1/chat/completions"
 MESSAGES: list[ChatCompletionMessageParam] = [
@@ -25,13 +22,9 @@ TEXT = "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7"
 BROKEN = (httpx.RemoteProtocolError, httpx.ReadError)
 
 
-@pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    args = [sys.executable, "-m", "tests.faults.upstream", "--port", str(port)]
-    log = tmp_path_factory.mktemp("faults") / "upstream.log"
-    with run_process(args, f"http://127.0.0.1:{port}/health", log):
-        yield f"http://127.0.0.1:{port}"
+@pytest.fixture
+def upstream(faults: str) -> str:
+    return faults  # the shared fixture in tests/conftest.py
 
 
 @pytest.fixture
