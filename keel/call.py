@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +43,7 @@ class Attempt:
     deployment: str
     error: str | None
     duration_s: float
+    status: int | None = None  # the upstream's HTTP status, when it answered with an error
 
 
 @dataclass(slots=True)
@@ -58,6 +60,7 @@ class Call:
     deployment: str | None = None
     region: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    route: Sequence[Any] = ()  # set by the router: the deployments in the order it tries them
     usage: Usage | None = None
     cost_usd: float = 0.0
     status: int = 200

@@ -16,8 +16,10 @@ Every message says what to do next.
     └── UpstreamError                (502 upstream_error)
         ├── UpstreamUnavailable      (502 upstream_unavailable)
         ├── UpstreamTimeout          (504 upstream_timeout)
-        ├── UpstreamStatus           (the upstream's own status and body, passed through)
-        └── StreamBroken             (in-band only: the stream was cut after it started)
+        ├── UpstreamStatus           (a 4xx about the request: the upstream's own status
+        │                             and body, passed through; else 502)
+        └── StreamBroken             (cut before the first token: failed over; after it:
+                                      resumed on a fallback, or an in-band error event)
 
     ConfigError                      (not an HTTP error: a config file refused at start)
 """
@@ -30,6 +32,7 @@ from typing import Any
 import orjson
 
 __all__ = [
+    "CLIENT_KINDS",
     "AuthenticationError",
     "BadRequest",
     "BodyTooLarge",
@@ -47,6 +50,7 @@ __all__ = [
     "UpstreamStatus",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "status_kind",
 ]
 
 
@@ -134,25 +138,35 @@ class StoreUnavailable(KeelError):
 
 
 class UpstreamError(KeelError):
-    """An upstream deployment failed. ``retryable`` says whether another candidate may help."""
+    """An upstream deployment failed. ``kind`` names the failure for the model's ``on_error``
+    policy: rate_limited, server_error, connection, timeout, refused, context_length,
+    content_policy or bad_request."""
 
     status = 502
     type = "api_error"
     code = "upstream_error"
-    retryable = True
+    kind = "server_error"
 
 
 class UpstreamUnavailable(UpstreamError):
     code = "upstream_unavailable"
+    kind = "connection"
 
 
 class UpstreamTimeout(UpstreamError):
     status = 504
     code = "upstream_timeout"
+    kind = "timeout"
+
+
+#: The kinds about the request rather than the deployment: the upstream's words go back as sent.
+CLIENT_KINDS = frozenset({"context_length", "content_policy", "bad_request"})
 
 
 class UpstreamStatus(UpstreamError):
-    """The upstream answered with an error status; its body is passed through when it is 4xx."""
+    """The upstream answered with an error status. A 4xx about the request itself (bad field,
+    context too long, content policy) is passed through with the upstream's status and body;
+    anything else is a 502 in keel's words."""
 
     def __init__(
         self,
@@ -166,27 +180,53 @@ class UpstreamStatus(UpstreamError):
         self.upstream_status = upstream_status
         self.body = body
         self.retry_after_s = retry_after_s  # the upstream's Retry-After, when it sent one
-        # A 4xx is about the request itself (bad field, context too long): another deployment
-        # of the same model would refuse it too, and the client should see the upstream's words.
-        self.retryable = upstream_status >= 500 or upstream_status in (408, 429)
-        self.status = upstream_status if not self.retryable else 502
+        self.kind = status_kind(upstream_status, body)
+        self.passthrough = self.kind in CLIENT_KINDS
+        self.status = upstream_status if self.passthrough else 502
+        if self.kind == "refused":
+            self.message = (
+                f"{message}: the upstream refused keel's own request. Check the deployment's "
+                "api_key, base_url and model in keel.yaml."
+            )
 
     def to_body(self) -> bytes:
-        if not self.retryable and _is_openai_error(self.body):
+        if self.passthrough and _error_of(self.body) is not None:
             return self.body
         return super().to_body()
 
 
 class StreamBroken(UpstreamError):
     code = "stream_broken"
+    kind = "connection"
 
 
-def _is_openai_error(body: bytes) -> bool:
+def status_kind(status: int, body: bytes) -> str:
+    """The kind of failure an upstream's error status and body describe."""
+    if status == 429:
+        return "rate_limited"
+    if status >= 500 or status == 408:
+        return "server_error"
+    if status in (401, 403, 404):
+        return "refused"
+    error = _error_of(body)
+    if error is not None:
+        words = " ".join(str(error.get(k) or "") for k in ("code", "type", "message")).lower()
+    else:  # not OpenAI's shape: read what it says
+        words = body[:2048].decode("utf-8", "replace").lower()
+    if "context_length" in words or "context length" in words or "too many tokens" in words:
+        return "context_length"
+    if "content_policy" in words or "content_filter" in words or "content policy" in words:
+        return "content_policy"
+    return "bad_request"
+
+
+def _error_of(body: bytes) -> dict[str, Any] | None:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return False
-    return isinstance(parsed, dict) and isinstance(parsed.get("error"), dict)
+        return None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 @dataclass(frozen=True, slots=True)

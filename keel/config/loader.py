@@ -119,10 +119,32 @@ def _cross_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
         for ref in _mapping(_mapping(spec).get("weights")):
             if not isinstance(refs, list) or ref not in refs:
                 found.append((("models", model, "weights", ref), f"{ref!r} is not in deployments"))
+    found += _fallback_problems(models)
     for team, spec in _mapping(data.get("teams")).items():
         for j, model in _items(_mapping(spec).get("models")):
             if isinstance(model, str) and model != "*" and model not in models:
                 found.append((("teams", team, "models", j), f"unknown model {model!r}"))
+    return found
+
+
+def _fallback_problems(models: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Each context_fallback names another model, and following them never comes back."""
+    fallback = {m: _mapping(spec).get("context_fallback") for m, spec in models.items()}
+    found: list[tuple[Path_, str]] = []
+    for model, target in fallback.items():
+        if target is None:
+            continue
+        path: Path_ = ("models", model, "context_fallback")
+        if target not in models:
+            found.append((path, f"unknown model {target!r}"))
+            continue
+        chain = [model]
+        while isinstance(target, str) and target in models and target not in chain:
+            chain.append(target)
+            target = fallback[target]
+        if target == model:
+            loop = " -> ".join([*chain, model])
+            found.append((path, f"context_fallback goes round in a circle: {loop}"))
     return found
 
 

@@ -12,6 +12,7 @@ from pydantic.fields import FieldInfo
 from keel.config.schema import (
     BreakerConfig,
     DeploymentConfig,
+    ErrorPolicy,
     KeelConfig,
     ModelConfig,
     PriceConfig,
@@ -37,6 +38,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("deployments[].breaker", BreakerConfig),
     ("deployments[].sim", SimConfig),
     ("models.<name>", ModelConfig),
+    ("models.<name>.on_error", ErrorPolicy),
     ("teams.<name>", TeamConfig),
 ]
 

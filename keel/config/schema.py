@@ -17,6 +17,7 @@ from pydantic import (
 __all__ = [
     "BreakerConfig",
     "DeploymentConfig",
+    "ErrorPolicy",
     "KeelConfig",
     "ModelConfig",
     "PriceConfig",
@@ -104,10 +105,17 @@ class PriceConfig(_Section):
 
 
 class TimeoutsConfig(_Section):
-    """Upstream timeouts in seconds."""
+    """Upstream timeouts in seconds. Missing the first byte or the first token is a silent
+    deployment (the next one is tried at once); a stall between chunks is a broken stream."""
 
     connect_s: float = Field(5.0, gt=0, description="TCP connect (and TLS) to the upstream.")
     first_byte_s: float = Field(60.0, gt=0, description="Until the upstream's response headers.")
+    first_token_s: float = Field(
+        60.0, gt=0, description="Streams: from sending the request to the first token."
+    )
+    between_chunks_s: float = Field(
+        30.0, gt=0, description="Longest silence between two reads of an answer or a stream."
+    )
     total_s: float = Field(600.0, gt=0, description="Whole upstream call, stream included.")
 
 
@@ -147,6 +155,15 @@ class DeploymentConfig(_Section):
     price: PriceConfig = PriceConfig()
     timeouts: TimeoutsConfig = TimeoutsConfig()
     max_concurrency: int = Field(256, gt=0, description="Most calls in flight to this deployment.")
+    max_queue: int = Field(
+        32,
+        ge=0,
+        description="Calls that wait for a slot once every deployment of the model is at "
+        "max_concurrency; beyond it keel sheds load with 503 and retry-after.",
+    )
+    queue_timeout_s: float = Field(
+        5.0, gt=0, description="Longest wait in that queue (the request's deadline also bounds it)."
+    )
     retries: int = Field(
         2,
         ge=0,
@@ -157,6 +174,16 @@ class DeploymentConfig(_Section):
     )
     backoff_max_s: float = Field(2.0, gt=0, description="Largest backoff cap.")
     breaker: BreakerConfig = BreakerConfig()
+    prefill: bool = Field(
+        False,
+        description="Continues a partial assistant message sent as the last message: a broken "
+        "stream is resumed here from what the client already has, instead of re-run.",
+    )
+    prefill_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra body fields for such a continuation, e.g. vLLM's "
+        "{continue_final_message: true, add_generation_prompt: false}.",
+    )
     sim: SimConfig = SimConfig()
 
     @field_validator("base_url")
@@ -165,6 +192,43 @@ class DeploymentConfig(_Section):
         if info.data.get("provider") == "openai" and not url:
             raise ValueError("an openai deployment needs base_url (e.g. http://host:8000/v1)")
         return url
+
+
+Retryable = Literal["retry", "failover", "return"]
+Passable = Literal["failover", "return"]
+
+
+class ErrorPolicy(_Section):
+    """What keel does when a deployment fails, per kind of failure. ``retry``: the same
+    deployment again (``retries`` times, with backoff), then the next; ``failover``: the next
+    deployment at once; ``return``: the error goes straight back to the client."""
+
+    rate_limited: Retryable = Field(
+        "retry", description="429. A Retry-After that fits the deadline is waited for."
+    )
+    server_error: Retryable = Field(
+        "retry", description="5xx, 408, an answer that is not JSON, an error event first."
+    )
+    connection: Retryable = Field(
+        "retry", description="Refused, reset or cut before the first token."
+    )
+    timeout: Passable = Field(
+        "failover", description="No first byte or first token in time: never asked again."
+    )
+    refused: Passable = Field(
+        "failover",
+        description="401, 403 or 404 from the upstream: keel's credentials or model name "
+        "there are wrong; the client sees 502, never the upstream's 401.",
+    )
+    context_length: Literal["fallback", "return"] = Field(
+        "fallback",
+        description="Context length exceeded: never the same model again; context_fallback "
+        "if the model has one, else the upstream's error.",
+    )
+    content_policy: Passable = Field(
+        "return", description="A content-policy refusal: the provider's reason goes back."
+    )
+    bad_request: Passable = Field("return", description="Any other 4xx: the upstream's error.")
 
 
 class ModelConfig(_Section):
@@ -178,6 +242,17 @@ class ModelConfig(_Section):
     )
     weights: dict[str, float] = Field(
         default_factory=dict, description="weighted: share per deployment name (default 1)."
+    )
+    on_error: ErrorPolicy = ErrorPolicy()
+    context_fallback: str | None = Field(
+        None,
+        description="A logical model with a larger context, asked at once when a deployment "
+        "here reports the context length exceeded.",
+    )
+    stream_recovery: bool = Field(
+        True,
+        description="Resume a stream that breaks mid-answer on the next deployment (prefill, "
+        "or a re-run whose start matches what was sent); else end it with an error event.",
     )
     description: str = Field("", description="Free text.")
 

@@ -1,8 +1,9 @@
 """Server-sent events out: each upstream event forwarded as it arrives, never buffered.
 
 The stream ends with ``[DONE]`` only after the call's usage record is committed. A stream cut
-upstream ends with an in-band error event and no ``[DONE]``, so no client mistakes a truncated
-answer for a finished one. A client that hangs up stops the upstream call and is recorded (499).
+upstream is resumed on a fallback where the model has one (routing/resume.py); otherwise it
+ends with an in-band error event and no ``[DONE]``, so no client mistakes a truncated answer
+for a finished one. A client that hangs up stops the upstream call and is recorded (499).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from keel.call import Call
 from keel.errors import KeelError, StoreUnavailable, StreamBroken, UpstreamError
 from keel.pipeline.meter import StreamMeter
 from keel.providers.base import UpstreamReply
-from keel.routing.router import Target
+from keel.routing.resume import Splice
+from keel.routing.target import Target
 
 if TYPE_CHECKING:
     from keel.gateway.app import Gateway
@@ -65,10 +67,7 @@ class EventStream(Response):
         failure: KeelError | None = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            await self._pump(meter, send)
-            failure = _verdict(meter, self.reply, call)
-        except StreamBroken as exc:
-            failure = exc
+            failure = await self._relay(meter, send)
         except asyncio.CancelledError:
             call.status, call.error = 499, "client_disconnected"
         finally:
@@ -90,25 +89,74 @@ class EventStream(Response):
         tail = _DONE if failure is None else b"data: " + failure.to_body() + b"\n\n"
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
-    async def _pump(self, meter: StreamMeter, send: Send) -> None:
-        events = self.reply.events
+    async def _relay(self, meter: StreamMeter, send: Send) -> KeelError | None:
+        """Forward the stream; if it breaks, carry on from a fallback while one can."""
+        splice: Splice | None = None
+        while True:
+            try:
+                await self._pump(meter, send, splice)
+                failure = _verdict(meter, self.reply, self.call)
+            except StreamBroken as exc:
+                failure = exc
+            if failure is None:
+                return None
+            self.gateway.router.broke(self.call, self.target, failure)
+            splice = await self._resume(meter, failure, send)
+            if splice is None:
+                return failure
+
+    async def _resume(self, meter: StreamMeter, failure: KeelError, send: Send) -> Splice | None:
+        if not meter.resumable():
+            return None
+        broken = self.target
+        found = await self.gateway.router.resume(self.call, broken, meter.text)
+        if found is None:
+            return None
+        self.target, self.reply, splice = found
+        broken.release()
+        meter.error = None
+        self.gateway.metrics.resumed.labels(broken.name, self.target.name, splice.kind).inc()
+        # A comment line: clients skip it; someone reading the raw stream learns what happened.
+        note = f": keel: {broken.name} broke ({failure.code}); resumed on {self.target.name} "
+        note += f"by {splice.kind}\n\n"
+        await send({"type": "http.response.body", "body": note.encode(), "more_body": True})
+        return splice
+
+    async def _pump(self, meter: StreamMeter, send: Send, splice: Splice | None) -> None:
+        reply = self.reply
+        events = reply.events
         assert events is not None
         call = self.call
         strip_usage = not call.client_wants_usage
+        for payloads in reply.prefetched:  # read by the router while it waited for a token
+            await self._out(payloads, meter, send, strip_usage, splice)
+        reply.prefetched = []
         waited = time.perf_counter()
         try:
             async for payloads in events:
                 call.upstream_s += time.perf_counter() - waited
-                frames = [_frame(p, strip_usage) for p in payloads if meter.feed(p)]
-                if frames:
-                    body = b"".join(frames)
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                await self._out(payloads, meter, send, strip_usage, splice)
                 waited = time.perf_counter()
             call.upstream_s += time.perf_counter() - waited
         finally:
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    async def _out(
+        self,
+        payloads: list[bytes],
+        meter: StreamMeter,
+        send: Send,
+        strip_usage: bool,
+        splice: Splice | None,
+    ) -> None:
+        if splice is not None:
+            payloads = splice.feed(payloads)
+        frames = [_frame(p, strip_usage) for p in payloads if meter.feed(p)]
+        if frames:
+            body = b"".join(frames)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
 
 
 def _frame(payload: bytes, strip_usage: bool) -> bytes:

@@ -58,6 +58,10 @@ class Metrics:
             "keel_stream_malformed_events", "Stream events that were not JSON: skipped.",
             ["deployment"], registry=r,
         )  # fmt: skip
+        self.resumed = Counter(
+            "keel_stream_resumed", "Broken streams carried on by another deployment.",
+            ["broken", "resumed_on", "mode"], registry=r,
+        )  # fmt: skip
         self.in_flight = Gauge(
             "keel_in_flight_requests", "Requests being served.", registry=r,
             multiprocess_mode="livesum",

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from keel.call import Call
+from keel.call import Attempt, Call
 from keel.config.schema import KeelConfig, PriceConfig
 from keel.errors import StoreUnavailable
 from keel.finops.cost import cost_usd
@@ -81,10 +81,13 @@ def usage_row(call: Call) -> dict[str, Any]:
         "upstream_ms": call.upstream_s * 1000,
         "ttft_ms": call.ttft_s * 1000 if call.ttft_s is not None else None,
         "overhead_ms": call.overhead_s() * 1000,
-        "attempts": orjson.dumps(
-            [
-                {"deployment": a.deployment, "error": a.error, "ms": round(a.duration_s * 1000, 3)}
-                for a in call.attempts
-            ]
-        ).decode(),
+        "attempts": orjson.dumps([_attempt(a) for a in call.attempts]).decode(),
     }
+
+
+def _attempt(a: Attempt) -> dict[str, Any]:
+    row: dict[str, Any] = {"deployment": a.deployment, "error": a.error}
+    if a.status is not None:
+        row["status"] = a.status
+    row["ms"] = round(a.duration_s * 1000, 3)
+    return row

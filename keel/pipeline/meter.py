@@ -65,6 +65,8 @@ class StreamMeter:
         self.call = call
         self.usage: Usage | None = None
         self.chars = 0
+        self.parts: list[str] = []  # the text the client got, so a broken stream can resume
+        self.tool_calls = False
         self.finished = False
         self.malformed = 0
         self.error: dict[str, Any] | None = None
@@ -93,11 +95,25 @@ class StreamMeter:
 
     def _see(self, choice: Any) -> None:
         text = _choice_text(choice)
-        if text and self.call.ttft_s is None:
-            self.call.ttft_s = time.perf_counter() - self.call.started
-        self.chars += len(text)
-        if isinstance(choice, dict) and choice.get("finish_reason"):
-            self.finished = True
+        if text:
+            if self.call.ttft_s is None:
+                self.call.ttft_s = time.perf_counter() - self.call.started
+            self.chars += len(text)
+            self.parts.append(text)
+        if isinstance(choice, dict):
+            if choice.get("finish_reason"):
+                self.finished = True
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and (delta.get("tool_calls") or delta.get("function_call")):
+                self.tool_calls = True
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def resumable(self) -> bool:
+        """Only text can be continued from where it broke; a half-sent tool call cannot."""
+        return bool(self.parts) and not self.tool_calls and not self.finished
 
     def final_usage(self) -> Usage:
         if self.usage is not None:

@@ -33,14 +33,18 @@ class UpstreamReply:
     Non-streaming: ``body`` is the JSON answer, byte for byte. Streaming: ``events`` yields, as
     they arrive, the SSE ``data:`` payloads (``[DONE]`` excluded) that arrived together: one
     network read, or one decoding step, may carry several, and keel forwards them in one write.
-    It raises ``keel.errors.StreamBroken`` if the stream is cut. ``done`` turns true once
-    ``[DONE]`` is seen.
+    It raises ``keel.errors.StreamBroken`` if the stream is cut or stalls for longer than
+    ``read_timeout_s`` between two reads (None: no limit; the router sets it once the first
+    token is in, having waited for that token under its own timeout). ``done`` turns true once
+    ``[DONE]`` is seen. ``prefetched`` holds what the router read before answering the client.
     """
 
     body: bytes = b""
     events: AsyncIterator[list[bytes]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     done: bool = False
+    read_timeout_s: float | None = None
+    prefetched: list[list[bytes]] = field(default_factory=list)
 
 
 class Provider(ABC):

@@ -6,6 +6,7 @@ wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -34,12 +35,9 @@ class OpenAIProvider(Provider):
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers=headers,
-            timeout=aiohttp.ClientTimeout(
-                total=timeouts.total_s,
-                sock_connect=timeouts.connect_s,
-                # Applies to every read: the wait for headers and each gap between stream chunks.
-                sock_read=timeouts.first_byte_s,
-            ),
+            # The wait for headers and the gaps between reads have timeouts of their own (send
+            # and _events): aiohttp's sock_read would apply one limit to both.
+            timeout=aiohttp.ClientTimeout(total=timeouts.total_s, sock_connect=timeouts.connect_s),
             skip_auto_headers=("User-Agent",),
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
@@ -55,18 +53,22 @@ class OpenAIProvider(Provider):
             raise UpstreamUnavailable(f"deployment {self.deployment.name} is not started")
         url = self._base + _PATHS[request.endpoint]
         name = self.deployment.name
+        timeouts = self.deployment.timeouts
         try:
-            response = await self._session.post(
-                url,
-                data=orjson.dumps(request.body),
-                headers={"x-request-id": request.request_id},
-            )
+            async with asyncio.timeout(timeouts.first_byte_s):
+                response = await self._session.post(
+                    url,
+                    data=orjson.dumps(request.body),
+                    headers={"x-request-id": request.request_id},
+                )
         except TimeoutError as exc:
-            raise UpstreamTimeout(f"deployment {name} did not answer in time") from exc
+            raise UpstreamTimeout(
+                f"deployment {name} sent nothing within first_byte_s ({timeouts.first_byte_s:g} s)"
+            ) from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"deployment {name} is unreachable: {exc}") from exc
         if response.status >= 300:
-            body = await _read_quietly(response)
+            body = await _read_quietly(response, timeouts.between_chunks_s)
             raise UpstreamStatus(
                 f"deployment {name} answered HTTP {response.status}",
                 upstream_status=response.status,
@@ -78,7 +80,8 @@ class OpenAIProvider(Provider):
             reply.events = _events(response, reply, name)
             return reply
         try:
-            body = await response.read()
+            async with asyncio.timeout(timeouts.between_chunks_s):
+                body = await response.read()
         except TimeoutError as exc:
             raise UpstreamTimeout(f"deployment {name} stalled mid-answer") from exc
         except aiohttp.ClientError as exc:
@@ -103,13 +106,24 @@ def _data(block: bytes) -> bytes | None:
     return b"\n".join(line[6:] if line[5:6] == b" " else line[5:] for line in lines)
 
 
-async def _read_quietly(response: aiohttp.ClientResponse) -> bytes:
+async def _read_quietly(response: aiohttp.ClientResponse, timeout_s: float) -> bytes:
     try:
-        return await response.read()
+        async with asyncio.timeout(timeout_s):
+            return await response.read()
     except (aiohttp.ClientError, TimeoutError):
         return b""
     finally:
         response.release()
+
+
+async def _read(content: aiohttp.StreamReader, timeout_s: float | None) -> bytes:
+    """One network read's worth of the body; b"" at its end."""
+    if timeout_s is None:
+        return await content.readany()
+    # A timer per read, made in the reading task: the stream is read first by the router
+    # (up to the first token) and then by the response's own task.
+    async with asyncio.timeout(timeout_s):
+        return await content.readany()
 
 
 async def _events(
@@ -117,8 +131,9 @@ async def _events(
 ) -> AsyncIterator[list[bytes]]:
     """Yield the SSE ``data:`` payloads of each network read as soon as it arrives."""
     buffer = b""
+    content = response.content
     try:
-        async for chunk in response.content.iter_any():
+        while chunk := await _read(content, reply.read_timeout_s):
             buffer += chunk.replace(b"\r\n", b"\n") if b"\r" in chunk else chunk
             *blocks, buffer = buffer.split(b"\n\n")
             payloads = [p for p in map(_data, blocks) if p is not None]

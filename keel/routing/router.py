@@ -1,11 +1,13 @@
 """Stages 6 and 7, route and invoke: pick a deployment of the logical model and call it.
 
-For now the strategy is ``priority``: candidates in the order the config lists them. A
-deployment at its ``max_concurrency`` is skipped. An upstream that fails before answering is
-recorded as a failed attempt; 429, 5xx and connection failures are retried on the same
-deployment with backoff (see ``retry_wait``), a silent one is not, and then the next candidate
-is tried, all within the request's deadline. A 4xx about the request itself goes straight
-back to the client.
+The model's strategy orders its deployments; the first one that is free and whose breaker lets
+it is called. When one fails, the model's ``on_error`` policy says what follows, by the kind of
+failure (``UpstreamError.kind``): ``retry`` the same deployment with backoff (``retry_wait``),
+then the next; ``failover`` to the next at once; ``fallback`` to the model's larger-context
+``context_fallback``; or ``return`` the error to the client. A stream is handed over only once
+its first token is in, so a failure before that is failed over like any other. When every
+deployment is at its ``max_concurrency`` the call waits in a bounded queue; past it, 503.
+All of it within the request's deadline.
 """
 
 from __future__ import annotations
@@ -15,23 +17,30 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from keel.call import Attempt, Call
-from keel.config.schema import DeploymentConfig, KeelConfig
+from keel.config.schema import DeploymentConfig, ErrorPolicy, KeelConfig, ModelConfig
 from keel.errors import (
+    CLIENT_KINDS,
+    KeelError,
     ModelNotFound,
     Overloaded,
     PermissionDenied,
     UnsupportedOperation,
     UpstreamError,
+    UpstreamStatus,
     UpstreamTimeout,
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 from keel.routing.breaker import Breaker, State
+from keel.routing.first_token import await_first_token
+from keel.routing.resume import Splice, continuation, resumable
 from keel.routing.strategies import LatencyWatch, order
+from keel.routing.target import Target
 
-__all__ = ["Router", "Target"]
+__all__ = ["Router", "Target", "retry_wait"]
 
 _ENDPOINT_NAMES = {
     "chat": "chat completions",
@@ -39,29 +48,28 @@ _ENDPOINT_NAMES = {
     "embeddings": "embeddings",
 }
 
+Routed = tuple[Target, UpstreamReply]
+
 
 @dataclass(slots=True)
-class Target:
-    """A deployment as the router sees it: its config, its adapter, its load, its health."""
+class _Tally:
+    """What went wrong on the way through a model's deployments, to explain the outcome."""
 
-    deployment: DeploymentConfig
-    provider: Provider
-    breaker: Breaker
-    in_flight: int = 0
-
-    def release(self) -> None:
-        self.in_flight -= 1
+    last_error: UpstreamError | None = None
+    busy: list[Target] = field(default_factory=list)
+    cooling: list[float] = field(default_factory=list)
 
 
 class Router:
     def __init__(self, config: KeelConfig, providers: dict[str, Provider]) -> None:
-        targets = {
+        self.targets = {
             d.name: Target(d, providers[d.name], Breaker(d.breaker)) for d in config.deployments
         }
         self.models: dict[str, tuple[Target, ...]] = {
-            name: tuple(targets[ref] for ref in spec.deployments)
+            name: tuple(self.targets[ref] for ref in spec.deployments)
             for name, spec in config.models.items()
         }
+        self.specs: dict[str, ModelConfig] = dict(config.models)
         self.strategies = {
             name: (spec.strategy, spec.weights)
             for name, spec in config.models.items()
@@ -90,7 +98,7 @@ class Router:
                 param="model",
                 code="model_not_allowed",
             )
-        usable = tuple(t for t in targets if call.endpoint in t.provider.endpoints)
+        usable = self._serving(call, call.model)
         if not usable:
             raise UnsupportedOperation(
                 f"The model {call.model!r} does not serve {_ENDPOINT_NAMES[call.endpoint]}.",
@@ -98,88 +106,114 @@ class Router:
             )
         return usable
 
-    async def invoke(self, call: Call) -> tuple[Target, UpstreamReply]:
-        """Call candidates in order until one answers, within the call's deadline. For a stream
-        the caller must ``release()`` the returned target when the stream ends."""
-        last_error: UpstreamError | None = None
-        busy = 0
-        cooling: list[float] = []
-        candidates: Sequence[Target] = self.candidates(call)
-        if (strategy := self.strategies.get(call.model)) is not None:
-            candidates = order(strategy[0], candidates, strategy[1], self.latency, self.rng)
-        for target in candidates:
-            if target.in_flight >= target.deployment.max_concurrency:
-                busy += 1
-                call.attempts.append(Attempt(target.deployment.name, "overloaded", 0.0))
-                continue
-            if call.remaining_s() <= 0:
-                break
-            if not target.breaker.allow():
-                cooling.append(target.breaker.retry_after_s())
-                call.attempts.append(Attempt(target.deployment.name, "circuit_open", 0.0))
-                continue
-            outcome = await self._attempts(call, target)
-            if isinstance(outcome, UpstreamReply):
-                return target, outcome
-            if not outcome.retryable:
-                raise outcome
-            last_error = outcome
-        if call.remaining_s() <= 0:
-            raise UpstreamTimeout(
-                f"No deployment of {call.model!r} answered within the request's deadline. "
-                "Retry later, or allow more time (x-keel-timeout)."
-            )
-        if last_error is not None:
-            raise last_error
-        if cooling:
-            raise Overloaded(
-                f"Every deployment of {call.model!r} is failing and resting (circuit open). "
-                "Retry after the time in retry-after.",
-                retry_after_s=max(1, math.ceil(min(cooling))),
-                code="circuit_open",
-            )
-        raise Overloaded(
-            f"All {busy} deployments of {call.model!r} are at their concurrency limit. "
-            "Retry after a moment.",
-        )
+    async def invoke(self, call: Call) -> Routed:
+        """Call candidates until one answers, within the call's deadline. For a stream the
+        caller must ``release()`` the returned target when the stream ends."""
+        return await self._route(call, call.model, self.candidates(call))
 
-    async def _attempts(self, call: Call, target: Target) -> UpstreamReply | UpstreamError:
-        """Try one deployment, retrying what a retry may cure, as its policy and the deadline
-        allow. The last error is returned for the caller to fail over or give up."""
+    def _serving(self, call: Call, model: str) -> tuple[Target, ...]:
+        return tuple(t for t in self.models[model] if call.endpoint in t.provider.endpoints)
+
+    async def _route(self, call: Call, model: str, candidates: Sequence[Target]) -> Routed:
+        if (strategy := self.strategies.get(model)) is not None:
+            candidates = order(strategy[0], candidates, strategy[1], self.latency, self.rng)
+        call.route = candidates
+        spec = self.specs[model]
+        tally = _Tally()
+        for target in candidates:
+            if target.full():
+                tally.busy.append(target)
+                call.attempts.append(Attempt(target.name, "overloaded", 0.0))
+                continue
+            target.acquire()
+            if (routed := await self._use(call, target, spec, tally)) is not None:
+                return routed
+        for target in tally.busy:  # all were busy or failed: wait in line where there is room
+            wait = min(call.remaining_s(), target.deployment.queue_timeout_s)
+            if not await target.wait_for_slot(wait):
+                continue
+            if (routed := await self._use(call, target, spec, tally)) is not None:
+                return routed
+        raise _outcome(call, model, tally)
+
+    async def _use(
+        self, call: Call, target: Target, spec: ModelConfig, tally: _Tally
+    ) -> Routed | None:
+        """Use one deployment whose slot the caller holds: its answer, or None to go on."""
+        if call.remaining_s() <= 0 or not target.breaker.allow():
+            if call.remaining_s() > 0:
+                tally.cooling.append(target.breaker.retry_after_s())
+                call.attempts.append(Attempt(target.name, "circuit_open", 0.0))
+            target.release()
+            return None
+        try:
+            outcome = await self._attempts(call, target, spec.on_error)
+        except BaseException:
+            target.release()
+            raise
+        if isinstance(outcome, UpstreamReply):
+            if not call.stream:
+                target.release()
+            return target, outcome
+        target.release()
+        action = getattr(spec.on_error, outcome.kind)
+        if action == "return":
+            raise outcome
+        if action == "fallback":
+            return await self._context_fallback(call, spec, outcome)
+        tally.last_error = outcome
+        return None
+
+    async def _context_fallback(
+        self, call: Call, spec: ModelConfig, error: UpstreamError
+    ) -> Routed:
+        """The prompt is too long for this model: never ask it again, ask the larger one."""
+        if spec.context_fallback is None:
+            raise error
+        usable = self._serving(call, spec.context_fallback)
+        if not usable:
+            raise error
+        return await self._route(call, spec.context_fallback, usable)
+
+    async def _attempts(
+        self, call: Call, target: Target, policy: ErrorPolicy
+    ) -> UpstreamReply | UpstreamError:
+        """Try one deployment, retrying what the policy says a retry may cure, as its retries
+        and the deadline allow. The last error is returned for the caller to act on."""
         d = target.deployment
         attempt = 0
         while True:
-            target.in_flight += 1
             outcome = await self._try(call, target)
             if isinstance(outcome, UpstreamReply):
                 target.breaker.success()
-                if not call.stream:
-                    target.release()
                 return outcome
-            target.release()
-            if outcome.retryable:
-                target.breaker.failure()
-            else:
+            if outcome.kind in CLIENT_KINDS:
                 target.breaker.success()  # it answered: the request was at fault, not it
-            if not outcome.retryable or target.breaker.state is not State.CLOSED:
-                return outcome  # a 4xx is the request's doing; an open breaker means stop
+            else:
+                target.breaker.failure()
+            if getattr(policy, outcome.kind) != "retry" or target.breaker.state is not State.CLOSED:
+                return outcome  # not the kind a retry cures, or its breaker says stop
             wait = retry_wait(outcome, attempt, d, call.remaining_s())
             if wait is None:
                 return outcome
             await asyncio.sleep(wait)
             attempt += 1
 
-    async def _try(self, call: Call, target: Target) -> UpstreamReply | UpstreamError:
+    async def _try(
+        self, call: Call, target: Target, body: dict[str, Any] | None = None
+    ) -> UpstreamReply | UpstreamError:
         d = target.deployment
-        request = UpstreamRequest(call.endpoint, _upstream_body(call, d), call.stream, call.id)
+        if body is None:
+            body = _upstream_body(call, d)
+        request = UpstreamRequest(call.endpoint, body, call.stream, call.id)
         started = time.perf_counter()
         remaining = call.remaining_s()
         try:
             if remaining < d.timeouts.total_s:
                 async with asyncio.timeout(remaining):
-                    reply = await target.provider.send(request)
+                    reply = await self._send(target, request, started)
             else:  # the upstream's own total timeout ends the call first: no timer needed
-                reply = await target.provider.send(request)
+                reply = await self._send(target, request, started)
         except UpstreamError as exc:
             return _failed(call, d.name, exc, started)
         except TimeoutError:
@@ -188,10 +222,51 @@ class Router:
         elapsed = time.perf_counter() - started
         call.upstream_s += elapsed
         call.attempts.append(Attempt(d.name, None, elapsed))
-        # For a stream this is the time to its first bytes, which stands in for first token.
+        # For a stream this is the time to its first token.
         self.latency.observe(d.name, elapsed)
         call.deployment = d.name
         call.region = d.region
+        return reply
+
+    def broke(self, call: Call, target: Target, error: KeelError) -> None:
+        """A stream that had started broke: the deployment failed, and its attempt says so."""
+        target.breaker.failure()
+        for attempt in reversed(call.attempts):
+            if attempt.deployment == target.name:
+                attempt.error = error.code
+                break
+
+    async def resume(
+        self, call: Call, broken: Target, delivered: str
+    ) -> tuple[Target, UpstreamReply, Splice] | None:
+        """Another deployment to carry on a stream that broke after ``delivered`` was sent:
+        the route's next ones that have not failed this call, each tried once."""
+        if not self.specs[call.model].stream_recovery or not resumable(call):
+            return None
+        failed = {a.deployment for a in call.attempts if a.error is not None}
+        for target in call.route:
+            if target is broken or target.name in failed or target.full():
+                continue
+            if call.remaining_s() <= 0 or not target.breaker.allow():
+                continue
+            target.acquire()
+            base = _upstream_body(call, target.deployment)
+            body, splice = continuation(call, target.deployment, base, delivered)
+            outcome = await self._try(call, target, body)
+            if isinstance(outcome, UpstreamReply):
+                target.breaker.success()
+                return target, outcome, splice
+            target.release()
+            if outcome.kind not in CLIENT_KINDS:
+                target.breaker.failure()
+        return None
+
+    async def _send(
+        self, target: Target, request: UpstreamRequest, started: float
+    ) -> UpstreamReply:
+        reply = await target.provider.send(request)
+        if reply.events is not None:
+            await await_first_token(reply, target.deployment.timeouts, target.name, started)
         return reply
 
 
@@ -200,10 +275,9 @@ def retry_wait(
 ) -> float | None:
     """Seconds to wait before trying the same deployment again, or None to move on.
 
-    A 4xx about the request goes back to the client; a deployment that said nothing in time
-    is not asked again; a 429's Retry-After is honoured when it fits the deadline, else keel
-    fails over; otherwise exponential backoff with full jitter, ``retries`` times at most."""
-    if not error.retryable or isinstance(error, UpstreamTimeout) or attempt >= deployment.retries:
+    A Retry-After is honoured when it fits the deadline, else keel moves on at once; otherwise
+    exponential backoff with full jitter, ``retries`` times at most."""
+    if attempt >= deployment.retries:
         return None
     retry_after = getattr(error, "retry_after_s", None)
     if retry_after is not None:
@@ -213,14 +287,38 @@ def retry_wait(
     return wait if wait < remaining_s else None
 
 
+def _outcome(call: Call, model: str, tally: _Tally) -> Exception:
+    """Why no deployment of ``model`` answered, told the client's way."""
+    if call.remaining_s() <= 0:
+        return UpstreamTimeout(
+            f"No deployment of {model!r} answered within the request's deadline. "
+            "Retry later, or allow more time (x-keel-timeout)."
+        )
+    if tally.last_error is not None:
+        return tally.last_error
+    if tally.cooling:
+        return Overloaded(
+            f"Every deployment of {model!r} is failing and resting (circuit open). "
+            "Retry after the time in retry-after.",
+            retry_after_s=max(1, math.ceil(min(tally.cooling))),
+            code="circuit_open",
+        )
+    return Overloaded(
+        f"All {len(tally.busy)} deployments of {model!r} are at their concurrency limit and "
+        "their queues are full. Retry after a moment.",
+    )
+
+
 def _failed(call: Call, name: str, error: UpstreamError, started: float) -> UpstreamError:
     elapsed = time.perf_counter() - started
     call.upstream_s += elapsed
-    call.attempts.append(Attempt(name, error.code, elapsed))
+    status = error.upstream_status if isinstance(error, UpstreamStatus) else None
+    code = error.kind if status is not None else error.code
+    call.attempts.append(Attempt(name, code, elapsed, status))
     return error
 
 
-def _upstream_body(call: Call, deployment: DeploymentConfig) -> dict[str, object]:
+def _upstream_body(call: Call, deployment: DeploymentConfig) -> dict[str, Any]:
     body = dict(call.body)
     body["model"] = deployment.model
     if call.stream and call.endpoint != "embeddings":

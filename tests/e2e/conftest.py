@@ -106,7 +106,8 @@ def seen(faults: str) -> list[dict[str, Any]]:
 def fault_config(faults: str, key: str, **flaky: Any) -> dict[str, Any]:
     """keel with ``flaky`` (the fault upstream, settings from ``flaky``) and ``backup`` (a sim):
     the model ``solo`` is ``[flaky]``, ``duo`` is ``[flaky, backup]``."""
-    settings = {"retries": 0, "timeouts": {"first_byte_s": 0.5}, **flaky}
+    timeouts = {"first_byte_s": 0.5, "first_token_s": 1, "between_chunks_s": 0.5}
+    settings = {"retries": 0, "timeouts": timeouts, **flaky}
     return {
         "server": {"access_log": False},
         "regions": {"local": {}},

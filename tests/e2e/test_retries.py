@@ -50,7 +50,7 @@ def test_a_500_once_is_retried_on_the_same_deployment(keel: tuple[str, Path], fa
     assert [e["fault"] for e in seen(faults)] == ["500", "ok"]
     tries = attempts(path, response.headers["x-request-id"])
     assert [(a["deployment"], a["error"]) for a in tries] == [
-        ("flaky", "upstream_error"),
+        ("flaky", "server_error"),
         ("flaky", None),
     ]
 

@@ -146,7 +146,7 @@ async def test_bad_input_is_a_400_that_says_why(
     with pytest.raises(UpstreamStatus) as caught:
         await provider.send(_request(body))
     assert caught.value.status == 400
-    assert not caught.value.retryable
+    assert caught.value.passthrough
     error = orjson.loads(caught.value.to_body())["error"]
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param

@@ -103,7 +103,7 @@ async def test_error_status_carries_the_upstream_body() -> None:
         with pytest.raises(UpstreamStatus) as info:
             await stream(port)
     assert info.value.upstream_status == 400 and info.value.body == body
-    assert not info.value.retryable and info.value.to_body() == body
+    assert info.value.passthrough and info.value.to_body() == body
 
 
 async def test_a_refused_connection_is_unavailable() -> None:

@@ -267,7 +267,7 @@ async def test_a_full_queue_answers_503() -> None:
     await anext(first.events)
     with pytest.raises(UpstreamStatus) as caught:
         await send(provider, chat_body("overflow"))
-    assert caught.value.upstream_status == 503 and caught.value.retryable
+    assert caught.value.upstream_status == 503 and caught.value.kind == "server_error"
     assert "capacity" in orjson.loads(caught.value.body)["error"]["message"]
     with pytest.raises(UpstreamStatus):
         await open_stream(provider, chat_body("overflow stream"))
