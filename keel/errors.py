@@ -19,7 +19,8 @@ Every message says what to do next.
         ├── UpstreamStatus           (a 4xx about the request: the upstream's own status
         │                             and body, passed through; else 502)
         └── StreamBroken             (cut before the first token: failed over; after it:
-                                      resumed on a fallback, or an in-band error event)
+            │                         resumed on a fallback, or an in-band error event)
+            └── StreamDiverged       (in-band: a fallback's re-run differs from what was sent)
 
     ConfigError                      (not an HTTP error: a config file refused at start)
 """
@@ -45,6 +46,7 @@ __all__ = [
     "PermissionDenied",
     "StoreUnavailable",
     "StreamBroken",
+    "StreamDiverged",
     "UnsupportedOperation",
     "UpstreamError",
     "UpstreamStatus",
@@ -198,6 +200,13 @@ class UpstreamStatus(UpstreamError):
 class StreamBroken(UpstreamError):
     code = "stream_broken"
     kind = "connection"
+
+
+class StreamDiverged(StreamBroken):
+    """A fallback's re-run of a broken stream does not start with what the client already has,
+    so it cannot continue it. The fallback did nothing wrong."""
+
+    code = "stream_diverged"
 
 
 def status_kind(status: int, body: bytes) -> str:

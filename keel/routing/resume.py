@@ -15,7 +15,7 @@ import orjson
 
 from keel.call import Call
 from keel.config.schema import DeploymentConfig
-from keel.errors import StreamBroken
+from keel.errors import StreamDiverged
 from keel.routing.first_token import starts_answer
 
 __all__ = ["Splice", "continuation", "resumable"]
@@ -45,7 +45,7 @@ class Splice:
     """Forwards a resumed stream's events from where the client's copy ends.
 
     With a prefix (a re-run) the events that repeat it are dropped, and the one that crosses
-    its end is cut there; an answer that differs from it raises ``StreamBroken``. Chunks that
+    its end is cut there; an answer that differs from it raises ``StreamDiverged``. Chunks that
     carry no answer (a second role chunk) are dropped; usage chunks pass.
     """
 
@@ -83,10 +83,10 @@ class Splice:
             if not choice.get("finish_reason"):
                 return None
             if self.matched < len(self.prefix):
-                raise StreamBroken("the fallback's answer ended before the point of the break")
+                raise StreamDiverged("the fallback's answer ended before the point of the break")
             text = need  # it ends exactly where the first one broke: forward just the finish
         elif not text.startswith(need):
-            raise StreamBroken(
+            raise StreamDiverged(
                 "the fallback's answer differs from the part already sent, so it cannot continue it"
             )
         self.matched = len(self.prefix)

@@ -28,6 +28,7 @@ from keel.errors import (
     ModelNotFound,
     Overloaded,
     PermissionDenied,
+    StreamDiverged,
     UnsupportedOperation,
     UpstreamError,
     UpstreamStatus,
@@ -58,6 +59,7 @@ class _Tally:
     last_error: UpstreamError | None = None
     busy: list[Target] = field(default_factory=list)
     cooling: list[float] = field(default_factory=list)
+    out_of_time: bool = False  # a wait in a queue ran into the deadline
 
 
 class Router:
@@ -129,8 +131,10 @@ class Router:
             if (routed := await self._use(call, target, spec, tally)) is not None:
                 return routed
         for target in tally.busy:  # all were busy or failed: wait in line where there is room
-            wait = min(call.remaining_s(), target.deployment.queue_timeout_s)
+            remaining = call.remaining_s()
+            wait = min(remaining, target.deployment.queue_timeout_s)
             if not await target.wait_for_slot(wait):
+                tally.out_of_time |= wait == remaining
                 continue
             if (routed := await self._use(call, target, spec, tally)) is not None:
                 return routed
@@ -229,8 +233,10 @@ class Router:
         return reply
 
     def broke(self, call: Call, target: Target, error: KeelError) -> None:
-        """A stream that had started broke: the deployment failed, and its attempt says so."""
-        target.breaker.failure()
+        """A stream that had started broke: its attempt says so, and unless it merely went
+        another way than the answer it was to continue, the deployment failed."""
+        if not isinstance(error, StreamDiverged):
+            target.breaker.failure()
         for attempt in reversed(call.attempts):
             if attempt.deployment == target.name:
                 attempt.error = error.code
@@ -289,7 +295,7 @@ def retry_wait(
 
 def _outcome(call: Call, model: str, tally: _Tally) -> Exception:
     """Why no deployment of ``model`` answered, told the client's way."""
-    if call.remaining_s() <= 0:
+    if call.remaining_s() <= 0 or tally.out_of_time:
         return UpstreamTimeout(
             f"No deployment of {model!r} answered within the request's deadline. "
             "Retry later, or allow more time (x-keel-timeout)."
@@ -304,8 +310,8 @@ def _outcome(call: Call, model: str, tally: _Tally) -> Exception:
             code="circuit_open",
         )
     return Overloaded(
-        f"All {len(tally.busy)} deployments of {model!r} are at their concurrency limit and "
-        "their queues are full. Retry after a moment.",
+        f"All {len(tally.busy)} deployments of {model!r} are at their concurrency limit, and "
+        "their queues are full or the wait for a slot ran out. Retry after a moment.",
     )
 
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.e2e.procs import free_port, run_keel, run_process
@@ -120,3 +122,41 @@ def fault_config(faults: str, key: str, **flaky: Any) -> dict[str, Any]:
         "models": {"solo": ["flaky"], "duo": ["flaky", "backup"]},
         "teams": {"t": {"api_keys": [key]}},
     }  # fmt: skip
+
+
+def record(path: Path, request_id: str) -> dict[str, Any]:
+    """The usage record of one request, from the store of the keel whose config is ``path``."""
+    with sqlite3.connect(path.parent / "keel.db") as conn:
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM usage WHERE request_id = ?", (request_id,)).fetchone()
+    assert row is not None, f"no usage record for {request_id}"
+    return dict(row)
+
+
+def attempts(path: Path, request_id: str) -> list[tuple[str, str | None]]:
+    """(deployment, error) of every upstream attempt the request's record lists."""
+    tries = orjson.loads(record(path, request_id)["attempts"])
+    return [(a["deployment"], a["error"]) for a in tries]
+
+
+def sse(url: str, key: str, model: str, **extra: Any) -> tuple[str, list[Any]]:
+    """Stream a chat answer as raw SSE: the request id and every ``data:`` event the client
+    got (``[DONE]`` as the string), so a test sees exactly how the stream ended."""
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "s"}],
+            **extra}  # fmt: skip
+    headers = {"authorization": f"Bearer {key}"}
+    with httpx.stream("POST", url + "/v1/chat/completions", json=body, headers=headers,
+                      timeout=10) as response:  # fmt: skip
+        assert response.status_code == 200
+        lines = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+        request_id = response.headers["x-request-id"]
+    return request_id, [e if e == "[DONE]" else orjson.loads(e) for e in lines]
+
+
+def text(events: list[Any]) -> str:
+    """The answer's text, put together from a stream's events."""
+    return "".join(
+        e["choices"][0]["delta"].get("content") or ""
+        for e in events
+        if isinstance(e, dict) and e.get("choices")
+    )

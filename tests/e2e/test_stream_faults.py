@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
-from tests.e2e.conftest import fault_config, plan
+from tests.e2e.conftest import fault_config, plan, record, sse, text
 from tests.e2e.procs import run_keel
 
 KEY = "sk-streams"
@@ -25,30 +23,7 @@ def keel(tmp_path_factory: pytest.TempPathFactory, faults: str) -> Iterator[tupl
 
 
 def stream(url: str) -> tuple[str, list[Any]]:
-    """The request id and every event the client got (``[DONE]`` as the string)."""
-    body = {"model": "solo", "stream": True, "messages": [{"role": "user", "content": "s"}]}
-    headers = {"authorization": f"Bearer {KEY}"}
-    with httpx.stream("POST", url + "/v1/chat/completions", json=body, headers=headers,
-                      timeout=10) as response:  # fmt: skip
-        assert response.status_code == 200
-        lines = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
-        request_id = response.headers["x-request-id"]
-    return request_id, [e if e == "[DONE]" else orjson.loads(e) for e in lines]
-
-
-def record(path: Path, request_id: str) -> dict[str, Any]:
-    with sqlite3.connect(path.parent / "keel.db") as conn:
-        conn.row_factory = sqlite3.Row
-        row = conn.execute("SELECT * FROM usage WHERE request_id = ?", (request_id,)).fetchone()
-    return dict(row)
-
-
-def text(events: list[Any]) -> str:
-    return "".join(
-        e["choices"][0]["delta"].get("content") or ""
-        for e in events
-        if isinstance(e, dict) and e.get("choices")
-    )
+    return sse(url, KEY, "solo")
 
 
 @pytest.mark.parametrize("fault", [{"name": "cut", "after_tokens": 3},
