@@ -35,9 +35,13 @@ class OpenAIProvider(Provider):
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers=headers,
-            # The wait for headers and the gaps between reads have timeouts of their own (send
-            # and _events): aiohttp's sock_read would apply one limit to both.
-            timeout=aiohttp.ClientTimeout(total=timeouts.total_s, sock_connect=timeouts.connect_s),
+            # aiohttp's per-read timeout first bounds the wait for headers; once they are in,
+            # ``_pace`` sets it to the limit between reads of the body.
+            timeout=aiohttp.ClientTimeout(
+                total=timeouts.total_s,
+                sock_connect=timeouts.connect_s,
+                sock_read=timeouts.first_byte_s,
+            ),
             skip_auto_headers=("User-Agent",),
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
@@ -55,38 +59,48 @@ class OpenAIProvider(Provider):
         name = self.deployment.name
         timeouts = self.deployment.timeouts
         try:
-            async with asyncio.timeout(timeouts.first_byte_s):
-                response = await self._session.post(
-                    url,
-                    data=orjson.dumps(request.body),
-                    headers={"x-request-id": request.request_id},
-                )
+            response = await self._session.post(
+                url,
+                data=orjson.dumps(request.body),
+                headers={"x-request-id": request.request_id},
+            )
         except TimeoutError as exc:
             raise UpstreamTimeout(
                 f"deployment {name} sent nothing within first_byte_s ({timeouts.first_byte_s:g} s)"
             ) from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"deployment {name} is unreachable: {exc}") from exc
+        if request.stream and response.status < 300:
+            _pace(response, None)  # the stream's reads are timed in _events
+            reply = UpstreamReply(headers=dict(response.headers))
+            reply.events = _events(response, reply, name)
+            return reply
+        _pace(response, timeouts.between_chunks_s)
         if response.status >= 300:
-            body = await _read_quietly(response, timeouts.between_chunks_s)
+            body = await _read_quietly(response)
             raise UpstreamStatus(
                 f"deployment {name} answered HTTP {response.status}",
                 upstream_status=response.status,
                 body=body,
                 retry_after_s=_seconds(response.headers.get("retry-after")),
             )
-        if request.stream:
-            reply = UpstreamReply(headers=dict(response.headers))
-            reply.events = _events(response, reply, name)
-            return reply
         try:
-            async with asyncio.timeout(timeouts.between_chunks_s):
-                body = await response.read()
+            body = await response.read()
         except TimeoutError as exc:
             raise UpstreamTimeout(f"deployment {name} stalled mid-answer") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"deployment {name} cut the answer: {exc}") from exc
         return UpstreamReply(body=body, headers=dict(response.headers))
+
+
+def _pace(response: aiohttp.ClientResponse, seconds: float | None) -> None:
+    """From now on, the longest silence allowed between two reads of this answer (None: no
+    limit). The same property aiohttp sets for its own websockets; each request resets it."""
+    connection = response.connection
+    protocol = connection.protocol if connection is not None else None
+    if protocol is not None:
+        protocol.read_timeout = seconds
+        protocol.start_timeout()
 
 
 def _seconds(value: str | None) -> float | None:
@@ -106,10 +120,9 @@ def _data(block: bytes) -> bytes | None:
     return b"\n".join(line[6:] if line[5:6] == b" " else line[5:] for line in lines)
 
 
-async def _read_quietly(response: aiohttp.ClientResponse, timeout_s: float) -> bytes:
+async def _read_quietly(response: aiohttp.ClientResponse) -> bytes:
     try:
-        async with asyncio.timeout(timeout_s):
-            return await response.read()
+        return await response.read()
     except (aiohttp.ClientError, TimeoutError):
         return b""
     finally:

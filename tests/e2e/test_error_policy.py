@@ -21,7 +21,9 @@ FULL = "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7"
 
 @pytest.fixture(scope="module")
 def keel(tmp_path_factory: pytest.TempPathFactory, faults: str) -> Iterator[tuple[str, Path]]:
-    config = fault_config(faults, KEY, retries=1, backoff_s=0.05, breaker={"enabled": False})
+    timeouts = {"first_byte_s": 1.5, "first_token_s": 1, "between_chunks_s": 0.3}
+    config = fault_config(faults, KEY, retries=1, backoff_s=0.05, breaker={"enabled": False},
+                          timeouts=timeouts)  # fmt: skip
     config["deployments"].append(
         {"name": "big", "provider": "sim", "model": "sim-128k", "region": "local",
          "sim": {"ttft_ms": 0, "tokens_per_s": 10000}}
@@ -93,6 +95,18 @@ def test_a_slow_first_token_fails_over_at_once_and_is_not_asked_again(
     assert len(seen(faults)) == 1  # a silent deployment is not retried
     assert attempts(path, request_id) == [("flaky", "upstream_timeout"), ("backup", None)]
     assert healthy(url)
+
+
+def test_an_answer_that_stalls_after_its_headers_fails_over_after_between_chunks_s(
+    keel: tuple[str, Path], faults: str
+) -> None:
+    url, path = keel
+    plan(faults, then={"name": "stall"})  # headers, half the JSON body, then silence
+    started = time.monotonic()
+    deployment, request_id, _ = ask(url, "duo", stream=False)
+    assert deployment == "backup"
+    assert time.monotonic() - started < 1.2  # between_chunks_s (0.3), not first_byte_s (1.5)
+    assert attempts(path, request_id) == [("flaky", "upstream_timeout"), ("backup", None)]
 
 
 def test_a_stream_cut_before_its_first_token_is_retried_unseen(
