@@ -12,6 +12,7 @@ from pydantic.fields import FieldInfo
 from keel.config.schema import (
     BreakerConfig,
     DeploymentConfig,
+    HealthConfig,
     KeelConfig,
     ModelConfig,
     PriceConfig,
@@ -35,6 +36,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("deployments[].price", PriceConfig),
     ("deployments[].timeouts", TimeoutsConfig),
     ("deployments[].breaker", BreakerConfig),
+    ("deployments[].health", HealthConfig),
     ("deployments[].sim", SimConfig),
     ("models.<name>", ModelConfig),
     ("teams.<name>", TeamConfig),
