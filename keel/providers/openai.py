@@ -6,6 +6,7 @@ wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -50,6 +51,22 @@ class OpenAIProvider(Provider):
             await self._session.close()
             self._session = None
 
+    async def probe(self) -> str | None:
+        """GET base_url + health.path on the pooled session; any 2xx is healthy."""
+        if self._session is None:
+            return "not started"
+        health = self.deployment.health
+        try:
+            async with self._session.get(
+                self._base + health.path, timeout=aiohttp.ClientTimeout(total=health.timeout_s)
+            ) as response:
+                await response.read()  # read to the end, so the connection goes back to the pool
+        except TimeoutError:
+            return f"no answer within {health.timeout_s:g}s"
+        except aiohttp.ClientError as exc:
+            return _unreachable(exc)
+        return None if 200 <= response.status < 300 else f"HTTP {response.status}"
+
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
         if self._session is None:
             raise UpstreamUnavailable(f"deployment {self.deployment.name} is not started")
@@ -92,6 +109,18 @@ def _seconds(value: str | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _unreachable(exc: aiohttp.ClientError) -> str:
+    """A short reason for a probe's log line: aiohttp's own messages run long."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error  # its strerror is asyncio's "Connect call failed (…)": say why
+        return f"cannot connect: {os.strerror(error.errno) if error.errno else error}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection closed without an answer"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"connection failed: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _data(block: bytes) -> bytes | None:
