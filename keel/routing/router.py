@@ -58,6 +58,7 @@ class Router:
         targets = {
             d.name: Target(d, providers[d.name], Breaker(d.breaker)) for d in config.deployments
         }
+        self.targets: dict[str, Target] = targets  # by deployment name, for the health prober
         self.models: dict[str, tuple[Target, ...]] = {
             name: tuple(targets[ref] for ref in spec.deployments)
             for name, spec in config.models.items()
