@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.e2e.procs import free_port, run_keel, run_process
@@ -101,6 +103,16 @@ def plan(faults: str, *steps: Any, then: Any = "ok") -> None:
 def seen(faults: str) -> list[dict[str, Any]]:
     log: list[dict[str, Any]] = httpx.get(faults + "/_log").json()
     return log
+
+
+def attempts(path: Path, request_id: str) -> list[dict[str, Any]]:
+    """The ``attempts`` of one request's usage record, in the store next to keel.yaml at path."""
+    with sqlite3.connect(path.parent / "keel.db") as conn:
+        (raw,) = conn.execute(
+            "SELECT attempts FROM usage WHERE request_id = ?", (request_id,)
+        ).fetchone()
+    result: list[dict[str, Any]] = orjson.loads(raw)
+    return result
 
 
 def fault_config(faults: str, key: str, **flaky: Any) -> dict[str, Any]:

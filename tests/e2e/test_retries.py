@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,10 +9,9 @@ from typing import Any
 
 import httpx
 import openai
-import orjson
 import pytest
 
-from tests.e2e.conftest import fault_config, plan, seen
+from tests.e2e.conftest import attempts, fault_config, plan, seen
 from tests.e2e.procs import run_keel
 
 KEY = "sk-retry"
@@ -31,15 +29,6 @@ def chat(url: str, model: str, **extra: Any) -> httpx.Response:
     body = {"model": model, "messages": [{"role": "user", "content": "hi"}], **extra}
     headers = {"authorization": f"Bearer {KEY}", **extra.pop("headers", {})}
     return httpx.post(url + "/v1/chat/completions", json=body, headers=headers, timeout=30)
-
-
-def attempts(path: Path, request_id: str) -> list[dict[str, Any]]:
-    with sqlite3.connect(path.parent / "keel.db") as conn:
-        (raw,) = conn.execute(
-            "SELECT attempts FROM usage WHERE request_id = ?", (request_id,)
-        ).fetchone()
-    result: list[dict[str, Any]] = orjson.loads(raw)
-    return result
 
 
 def test_a_500_once_is_retried_on_the_same_deployment(keel: tuple[str, Path], faults: str) -> None:
