@@ -26,8 +26,11 @@ class OpenAIProvider(Provider):
     async def start(self) -> None:
         d = self.deployment
         timeouts = d.timeouts
+        # A health probe gets a connection of its own: one busy with max_concurrency calls
+        # in flight must not look down because its probe waited for a free connection.
+        limit = d.max_concurrency + (1 if d.health.probe else 0)
         connector = aiohttp.TCPConnector(
-            limit=d.max_concurrency, keepalive_timeout=30, enable_cleanup_closed=True
+            limit=limit, keepalive_timeout=30, enable_cleanup_closed=True
         )
         headers = {"content-type": "application/json"}
         if d.api_key is not None:

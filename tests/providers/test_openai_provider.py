@@ -116,10 +116,12 @@ async def test_a_refused_connection_is_unavailable() -> None:
         await stream(port)
 
 
-def deployment(base_url: str, **health: Any) -> DeploymentConfig:
+def deployment(
+    base_url: str, more: dict[str, Any] | None = None, **health: Any
+) -> DeploymentConfig:
     return DeploymentConfig.model_validate(
         {"name": "gpu1", "provider": "openai", "model": "m", "region": "r", "base_url": base_url,
-         "api_key": "sk-up", "health": {"probe": True, "timeout_s": 0.5, **health}}
+         "api_key": "sk-up", "health": {"probe": True, "timeout_s": 0.5, **health}, **(more or {})}
     )  # fmt: skip
 
 
@@ -172,3 +174,22 @@ async def test_probe_of_a_refused_connection_or_a_closed_provider() -> None:
         pass
     assert await probe(f"http://127.0.0.1:{port}/v1") == "cannot connect: Connection refused"
     assert await OpenAIProvider(deployment("http://127.0.0.1:1/v1")).probe() == "not started"
+
+
+async def test_a_deployment_busy_at_max_concurrency_still_answers_its_probe(faults: str) -> None:
+    settings = {"max_concurrency": 1, "timeouts": {"first_byte_s": 5}}
+    provider = OpenAIProvider(deployment(faults + "/v1", settings))
+    await provider.start()
+    async with httpx.AsyncClient(base_url=faults) as control:
+        (await control.post("/_faults", json={"reset": True})).raise_for_status()
+        (await control.post("/_faults", json={"plan": ["no_answer"]})).raise_for_status()
+        busy = asyncio.create_task(provider.send(UpstreamRequest("chat", {}, False, "r1")))
+        for _ in range(500):  # until the upstream holds the one connection
+            if (await control.get("/_log")).json():
+                break
+            await asyncio.sleep(0.01)
+        try:
+            assert await provider.probe() is None
+        finally:
+            busy.cancel()
+            await provider.close()
