@@ -18,6 +18,7 @@ __all__ = [
     "BreakerConfig",
     "DeploymentConfig",
     "ErrorPolicy",
+    "HealthConfig",
     "KeelConfig",
     "ModelConfig",
     "PriceConfig",
@@ -141,6 +142,30 @@ class BreakerConfig(_Section):
     cooldown_s: float = Field(5.0, gt=0, description="Open this long, then one probe request.")
 
 
+class HealthConfig(_Section):
+    """Active health probes: keel asks the deployment between requests whether it is up."""
+
+    probe: bool = Field(False, description="Probe this deployment (off: passive breaker only).")
+    interval_s: float = Field(5.0, gt=0, description="Seconds between probes.")
+    timeout_s: float = Field(2.0, gt=0, description="A probe not answered within this fails.")
+    path: str = Field(
+        "/models", description="GET base_url + path; any 2xx is healthy (openai provider)."
+    )
+    unhealthy_after: int = Field(
+        2, gt=0, description="Failed probes in a row that take the deployment out of rotation."
+    )
+    healthy_after: int = Field(
+        1, gt=0, description="Good probes in a row that bring a down deployment back."
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"health path must start with / (e.g. /models), not {path!r}")
+        return path
+
+
 class DeploymentConfig(_Section):
     """One concrete place a model runs: a provider, an endpoint, a model name, a region."""
 
@@ -184,6 +209,7 @@ class DeploymentConfig(_Section):
         description="Extra body fields for such a continuation, e.g. vLLM's "
         "{continue_final_message: true, add_generation_prompt: false}.",
     )
+    health: HealthConfig = HealthConfig()
     sim: SimConfig = SimConfig()
 
     @field_validator("base_url")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -25,6 +26,7 @@ from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
 from keel.pipeline.identify import Identify
 from keel.providers import build_provider
+from keel.routing.health import Prober
 from keel.routing.router import Router
 from keel.store import open_store
 from keel.store.ledger import Ledger
@@ -42,6 +44,10 @@ class Gateway:
         self.metrics = Metrics()
         self.providers = {d.name: build_provider(d) for d in config.deployments}
         self.router = Router(config, self.providers)
+        self.prober = Prober(self.router.targets.values())
+        for name, target in self.router.targets.items():  # keel_deployment_up follows breakers
+            target.breaker.on_change = partial(self.metrics.set_up, name)
+            self.metrics.set_up(name, target.breaker.up)
         self.identify = Identify(config, self.store, config.server.key_cache_s)
         log = access_log or AccessLog(enabled=config.server.access_log)
         self.account = Account(config, self.ledger, self.metrics, log)
@@ -51,15 +57,27 @@ class Gateway:
         await self.store.start()
         await self.ledger.start()
         await asyncio.gather(*(p.start() for p in self.providers.values()))
+        self.prober.start()
         # What start-up built lives as long as the process: keep it out of the collector's
         # full passes, which would otherwise walk it on the hot path.
         gc.collect()
         gc.freeze()
 
     async def close(self) -> None:
+        await self.prober.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()))
         await self.ledger.close()
         await self.store.close()
+
+    def deployments(self) -> dict[str, dict[str, object]]:
+        """Each deployment's state as /readyz shows it: does it get traffic, its breaker, and
+        what its active probe (if any) says."""
+        states: dict[str, dict[str, object]] = {}
+        for name, target in self.router.targets.items():
+            watch = self.prober.watches.get(name)
+            probe = {"probe": "off"} if watch is None else watch.describe()
+            states[name] = {"up": target.breaker.up, "breaker": target.breaker.state.value, **probe}
+        return states
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -73,11 +91,15 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         return _json({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
+        # Ready while the store answers: a deployment that is down is shown, not fatal, since
+        # the others still serve.
+        deployments = gateway.deployments()
         try:
             await asyncio.wait_for(gateway.store.ping(), timeout=2.0)
         except Exception as exc:
-            return _json({"status": "not ready", "reason": f"store unreachable: {exc}"}, 503)
-        return _json({"status": "ready"})
+            reason = f"store unreachable: {exc}"
+            return _json({"status": "not ready", "reason": reason, "deployments": deployments}, 503)
+        return _json({"status": "ready", "deployments": deployments})
 
     async def metrics(_: Request) -> Response:
         return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)

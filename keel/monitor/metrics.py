@@ -66,6 +66,16 @@ class Metrics:
             "keel_in_flight_requests", "Requests being served.", registry=r,
             multiprocess_mode="livesum",
         )  # fmt: skip
+        # Under --workers N each worker has its own breakers: the deployment counts as up only
+        # while every live worker sends it traffic (a dead worker's last value is dropped).
+        self.deployment_up = Gauge(
+            "keel_deployment_up", "1 while a deployment gets traffic; 0 while its breaker is "
+            "open or an active health probe holds it down.", ["deployment"], registry=r,
+            multiprocess_mode="livemin",
+        )  # fmt: skip
+
+    def set_up(self, deployment: str, up: bool) -> None:
+        self.deployment_up.labels(deployment).set(1 if up else 0)
 
     def observe(self, call: Call) -> None:
         model = call.model or "-"

@@ -62,6 +62,11 @@ class Provider(ABC):
     async def close(self) -> None:
         """Release what ``start`` took."""
 
+    async def probe(self) -> str | None:
+        """Is the deployment up? None when healthy, else a short reason ("HTTP 503"). An
+        adapter with nothing to ask (in-process ones) is always healthy."""
+        return None
+
     @abstractmethod
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
         """Send one request upstream and return its answer (raise ``UpstreamError`` on failure)."""

@@ -7,6 +7,7 @@ wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -26,8 +27,11 @@ class OpenAIProvider(Provider):
     async def start(self) -> None:
         d = self.deployment
         timeouts = d.timeouts
+        # A health probe gets a connection of its own: one busy with max_concurrency calls
+        # in flight must not look down because its probe waited for a free connection.
+        limit = d.max_concurrency + (1 if d.health.probe else 0)
         connector = aiohttp.TCPConnector(
-            limit=d.max_concurrency, keepalive_timeout=30, enable_cleanup_closed=True
+            limit=limit, keepalive_timeout=30, enable_cleanup_closed=True
         )
         headers = {"content-type": "application/json"}
         if d.api_key is not None:
@@ -51,6 +55,22 @@ class OpenAIProvider(Provider):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def probe(self) -> str | None:
+        """GET base_url + health.path on the pooled session; any 2xx is healthy."""
+        if self._session is None:
+            return "not started"
+        health = self.deployment.health
+        try:
+            async with self._session.get(
+                self._base + health.path, timeout=aiohttp.ClientTimeout(total=health.timeout_s)
+            ) as response:
+                await response.read()  # read to the end, so the connection goes back to the pool
+        except TimeoutError:
+            return f"no answer within {health.timeout_s:g}s"
+        except aiohttp.ClientError as exc:
+            return _unreachable(exc)
+        return None if 200 <= response.status < 300 else f"HTTP {response.status}"
 
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
         if self._session is None:
@@ -109,6 +129,18 @@ def _seconds(value: str | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _unreachable(exc: aiohttp.ClientError) -> str:
+    """A short reason for a probe's log line: aiohttp's own messages run long."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error  # its strerror is asyncio's "Connect call failed (…)": say why
+        return f"cannot connect: {os.strerror(error.errno) if error.errno else error}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection closed without an answer"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"connection failed: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _data(block: bytes) -> bytes | None:

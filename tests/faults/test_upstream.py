@@ -19,6 +19,10 @@ MESSAGES: list[ChatCompletionMessageParam] = [
     {"role": "user", "content": "hi"},
 ]
 TEXT = "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7"
+MODEL_LIST = {
+    "object": "list",
+    "data": [{"id": "f", "object": "model", "created": 0, "owned_by": "faults"}],
+}
 BROKEN = (httpx.RemoteProtocolError, httpx.ReadError)
 
 
@@ -317,4 +321,127 @@ def test_listen_false_refuses_connections_for_a_while(upstream: str, client: htt
 
 
 def test_unknown_route_is_404(client: httpx.Client) -> None:
-    assert client.get("/v1/models").status_code == 404
+    assert client.get("/v1/nothing").status_code == 404
+
+
+def test_model_list_with_the_openai_sdk_is_logged_apart_from_chats(
+    upstream: str, client: httpx.Client
+) -> None:
+    assert client.get("/v1/models").json() == MODEL_LIST
+    with sdk_for(upstream) as sdk:
+        assert [m.id for m in sdk.models.list()] == ["f"]
+    client.post(CHAT, json=body())
+    log = client.get("/_log").json()
+    assert [(e["path"], e["fault"]) for e in log] == [
+        ("/v1/models", "ok"), ("/v1/models", "ok"), (CHAT, "ok")
+    ]  # fmt: skip
+    assert (log[0]["stream"], log[0]["body"]) == (False, None)
+
+
+def test_models_fault_leaves_chats_alone_and_reset_clears_it(client: httpx.Client) -> None:
+    client.post("/_faults", json={"models": "503"}).raise_for_status()
+    resp = client.get("/v1/models")
+    assert resp.status_code == 503
+    assert resp.json()["error"]["type"] == "server_error"
+    assert client.post(CHAT, json=body()).status_code == 200
+    set_faults(client, ["500"])  # a new chat plan leaves the model-list fault as it was
+    assert client.get("/v1/models").status_code == 503
+    client.post("/_faults", json={"reset": True}).raise_for_status()
+    assert client.get("/v1/models").status_code == 200
+
+
+def test_models_reset_and_no_answer(client: httpx.Client) -> None:
+    client.post("/_faults", json={"models": "reset"}).raise_for_status()
+    with pytest.raises(BROKEN):
+        client.get("/v1/models")
+    client.post("/_faults", json={"models": "no_answer"}).raise_for_status()
+    with pytest.raises(httpx.ReadTimeout):
+        client.get("/v1/models", timeout=0.5)
+    assert client.get("/v1/models", headers={"x-fault": "ok"}).status_code == 200
+    faults = [e["fault"] for e in client.get("/_log").json()]
+    assert faults == ["reset", "no_answer", "ok"]
+
+
+def test_models_down_for_recovers(client: httpx.Client) -> None:
+    start = time.monotonic()
+    client.post("/_faults", json={"models": {"name": "down_for", "seconds": 1}})
+    with pytest.raises(BROKEN):
+        client.get("/v1/models")
+    assert client.post(CHAT, json=body()).status_code == 200
+    assert eventually(lambda: client.get("/v1/models"), BROKEN).json() == MODEL_LIST
+    assert time.monotonic() - start >= 0.95
+
+
+@pytest.mark.parametrize(
+    "spec", ["cut", "context_length", "teapot", {"name": "down_for", "seconds": "x"}]
+)
+def test_models_refuses_faults_that_do_not_apply(client: httpx.Client, spec: object) -> None:
+    client.post("/_faults", json={"models": "503"}).raise_for_status()
+    resp = client.post("/_faults", json={"models": spec, "plan": ["500"]})
+    assert resp.status_code == 400
+    assert client.get("/v1/models").status_code == 503  # nothing changed
+    assert client.post(CHAT, json=body()).status_code == 200
+    assert client.get("/v1/models", headers={"x-fault": "stall"}).status_code == 400
+
+
+def prefilled(prefix: str) -> list[ChatCompletionMessageParam]:
+    return [*MESSAGES, {"role": "assistant", "content": prefix}]
+
+
+def test_prefill_continues_a_stream(client: httpx.Client) -> None:
+    options = {"stream_options": {"include_usage": True}}
+    request = body(True, messages=prefilled("tok0 tok1 tok2"), **options)
+    with client.stream("POST", CHAT, json=request) as resp:
+        data = [line[6:] for line in resp.iter_lines() if line.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    assert contents(data) == ["", " tok3", " tok4", " tok5", " tok6", " tok7", None]
+    assert "tok0 tok1 tok2" + "".join(contents(data)[:-1]) == TEXT
+    assert json.loads(data[-2])["usage"]["completion_tokens"] == 5
+    assert client.get("/_log").json()[0]["prefill"] == 3
+
+
+def test_prefill_continues_a_json_answer(upstream: str, client: httpx.Client) -> None:
+    with sdk_for(upstream) as sdk:
+        done = sdk.chat.completions.create(model="m1", messages=prefilled("tok0"))
+    assert done.choices[0].message.content == " tok1 tok2 tok3 tok4 tok5 tok6 tok7"
+    assert done.usage is not None and done.usage.completion_tokens == 7
+    assert done.usage.prompt_tokens == 15
+
+
+def test_prefill_of_nothing_or_everything(client: httpx.Client) -> None:
+    whole = client.post(CHAT, json=body(messages=prefilled(""))).json()
+    assert whole["choices"][0]["message"]["content"] == TEXT
+    empty = client.post(CHAT, json=body(messages=prefilled(TEXT))).json()
+    assert empty["choices"][0]["message"]["content"] == ""
+    assert empty["usage"]["completion_tokens"] == 0
+    assert [e["prefill"] for e in client.get("/_log").json()] == [0, 8]
+
+
+def test_faults_count_the_continuation(client: httpx.Client) -> None:
+    request = body(True, messages=prefilled("tok0 tok1"))
+    with client.stream("POST", CHAT, json=request, headers=fault("cut", after_tokens=2)) as resp:
+        data: list[str] = []
+        with pytest.raises(httpx.RemoteProtocolError):
+            data.extend(line[6:] for line in resp.iter_lines() if line.startswith("data: "))
+    assert contents(data) == ["", " tok2", " tok3"]
+    short = client.post(CHAT, json=body(messages=prefilled("tok0 tok1")), headers=fault("503"))
+    assert short.status_code == 503
+    assert [e["fault"] for e in client.get("/_log").json()] == ["cut", "503"]
+
+
+@pytest.mark.parametrize("prefix", ["hello", "tok0 tok2", "tok0 to", "tok0 tok1 ", TEXT + " tok8"])
+def test_an_assistant_message_that_is_no_prefix_is_answered_as_usual(
+    client: httpx.Client, prefix: str
+) -> None:
+    done = client.post(CHAT, json=body(messages=prefilled(prefix))).json()
+    assert done["choices"][0]["message"]["content"] == TEXT
+    assert "prefill" not in client.get("/_log").json()[0]
+
+
+def test_a_prefill_needs_the_assistant_last_and_as_a_string(client: httpx.Client) -> None:
+    messages: list[Any] = [{"role": "assistant", "content": "tok0"}, *MESSAGES]
+    assert client.post(CHAT, json=body(messages=messages)).json()["usage"]["completion_tokens"] == 8
+    parts = [{"type": "text", "text": "tok0"}]
+    messages = [*MESSAGES, {"role": "assistant", "content": parts}]
+    assert client.post(CHAT, json=body(messages=messages)).json()["usage"]["completion_tokens"] == 8
+    assert all("prefill" not in e for e in client.get("/_log").json())

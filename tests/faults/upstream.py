@@ -1,12 +1,10 @@
 """A fault-injecting OpenAI-compatible upstream for keel's routing and resilience tests.
 
 Run ``python -m tests.faults.upstream --port P`` from the repo root; it listens on 127.0.0.1 only.
-It speaks ``POST /v1/chat/completions`` (JSON or SSE) and ``GET /health``, and on the same port a
-control API: ``POST /_faults`` sets a plan of faults, ``GET /_log`` lists the chat requests seen.
-README.md next to this file has the fault table.
-
-It is written on raw asyncio streams rather than a framework because several faults live below
-HTTP: a TCP reset before any byte, a chunked body cut short, a stall, a request never answered.
+It speaks ``POST /v1/chat/completions`` (JSON or SSE), ``GET /v1/models`` (what a health probe
+asks) and ``GET /health``, and on the same port a control API: ``POST /_faults`` sets the faults,
+``GET /_log`` lists the chat and model-list requests seen. README.md next to this file has the
+fault table; wire.py is the HTTP layer, shapes.py the OpenAI answers.
 """
 
 from __future__ import annotations
@@ -15,15 +13,25 @@ import argparse
 import asyncio
 import contextlib
 import json
-import socket
-import struct
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from http import HTTPStatus
 from typing import Any
+
+from tests.faults.shapes import (
+    ERRORS,
+    MALFORMED,
+    MODEL_LIST,
+    chunk,
+    completion,
+    piece,
+    prefill,
+    usage_chunk,
+    wants_usage,
+)
+from tests.faults.wire import Conn, Request, read_request
 
 Fault = dict[str, Any]
 
@@ -38,171 +46,42 @@ CASTS: dict[str, Callable[[Any], Any]] = {
     **dict.fromkeys(("tokens", "after_tokens", "at_token"), int),
     **dict.fromkeys(("delay_s", "seconds", "retry_after"), float),
 }
-MALFORMED = '{"id": "chatcmpl-fault", "choices": [{"delta": '
-
-
-def server_error(message: str) -> dict[str, Any]:
-    return {"message": message, "type": "server_error", "param": None, "code": None}
-
-
-ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
-    "429": (429, {"message": "Rate limit reached for requests. Please try again later.",
-                  "type": "requests", "param": None, "code": "rate_limit_exceeded"}),
-    "500": (500, server_error("The server had an error while processing your request.")),
-    "502": (502, server_error("Bad gateway.")),
-    "503": (503, server_error("The server is overloaded or not ready yet.")),
-    "504": (504, server_error("Gateway timeout.")),
-    "context_length": (400, {
-        "message": "This model's maximum context length is 8192 tokens. However, your messages "
-                   "resulted in 9000 tokens. Please reduce the length of the messages.",
-        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}),
-    "content_policy": (400, {
-        "message": "Your request was rejected as a result of our safety system: it may contain "
-                   "content that is not allowed by our content policy.",
-        "type": "invalid_request_error", "param": None, "code": "content_policy_violation"}),
-}  # fmt: skip
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict[str, Any]:
-        data = json.loads(self.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("the request body must be a JSON object")
-        return data
-
-
-async def read_request(reader: asyncio.StreamReader) -> Request | None:
-    """Read one HTTP/1.1 request (Content-Length bodies only); None when the client is gone."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        line, *lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
-        method, target, _ = line.split(" ", 2)
-        pairs = (item.split(":", 1) for item in lines if ":" in item)
-        headers = {key.strip().lower(): value.strip() for key, value in pairs}
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
-        return None
-    return Request(method, target.split("?", 1)[0], headers, body)
-
-
-class Conn:
-    """One client connection, with the writes the faults are made of."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def head(self, status: int, headers: dict[str, str], close: bool = False) -> None:
-        if close:
-            headers = {**headers, "connection": "close"}
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
-        lines += [f"{key}: {value}" for key, value in headers.items()]
-        await self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-
-    async def body(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
-        fixed = {"content-type": "application/json", "content-length": str(len(data))}
-        await self.head(status, {**fixed, **(headers or {})})
-        await self.send(data)
-
-    async def json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        await self.body(status, json.dumps(payload).encode(), headers)
-
-    async def start_stream(self, close: bool = False) -> None:
-        headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
-        await self.head(200, {**headers, "transfer-encoding": "chunked"}, close)
-
-    async def event(self, data: str) -> None:
-        """Send one SSE event as one HTTP chunk."""
-        payload = f"data: {data}\n\n".encode()
-        await self.send(b"%x\r\n%s\r\n" % (len(payload), payload))
-
-    def reset(self) -> None:
-        """Close with a TCP RST: SO_LINGER with a zero timeout discards instead of a FIN."""
-        sock = self.writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.writer.transport.abort()
-
-    async def hold(self) -> None:
-        """Send nothing more and keep the connection open until the client gives up."""
-        with contextlib.suppress(ConnectionError):
-            while await self.reader.read(65536):
-                pass
 
 
 @dataclass
 class Call:
-    """One chat request and the fault chosen for it."""
+    """One request and the fault chosen for it. ``start`` > 0 continues an assistant prefill:
+    the answer begins at token ``start``, and the faults' token counts count from there."""
 
     conn: Conn
     body: dict[str, Any]
     fault: Fault
+    start: int = 0
 
     @property
     def stream(self) -> bool:
         return bool(self.body.get("stream"))
 
 
-def usage(body: dict[str, Any], tokens: int) -> dict[str, int]:
-    prompt = 5 * len(body.get("messages") or [])
-    return {"prompt_tokens": prompt, "completion_tokens": tokens, "total_tokens": prompt + tokens}
-
-
-def envelope(body: dict[str, Any], kind: str) -> dict[str, Any]:
-    model = body.get("model", "fault-model")
-    return {"id": "chatcmpl-fault", "object": kind, "created": 1700000000, "model": model}
-
-
-def completion(body: dict[str, Any], tokens: int) -> dict[str, Any]:
-    content = " ".join(f"tok{i}" for i in range(tokens))
-    message = {"role": "assistant", "content": content, "refusal": None}
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
-    return {**envelope(body, "chat.completion"), "choices": [choice], "usage": usage(body, tokens)}
-
-
-def wants_usage(body: dict[str, Any]) -> bool:
-    return bool((body.get("stream_options") or {}).get("include_usage"))
-
-
-def chunk(body: dict[str, Any], delta: dict[str, Any], finish: str | None = None) -> str:
-    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-    out = {**envelope(body, "chat.completion.chunk"), "choices": [choice]}
-    if wants_usage(body):
-        out["usage"] = None  # as OpenAI does: every chunk but the last carries a null usage
-    return json.dumps(out)
-
-
 async def stream(call: Call) -> None:
     """Write an SSE answer, bent by the fault's knobs: ``delay_s`` before the first token,
     a bad event before token ``at_token``, no [DONE] for no_done. With ``after_tokens`` it
     returns after that many content chunks, and the caller decides how the stream dies."""
-    body, conn, fault = call.body, call.conn, call.fault
+    body, conn, fault, start = call.body, call.conn, call.fault, call.start
     tokens: int = fault["tokens"]
     stop_after = fault.get("after_tokens")
     await conn.event(chunk(body, {"role": "assistant", "content": ""}))
     await asyncio.sleep(fault.get("delay_s", 0))
-    for i in range(tokens if stop_after is None else min(tokens, stop_after)):
-        if i == fault.get("at_token"):
+    end = tokens if stop_after is None else min(tokens, start + stop_after)
+    for i in range(start, end):
+        if i - start == fault.get("at_token"):
             await conn.event(MALFORMED)
-        await conn.event(chunk(body, {"content": ("" if i == 0 else " ") + f"tok{i}"}))
+        await conn.event(chunk(body, {"content": piece(i)}))
     if stop_after is not None:
         return
     await conn.event(chunk(body, {}, "stop"))
     if wants_usage(body):
-        last = envelope(body, "chat.completion.chunk") | {
-            "choices": [],
-            "usage": usage(body, tokens),
-        }
-        await conn.event(json.dumps(last))
+        await conn.event(usage_chunk(body, tokens - start))
     if fault["name"] != "no_done":
         await conn.event("[DONE]")
     await conn.send(b"0\r\n\r\n")
@@ -220,7 +99,7 @@ async def answer(call: Call) -> bool:
     if name == "malformed":
         await call.conn.body(200, MALFORMED.encode())
     else:
-        await call.conn.json(200, completion(call.body, call.fault["tokens"]))
+        await call.conn.json(200, completion(call.body, call.fault["tokens"], call.start))
     return True
 
 
@@ -252,7 +131,7 @@ async def answer_partial(call: Call) -> bool:
         await call.conn.start_stream(close=cut)
         await stream(call)
     else:
-        data = json.dumps(completion(call.body, call.fault["tokens"])).encode()
+        data = json.dumps(completion(call.body, call.fault["tokens"], call.start)).encode()
         headers = {"content-type": "application/json", "content-length": str(len(data))}
         await call.conn.head(200, headers, close=cut)
         await call.conn.send(data[: len(data) // 2])
@@ -261,11 +140,23 @@ async def answer_partial(call: Call) -> bool:
     return False
 
 
+async def answer_models(call: Call) -> bool:
+    await asyncio.sleep(call.fault.get("delay_s", 0))
+    await call.conn.json(200, MODEL_LIST)
+    return True
+
+
 HANDLERS: dict[str, Callable[[Call], Awaitable[bool]]] = {
     **{name: answer for name in ("ok", "slow_first_token", "malformed", "no_done")},
     **{name: answer_error for name in ERRORS},
     **{name: answer_nothing for name in ("reset", "no_answer", "down_for")},
     **{name: answer_partial for name in ("cut", "stall")},
+}
+# What a model-list request (a health probe) can be made to suffer; the rest are about answers.
+MODEL_HANDLERS: dict[str, Callable[[Call], Awaitable[bool]]] = {
+    **{name: answer_models for name in ("ok", "slow_first_token")},
+    **{name: answer_error for name in ("429", "500", "502", "503", "504")},
+    **{name: answer_nothing for name in ("reset", "no_answer", "down_for")},
 }
 
 
@@ -281,6 +172,16 @@ def parse_fault(spec: object) -> Fault:
     return {key: CASTS[key](v) if key in CASTS and v is not None else v for key, v in fault.items()}
 
 
+def parse_models_fault(spec: object) -> Fault:
+    fault = parse_fault(spec)
+    if fault["name"] not in MODEL_HANDLERS:
+        raise ValueError(
+            f"fault {fault['name']!r} does not apply to model-list requests; "
+            f"use one of {sorted(MODEL_HANDLERS)}"
+        )
+    return fault
+
+
 @dataclass
 class State:
     port: int
@@ -288,32 +189,58 @@ class State:
     set_at: float = field(default_factory=time.monotonic)
     plan: deque[Fault] = field(default_factory=deque)
     then: Fault = field(default_factory=lambda: parse_fault("ok"))
+    models: Fault = field(default_factory=lambda: parse_fault("ok"))
+    models_at: float = field(default_factory=time.monotonic)
     log: list[dict[str, Any]] = field(default_factory=list)
     server: asyncio.Server | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
+def header_fault(req: Request) -> object | None:
+    header = req.headers.get("x-fault")
+    if not header:
+        return None
+    return json.loads(header) if header.startswith("{") else header
+
+
+def recovered(fault: Fault, since: float) -> Fault:
+    """down_for is a reset until ``seconds`` after ``since``, then ok."""
+    if fault["name"] == "down_for" and time.monotonic() - since >= fault["seconds"]:
+        return {**fault, "name": "ok"}
+    return fault
+
+
 def choose(state: State, req: Request) -> Fault:
     """The ``x-fault`` header wins and leaves the plan alone; then the plan; then ``then``."""
-    header = req.headers.get("x-fault")
-    if header:
-        fault = parse_fault(json.loads(header) if header.startswith("{") else header)
+    header = header_fault(req)
+    if header is not None:
+        fault = parse_fault(header)
     elif state.plan:
         fault = state.plan.popleft()
     else:
         fault = state.then
-    if fault["name"] == "down_for" and time.monotonic() - state.set_at >= fault["seconds"]:
-        return {**fault, "name": "ok"}  # recovered; until then it is a reset
-    return fault
+    return recovered(fault, state.set_at)
+
+
+def logged(state: State, req: Request, fault: Fault, **entry: Any) -> None:
+    t = time.monotonic() - state.start
+    state.log.append({"t": t, "path": req.path, "fault": fault["name"], **entry})
 
 
 async def chat(state: State, conn: Conn, req: Request) -> bool:
     body, fault = req.json(), choose(state, req)
-    t = time.monotonic() - state.start
-    state.log.append(
-        {"t": t, "fault": fault["name"], "stream": bool(body.get("stream")), "body": body}
-    )
-    return await HANDLERS[fault["name"]](Call(conn, body, fault))
+    start = prefill(body, fault["tokens"])
+    extra = {} if start is None else {"prefill": start}
+    logged(state, req, fault, stream=bool(body.get("stream")), body=body, **extra)
+    return await HANDLERS[fault["name"]](Call(conn, body, fault, start or 0))
+
+
+async def models(state: State, conn: Conn, req: Request) -> bool:
+    header = header_fault(req)
+    fault = state.models if header is None else parse_models_fault(header)
+    fault = recovered(fault, state.models_at)
+    logged(state, req, fault, stream=False, body=None)
+    return await MODEL_HANDLERS[fault["name"]](Call(conn, {}, fault))
 
 
 async def listen(state: State, after: float = 0.0) -> None:
@@ -335,14 +262,18 @@ def stop_listening(state: State, seconds: float | None) -> None:
 
 
 async def apply_control(state: State, spec: dict[str, Any]) -> None:
+    # Every fault is parsed first: a bad one changes nothing.
     plan = deque(parse_fault(item) for item in spec.get("plan", []))
-    then = parse_fault(spec.get("then", "ok"))  # both parsed first: a bad fault changes nothing
+    then = parse_fault(spec.get("then", "ok"))
+    model_fault = parse_models_fault(spec.get("models", "ok"))
     if spec.get("reset"):
-        state.plan, state.then = deque(), parse_fault("ok")
+        state.plan, state.then, state.models = deque(), parse_fault("ok"), parse_fault("ok")
         state.log.clear()
         await listen(state)
     if "plan" in spec or "then" in spec:
         state.plan, state.then, state.set_at = plan, then, time.monotonic()
+    if "models" in spec:
+        state.models, state.models_at = model_fault, time.monotonic()
     if spec.get("listen") is False:
         stop_listening(state, spec.get("seconds"))
     elif spec.get("listen") is True:
@@ -352,7 +283,9 @@ async def apply_control(state: State, spec: dict[str, Any]) -> None:
 async def control(state: State, conn: Conn, req: Request) -> bool:
     await apply_control(state, req.json())
     listening = state.server is not None
-    await conn.json(200, {"plan": list(state.plan), "then": state.then, "listening": listening})
+    answer = {"plan": list(state.plan), "then": state.then, "models": state.models,
+              "listening": listening}  # fmt: skip
+    await conn.json(200, answer)
     return True
 
 
@@ -361,19 +294,24 @@ async def reply_error(conn: Conn, status: int, message: str) -> bool:
     return True
 
 
+ROUTES: dict[tuple[str, str], Callable[[State, Conn, Request], Awaitable[bool]]] = {
+    ("POST", "/v1/chat/completions"): chat,
+    ("GET", "/v1/models"): models,
+    ("POST", "/_faults"): control,
+}
+
+
 async def route(state: State, conn: Conn, req: Request) -> bool:
     """Answer one request; False when the connection must not be reused.
 
     A ValueError (bad JSON, unknown fault, bad parameter) is a 400: faults check their
     parameters when parsed, so it comes before any byte of an answer is sent."""
     where = (req.method, req.path)
-    try:
-        if where == ("POST", "/v1/chat/completions"):
-            return await chat(state, conn, req)
-        if where == ("POST", "/_faults"):
-            return await control(state, conn, req)
-    except ValueError as exc:
-        return await reply_error(conn, 400, str(exc))
+    if (handler := ROUTES.get(where)) is not None:
+        try:
+            return await handler(state, conn, req)
+        except ValueError as exc:
+            return await reply_error(conn, 400, str(exc))
     if where == ("GET", "/health"):
         await conn.json(200, {"status": "ok"})
     elif where == ("GET", "/_log"):

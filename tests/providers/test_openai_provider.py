@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import httpx
 import pytest
 
 from keel.config.schema import DeploymentConfig
@@ -21,6 +23,7 @@ class Upstream:
         self.writes = writes
         self.head = head
         self.handlers: set[asyncio.Task[None]] = set()
+        self.heads: list[bytes] = []  # each request's line and headers, as received
 
     async def __aenter__(self) -> int:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -33,7 +36,7 @@ class Upstream:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await reader.readuntil(b"\r\n\r\n")
+            self.heads.append(await reader.readuntil(b"\r\n\r\n"))
             writer.write(self.head)
             for part in self.writes:
                 writer.write(part)
@@ -111,3 +114,82 @@ async def test_a_refused_connection_is_unavailable() -> None:
         pass
     with pytest.raises(UpstreamUnavailable):
         await stream(port)
+
+
+def deployment(
+    base_url: str, more: dict[str, Any] | None = None, **health: Any
+) -> DeploymentConfig:
+    return DeploymentConfig.model_validate(
+        {"name": "gpu1", "provider": "openai", "model": "m", "region": "r", "base_url": base_url,
+         "api_key": "sk-up", "health": {"probe": True, "timeout_s": 0.5, **health}, **(more or {})}
+    )  # fmt: skip
+
+
+async def probe(base_url: str, **health: Any) -> str | None:
+    provider = OpenAIProvider(deployment(base_url, **health))
+    await provider.start()
+    try:
+        return await provider.probe()
+    finally:
+        await provider.close()
+
+
+async def test_probe_gets_the_model_list_with_the_deployments_key() -> None:
+    head = b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n"
+    upstream = Upstream([], head)
+    async with upstream as port:
+        assert await probe(f"http://127.0.0.1:{port}/v1") is None
+    request = upstream.heads[0].decode().lower()
+    assert request.startswith("get /v1/models http/1.1")
+    assert "authorization: bearer sk-up" in request
+
+
+@pytest.mark.parametrize(
+    ("models", "reason"),
+    [("503", "HTTP 503"), ("429", "HTTP 429"), ("no_answer", "no answer within 0.5s"),
+     ("reset", "connection")],
+)  # fmt: skip
+async def test_probe_says_why_a_deployment_is_unhealthy(
+    faults: str, models: str, reason: str
+) -> None:
+    async with httpx.AsyncClient(base_url=faults) as control:
+        (await control.post("/_faults", json={"reset": True})).raise_for_status()
+        (await control.post("/_faults", json={"models": models})).raise_for_status()
+        result = await probe(faults + "/v1")
+        log = (await control.get("/_log")).json()
+    assert result is not None and result.startswith(reason)
+    # aiohttp may ask again once after a reset (an idempotent GET): still one probe.
+    assert {entry["path"] for entry in log} == {"/v1/models"}
+
+
+async def test_probe_of_a_healthy_upstream_and_of_a_wrong_path(faults: str) -> None:
+    async with httpx.AsyncClient(base_url=faults) as control:
+        (await control.post("/_faults", json={"reset": True})).raise_for_status()
+    assert await probe(faults + "/v1") is None
+    assert await probe(faults + "/v1", path="/nothing") == "HTTP 404"
+
+
+async def test_probe_of_a_refused_connection_or_a_closed_provider() -> None:
+    async with Upstream([]) as port:
+        pass
+    assert await probe(f"http://127.0.0.1:{port}/v1") == "cannot connect: Connection refused"
+    assert await OpenAIProvider(deployment("http://127.0.0.1:1/v1")).probe() == "not started"
+
+
+async def test_a_deployment_busy_at_max_concurrency_still_answers_its_probe(faults: str) -> None:
+    settings = {"max_concurrency": 1, "timeouts": {"first_byte_s": 5}}
+    provider = OpenAIProvider(deployment(faults + "/v1", settings))
+    await provider.start()
+    async with httpx.AsyncClient(base_url=faults) as control:
+        (await control.post("/_faults", json={"reset": True})).raise_for_status()
+        (await control.post("/_faults", json={"plan": ["no_answer"]})).raise_for_status()
+        busy = asyncio.create_task(provider.send(UpstreamRequest("chat", {}, False, "r1")))
+        for _ in range(500):  # until the upstream holds the one connection
+            if (await control.get("/_log")).json():
+                break
+            await asyncio.sleep(0.01)
+        try:
+            assert await provider.probe() is None
+        finally:
+            busy.cancel()
+            await provider.close()

@@ -73,3 +73,63 @@ def test_disabled_never_opens() -> None:
     for t in range(10):
         b.failure(t)
     assert b.state is State.CLOSED and b.allow(10)
+
+
+def test_a_trip_holds_it_open_without_a_half_open_request() -> None:
+    b = breaker()
+    b.trip(0)
+    assert b.state is State.OPEN and b.held and not b.up
+    assert not b.allow(5) and not b.allow(1000)  # no cooldown ends a hold
+    assert b.state is State.OPEN
+
+
+def test_answers_in_flight_do_not_end_a_hold() -> None:
+    b = breaker()
+    b.trip(0)
+    b.success()  # a request sent before the trip comes back fine
+    assert b.held and not b.allow(10)
+    b.failure(10)
+    assert b.held and not b.allow(20)
+
+
+def test_reset_ends_a_hold_and_lets_traffic_through_at_once() -> None:
+    b = breaker()
+    b.failure(0)
+    b.failure(0)
+    b.trip(1)
+    b.reset()
+    assert b.state is State.CLOSED and b.up and b.allow(1)
+    b.failure(2)
+    b.failure(2)
+    assert b.state is State.CLOSED  # the earlier failures were forgotten
+    b.failure(2)
+    assert b.state is State.OPEN  # and the passive breaker works as before
+
+
+def test_a_trip_holds_even_a_disabled_breaker() -> None:
+    b = breaker(enabled=False)
+    b.trip(0)
+    assert not b.allow(100)
+    b.reset()
+    assert b.allow(100)
+
+
+def test_on_change_is_told_when_up_flips_and_only_then() -> None:
+    b = breaker()
+    seen: list[bool] = []
+    b.on_change = seen.append
+    for t in (0, 0, 0):
+        b.failure(t)
+    assert b.allow(5)  # half-open is still not up
+    b.success()
+    b.success()
+    assert seen == [False, True]
+    b.trip(6)
+    b.failure(7)
+    b.reset()
+    b.reset()
+    assert seen == [False, True, False, True]
+    for t in (8, 8, 8):
+        b.failure(t)
+    b.trip(9)  # already out of rotation: no news
+    assert seen == [False, True, False, True, False]

@@ -1,0 +1,61 @@
+"""The gateway app in-process: /readyz shows every deployment, the up gauge follows breakers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from keel.config.schema import KeelConfig
+from keel.gateway.app import Gateway, create_app
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    sim = {"provider": "sim", "model": "sim", "region": "local"}
+    config = KeelConfig.model_validate({
+        "server": {"access_log": False},
+        "store": {"url": f"sqlite:///{tmp_path / 'keel.db'}"},
+        "regions": {"local": {}},
+        "deployments": [{"name": "a", **sim, "health": {"probe": True, "interval_s": 60}},
+                        {"name": "b", **sim}],
+        "models": {"m": ["a", "b"]},
+    })  # fmt: skip
+    with TestClient(create_app(config)) as http:
+        yield http
+
+
+def gateway(client: TestClient) -> Gateway:
+    found: Gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    return found
+
+
+def up_gauge(client: TestClient, deployment: str) -> float:
+    line = f'keel_deployment_up{{deployment="{deployment}"}} '
+    text = client.get("/metrics").text
+    return float(next(x for x in text.splitlines() if x.startswith(line)).rsplit(" ", 1)[1])
+
+
+def test_readyz_shows_each_deployment(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "deployments": {
+            "a": {"up": True, "breaker": "closed", "probe": "up"},
+            "b": {"up": True, "breaker": "closed", "probe": "off"},
+        },
+    }
+    assert (up_gauge(client, "a"), up_gauge(client, "b")) == (1.0, 1.0)
+
+
+def test_a_deployment_held_down_is_shown_and_readyz_stays_200(client: TestClient) -> None:
+    gateway(client).router.targets["a"].breaker.trip()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["deployments"]["a"] == {"up": False, "breaker": "open", "probe": "up"}
+    assert (up_gauge(client, "a"), up_gauge(client, "b")) == (0.0, 1.0)
+    gateway(client).router.targets["a"].breaker.reset()
+    assert up_gauge(client, "a") == 1.0
