@@ -166,3 +166,18 @@ def test_a_server_error_goes_straight_back_when_the_policy_says_return(
     assert caught.value.status_code == 502
     assert len(seen(faults)) == 1  # no retry, no failover
     assert healthy(url)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_upstream_refusing_keels_key_fails_over_and_is_never_passed_on(
+    keel: tuple[str, Path], faults: str, stream: bool
+) -> None:
+    url, path = keel
+    plan(faults, then="401")
+    deployment, request_id, answer = ask(url, "duo", stream)
+    assert deployment == "backup" and answer
+    assert len(seen(faults)) == 1
+    assert attempts(path, request_id) == [("flaky", "refused"), ("backup", None)]
+    with pytest.raises(openai.APIStatusError) as caught:  # no fallback: a 502, not its 401
+        ask(url, "solo", stream)
+    assert caught.value.status_code == 502 and "api_key" in caught.value.message

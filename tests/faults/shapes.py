@@ -27,6 +27,8 @@ ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
     "502": (502, server_error("Bad gateway.")),
     "503": (503, server_error("The server is overloaded or not ready yet.")),
     "504": (504, server_error("Gateway timeout.")),
+    "401": (401, {"message": "Incorrect API key provided.", "type": "invalid_request_error",
+                  "param": None, "code": "invalid_api_key"}),
     "context_length": (400, {
         "message": "This model's maximum context length is 8192 tokens. However, your messages "
                    "resulted in 9000 tokens. Please reduce the length of the messages.",
