@@ -87,4 +87,5 @@ def usage_row(call: Call) -> dict[str, Any]:
                 for a in call.attempts
             ]
         ).decode(),
+        "kind": "call",
     }
