@@ -29,6 +29,7 @@ from keel.errors import (
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 from keel.routing.breaker import Breaker, State
+from keel.routing.live import Rollouts
 from keel.routing.strategies import LatencyWatch, order
 
 __all__ = ["Router", "Target"]
@@ -54,7 +55,9 @@ class Target:
 
 
 class Router:
-    def __init__(self, config: KeelConfig, providers: dict[str, Provider]) -> None:
+    def __init__(
+        self, config: KeelConfig, providers: dict[str, Provider], rollouts: Rollouts | None = None
+    ) -> None:
         targets = {
             d.name: Target(d, providers[d.name], Breaker(d.breaker)) for d in config.deployments
         }
@@ -69,6 +72,7 @@ class Router:
         }
         self.latency = LatencyWatch()
         self.rng = random.Random()
+        self.rollouts = rollouts if rollouts is not None else Rollouts(config)
 
     def visible_models(self, call: Call) -> list[str]:
         principal = call.principal
@@ -107,6 +111,8 @@ class Router:
         candidates: Sequence[Target] = self.candidates(call)
         if (strategy := self.strategies.get(call.model)) is not None:
             candidates = order(strategy[0], candidates, strategy[1], self.latency, self.rng)
+        if (rollout := self.rollouts.get(call.model)) is not None:
+            candidates = rollout.order(call, candidates)
         for target in candidates:
             if target.in_flight >= target.deployment.max_concurrency:
                 busy += 1
@@ -119,6 +125,8 @@ class Router:
                 call.attempts.append(Attempt(target.deployment.name, "circuit_open", 0.0))
                 continue
             outcome = await self._attempts(call, target)
+            if rollout is not None:
+                rollout.observe(target.deployment.name, call.attempts)
             if isinstance(outcome, UpstreamReply):
                 return target, outcome
             if not outcome.retryable:
