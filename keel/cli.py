@@ -1,4 +1,4 @@
-"""The ``keel`` command: up, validate, config schema, keys, report, sim."""
+"""The ``keel`` command: up, validate, config schema, keys, report, rollout, sim."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import asyncio
 import os
 import sys
 import tempfile
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -15,15 +16,26 @@ from keel.config.loader import load_config
 from keel.config.schema import KeelConfig
 from keel.errors import ConfigError
 
+if TYPE_CHECKING:
+    from keel.config.schema import ModelConfig
+    from keel.routing.admin import Plan
+    from keel.store.base import RolloutState
+
 __all__ = ["app", "main"]
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the config format.")
 keys_app = typer.Typer(no_args_is_help=True, help="Make, list and revoke API keys.")
 report_app = typer.Typer(no_args_is_help=True, help="Reports from the usage records.")
+rollout_app = typer.Typer(
+    no_args_is_help=True, help="Canary and A/B splits of a model: see, change, promote, roll back."
+)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
+app.add_typer(rollout_app, name="rollout")
 
 ConfigOpt = Annotated[
     str | None,
@@ -168,7 +180,9 @@ def report_usage(
     since: Annotated[
         str, typer.Option(help="Start: a date (2026-11-01) or a duration back (24h, 7d).")
     ] = "30d",
-    by: Annotated[str, typer.Option(help="Group by team, model, deployment or region.")] = "team",
+    by: Annotated[
+        str, typer.Option(help="Group by team, model, deployment, region or kind (call, shadow).")
+    ] = "team",
     format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
     config: ConfigOpt = None,
 ) -> None:
@@ -180,6 +194,96 @@ def report_usage(
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+ReasonOpt = Annotated[str, typer.Option(help="Why: recorded with the change.")]
+
+
+@rollout_app.command("status")
+def rollout_status(
+    model: Annotated[str | None, typer.Argument(help="One model (default: every rollout).")] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    config: ConfigOpt = None,
+) -> None:
+    """The live split, the latest changes and each deployment's numbers since the last one."""
+    from keel.routing.status import status
+
+    typer.echo(_rollout_action(lambda: status(_load(config), model, format)))
+
+
+@rollout_app.command("set")
+def rollout_set(
+    model: Annotated[str, typer.Argument(help="The logical model.")],
+    canary: Annotated[str | None, typer.Option(help="The deployment on trial.")] = None,
+    percent: Annotated[float | None, typer.Option(help="Canary's share of callers, 0-100.")] = None,
+    weights: Annotated[str | None, typer.Option(help="A/B shares instead: a=70,b=30.")] = None,
+    sticky: Annotated[str | None, typer.Option(help="user, key or team (default: kept).")] = None,
+    reason: ReasonOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Set a canary (--canary DEP --percent N) or an A/B split (--weights a=70,b=30)."""
+    from keel.routing import admin
+
+    def plan(spec: ModelConfig, current: RolloutState | None) -> RolloutState:
+        return admin.plan_set(spec, model, current, canary=canary, percent=percent,
+                              weights=weights, sticky=sticky)  # fmt: skip
+
+    _rollout_change(config, model, "set", plan, reason)
+
+
+@rollout_app.command("promote")
+def rollout_promote(
+    model: Annotated[str, typer.Argument(help="The logical model.")],
+    reason: ReasonOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Give the canary every caller (100%), marked promoted."""
+    from keel.routing import admin
+
+    _rollout_change(config, model, "promote", lambda _, cur: admin.plan_promote(model, cur), reason)
+
+
+@rollout_app.command("rollback")
+def rollout_rollback(
+    model: Annotated[str, typer.Argument(help="The logical model.")],
+    reason: ReasonOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Send no caller to the canary first (0%), marked rolled back."""
+    from keel.routing import admin
+
+    _rollout_change(
+        config, model, "rollback", lambda _, cur: admin.plan_rollback(model, cur), reason
+    )
+
+
+def _rollout_change(
+    config_path: str | None, model: str, action: str, plan: Plan, reason: str
+) -> None:
+    from keel.routing import admin
+
+    cfg = _load(config_path)
+    stored, before = _rollout_action(lambda: admin.change(cfg, model, action, plan, reason))
+    spec = cfg.models[model]
+    if stored is None:
+        assert before.state is not None
+        typer.echo(f"{model}: no change ({admin.summary(before.state, spec)})")
+        return
+    typer.echo(f"{model}: {admin.summary(stored, spec)} (version {stored.version})")
+    typer.echo(f"Running gateways apply it within {cfg.server.rollout_refresh_s:g}s.", err=True)
+
+
+def _rollout_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    from keel.routing.admin import RolloutConflict
+
+    try:
+        return asyncio.run(action())
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except RolloutConflict as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

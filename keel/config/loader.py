@@ -112,13 +112,7 @@ def _cross_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
             )
     models = _mapping(data.get("models"))
     for model, spec in models.items():
-        refs = spec if isinstance(spec, list) else _mapping(spec).get("deployments")
-        for j, ref in _items(refs):
-            if isinstance(ref, str) and ref not in names:
-                found.append((("models", model, "deployments", j), f"unknown deployment {ref!r}"))
-        for ref in _mapping(_mapping(spec).get("weights")):
-            if not isinstance(refs, list) or ref not in refs:
-                found.append((("models", model, "weights", ref), f"{ref!r} is not in deployments"))
+        found += _model_references(model, spec, names)
     found += _fallback_problems(models)
     for team, spec in _mapping(data.get("teams")).items():
         for j, model in _items(_mapping(spec).get("models")):
@@ -145,6 +139,38 @@ def _fallback_problems(models: dict[str, Any]) -> list[tuple[Path_, str]]:
         if target == model:
             loop = " -> ".join([*chain, model])
             found.append((path, f"context_fallback goes round in a circle: {loop}"))
+    return found
+
+
+def _model_references(model: str, spec: Any, names: set[str]) -> list[tuple[Path_, str]]:
+    """A model's deployments, weights, rollout and shadow must name deployments that exist."""
+    found: list[tuple[Path_, str]] = []
+    refs = spec if isinstance(spec, list) else _mapping(spec).get("deployments")
+    own = [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
+    for j, ref in _items(refs):
+        if isinstance(ref, str) and ref not in names:
+            found.append((("models", model, "deployments", j), f"unknown deployment {ref!r}"))
+    for ref in _mapping(_mapping(spec).get("weights")):
+        if ref not in own:
+            found.append((("models", model, "weights", ref), f"{ref!r} is not in deployments"))
+    rollout = _mapping(_mapping(spec).get("rollout"))
+    canary = rollout.get("canary")
+    listed = ", ".join(own) or "none"
+    if isinstance(canary, str) and canary not in own:
+        message = f"canary {canary!r} is not one of the model's deployments ({listed})"
+        found.append((("models", model, "rollout", "canary"), message))
+    elif isinstance(canary, str) and not [r for r in own if r != canary]:
+        message = f"a canary needs a baseline: add another deployment to models.{model}"
+        found.append((("models", model, "rollout", "canary"), message))
+    for ref in _mapping(rollout.get("weights")):
+        if ref not in own:
+            message = f"{ref!r} is not one of the model's deployments ({listed})"
+            found.append((("models", model, "rollout", "weights", ref), message))
+    shadow = _mapping(_mapping(spec).get("shadow")).get("deployment")
+    if isinstance(shadow, str) and shadow not in names:
+        known = ", ".join(sorted(names)) or "none defined"
+        message = f"unknown deployment {shadow!r} (deployments: {known})"
+        found.append((("models", model, "shadow", "deployment"), message))
     return found
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from keel.config.schema import (
+    AutoRollbackConfig,
     BreakerConfig,
     DeploymentConfig,
     ErrorPolicy,
@@ -18,7 +19,9 @@ from keel.config.schema import (
     ModelConfig,
     PriceConfig,
     RegionConfig,
+    RolloutConfig,
     ServerConfig,
+    ShadowConfig,
     SimConfig,
     StateConfig,
     StoreConfig,
@@ -41,6 +44,9 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("deployments[].sim", SimConfig),
     ("models.<name>", ModelConfig),
     ("models.<name>.on_error", ErrorPolicy),
+    ("models.<name>.rollout", RolloutConfig),
+    ("models.<name>.rollout.auto_rollback", AutoRollbackConfig),
+    ("models.<name>.shadow", ShadowConfig),
     ("teams.<name>", TeamConfig),
 ]
 
@@ -48,7 +54,8 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
 def markdown_reference() -> str:
     parts = [f"Top-level sections: {', '.join(f'`{k}`' for k in KeelConfig.model_fields)}."]
     for path, model in _SECTIONS:
-        parts.append(f"\n**`{path}`** — {(model.__doc__ or '').strip()}\n")
+        doc = " ".join((model.__doc__ or "").split())  # a docstring may wrap over lines
+        parts.append(f"\n**`{path}`** — {doc}\n")
         parts.append("| field | type | default | meaning |\n|---|---|---|---|")
         parts += [_row(name, info) for name, info in model.model_fields.items()]
     return "\n".join(parts) + "\n"
@@ -61,6 +68,8 @@ def _row(name: str, info: FieldInfo) -> str:
 def _type(annotation: Any) -> str:
     args = typing.get_args(annotation)
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # a constrained type reads as the type itself
+        return _type(args[0])
     if origin is typing.Literal:
         return " or ".join(f'"{a}"' for a in args)
     if origin in (types.UnionType, typing.Union):

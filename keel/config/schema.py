@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "AutoRollbackConfig",
     "BreakerConfig",
     "DeploymentConfig",
     "ErrorPolicy",
@@ -23,7 +24,9 @@ __all__ = [
     "ModelConfig",
     "PriceConfig",
     "RegionConfig",
+    "RolloutConfig",
     "ServerConfig",
+    "ShadowConfig",
     "SimConfig",
     "StateConfig",
     "StoreConfig",
@@ -54,6 +57,9 @@ class ServerConfig(_Section):
     )
     key_cache_s: float = Field(
         5.0, ge=0, description="How long a looked-up API key is cached (revocation delay)."
+    )
+    rollout_refresh_s: float = Field(
+        1.0, gt=0, description="How often the live rollout split is read from the store."
     )
     demo: bool = Field(
         False, description="Demo mode: refuse to bind beyond loopback (set by the demo config)."
@@ -257,6 +263,64 @@ class ErrorPolicy(_Section):
     bad_request: Passable = Field("return", description="Any other 4xx: the upstream's error.")
 
 
+class AutoRollbackConfig(_Section):
+    """When a canary is rolled back on its own: worse than the baseline by a margin."""
+
+    enabled: bool = Field(True, description="Roll the canary back when it does worse.")
+    min_requests: int = Field(
+        50, gt=0, description="Attempts on the canary and on the baseline before judging."
+    )
+    max_error_rate_increase: float = Field(
+        0.05, ge=0, le=1, description="Canary error rate minus the baseline's (0.05 = 5 points)."
+    )
+    max_p95_ratio: float = Field(
+        1.5, ge=1, description="Canary p95 latency divided by the baseline's."
+    )
+    min_p95_increase_ms: float = Field(
+        5.0, ge=0, description="A p95 difference below this is noise, never a reason."
+    )
+
+
+class RolloutConfig(_Section):
+    """Who gets which deployment first: a canary (a percentage) or an A/B split (weights),
+    sticky per user, key or team. ``keel rollout`` changes it live, and what it sets in the
+    store overrides this."""
+
+    mode: Literal["canary", "ab"] = Field(..., description="canary: one deployment gets percent.")
+    canary: str | None = Field(None, description="canary: the deployment on trial.")
+    percent: float = Field(0.0, ge=0, le=100, description="canary: share of traffic, 0 to 100.")
+    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="ab: share per deployment name."
+    )
+    sticky: Literal["user", "key", "team"] = Field(
+        "user", description="What keeps a caller on one side (user: the body's user, else key)."
+    )
+    auto_rollback: AutoRollbackConfig = Field(
+        AutoRollbackConfig(), description="canary: when to roll back on its own; see below."
+    )
+
+    @model_validator(mode="after")
+    def _fields_of_the_mode(self) -> RolloutConfig:
+        if self.mode == "canary":
+            if self.canary is None:
+                raise ValueError("a canary rollout needs canary: <deployment name>")
+            if self.weights:
+                raise ValueError("weights belong to mode: ab; a canary takes percent")
+        else:
+            if self.canary is not None or "percent" in self.model_fields_set:
+                raise ValueError("canary and percent belong to mode: canary; ab takes weights")
+            if sum(self.weights.values()) <= 0:
+                raise ValueError("an A/B split needs weights with a share above 0")
+        return self
+
+
+class ShadowConfig(_Section):
+    """A copy of some requests goes to another deployment; its answer is recorded, discarded."""
+
+    deployment: str = Field(..., description="Any deployment name; need not serve the model.")
+    percent: float = Field(..., ge=0, le=100, description="Share of requests copied, 0 to 100.")
+
+
 class ModelConfig(_Section):
     """A logical model: the name clients ask for, served by one or more deployments."""
 
@@ -280,6 +344,8 @@ class ModelConfig(_Section):
         description="Resume a stream that breaks mid-answer on the next deployment (prefill, "
         "or a re-run whose start matches what was sent); else end it with an error event.",
     )
+    rollout: RolloutConfig | None = Field(None, description="Canary or A/B split; see below.")
+    shadow: ShadowConfig | None = Field(None, description="Shadow traffic; see below.")
     description: str = Field("", description="Free text.")
 
     @model_validator(mode="before")

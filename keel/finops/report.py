@@ -16,7 +16,7 @@ from keel.timeparse import parse_ago
 
 __all__ = ["render", "usage"]
 
-_BY = {"team", "model", "deployment", "region"}
+_BY = {"team", "model", "deployment", "region", "kind"}
 _FORMATS = {"table", "json", "csv"}
 
 

@@ -27,7 +27,9 @@ from keel.pipeline.account import Account
 from keel.pipeline.identify import Identify
 from keel.providers import build_provider
 from keel.routing.health import Prober
+from keel.routing.live import Rollouts
 from keel.routing.router import Router
+from keel.routing.shadow import Shadows
 from keel.store import open_store
 from keel.store.ledger import Ledger
 
@@ -43,7 +45,9 @@ class Gateway:
         self.ledger = Ledger(self.store, config.store.commit_batch_max)
         self.metrics = Metrics()
         self.providers = {d.name: build_provider(d) for d in config.deployments}
-        self.router = Router(config, self.providers)
+        self.rollouts = Rollouts(config, self.store, self.metrics.rolled_back)
+        self.router = Router(config, self.providers, self.rollouts)
+        self.shadows = Shadows(config, self.providers, self.ledger, self.metrics)
         self.prober = Prober(self.router.targets.values())
         for name, target in self.router.targets.items():  # keel_deployment_up follows breakers
             target.breaker.on_change = partial(self.metrics.set_up, name)
@@ -58,6 +62,8 @@ class Gateway:
         await self.ledger.start()
         await asyncio.gather(*(p.start() for p in self.providers.values()))
         self.prober.start()
+        await self.shadows.start()
+        await self.rollouts.start(self.config.server.rollout_refresh_s)
         # What start-up built lives as long as the process: keep it out of the collector's
         # full passes, which would otherwise walk it on the hot path.
         gc.collect()
@@ -65,6 +71,8 @@ class Gateway:
 
     async def close(self) -> None:
         await self.prober.close()
+        await self.rollouts.close()
+        await self.shadows.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()))
         await self.ledger.close()
         await self.store.close()

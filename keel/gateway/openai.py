@@ -68,6 +68,8 @@ class OpenAIRoutes:
             parse_body(call, await read_body(request, self.max_body))
             await gw.pipeline.before(call)
             target, reply = await gw.router.invoke(call)
+            if (shadow := gw.shadows.get(call.model)) is not None:
+                shadow.copy(call)
             if reply.events is not None:
                 streaming = True
                 return EventStream(gw, call, target, reply, keel_headers(call))

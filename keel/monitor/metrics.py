@@ -62,6 +62,14 @@ class Metrics:
             "keel_stream_resumed", "Broken streams carried on by another deployment.",
             ["broken", "resumed_on", "mode"], registry=r,
         )  # fmt: skip
+        self.rollbacks = Counter(
+            "keel_rollout_rollbacks", "Canaries this gateway rolled back automatically.",
+            ["model"], registry=r,
+        )  # fmt: skip
+        self.shadow_dropped = Counter(
+            "keel_shadow_dropped", "Shadow copies dropped: the deployment was at max_concurrency.",
+            ["deployment"], registry=r,
+        )  # fmt: skip
         self.in_flight = Gauge(
             "keel_in_flight_requests", "Requests being served.", registry=r,
             multiprocess_mode="livesum",
@@ -96,6 +104,9 @@ class Metrics:
         if call.cost_usd:
             team = call.principal.team if call.principal else "-"
             self.cost.labels(model, deployment, team).inc(call.cost_usd)
+
+    def rolled_back(self, model: str) -> None:
+        self.rollbacks.labels(model).inc()
 
     def render(self) -> bytes:
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:

@@ -82,6 +82,7 @@ def usage_row(call: Call) -> dict[str, Any]:
         "ttft_ms": call.ttft_s * 1000 if call.ttft_s is not None else None,
         "overhead_ms": call.overhead_s() * 1000,
         "attempts": orjson.dumps([_attempt(a) for a in call.attempts]).decode(),
+        "kind": "call",
     }
 
 

@@ -37,7 +37,9 @@ from keel.errors import (
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 from keel.routing.breaker import Breaker, State
 from keel.routing.first_token import await_first_token
+from keel.routing.live import Rollouts
 from keel.routing.resume import Splice, continuation, resumable
+from keel.routing.rollout import Split
 from keel.routing.strategies import LatencyWatch, order
 from keel.routing.target import Target
 
@@ -54,8 +56,10 @@ Routed = tuple[Target, UpstreamReply]
 
 @dataclass(slots=True)
 class _Tally:
-    """What went wrong on the way through a model's deployments, to explain the outcome."""
+    """What went wrong on the way through a model's deployments, to explain the outcome; and
+    the model's live rollout, which hears how each deployment tried did."""
 
+    rollout: Split | None = None
     last_error: UpstreamError | None = None
     busy: list[Target] = field(default_factory=list)
     cooling: list[float] = field(default_factory=list)
@@ -63,7 +67,9 @@ class _Tally:
 
 
 class Router:
-    def __init__(self, config: KeelConfig, providers: dict[str, Provider]) -> None:
+    def __init__(
+        self, config: KeelConfig, providers: dict[str, Provider], rollouts: Rollouts | None = None
+    ) -> None:
         self.targets = {
             d.name: Target(d, providers[d.name], Breaker(d.breaker)) for d in config.deployments
         }
@@ -79,6 +85,7 @@ class Router:
         }
         self.latency = LatencyWatch()
         self.rng = random.Random()
+        self.rollouts = rollouts if rollouts is not None else Rollouts(config)
 
     def visible_models(self, call: Call) -> list[str]:
         principal = call.principal
@@ -119,9 +126,11 @@ class Router:
     async def _route(self, call: Call, model: str, candidates: Sequence[Target]) -> Routed:
         if (strategy := self.strategies.get(model)) is not None:
             candidates = order(strategy[0], candidates, strategy[1], self.latency, self.rng)
+        if (rollout := self.rollouts.get(model)) is not None:
+            candidates = rollout.order(call, candidates)
         call.route = candidates
         spec = self.specs[model]
-        tally = _Tally()
+        tally = _Tally(rollout)
         for target in candidates:
             if target.full():
                 tally.busy.append(target)
@@ -155,6 +164,8 @@ class Router:
         except BaseException:
             target.release()
             raise
+        if tally.rollout is not None:
+            tally.rollout.observe(target.name, call.attempts)
         if isinstance(outcome, UpstreamReply):
             if not call.stream:
                 target.release()

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+import orjson
+from sqlalchemy import case, func, insert, inspect, select, text, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from keel.store.base import KeyRecord, Store, UsageGroup
-from keel.store.tables import api_keys, metadata, usage
+from keel.store.base import (
+    KeyRecord,
+    RolloutChange,
+    RolloutEvent,
+    RolloutState,
+    Store,
+    UsageGroup,
+)
+from keel.store.tables import api_keys, metadata, rollout_events, rollouts, usage
 
-__all__ = ["SQLStore"]
+__all__ = ["SQLStore", "apply_change"]
 
-_GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status"}
+_GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status", "kind"}
+# Columns added after their table was first released: databases made before get them at start.
+_ADDED = (("usage", "kind", "VARCHAR(16) NOT NULL DEFAULT 'call'"),)
 
 
 class SQLStore(Store):
@@ -23,8 +34,8 @@ class SQLStore(Store):
         self.engine = engine
 
     async def start(self) -> None:
-        # Several workers or replicas may start at once and race to create the tables; the
-        # loser's CREATE fails, and its retry finds the tables there.
+        # Several workers or replicas may start at once and race to create the tables (or add
+        # a column); the loser's CREATE or ALTER fails, and its retry finds them there.
         for attempt in range(3):
             try:
                 async with self.engine.begin() as conn:
@@ -126,6 +137,94 @@ class SQLStore(Store):
             exists = await conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id))
             return exists.first() is not None
 
+    async def rollouts(self) -> list[RolloutState]:
+        async with self.engine.connect() as conn:
+            return [_state(row) for row in await conn.execute(select(rollouts))]
+
+    async def change_rollout(self, change: RolloutChange) -> RolloutState | None:
+        try:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(apply_change, change)
+        except IntegrityError:  # another writer made the first stored version first
+            return None
+
+    async def rollout_events(self, model: str | None = None, limit: int = 10) -> list[RolloutEvent]:
+        query = select(rollout_events).order_by(rollout_events.c.seq.desc()).limit(limit)
+        if model is not None:
+            query = query.where(rollout_events.c.model == model)
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query))
+        return [_event(row) for row in reversed(rows)]
+
+    async def call_attempts(
+        self, model: str, since: float, limit: int
+    ) -> list[list[dict[str, Any]]]:
+        query = (
+            select(usage.c.attempts)
+            .where(usage.c.model == model, usage.c.ts >= since, usage.c.kind == "call")
+            .order_by(usage.c.seq.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [orjson.loads(row[0]) for row in await conn.execute(query)]
+
+
+def apply_change(conn: Connection, change: RolloutChange) -> RolloutState | None:
+    """Write a split and its event in the caller's transaction; None if the stored version
+    is no longer the one the change was decided on. Raises IntegrityError if another writer
+    inserted the first version meanwhile."""
+    expected = change.before.version if change.before is not None else 0
+    stored = dataclasses.replace(change.after, version=expected + 1, updated_at=change.ts)
+    if not _write_split(conn, stored, expected):
+        return None
+    conn.execute(insert(rollout_events).values(
+        ts=change.ts, model=stored.model, action=change.action, actor=change.actor,
+        before=_json(change.before.as_dict()) if change.before else None,
+        after=_json(stored.as_dict()), reason=change.reason,
+    ))  # fmt: skip
+    return stored
+
+
+def _write_split(conn: Connection, state: RolloutState, expected: int) -> bool:
+    """Insert the first stored version, or update the row still at ``expected``."""
+    values = {
+        "mode": state.mode, "canary": state.canary, "percent": state.percent,
+        "weights": _json(state.weights), "sticky": state.sticky, "status": state.status,
+        "version": state.version, "updated_at": state.updated_at,
+    }  # fmt: skip
+    if expected == 0:
+        conn.execute(insert(rollouts).values(model=state.model, **values))
+        return True
+    query = (
+        update(rollouts)
+        .where(rollouts.c.model == state.model, rollouts.c.version == expected)
+        .values(**values)
+    )
+    return bool(conn.execute(query).rowcount)
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _state(row: Row[Any]) -> RolloutState:
+    m = row._mapping
+    return RolloutState(
+        model=m["model"], mode=m["mode"], canary=m["canary"], percent=float(m["percent"]),
+        weights=orjson.loads(m["weights"]), sticky=m["sticky"], status=m["status"],
+        version=int(m["version"]), updated_at=float(m["updated_at"]),
+    )  # fmt: skip
+
+
+def _event(row: Row[Any]) -> RolloutEvent:
+    m = row._mapping
+    before = m["before"]
+    return RolloutEvent(
+        seq=int(m["seq"]), ts=float(m["ts"]), model=m["model"], action=m["action"],
+        actor=m["actor"], before=orjson.loads(before) if before is not None else None,
+        after=orjson.loads(m["after"]), reason=m["reason"],
+    )  # fmt: skip
+
 
 _KEY_COLUMNS = (
     api_keys.c.id,
@@ -140,3 +239,6 @@ _KEY_COLUMNS = (
 
 def _create_tables(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
+    for table, column, ddl in _ADDED:
+        if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))

@@ -8,6 +8,11 @@ the event loop: the commit only writes to the OS's page cache, in tens of micros
 hop to a thread and back costs more than that in wake-ups alone. A large batch (heavy load) goes
 to the thread, so the loop never stalls on a long transaction.
 
+A rollout change (several statements in one transaction) runs start to finish on a thread of
+its own, through a plain SQLite connection: through aiosqlite each statement would need the
+event loop to send the next, while the loop may sit in an inline usage commit waiting for that
+very transaction's lock, which would stall the gateway until ``busy_timeout``.
+
 Checkpoints (copying the WAL into the database file, with an fsync) would otherwise run inside
 whichever commit crosses SQLite's threshold and stall every request waiting on it; they run
 instead every ``CHECKPOINT_S`` on a thread and connection of their own.
@@ -24,10 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.sql import SQLStore
+from keel.store.base import RolloutChange, RolloutState
+from keel.store.sql import SQLStore, apply_change
 from keel.store.tables import usage
 
 __all__ = ["SQLiteStore"]
@@ -54,6 +61,8 @@ class SQLiteStore(SQLStore):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(_engine(self.path))
+        self._sync = create_engine(f"sqlite:///{self.path}")
+        event.listen(self._sync, "connect", _set_pragmas)
         self._writer: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="keel-sqlite-writer")
         self._checkpointer: asyncio.Task[None] | None = None
@@ -74,6 +83,7 @@ class SQLiteStore(SQLStore):
         if self._writer is not None:
             await self._in_thread(self._writer.close)
             self._writer = None
+        self._sync.dispose()
         await super().close()
 
     async def write_usage(self, rows: list[dict[str, Any]]) -> None:
@@ -81,6 +91,16 @@ class SQLiteStore(SQLStore):
             self._insert(rows)
         else:
             await self._in_thread(self._insert, rows)
+
+    async def change_rollout(self, change: RolloutChange) -> RolloutState | None:
+        return await asyncio.get_running_loop().run_in_executor(None, self._change, change)
+
+    def _change(self, change: RolloutChange) -> RolloutState | None:
+        try:
+            with self._sync.begin() as conn:
+                return apply_change(conn, change)
+        except IntegrityError:  # another writer made the first stored version first
+            return None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False)
@@ -119,12 +139,12 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
 
 def _engine(path: str) -> AsyncEngine:
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        for pragma in _PRAGMAS:
-            cursor.execute(pragma)
-        cursor.close()
-
+    event.listen(engine.sync_engine, "connect", _set_pragmas)
     return engine
+
+
+def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in _PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()

@@ -13,7 +13,7 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["api_keys", "metadata", "usage"]
+__all__ = ["api_keys", "metadata", "rollout_events", "rollouts", "usage"]
 
 metadata = MetaData()
 
@@ -44,6 +44,9 @@ usage = Table(
     Column("ttft_ms", Float),
     Column("overhead_ms", Float, nullable=False),
     Column("attempts", Text, nullable=False),  # JSON list of {deployment, error, ms}
+    # 'call' for what a client asked; 'shadow' for the copy sent to a shadow deployment.
+    # Added by ALTER TABLE to databases made before it (see keel.store.sql).
+    Column("kind", String(16), nullable=False, server_default="call"),
 )
 
 api_keys = Table(
@@ -57,4 +60,33 @@ api_keys = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float),
     Column("revoked_at", Float),
+)
+
+# The live split of each rolled-out model, one row per model; ``version`` grows by one with
+# every change, so a writer can refuse to overwrite a change it has not seen.
+rollouts = Table(
+    "rollouts",
+    metadata,
+    Column("model", String(256), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("canary", String(256)),
+    Column("percent", Float, nullable=False),
+    Column("weights", Text, nullable=False),  # JSON {deployment: share}
+    Column("sticky", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # active | promoted | rolled_back
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+rollout_events = Table(
+    "rollout_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("model", String(256), nullable=False, index=True),
+    Column("action", String(32), nullable=False),  # set | promote | rollback | auto_rollback
+    Column("actor", String(256), nullable=False),
+    Column("before", Text),  # JSON of the split before, null when there was none
+    Column("after", Text, nullable=False),
+    Column("reason", Text, nullable=False),
 )

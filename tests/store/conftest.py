@@ -86,6 +86,7 @@ def make_row(**fields: Any) -> dict[str, Any]:
         "ttft_ms": 30.0,
         "overhead_ms": 1.5,
         "attempts": '[{"deployment": "sim-eu", "error": null, "ms": 90.0}]',
+        "kind": "call",
     }
     unknown = set(fields) - set(row)
     assert not unknown, f"not usage columns: {unknown}"

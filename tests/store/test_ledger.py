@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from keel.store.base import KeyRecord, Store, UsageGroup
+from keel.store.base import (
+    KeyRecord,
+    RolloutChange,
+    RolloutEvent,
+    RolloutState,
+    Store,
+    UsageGroup,
+)
 from keel.store.ledger import Ledger, RecordNotCommitted
 from keel.store.sql import SQLStore
 from tests.store.conftest import make_row
@@ -42,6 +49,20 @@ class BrokenStore(Store):
         raise ConnectionError("database is down")
 
     async def revoke_key(self, key_id: str, when: float) -> bool:
+        raise ConnectionError("database is down")
+
+    async def rollouts(self) -> list[RolloutState]:
+        raise ConnectionError("database is down")
+
+    async def change_rollout(self, change: RolloutChange) -> RolloutState | None:
+        raise ConnectionError("database is down")
+
+    async def rollout_events(self, model: str | None = None, limit: int = 10) -> list[RolloutEvent]:
+        raise ConnectionError("database is down")
+
+    async def call_attempts(
+        self, model: str, since: float, limit: int
+    ) -> list[list[dict[str, Any]]]:
         raise ConnectionError("database is down")
 
 
