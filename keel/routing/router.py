@@ -269,7 +269,11 @@ class Router:
             target.acquire()
             base = _upstream_body(call, target.deployment)
             body, splice = continuation(call, target.deployment, base, delivered)
-            outcome = await self._try(call, target, body)
+            try:
+                outcome = await self._try(call, target, body)
+            except BaseException:  # the client left while keel looked for a way on
+                target.release()
+                raise
             if isinstance(outcome, UpstreamReply):
                 target.breaker.success()
                 return target, outcome, splice
