@@ -129,13 +129,15 @@ class EventStream(Response):
         call = self.call
         strip_usage = not call.client_wants_usage
         for payloads in reply.prefetched:  # read by the router while it waited for a token
-            await self._out(payloads, meter, send, strip_usage, splice)
+            if body := _frames(payloads, meter, strip_usage, splice):
+                await send({"type": "http.response.body", "body": body, "more_body": True})
         reply.prefetched = []
         waited = time.perf_counter()
         try:
             async for payloads in events:
                 call.upstream_s += time.perf_counter() - waited
-                await self._out(payloads, meter, send, strip_usage, splice)
+                if body := _frames(payloads, meter, strip_usage, splice):
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
                 waited = time.perf_counter()
             call.upstream_s += time.perf_counter() - waited
         finally:
@@ -143,20 +145,14 @@ class EventStream(Response):
             if aclose is not None:
                 await aclose()
 
-    async def _out(
-        self,
-        payloads: list[bytes],
-        meter: StreamMeter,
-        send: Send,
-        strip_usage: bool,
-        splice: Splice | None,
-    ) -> None:
-        if splice is not None:
-            payloads = splice.feed(payloads)
-        frames = [_frame(p, strip_usage) for p in payloads if meter.feed(p)]
-        if frames:
-            body = b"".join(frames)
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+
+def _frames(
+    payloads: list[bytes], meter: StreamMeter, strip_usage: bool, splice: Splice | None
+) -> bytes:
+    """The SSE frames to send for what arrived together: spliced, metered, stripped."""
+    if splice is not None:
+        payloads = splice.feed(payloads)
+    return b"".join([_frame(p, strip_usage) for p in payloads if meter.feed(p)])
 
 
 def _frame(payload: bytes, strip_usage: bool) -> bytes:

@@ -42,6 +42,11 @@ def _usage(raw: Any) -> Usage | None:
     return Usage(prompt, completion)
 
 
+def _calls_a_tool(choice: Any) -> bool:
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    return isinstance(delta, dict) and bool(delta.get("tool_calls") or delta.get("function_call"))
+
+
 def _choice_text(choice: Any) -> str:
     if not isinstance(choice, dict):
         return ""
@@ -100,12 +105,10 @@ class StreamMeter:
                 self.call.ttft_s = time.perf_counter() - self.call.started
             self.chars += len(text)
             self.parts.append(text)
-        if isinstance(choice, dict):
-            if choice.get("finish_reason"):
-                self.finished = True
-            delta = choice.get("delta")
-            if isinstance(delta, dict) and (delta.get("tool_calls") or delta.get("function_call")):
-                self.tool_calls = True
+        elif _calls_a_tool(choice):  # only a chunk without text can carry a tool call
+            self.tool_calls = True
+        if isinstance(choice, dict) and choice.get("finish_reason"):
+            self.finished = True
 
     @property
     def text(self) -> str:

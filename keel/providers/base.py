@@ -8,7 +8,7 @@ stream, the raw ``data:`` payloads one by one) so keel forwards what the upstrea
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,17 +33,18 @@ class UpstreamReply:
     Non-streaming: ``body`` is the JSON answer, byte for byte. Streaming: ``events`` yields, as
     they arrive, the SSE ``data:`` payloads (``[DONE]`` excluded) that arrived together: one
     network read, or one decoding step, may carry several, and keel forwards them in one write.
-    It raises ``keel.errors.StreamBroken`` if the stream is cut or stalls for longer than
-    ``read_timeout_s`` between two reads (None: no limit; the router sets it once the first
-    token is in, having waited for that token under its own timeout). ``done`` turns true once
-    ``[DONE]`` is seen. ``prefetched`` holds what the router read before answering the client.
+    It raises ``keel.errors.StreamBroken`` if the stream is cut, or stalls between two reads
+    for longer than the limit last given to ``pace`` (None: no limit, as at first; the router
+    waits for the first token under a timeout of its own, then sets the limit between chunks).
+    ``done`` turns true once ``[DONE]`` is seen. ``prefetched`` holds what the router read
+    before answering the client.
     """
 
     body: bytes = b""
     events: AsyncIterator[list[bytes]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     done: bool = False
-    read_timeout_s: float | None = None
+    pace: Callable[[float | None], None] | None = None
     prefetched: list[list[bytes]] = field(default_factory=list)
 
 

@@ -6,9 +6,9 @@ wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
+from functools import partial
 
 import aiohttp
 import orjson
@@ -91,11 +91,12 @@ class OpenAIProvider(Provider):
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"deployment {name} is unreachable: {exc}") from exc
         if request.stream and response.status < 300:
-            _pace(response, None)  # the stream's reads are timed in _events
-            reply = UpstreamReply(headers=dict(response.headers))
+            _pace(response, None)  # until the router has the first token (it times that)
+            reply = UpstreamReply(headers=dict(response.headers), pace=partial(_pace, response))
             reply.events = _events(response, reply, name)
             return reply
-        _pace(response, timeouts.between_chunks_s)
+        if not response.content.is_eof():  # the rest of the body is still to come
+            _pace(response, timeouts.between_chunks_s)
         if response.status >= 300:
             body = await _read_quietly(response)
             raise UpstreamStatus(
@@ -161,24 +162,13 @@ async def _read_quietly(response: aiohttp.ClientResponse) -> bytes:
         response.release()
 
 
-async def _read(content: aiohttp.StreamReader, timeout_s: float | None) -> bytes:
-    """One network read's worth of the body; b"" at its end."""
-    if timeout_s is None:
-        return await content.readany()
-    # A timer per read, made in the reading task: the stream is read first by the router
-    # (up to the first token) and then by the response's own task.
-    async with asyncio.timeout(timeout_s):
-        return await content.readany()
-
-
 async def _events(
     response: aiohttp.ClientResponse, reply: UpstreamReply, name: str
 ) -> AsyncIterator[list[bytes]]:
     """Yield the SSE ``data:`` payloads of each network read as soon as it arrives."""
     buffer = b""
-    content = response.content
     try:
-        while chunk := await _read(content, reply.read_timeout_s):
+        async for chunk in response.content.iter_any():
             buffer += chunk.replace(b"\r\n", b"\n") if b"\r" in chunk else chunk
             *blocks, buffer = buffer.split(b"\n\n")
             payloads = [p for p in map(_data, blocks) if p is not None]

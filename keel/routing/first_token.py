@@ -19,8 +19,9 @@ from keel.providers.base import UpstreamReply
 
 __all__ = ["await_first_token", "starts_answer"]
 
-# Delta fields that carry an answer; a chunk with only a role (or empty content) does not.
-_ANSWER_FIELDS = ("content", "text", "tool_calls", "function_call", "refusal", "reasoning_content")
+# Delta fields besides content that carry an answer; a chunk with only a role (or empty
+# content) does not.
+_ANSWER_FIELDS = ("text", "tool_calls", "function_call", "refusal", "reasoning_content")
 
 
 async def await_first_token(
@@ -32,7 +33,13 @@ async def await_first_token(
     wait = timeouts.first_token_s - (time.perf_counter() - started)
     try:
         async with asyncio.timeout(max(wait, 0.0)):
-            await _read_to_token(reply, name)
+            async for payloads in events:
+                reply.prefetched.append(payloads)
+                if _first_token_in(payloads, name):
+                    break
+            else:
+                if not reply.done:
+                    raise StreamBroken(f"deployment {name} ended the stream before its first token")
     except TimeoutError:
         await _close(events)
         raise UpstreamTimeout(
@@ -41,25 +48,22 @@ async def await_first_token(
     except BaseException:
         await _close(events)
         raise
-    reply.read_timeout_s = timeouts.between_chunks_s
+    if reply.pace is not None:
+        reply.pace(timeouts.between_chunks_s)
 
 
-async def _read_to_token(reply: UpstreamReply, name: str) -> None:
-    assert reply.events is not None
-    async for payloads in reply.events:
-        reply.prefetched.append(payloads)
-        for payload in payloads:
-            event = _event(payload)
-            if event is None:
-                continue
-            error = event.get("error")
-            if isinstance(error, dict):
-                message = error.get("message", "unknown error")
-                raise UpstreamError(f"deployment {name} failed before its first token: {message}")
-            if starts_answer(event):
-                return
-    if not reply.done:
-        raise StreamBroken(f"deployment {name} ended the stream before its first token")
+def _first_token_in(payloads: list[bytes], name: str) -> bool:
+    for payload in payloads:
+        event = _event(payload)
+        if event is None:
+            continue
+        error = event.get("error")
+        if isinstance(error, dict):
+            message = error.get("message", "unknown error")
+            raise UpstreamError(f"deployment {name} failed before its first token: {message}")
+        if starts_answer(event):
+            return True
+    return False
 
 
 def starts_answer(event: dict[str, Any]) -> bool:
@@ -74,7 +78,7 @@ def starts_answer(event: dict[str, Any]) -> bool:
             return True
         delta = choice.get("delta")
         part = delta if isinstance(delta, dict) else choice  # completions put text on the choice
-        if any(part.get(f) for f in _ANSWER_FIELDS):
+        if part.get("content") or any(part.get(f) for f in _ANSWER_FIELDS):
             return True
     return False
 

@@ -226,9 +226,13 @@ class Router:
         try:
             if remaining < d.timeouts.total_s:
                 async with asyncio.timeout(remaining):
-                    reply = await self._send(target, request, started)
+                    reply = await target.provider.send(request)
+                    if reply.events is not None:
+                        await await_first_token(reply, d.timeouts, d.name, started)
             else:  # the upstream's own total timeout ends the call first: no timer needed
-                reply = await self._send(target, request, started)
+                reply = await target.provider.send(request)
+                if reply.events is not None:
+                    await await_first_token(reply, d.timeouts, d.name, started)
         except UpstreamError as exc:
             return _failed(call, d.name, exc, started)
         except TimeoutError:
@@ -281,14 +285,6 @@ class Router:
             if outcome.kind not in CLIENT_KINDS:
                 target.breaker.failure()
         return None
-
-    async def _send(
-        self, target: Target, request: UpstreamRequest, started: float
-    ) -> UpstreamReply:
-        reply = await target.provider.send(request)
-        if reply.events is not None:
-            await await_first_token(reply, target.deployment.timeouts, target.name, started)
-        return reply
 
 
 def retry_wait(
