@@ -20,6 +20,9 @@ class Principal:
     team: str
     key_id: str
     models: tuple[str, ...]
+    data_class: str | None = None  # the class of the caller's data (its key's, else its team's)
+    user: str | None = None  # a token's user claim
+    classes: tuple[str, ...] | None = None  # a scoped key or token: the only classes it may use
 
     def may_use(self, model: str) -> bool:
         return "*" in self.models or model in self.models
@@ -61,6 +64,8 @@ class Call:
     region: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     route: Sequence[Any] = ()  # set by the router: the deployments in the order it tries them
+    data_class: str | None = None  # set by the classify stage; routing never leaves its regions
+    asked_class: str | None = None  # the x-keel-data-class header, which may only be stricter
     usage: Usage | None = None
     cost_usd: float = 0.0
     status: int = 200

@@ -10,6 +10,7 @@ Every message says what to do next.
     │   └── BodyTooLarge             (413 request_too_large)
     ├── AuthenticationError          (401 authentication_error)
     ├── PermissionDenied             (403 permission_error)
+    │   └── ResidencyViolation       (403 residency_violation)
     ├── ModelNotFound                (404 model_not_found)
     ├── Overloaded                   (503 overloaded, retry-after)
     ├── StoreUnavailable             (503 store_unavailable: no record, so no answer)
@@ -44,6 +45,7 @@ __all__ = [
     "ModelNotFound",
     "Overloaded",
     "PermissionDenied",
+    "ResidencyViolation",
     "StoreUnavailable",
     "StreamBroken",
     "StreamDiverged",
@@ -107,6 +109,12 @@ class PermissionDenied(KeelError):
     status = 403
     type = "permission_error"
     code = "permission_denied"
+
+
+class ResidencyViolation(PermissionDenied):
+    """No deployment of the model runs in a region the request's data class allows."""
+
+    code = "residency_violation"
 
 
 class ModelNotFound(KeelError):

@@ -118,6 +118,31 @@ def _cross_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
         for j, model in _items(_mapping(spec).get("models")):
             if isinstance(model, str) and model != "*" and model not in models:
                 found.append((("teams", team, "models", j), f"unknown model {model!r}"))
+    return found + _governance_references(data, regions)
+
+
+def _governance_references(
+    data: dict[str, Any], regions: dict[str, Any]
+) -> list[tuple[Path_, str]]:
+    """Data classes name regions; teams name data classes; auth names a team."""
+    found: list[tuple[Path_, str]] = []
+    classes = _mapping(data.get("data_classes"))
+    known_regions = ", ".join(sorted(regions)) or "none defined"
+    for name, spec in classes.items():
+        for j, region in _items(_mapping(spec).get("regions")):
+            if isinstance(region, str) and region not in regions:
+                message = f"unknown region {region!r} (regions: {known_regions})"
+                found.append((("data_classes", name, "regions", j), message))
+    teams = _mapping(data.get("teams"))
+    known_classes = ", ".join(sorted(classes)) or "none defined"
+    for team, spec in teams.items():
+        data_class = _mapping(spec).get("data_class")
+        if isinstance(data_class, str) and data_class not in classes:
+            message = f"unknown data class {data_class!r} (data_classes: {known_classes})"
+            found.append((("teams", team, "data_class"), message))
+    anonymous = _mapping(data.get("auth")).get("anonymous_team")
+    if isinstance(anonymous, str) and anonymous not in teams:
+        found.append((("auth", "anonymous_team"), f"unknown team {anonymous!r}"))
     return found
 
 

@@ -28,6 +28,14 @@ from keel.config.schema import (
     TeamConfig,
     TimeoutsConfig,
 )
+from keel.config.security import (
+    AuthConfig,
+    DataClassConfig,
+    InjectionPolicy,
+    LimitsConfig,
+    OIDCConfig,
+    PIIPolicy,
+)
 
 __all__ = ["markdown_reference"]
 
@@ -48,6 +56,12 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("models.<name>.rollout.auto_rollback", AutoRollbackConfig),
     ("models.<name>.shadow", ShadowConfig),
     ("teams.<name>", TeamConfig),
+    ("data_classes.<name>", DataClassConfig),
+    ("data_classes.<name>.pii", PIIPolicy),
+    ("data_classes.<name>.injection", InjectionPolicy),
+    ("auth", AuthConfig),
+    ("auth.oidc", OIDCConfig),
+    ("limits", LimitsConfig),
 ]
 
 

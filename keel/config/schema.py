@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from keel.config.security import AuthConfig, DataClassConfig, LimitsConfig, Trust
+
 __all__ = [
     "AutoRollbackConfig",
     "BreakerConfig",
@@ -98,8 +100,12 @@ class StateConfig(_Section):
 
 
 class RegionConfig(_Section):
-    """A place where deployments run."""
+    """A place where deployments run, under a jurisdiction and a level of trust."""
 
+    jurisdiction: str = Field("", description="Whose law applies, e.g. EU, DE, US.")
+    trust: Trust = Field(
+        "public-cloud", description="on-prem, private-cloud, public-cloud or edge."
+    )
     description: str = Field("", description="Free text.")
 
 
@@ -361,6 +367,9 @@ class TeamConfig(_Section):
     api_keys: list[SecretStr] = Field(
         default_factory=list, description="Keys defined in config (e.g. ${ENV}); prefer keel keys."
     )
+    data_class: str | None = Field(
+        None, description="The class of the team's data (none: no residency rule applies)."
+    )
 
     def may_use(self, model: str) -> bool:
         return "*" in self.models or model in self.models
@@ -376,6 +385,9 @@ class KeelConfig(_Section):
     deployments: list[DeploymentConfig] = Field(default_factory=list)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
+    data_classes: dict[str, DataClassConfig] = Field(default_factory=dict)
+    auth: AuthConfig = AuthConfig()
+    limits: LimitsConfig = LimitsConfig()
 
     def deployment(self, name: str) -> DeploymentConfig:
         for deployment in self.deployments:

@@ -24,6 +24,7 @@ from keel.monitor.access_log import AccessLog
 from keel.monitor.metrics import Metrics
 from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
+from keel.pipeline.classify import Classify
 from keel.pipeline.identify import Identify
 from keel.providers import build_provider
 from keel.routing.health import Prober
@@ -55,7 +56,7 @@ class Gateway:
         self.identify = Identify(config, self.store, config.server.key_cache_s)
         log = access_log or AccessLog(enabled=config.server.access_log)
         self.account = Account(config, self.ledger, self.metrics, log)
-        self.pipeline = Pipeline([self.identify, self.account])
+        self.pipeline = Pipeline([self.identify, Classify(config), self.account])
 
     async def start(self) -> None:
         await self.store.start()

@@ -9,10 +9,12 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 
 from keel.call import Call, Endpoint
+from keel.config.security import LimitsConfig
 from keel.errors import BadRequest, BodyTooLarge, InvalidJSON
 
 __all__ = ["bearer_token", "deadline_s", "parse_body", "read_body", "request_id"]
 
+_LIMITS = LimitsConfig()
 _PROMPT_FIELD: dict[Endpoint, str] = {
     "chat": "messages",
     "completions": "prompt",
@@ -77,9 +79,10 @@ def _too_large(limit: int) -> BodyTooLarge:
     )
 
 
-def parse_body(call: Call, raw: bytes) -> None:
+def parse_body(call: Call, raw: bytes, limits: LimitsConfig = _LIMITS) -> None:
     """Parse once; check only the fields keel reads. Everything else passes through untouched."""
     body = _loads(raw)
+    _check_depth(raw, body, limits.max_depth)
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     model = body.get("model")
@@ -91,7 +94,8 @@ def parse_body(call: Call, raw: bytes) -> None:
     if stream is not None and not isinstance(stream, bool):
         raise BadRequest("The field 'stream' must be true or false.", param="stream")
     call.stream = bool(stream)
-    _check_prompt(call.endpoint, body)
+    _check_prompt(call.endpoint, body, limits)
+    _check_max_tokens(body, limits.max_tokens)
     options = body.get("stream_options")
     if options is not None:
         if not isinstance(options, dict):
@@ -104,9 +108,19 @@ def parse_body(call: Call, raw: bytes) -> None:
 def _loads(raw: bytes) -> Any:
     if not raw:
         raise InvalidJSON("The request body is empty; send a JSON object.")
+    if b"\\u0000" in raw:
+        raise BadRequest(
+            "The request contains a NUL character (\\u0000); remove it: upstreams and logs "
+            "treat it as the end of the text.",
+            code="invalid_characters",
+        )
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc):
+            raise BadRequest(
+                "The request body is nested too deeply to read. Flatten it.", code="too_deep"
+            ) from None
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as utf:
@@ -118,7 +132,7 @@ def _loads(raw: bytes) -> Any:
         raise InvalidJSON(f"The request body is not valid JSON: {exc}.") from None
 
 
-def _check_prompt(endpoint: Endpoint, body: dict[str, Any]) -> None:
+def _check_prompt(endpoint: Endpoint, body: dict[str, Any], limits: LimitsConfig) -> None:
     name = _PROMPT_FIELD[endpoint]
     value = body.get(name)
     if value is None:
@@ -126,9 +140,49 @@ def _check_prompt(endpoint: Endpoint, body: dict[str, Any]) -> None:
     if endpoint == "chat":
         if not isinstance(value, list) or not value:
             raise BadRequest("'messages' must be a non-empty list of messages.", param=name)
+        if len(value) > limits.max_messages:
+            raise BadRequest(
+                f"The request has {len(value)} messages; keel accepts at most "
+                f"{limits.max_messages} (limits.max_messages). Send fewer or summarise older ones.",
+                param=name,
+                code="too_many_messages",
+            )
         if not all(isinstance(m, dict) for m in value):
             raise BadRequest(
                 "Each message must be an object with 'role' and 'content'.", param=name
             )
     elif not isinstance(value, str | list):
         raise BadRequest(f"'{name}' must be a string or a list.", param=name)
+
+
+def _check_max_tokens(body: dict[str, Any], highest: int) -> None:
+    for name in ("max_tokens", "max_completion_tokens"):
+        asked = body.get(name)
+        if asked is None:
+            continue
+        if isinstance(asked, bool) or not isinstance(asked, int) or asked < 1:
+            raise BadRequest(f"'{name}' must be a positive whole number.", param=name)
+        if asked > highest:
+            raise BadRequest(
+                f"'{name}' is {asked}; keel allows at most {highest} (limits.max_tokens).",
+                param=name,
+                code="max_tokens_too_large",
+            )
+
+
+def _check_depth(raw: bytes, body: Any, limit: int) -> None:
+    """Refuse bodies nested deeper than ``limit``. Counting brackets is cheap and bounds the
+    depth from above, so the walk (over containers, not bytes) runs only when it could be."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise BadRequest(
+                f"The request body is nested more than {limit} levels deep (limits.max_depth). "
+                "Flatten it.",
+                code="too_deep",
+            )
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))

@@ -45,6 +45,7 @@ class OpenAIRoutes:
         self.gateway = gateway
         self.max_body = gateway.config.server.max_body_bytes
         self.deadline_s = gateway.config.server.deadline_s
+        self.limits = gateway.config.limits
 
     async def chat(self, request: Request) -> Response:
         return await self.handle(request, "chat")
@@ -61,11 +62,12 @@ class OpenAIRoutes:
             id=request_id(request.headers), endpoint=endpoint, body={}, model="", stream=False
         )
         call.credential = bearer_token(request.headers)
+        call.asked_class = request.headers.get("x-keel-data-class")
         gw.metrics.in_flight.inc()
         streaming = False
         try:
             call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
-            parse_body(call, await read_body(request, self.max_body))
+            parse_body(call, await read_body(request, self.max_body), self.limits)
             await gw.pipeline.before(call)
             target, reply = await gw.router.invoke(call)
             if (shadow := gw.shadows.get(call.model)) is not None:

@@ -55,6 +55,17 @@ def serve(config: KeelConfig, host: str, port: int, workers: int = 1) -> None:
             f"keel: the demo config only binds to loopback, not {host}. "
             "Write a keel.yaml with your own teams and keys to serve other hosts."
         )
+    if config.auth.none:
+        if not is_loopback(host):
+            raise SystemExit(
+                f"keel: auth: none lets anyone call without a key, so keel binds it only to "
+                f"loopback, not {host}. Remove auth: none and give callers keys to serve {host}."
+            )
+        print(
+            "keel: WARNING auth: none: every caller on this machine gets in without a key, as "
+            f"team {config.auth.anonymous_team or 'anonymous'}.",
+            file=sys.stderr,
+        )
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

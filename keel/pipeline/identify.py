@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from keel.call import Call, Principal
 from keel.config.schema import KeelConfig
 from keel.errors import AuthenticationError
 from keel.identity.keys import hash_key
+from keel.identity.tokens import TokenVerifier, looks_like_jwt
 from keel.store.base import KeyRecord, Store
 
 __all__ = ["Identify"]
@@ -36,13 +38,33 @@ class Identify:
         self._config_keys: dict[str, Principal] = {}
         for team, spec in config.teams.items():
             for i, secret in enumerate(spec.api_keys, 1):
-                principal = Principal(team, f"config:{team}:{i}", tuple(spec.models))
+                principal = Principal(
+                    team, f"config:{team}:{i}", tuple(spec.models), spec.data_class
+                )
                 self._config_keys[hash_key(secret.get_secret_value())] = principal
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+        oidc = config.auth.oidc
+        self.tokens = TokenVerifier(oidc) if oidc is not None else None
+        self.anonymous: Principal | None = None
+        if config.auth.none:
+            anon = config.auth.anonymous_team
+            anon_spec = config.teams[anon] if anon is not None else None
+            self.anonymous = Principal(
+                anon or "anonymous",
+                "anonymous",
+                tuple(anon_spec.models) if anon_spec is not None else ("*",),
+                anon_spec.data_class if anon_spec is not None else None,
+            )
 
     async def before(self, call: Call) -> None:
         if not call.credential:
+            if self.anonymous is not None:
+                call.principal = self.anonymous
+                return
             raise AuthenticationError(_NO_KEY, code="missing_api_key")
+        if self.tokens is not None and looks_like_jwt(call.credential):
+            call.principal = self._from_claims(await self.tokens.verify(call.credential))
+            return
         digest = hash_key(call.credential)
         principal = self._config_keys.get(digest)
         if principal is None:
@@ -86,7 +108,40 @@ class Identify:
                 "configured. Ask your keel admin.",
                 code="unknown_team",
             )
-        return Principal(record.team, record.id, tuple(team.models))
+        return Principal(record.team, record.id, tuple(team.models), team.data_class)
+
+    def _from_claims(self, claims: dict[str, Any]) -> Principal:
+        """A verified token's caller: its team claim names a configured team; its scopes
+        (``keel:model:<name>``, ``keel:data_class:<name>``) may only narrow what it allows."""
+        assert self.config.auth.oidc is not None
+        oidc = self.config.auth.oidc
+        named = claims.get(oidc.team_claim)
+        candidates = named if isinstance(named, list) else [named]
+        team = next((t for t in candidates if isinstance(t, str) and t in self.config.teams), None)
+        if team is None:
+            raise AuthenticationError(
+                f"The token's {oidc.team_claim!r} claim names no team keel knows. "
+                "Ask your keel admin to add the team to keel.yaml.",
+                code="unknown_team",
+            )
+        spec = self.config.teams[team]
+        user = claims.get(oidc.user_claim)
+        scopes = str(claims.get(oidc.scope_claim) or "").split()
+        models = tuple(s.removeprefix("keel:model:") for s in scopes if s.startswith("keel:model:"))
+        classes = tuple(
+            s.removeprefix("keel:data_class:") for s in scopes if s.startswith("keel:data_class:")
+        )
+        allowed = tuple(spec.models)
+        if models:
+            allowed = tuple(m for m in models if spec.may_use(m))
+        return Principal(
+            team,
+            f"jwt:{user}" if isinstance(user, str) else "jwt",
+            allowed,
+            spec.data_class,
+            user if isinstance(user, str) else None,
+            classes or None,
+        )
 
 
 def _day(ts: float) -> str:

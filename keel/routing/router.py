@@ -28,6 +28,7 @@ from keel.errors import (
     ModelNotFound,
     Overloaded,
     PermissionDenied,
+    ResidencyViolation,
     StreamDiverged,
     UnsupportedOperation,
     UpstreamError,
@@ -78,6 +79,7 @@ class Router:
             for name, spec in config.models.items()
         }
         self.specs: dict[str, ModelConfig] = dict(config.models)
+        self.regions_of = {name: frozenset(dc.regions) for name, dc in config.data_classes.items()}
         self.strategies = {
             name: (spec.strategy, spec.weights)
             for name, spec in config.models.items()
@@ -109,6 +111,8 @@ class Router:
             )
         usable = self._serving(call, call.model)
         if not usable:
+            if call.data_class is not None and self._serving(call, call.model, anywhere=True):
+                raise self._residency(call)
             raise UnsupportedOperation(
                 f"The model {call.model!r} does not serve {_ENDPOINT_NAMES[call.endpoint]}.",
                 param="model",
@@ -120,8 +124,23 @@ class Router:
         caller must ``release()`` the returned target when the stream ends."""
         return await self._route(call, call.model, self.candidates(call))
 
-    def _serving(self, call: Call, model: str) -> tuple[Target, ...]:
-        return tuple(t for t in self.models[model] if call.endpoint in t.provider.endpoints)
+    def _serving(self, call: Call, model: str, anywhere: bool = False) -> tuple[Target, ...]:
+        """The model's deployments that serve the call's endpoint, in the regions its data
+        class allows: the one filter no failover, retry, canary or resume ever relaxes."""
+        serving = tuple(t for t in self.models[model] if call.endpoint in t.provider.endpoints)
+        if call.data_class is None or anywhere:
+            return serving
+        allowed = self.regions_of[call.data_class]
+        return tuple(t for t in serving if t.deployment.region in allowed)
+
+    def _residency(self, call: Call) -> ResidencyViolation:
+        allowed = ", ".join(sorted(self.regions_of[call.data_class or ""]))
+        return ResidencyViolation(
+            f"Data of class {call.data_class!r} may be processed only in {allowed}, and no "
+            f"deployment of {call.model!r} runs there. Ask your keel admin to add one, or use "
+            "another model.",
+            param="model",
+        )
 
     async def _route(self, call: Call, model: str, candidates: Sequence[Target]) -> Routed:
         if (strategy := self.strategies.get(model)) is not None:

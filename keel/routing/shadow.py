@@ -62,6 +62,11 @@ class Shadow:
             return
         if call.endpoint not in lane.provider.endpoints:
             return  # e.g. a chat model shadowed to an embeddings deployment: nothing to copy
+        if (
+            call.data_class is not None
+            and lane.deployment.region not in self.shadows.regions_of[call.data_class]
+        ):
+            return  # the copy would take the data where its class may not go
         if lane.in_flight >= lane.deployment.max_concurrency:
             self.shadows.metrics.shadow_dropped.labels(lane.deployment.name).inc()
             return
@@ -110,6 +115,7 @@ class Shadows:
     ) -> None:
         self.ledger = ledger
         self.metrics = metrics
+        self.regions_of = {n: frozenset(dc.regions) for n, dc in config.data_classes.items()}
         serving = {name for spec in config.models.values() for name in spec.deployments}
         self.lanes: dict[str, Lane] = {}
         self._shadows: dict[str, Shadow] = {}

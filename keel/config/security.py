@@ -1,0 +1,125 @@
+"""The governance sections of ``keel.yaml``: who may call (auth), where data may go (data
+classes) and what the guards do, and the limits every request is held to."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+__all__ = [
+    "AuthConfig",
+    "DataClassConfig",
+    "InjectionPolicy",
+    "LimitsConfig",
+    "OIDCConfig",
+    "PIIPolicy",
+    "Trust",
+]
+
+Trust = Literal["on-prem", "private-cloud", "public-cloud", "edge"]
+# Asymmetric signatures only: an HMAC "signed" with the issuer's public key must never pass.
+Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
+_DEFAULT_ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256")
+PromptAction = Literal["allow", "redact", "pseudonymise", "block"]
+AnswerAction = Literal["allow", "redact", "block"]
+
+# How strict each action is: a header may move a request to a class only if it is no looser.
+PII_RANK: dict[str, int] = {"allow": 0, "pseudonymise": 1, "redact": 2, "block": 3}
+INJECTION_RANK: dict[str, int] = {"off": 0, "flag": 1, "block": 2}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OIDCConfig(_Section):
+    """JWT bearer tokens from an OIDC issuer, checked against its signing keys (JWKS)."""
+
+    issuer: str = Field(..., min_length=1, description="The token's iss must equal this.")
+    audience: str = Field(..., min_length=1, description="The token's aud must contain this.")
+    jwks_url: str | None = Field(None, description="Where the issuer publishes its keys.")
+    jwks_file: str | None = Field(None, description="Or: a JWKS file on disk.")
+    algorithms: list[Algorithm] = Field(
+        default_factory=lambda: list(_DEFAULT_ALGORITHMS), description="Signatures accepted."
+    )
+    team_claim: str = Field("team", description="Claim naming the caller's team.")
+    user_claim: str = Field("sub", description="Claim naming the caller.")
+    scope_claim: str = Field(
+        "scope",
+        description="Space-separated scopes; keel:model:<name> and keel:data_class:<name> "
+        "narrow what the token may do.",
+    )
+    jwks_cache_s: float = Field(300.0, gt=0, description="How long fetched keys are trusted.")
+    leeway_s: float = Field(30.0, ge=0, description="Clock skew allowed on exp and nbf.")
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> OIDCConfig:
+        if (self.jwks_url is None) == (self.jwks_file is None):
+            raise ValueError("give exactly one of jwks_url and jwks_file")
+        return self
+
+
+class AuthConfig(_Section):
+    """How callers prove who they are: API keys always; JWTs when ``oidc`` is set. ``auth:
+    none`` lets anyone in as ``anonymous_team``, and only on loopback."""
+
+    none: bool = Field(False, description="No credentials at all (loopback only, warned).")
+    anonymous_team: str | None = Field(None, description="With none: the team callers get.")
+    oidc: OIDCConfig | None = None
+    admin_keys: list[SecretStr] = Field(
+        default_factory=list, description="Credentials for /admin (e.g. ${KEEL_ADMIN_KEY})."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_shorthand(cls, value: Any) -> Any:
+        return {"none": True} if value == "none" else value
+
+
+class PIIPolicy(_Section):
+    """What the PII guard does with personal data in prompts and in answers."""
+
+    prompts: PromptAction = Field("allow", description="allow, redact, pseudonymise or block.")
+    answers: AnswerAction = Field("allow", description="allow, redact or block (DLP).")
+    entities: list[str] = Field(
+        default_factory=list, description="Entity types to act on (empty: all)."
+    )
+
+
+class InjectionPolicy(_Section):
+    """What the prompt-injection screen does with user messages and tool results."""
+
+    action: Literal["off", "flag", "block"] = Field("off", description="flag records the score.")
+    threshold: float = Field(0.8, ge=0, le=1, description="Score at or above which it acts.")
+
+
+class DataClassConfig(_Section):
+    """A class of data: the regions that may process it and what the guards do with it."""
+
+    regions: list[str] = Field(..., min_length=1, description="Region names allowed.")
+    pii: PIIPolicy = PIIPolicy()
+    injection: InjectionPolicy = InjectionPolicy()
+    audit_text: bool = Field(False, description="Keep full prompts and answers in the audit.")
+    description: str = Field("", description="Free text.")
+
+    def at_least_as_strict_as(self, other: DataClassConfig) -> bool:
+        """May a request of class ``other`` be moved to this one (never loosening)?"""
+        return (
+            set(self.regions) <= set(other.regions)
+            and PII_RANK[self.pii.prompts] >= PII_RANK[other.pii.prompts]
+            and PII_RANK[self.pii.answers] >= PII_RANK[other.pii.answers]
+            and INJECTION_RANK[self.injection.action] >= INJECTION_RANK[other.injection.action]
+            and (other.injection.action == "off" or self.injection.threshold
+                 <= other.injection.threshold)
+        )  # fmt: skip
+
+
+class LimitsConfig(_Section):
+    """Request hygiene: what a request may hold before keel refuses it (400)."""
+
+    max_messages: int = Field(1024, gt=0, description="Messages in one chat request.")
+    max_tokens: int = Field(
+        131_072, gt=0, description="Largest max_tokens / max_completion_tokens asked."
+    )
+    max_depth: int = Field(32, gt=0, description="Deepest nesting of the JSON body.")
