@@ -117,7 +117,7 @@ def _loads(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc):
+        if "depth limit" in str(exc) or "recursion" in str(exc):
             raise BadRequest(
                 "The request body is nested too deeply to read. Flatten it.", code="too_deep"
             ) from None
