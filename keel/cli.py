@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import orjson
 import typer
@@ -128,6 +128,15 @@ def sim(
     run_sim_server(host, port, settings, model)
 
 
+ServerOpt = Annotated[
+    str | None,
+    typer.Option("--server", help="Act through a running gateway's admin API (http://host:port)."),
+]
+AdminKeyOpt = Annotated[
+    str | None, typer.Option("--admin-key", help="An admin key (default: $KEEL_ADMIN_KEY).")
+]
+
+
 @keys_app.command("create")
 def keys_create(
     team: Annotated[str, typer.Option(help="The team the key belongs to.")],
@@ -135,17 +144,31 @@ def keys_create(
     expires: Annotated[
         str | None, typer.Option(help="Expiry: a date (2026-12-31) or a duration (30d, 12h).")
     ] = None,
+    models: Annotated[
+        str | None, typer.Option(help="Scope: only these logical models (comma-separated).")
+    ] = None,
+    data_class: Annotated[
+        str | None, typer.Option("--data-class", help="Scope: the class of the key's data.")
+    ] = None,
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Make an API key for a team. It is printed once and stored only as a hash."""
-    from keel.identity import admin
-
-    cfg = _load(config)
+    scope = tuple(m.strip() for m in (models or "").split(",") if m.strip())
     try:
-        key, record = asyncio.run(admin.create(cfg, team, name, expires))
-    except ValueError as exc:
-        typer.echo(f"keel: {exc}", err=True)
-        raise typer.Exit(2) from None
+        if server is not None:
+            from keel.identity.remote import AdminClient
+
+            client = AdminClient(server, admin_key)
+            key, record = client.create(team, name, expires, scope, data_class)
+        else:
+            from keel.identity import admin
+
+            cfg = _load(config)
+            key, record = asyncio.run(admin.create(cfg, team, name, expires, scope, data_class))
+    except Exception as exc:
+        _refuse(exc)
     typer.echo(key)
     typer.echo(f"id {record.id}, team {record.team}. Shown once: store it now.", err=True)
 
@@ -153,26 +176,58 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(
     team: Annotated[str | None, typer.Option(help="Only this team's keys.")] = None,
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """List API keys (never the keys themselves)."""
     from keel.identity import admin
 
-    typer.echo(admin.render_keys(asyncio.run(admin.list_keys(_load(config), team))))
+    try:
+        if server is not None:
+            from keel.identity.remote import AdminClient
+
+            records = AdminClient(server, admin_key).list_keys(team)
+        else:
+            records = asyncio.run(admin.list_keys(_load(config), team))
+    except Exception as exc:
+        _refuse(exc)
+    typer.echo(admin.render_keys(records))
 
 
 @keys_app.command("revoke")
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (keel keys list).")],
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Revoke a key. Running gateways refuse it within seconds."""
-    from keel.identity import admin
+    try:
+        if server is not None:
+            from keel.identity.remote import AdminClient
 
-    if not asyncio.run(admin.revoke(_load(config), key_id)):
+            found = AdminClient(server, admin_key).revoke(key_id)
+        else:
+            from keel.identity import admin
+
+            found = asyncio.run(admin.revoke(_load(config), key_id))
+    except Exception as exc:
+        _refuse(exc)
+    if not found:
         typer.echo(f"keel: no key with id {key_id} (see keel keys list)", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+def _refuse(exc: Exception) -> NoReturn:
+    """A refused key command: what went wrong, exit 2 (anything unexpected still raises)."""
+    from keel.identity.remote import RemoteError
+
+    if isinstance(exc, ValueError | RemoteError):
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise exc
 
 
 @report_app.command("usage")

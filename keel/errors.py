@@ -11,7 +11,8 @@ Every message says what to do next.
     ├── AuthenticationError          (401 authentication_error)
     ├── PermissionDenied             (403 permission_error)
     │   └── ResidencyViolation       (403 residency_violation)
-    ├── ModelNotFound                (404 model_not_found)
+    ├── NotFound                     (404 not_found)
+    │   └── ModelNotFound            (404 model_not_found)
     ├── Overloaded                   (503 overloaded, retry-after)
     ├── StoreUnavailable             (503 store_unavailable: no record, so no answer)
     └── UpstreamError                (502 upstream_error)
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidJSON",
     "KeelError",
     "ModelNotFound",
+    "NotFound",
     "Overloaded",
     "PermissionDenied",
     "ResidencyViolation",
@@ -117,9 +119,13 @@ class ResidencyViolation(PermissionDenied):
     code = "residency_violation"
 
 
-class ModelNotFound(KeelError):
+class NotFound(KeelError):
     status = 404
     type = "invalid_request_error"
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
     code = "model_not_found"
 
 

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from keel.config.schema import KeelConfig
 from keel.errors import KeelError
+from keel.gateway.admin import AdminRoutes
 from keel.gateway.openai import OpenAIRoutes
 from keel.monitor.access_log import AccessLog
 from keel.monitor.metrics import Metrics
@@ -95,6 +96,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPath:
     gateway = Gateway(config, access_log)
     api = OpenAIRoutes(gateway)
+    admin_api = AdminRoutes(gateway)
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})
@@ -130,6 +132,9 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/admin/keys", admin_api.keys, methods=["GET", "POST"]),
+        Route("/admin/keys/{key_id}", admin_api.key, methods=["DELETE"]),
+        Route("/admin/teams", admin_api.teams, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

@@ -8,24 +8,60 @@ from datetime import UTC, datetime
 from keel.config.schema import KeelConfig
 from keel.identity.keys import create_key
 from keel.store import opened_store
-from keel.store.base import KeyRecord
+from keel.store.base import KeyRecord, Store
 from keel.table import render_table
 from keel.timeparse import parse_until
 
-__all__ = ["create", "list_keys", "render_keys", "revoke"]
+__all__ = ["create", "create_in", "list_keys", "render_keys", "revoke"]
 
 
 async def create(
-    config: KeelConfig, team: str, name: str, expires: str | None
+    config: KeelConfig,
+    team: str,
+    name: str,
+    expires: str | None,
+    models: tuple[str, ...] = (),
+    data_class: str | None = None,
 ) -> tuple[str, KeyRecord]:
-    if team not in config.teams:
+    async with opened_store(config.store.url) as store:
+        return await create_in(store, config, team, name, expires, models, data_class)
+
+
+async def create_in(
+    store: Store,
+    config: KeelConfig,
+    team: str,
+    name: str,
+    expires: str | None,
+    models: tuple[str, ...] = (),
+    data_class: str | None = None,
+) -> tuple[str, KeyRecord]:
+    """Make a key after checking every choice against the config (ValueError says why)."""
+    spec = config.teams.get(team)
+    if spec is None:
         known = ", ".join(sorted(config.teams)) or "none"
         raise ValueError(f"no team {team!r} in the config (teams: {known})")
     expires_at = parse_until(expires) if expires else None
     if expires_at is not None and expires_at <= time.time():
         raise ValueError(f"expiry {expires!r} is in the past")
-    async with opened_store(config.store.url) as store:
-        return await create_key(store, team, name, expires_at)
+    for model in models:
+        if model not in config.models or not spec.may_use(model):
+            raise ValueError(f"team {team} may not use a model {model!r} (see its models)")
+    if data_class is not None:
+        _check_class(config, spec.data_class, data_class)
+    return await create_key(store, team, name, expires_at, models, data_class)
+
+
+def _check_class(config: KeelConfig, team_class: str | None, data_class: str) -> None:
+    chosen = config.data_classes.get(data_class)
+    if chosen is None:
+        known = ", ".join(sorted(config.data_classes)) or "none"
+        raise ValueError(f"no data class {data_class!r} in the config (data_classes: {known})")
+    if team_class is not None and not chosen.at_least_as_strict_as(config.data_classes[team_class]):
+        raise ValueError(
+            f"data class {data_class!r} is looser than the team's {team_class!r}: "
+            "a key may only narrow what its team may do"
+        )
 
 
 async def list_keys(config: KeelConfig, team: str | None) -> list[KeyRecord]:

@@ -22,7 +22,12 @@ def hash_key(key: str) -> str:
 
 
 async def create_key(
-    store: Store, team: str, name: str = "", expires_at: float | None = None
+    store: Store,
+    team: str,
+    name: str = "",
+    expires_at: float | None = None,
+    models: tuple[str, ...] = (),
+    data_class: str | None = None,
 ) -> tuple[str, KeyRecord]:
     """Make a key for a team; return the key (to show once) and its stored record."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -34,6 +39,8 @@ async def create_key(
         created_at=time.time(),
         expires_at=expires_at,
         revoked_at=None,
+        models=",".join(models) or None,
+        data_class=data_class,
     )
     await store.add_key(record, hash_key(key))
     return key, record

@@ -108,7 +108,11 @@ class Identify:
                 "configured. Ask your keel admin.",
                 code="unknown_team",
             )
-        return Principal(record.team, record.id, tuple(team.models), team.data_class)
+        models = tuple(team.models)
+        if record.models:  # a scoped key: its models, of those its team may use
+            models = tuple(m for m in record.models.split(",") if team.may_use(m))
+        data_class = record.data_class or team.data_class
+        return Principal(record.team, record.id, models, data_class)
 
     def _from_claims(self, claims: dict[str, Any]) -> Principal:
         """A verified token's caller: its team claim names a configured team; its scopes

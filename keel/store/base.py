@@ -18,6 +18,8 @@ class KeyRecord:
     created_at: float
     expires_at: float | None
     revoked_at: float | None
+    models: str | None = None  # a scoped key: the logical models it may call, comma-separated
+    data_class: str | None = None  # a scoped key: the class of its data (else its team's)
 
 
 @dataclass(frozen=True, slots=True)

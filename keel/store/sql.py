@@ -26,7 +26,11 @@ __all__ = ["SQLStore", "apply_change"]
 
 _GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status", "kind"}
 # Columns added after their table was first released: databases made before get them at start.
-_ADDED = (("usage", "kind", "VARCHAR(16) NOT NULL DEFAULT 'call'"),)
+_ADDED = (
+    ("usage", "kind", "VARCHAR(16) NOT NULL DEFAULT 'call'"),
+    ("api_keys", "models", "TEXT"),
+    ("api_keys", "data_class", "VARCHAR(128)"),
+)
 
 
 class SQLStore(Store):
@@ -108,6 +112,8 @@ class SQLStore(Store):
                     created_at=record.created_at,
                     expires_at=record.expires_at,
                     revoked_at=record.revoked_at,
+                    models=record.models,
+                    data_class=record.data_class,
                 )
             )
 
@@ -234,6 +240,8 @@ _KEY_COLUMNS = (
     api_keys.c.created_at,
     api_keys.c.expires_at,
     api_keys.c.revoked_at,
+    api_keys.c.models,
+    api_keys.c.data_class,
 )
 
 

@@ -60,6 +60,8 @@ api_keys = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float),
     Column("revoked_at", Float),
+    Column("models", Text),
+    Column("data_class", String(128)),
 )
 
 # The live split of each rolled-out model, one row per model; ``version`` grows by one with
