@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from keel.config.schema import (
+    AuditConfig,
     AutoRollbackConfig,
     BreakerConfig,
     DeploymentConfig,
@@ -48,6 +49,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("models.<name>.rollout.auto_rollback", AutoRollbackConfig),
     ("models.<name>.shadow", ShadowConfig),
     ("teams.<name>", TeamConfig),
+    ("audit", AuditConfig),
 ]
 
 
