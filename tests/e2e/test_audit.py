@@ -1,0 +1,132 @@
+"""The audit trail end to end: a real keel answers the openai SDK, `keel audit verify` passes,
+`keel audit export` prints every record; checkpoints come while idle; a record changed in the
+SQLite file is named by verify."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import orjson
+import pytest
+
+from keel.audit.canonical import canonical
+from tests.e2e.procs import keel_cli, run_keel, sim_config
+
+KEY = "sk-audit"
+MESSAGES = [{"role": "user", "content": "Wie spät ist es?"}]
+
+
+def config(**audit: Any) -> dict[str, Any]:
+    return {**sim_config(KEY), "audit": audit}
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("audit")
+    with run_keel(tmp, config(checkpoint_s=0.2)) as (url, _, path):
+        yield url, path
+
+
+def client(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0)
+
+
+def plain(url: str, **extra: Any) -> tuple[str, bytes]:
+    """(request id, the body bytes the client got)."""
+    with client(url) as sdk:
+        raw = sdk.chat.completions.with_raw_response.create(model="m", messages=MESSAGES, **extra)
+        assert raw.parse().choices[0].message.content
+        return raw.headers["x-request-id"], raw.content
+
+
+def streamed(url: str) -> tuple[str, str]:
+    """(request id, the text the client got)."""
+    with client(url) as sdk:
+        raw = sdk.chat.completions.with_raw_response.create(
+            model="m", messages=MESSAGES, stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+        return raw.headers["x-request-id"], text
+
+
+def exported(path: Path, *args: str) -> dict[str, dict[str, Any]]:
+    result = keel_cli("audit", "export", "--since", "1h", "--config", str(path), *args)
+    return {r["request_id"]: r for r in map(orjson.loads, result.stdout.splitlines())}
+
+
+def verify(path: Path) -> tuple[int, str]:
+    result = keel_cli("audit", "verify", "--config", str(path), check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_answers_are_audited_verified_and_exported(gateway: tuple[str, Path]) -> None:
+    url, path = gateway
+    plain_id, body = plain(url, user="alice@example.com")
+    stream_id, text = streamed(url)
+    wrong = openai.OpenAI(base_url=url + "/v1", api_key="sk-wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as refused:
+        wrong.chat.completions.create(model="m", messages=MESSAGES)
+    refused_id = refused.value.response.headers["x-request-id"]
+    code, report = verify(path)
+    assert code == 0, report
+    assert "keel audit: ok: 1 chain(s)" in report
+    records = exported(path)
+    one, two = records[plain_id], records[stream_id]
+    prompt = hashlib.sha256(canonical(MESSAGES)).hexdigest()
+    assert (one["team"], one["user"], one["model"], one["deployment"], one["region"]) == (
+        "t", "alice@example.com", "m", "s", "local"
+    )  # fmt: skip
+    assert (one["decision"], one["stream"], one["prompt_sha256"]) == ("allowed", False, prompt)
+    assert one["answer_sha256"] == hashlib.sha256(body).hexdigest()
+    assert two["stream"] and two["answer_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert (records[refused_id]["decision"], records[refused_id]["team"]) == (
+        "invalid_api_key", None
+    )  # fmt: skip
+    assert "Wie spät" not in str(records)  # hashes, not the texts
+    assert two["seq"] == one["seq"] + 1 and two["prev"] == one["hash"]
+    for line in records.values():  # each exported line checks on its own
+        rest = {k: v for k, v in line.items() if k not in ("prev", "hash")}
+        assert hashlib.sha256(line["prev"].encode() + canonical(rest)).hexdigest() == line["hash"]
+
+
+def checkpoints(path: Path) -> int:
+    with sqlite3.connect(path.parent / "keel.db") as conn:
+        count: int = conn.execute("SELECT count(*) FROM audit_checkpoints").fetchone()[0]
+        return count
+
+
+def test_checkpoints_come_while_idle(gateway: tuple[str, Path]) -> None:
+    _, path = gateway
+    before = checkpoints(path)
+    deadline = time.monotonic() + 10
+    while checkpoints(path) < before + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert checkpoints(path) >= before + 3, "no checkpoint was signed while idle"
+
+
+def test_a_changed_record_is_named_by_verify(tmp_path: Path) -> None:
+    with run_keel(tmp_path, config(), None, "--workers", "2") as (url, _, path):
+        ids = [plain(url)[0] for _ in range(8)]
+    code, report = verify(path)  # stopped cleanly: every record is signed at shutdown
+    assert code == 0, report
+    assert "keel audit: ok: 2 chain(s), 8 record(s) verified" in report
+    assert "cannot be proven" not in report
+    with sqlite3.connect(tmp_path / "keel.db") as conn:
+        conn.execute(
+            "UPDATE audit SET record = replace(record, '\"cost_usd\":0.0', '\"cost_usd\":0.01') "
+            "WHERE record LIKE ?",
+            (f'%"request_id":"{ids[5]}"%',),
+        )
+        (writer, seq) = conn.execute(
+            "SELECT writer, seq FROM audit WHERE record LIKE ?", (f'%"request_id":"{ids[5]}"%',)
+        ).fetchone()
+    code, report = verify(path)
+    assert code == 1
+    assert f"BAD  {writer}: seq {seq}, request {ids[5]}: its hash does not match" in report
+    assert "keel audit: FAILED: 1 of 2 chain(s) broken" in report
