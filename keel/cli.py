@@ -293,8 +293,7 @@ def _rollout_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 @audit_app.command("verify")
 def audit_verify(config: ConfigOpt = None) -> None:
-    """Check every link of every chain and every checkpoint's signature; exit 1 naming the
-    first bad record of each broken chain."""
+    """Check every link and signature; exit 1 naming each broken chain's first bad record."""
     from keel.audit import admin
 
     cfg = _load(config)

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from keel.audit.canonical import canonical
 from keel.audit.chain import RESERVED, Head
 from keel.store.base import Store
 
@@ -88,6 +89,7 @@ class Ledger:
             return
         if taken := RESERVED & record.keys():
             raise ValueError(f"the audit chain sets {sorted(taken)}; leave them out")
+        canonical(record)  # a TypeError here, not a failed commit of everyone's batch
         await asyncio.shield(self.submit(None, {"ts": time.time(), **record}))
 
     async def checkpoint(self) -> None:

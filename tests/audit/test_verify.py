@@ -183,6 +183,21 @@ async def test_a_chain_made_up_whole_is_caught_for_having_no_checkpoint(
     assert "no signed checkpoint at all" in forged.problem.what
 
 
+async def test_a_record_not_written_by_keel_is_caught_even_past_the_checkpoints(
+    store: SQLiteStore,
+) -> None:
+    # Past the last checkpoint a forger can relink what they like (verify says such records
+    # cannot be proven), but a record keel did not write shows it.
+    sql(store, ("DELETE FROM audit_checkpoints WHERE seq = 6", ()))
+    _, prev, _, text = rows(store)[6]
+    loose = orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode()
+    sql(store, ("UPDATE audit SET record = ?, hash = ? WHERE seq = 6",
+                (loose, link_hash(prev, loose.encode()))))  # fmt: skip
+    found = await problem(store)
+    assert (found.seq, found.request_id) == (6, "req-6")
+    assert "not in canonical JSON" in found.what
+
+
 async def test_records_after_the_last_checkpoint_are_reported_unproven(
     tmp_path: Path,
 ) -> None:

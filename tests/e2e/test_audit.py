@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import openai
 import orjson
 import pytest
+import yaml
 
 from keel.audit.canonical import canonical
 from tests.e2e.procs import keel_cli, run_keel, sim_config
@@ -130,3 +132,31 @@ def test_a_changed_record_is_named_by_verify(tmp_path: Path) -> None:
     assert code == 1
     assert f"BAD  {writer}: seq {seq}, request {ids[5]}: its hash does not match" in report
     assert "keel audit: FAILED: 1 of 2 chain(s) broken" in report
+
+
+def keygen(path: Path) -> tuple[str, str]:
+    """A key made by `keel audit keygen --out`: (public key, key id) as it prints them."""
+    made = keel_cli("audit", "keygen", "--out", str(path))
+    assert made.stdout == "" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    lines = dict(line.split(":", 1) for line in made.stderr.splitlines())
+    return lines["public key"].strip(), lines["key id"].strip()
+
+
+def test_a_rotated_key_keeps_old_checkpoints_verifiable(tmp_path: Path) -> None:
+    old_public, old_id = keygen(tmp_path / "old.pem")
+    keygen(tmp_path / "new.pem")
+    before = config(signing_key=f"file:{tmp_path / 'old.pem'}")
+    with run_keel(tmp_path, before) as (url, _, path):
+        plain(url)
+    after = config(signing_key=f"file:{tmp_path / 'new.pem'}", key_id="2027",
+                   verify_keys={old_id: old_public})  # fmt: skip
+    with run_keel(tmp_path, after) as (url, _, path):  # the same store, restarted
+        plain(url)
+    code, report = verify(path)
+    assert code == 0, report
+    assert "keel audit: ok: 2 chain(s), 2 record(s) verified" in report
+    forgot = yaml.safe_load(path.read_text())  # the same config without the old public key
+    del forgot["audit"]["verify_keys"]
+    (tmp_path / "forgot.yaml").write_text(yaml.safe_dump(forgot))
+    code, report = verify(tmp_path / "forgot.yaml")
+    assert code == 1 and f"signed with key id '{old_id}', which is neither" in report

@@ -4,6 +4,7 @@ at start and close; a failed or doubtful commit leaves no gap and no fork. Both 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -136,6 +137,8 @@ async def test_an_admin_action_is_chained_without_a_usage_row(store: SQLStore) -
         await ledger.audit({"kind": "admin", "action": "keys.revoke", "actor": "ops@example"})
         with pytest.raises(ValueError, match="seq"):
             await ledger.audit({"kind": "admin", "seq": 7})
+        with pytest.raises(TypeError):
+            await ledger.audit({"kind": "admin", "when": datetime.now(UTC)})
     rows = await store.audit_records(trail.chain.writer, 0, 10)
     admin = orjson.loads(rows[-1].record)
     assert (admin["seq"], admin["action"], admin["actor"]) == (2, "keys.revoke", "ops@example")
