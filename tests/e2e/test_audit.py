@@ -131,6 +131,10 @@ def test_a_changed_record_is_named_by_verify(tmp_path: Path) -> None:
     code, report = verify(path)
     assert code == 1
     assert f"BAD  {writer}: seq {seq}, request {ids[5]}: its hash does not match" in report
+    mine = exported(path, "--writer", writer)
+    assert ids[5] in mine and {r["writer"] for r in mine.values()} == {writer}
+    refused = keel_cli("audit", "export", "--format", "csv", "--config", str(path), check=False)
+    assert refused.returncode == 2 and "--format must be one of jsonl" in refused.stderr
     assert "keel audit: FAILED: 1 of 2 chain(s) broken" in report
 
 
