@@ -8,9 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Attempt", "Call", "Endpoint", "Principal", "Usage"]
+__all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Principal", "Usage"]
 
 Endpoint = Literal["chat", "completions", "embeddings"]
+# The body field that holds each endpoint's prompt.
+PROMPT_FIELD: dict[Endpoint, str] = {
+    "chat": "messages",
+    "completions": "prompt",
+    "embeddings": "input",
+}
 
 
 @dataclass(slots=True)
@@ -76,6 +82,10 @@ class Call:
     client_wants_usage: bool = False
     finished: float | None = None
     deadline: float = math.inf  # perf_counter() time by which the call must be answered
+    guards: list[str] = field(default_factory=list)  # the guards that fired, for the audit record
+    # The answer as the client got it, for the audit record: the body, or a stream's text.
+    answer: bytes | str | None = field(default=None, repr=False)
+    audit_full_text: bool = False  # the audit record keeps prompt and answer, not just hashes
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()

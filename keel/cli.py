@@ -1,4 +1,4 @@
-"""The ``keel`` command: up, validate, config schema, keys, report, rollout, sim."""
+"""The ``keel`` command: up, validate, config schema, keys, report, rollout, audit, sim."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import orjson
@@ -35,7 +36,11 @@ rollout_app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
+audit_app = typer.Typer(
+    no_args_is_help=True, help="The tamper-evident audit trail: verify, export, make a key."
+)
 app.add_typer(rollout_app, name="rollout")
+app.add_typer(audit_app, name="audit")
 
 ConfigOpt = Annotated[
     str | None,
@@ -339,6 +344,64 @@ def _rollout_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except RolloutConflict as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOpt = None) -> None:
+    """Check every link and signature; exit 1 naming each broken chain's first bad record."""
+    from keel.audit import admin
+
+    cfg = _load(config)
+    try:
+        text, ok = asyncio.run(admin.verify_store(cfg))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(text)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[
+        str, typer.Option(help="Records linked since: a date (2026-11-01) or a duration (24h).")
+    ] = "24h",
+    format: Annotated[str, typer.Option("--format", help="jsonl: one JSON record a line.")] = (
+        "jsonl"
+    ),
+    writer: Annotated[str | None, typer.Option(help="Only this writer's chain.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the audit records with their chain fields, one JSON line each, for a SIEM."""
+    from keel.audit import admin
+
+    cfg = _load(config)
+    try:
+        count = asyncio.run(admin.export(cfg, since, format, writer, sys.stdout.buffer))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"keel audit: {count} record(s)", err=True)
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out: Annotated[
+        Path | None, typer.Option(help="Write the private key to this new file (mode 0600).")
+    ] = None,
+) -> None:
+    """Make an Ed25519 key for audit.signing_key; print its public key for audit.verify_keys."""
+    from keel.audit import admin
+
+    try:
+        pem, public, key_id = admin.keygen(out)
+    except FileExistsError:
+        typer.echo(f"keel: {out} exists; keygen never overwrites a key", err=True)
+        raise typer.Exit(2) from None
+    if out is None:
+        typer.echo(pem.decode(), nl=False)
+    typer.echo(f"public key: {public}\nkey id:     {key_id}", err=True)
 
 
 def main() -> None:

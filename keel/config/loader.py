@@ -23,7 +23,7 @@ __all__ = ["DEMO_CONFIG", "default_config_path", "load_config", "parse_config"]
 
 DEMO_CONFIG = "<demo>"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_FILE_FIELDS = {"api_key", "api_keys"}
+_FILE_FIELDS = {"api_key", "api_keys", "signing_key", "verify_keys"}
 
 Path_ = tuple[str | int, ...]
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from keel.config.schema import (
+    AuditConfig,
     AutoRollbackConfig,
     BreakerConfig,
     DeploymentConfig,
@@ -62,6 +63,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("auth", AuthConfig),
     ("auth.oidc", OIDCConfig),
     ("limits", LimitsConfig),
+    ("audit", AuditConfig),
 ]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 __all__ = [
+    "AuditConfig",
     "AuthConfig",
     "DataClassConfig",
     "InjectionPolicy",
@@ -123,3 +124,55 @@ class LimitsConfig(_Section):
         131_072, gt=0, description="Largest max_tokens / max_completion_tokens asked."
     )
     max_depth: int = Field(32, gt=0, description="Deepest nesting of the JSON body.")
+
+
+class AuditConfig(_Section):
+    """The tamper-evident audit trail: a record of every request in a SHA-256 hash chain per
+    gateway process, and that chain's head signed (Ed25519) every ``checkpoint_s``. Prompts
+    and answers are kept as hashes. ``keel audit verify`` checks it."""
+
+    enabled: bool = Field(True, description="Keep the audit trail.")
+    signing_key: SecretStr | None = Field(
+        None,
+        description="Ed25519 private key, PEM or base64 of its 32 bytes: literal, ${ENV} or "
+        "file:/path. Unset: keel makes one next to the SQLite file (else in .keel/) as "
+        "audit-ed25519.pem, mode 0600, and warns.",
+    )
+    key_id: str | None = Field(
+        None,
+        min_length=1,
+        description="The signing key's name in each checkpoint (default: ed25519: and 16 hex "
+        "digits of its public key's SHA-256). A new key gets a new key_id.",
+    )
+    verify_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Earlier signing keys' public keys (PEM or base64) by key_id, so "
+        "checkpoints signed before a rotation still verify.",
+    )
+    checkpoint_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds between signed checkpoints of each chain head; written when idle "
+        "too, at start and at shutdown.",
+    )
+
+    @field_validator("signing_key")
+    @classmethod
+    def _private_key(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            from keel.audit.keys import load_private
+
+            load_private(key.get_secret_value())
+        return key
+
+    @field_validator("verify_keys")
+    @classmethod
+    def _public_keys(cls, keys: dict[str, str]) -> dict[str, str]:
+        from keel.audit.keys import load_public
+
+        for key_id, text in keys.items():
+            try:
+                load_public(text)
+            except ValueError as exc:
+                raise ValueError(f"verify_keys[{key_id!r}]: {exc}") from None
+        return keys

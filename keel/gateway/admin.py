@@ -132,6 +132,4 @@ class AdminRoutes:
     ) -> None:
         record = {"kind": "admin", "action": action, "outcome": outcome, "ts": started, **detail}
         log.info("admin %s: %s", action, orjson.dumps(record).decode())
-        audit = getattr(self.gateway.ledger, "audit", None)
-        if audit is not None:
-            await audit(record)
+        await self.gateway.ledger.audit(record)

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from keel.audit.trail import open_trail
 from keel.config.schema import KeelConfig
 from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
@@ -44,7 +45,7 @@ class Gateway:
     def __init__(self, config: KeelConfig, access_log: AccessLog | None = None) -> None:
         self.config = config
         self.store = open_store(config.store.url)
-        self.ledger = Ledger(self.store, config.store.commit_batch_max)
+        self.ledger = Ledger(self.store, config.store.commit_batch_max, trail=open_trail(config))
         self.metrics = Metrics()
         self.providers = {d.name: build_provider(d) for d in config.deployments}
         self.rollouts = Rollouts(config, self.store, self.metrics.rolled_back)

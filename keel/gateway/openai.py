@@ -94,6 +94,7 @@ class OpenAIRoutes:
                 f"Deployment {call.deployment} answered with something that is not JSON."
             ) from None
         call.usage = usage_from_answer(call, parsed)
+        call.answer = body
         await self.gateway.pipeline.after(call)
         return Response(body, 200, keel_headers(call), _JSON)
 

@@ -80,6 +80,7 @@ class EventStream(Response):
         if failure is not None:
             call.status, call.error = 502, failure.code
         call.usage = meter.final_usage()
+        call.answer = meter.text
         try:
             await self.gateway.pipeline.after(call)
         except StoreUnavailable as exc:

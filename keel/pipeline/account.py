@@ -1,5 +1,5 @@
-"""Stage 9, account: cost, the usage record (committed before the client gets its answer),
-metrics and the access log line. Runs for every call, failed ones too."""
+"""Stage 9, account: cost, the usage and audit records (committed before the client gets its
+answer), metrics and the access log line. Runs for every call, failed ones too."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from keel.audit.record import call_record
 from keel.call import Attempt, Call
 from keel.config.schema import KeelConfig, PriceConfig
 from keel.errors import StoreUnavailable
@@ -33,8 +34,9 @@ class Account:
 
     async def after(self, call: Call) -> None:
         row = self.settle(call)
+        audit = call_record(call) if self.ledger.audited else None
         try:
-            await self.ledger.record(row)
+            await self.ledger.record(row, audit)
         except RecordNotCommitted as exc:
             call.status, call.error = 503, StoreUnavailable.code
             raise StoreUnavailable(

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from keel.audit.record import call_record
 from keel.call import Attempt, Call
 from keel.config.schema import DeploymentConfig, KeelConfig
 from keel.errors import UpstreamError, UpstreamTimeout
@@ -100,7 +101,9 @@ class Shadow:
         if twin.status < 400:
             twin.cost_usd = cost_usd(d.price, twin.usage)
         # Not awaited: nobody waits for a shadow's record; a failed commit is logged by the ledger.
-        self.shadows.ledger.submit({**usage_row(twin), "kind": "shadow"})
+        ledger = self.shadows.ledger
+        ledger.submit({**usage_row(twin), "kind": "shadow"},
+                      call_record(twin, "shadow") if ledger.audited else None)  # fmt: skip
 
 
 class Shadows:

@@ -1,12 +1,25 @@
-"""The store keeps records: usage, API keys and rollouts. One small base; backends by URL scheme."""
+"""The store keeps records: usage, audit, API keys and rollouts. One small base; backends by URL
+scheme."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["KeyRecord", "RolloutChange", "RolloutEvent", "RolloutState", "Store", "UsageGroup"]
+__all__ = [
+    "AuditRow",
+    "CheckpointRow",
+    "KeyRecord",
+    "RolloutChange",
+    "RolloutEvent",
+    "RolloutState",
+    "Store",
+    "UsageGroup",
+]
+
+Rows = Sequence[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +96,30 @@ class RolloutEvent:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One audit record as stored: its place in its writer's chain and its canonical JSON."""
+
+    writer: str
+    seq: int
+    ts: float
+    prev: str
+    hash: str
+    record: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    """A signed head of one writer's chain."""
+
+    writer: str
+    seq: int
+    head: str
+    ts: float
+    key_id: str
+    signature: str
+
+
 class Store(ABC):
     async def start(self) -> None:
         """Connect and create missing tables."""
@@ -95,8 +132,12 @@ class Store(ABC):
         """Raise if the store cannot be reached."""
 
     @abstractmethod
-    async def write_usage(self, rows: list[dict[str, Any]]) -> None:
-        """Commit usage rows in one transaction."""
+    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
+        """Commit usage rows, audit rows and audit checkpoints in one transaction: all or none."""
+
+    async def write_usage(self, rows: Rows) -> None:
+        """Commit usage rows alone (tools and tests; the ledger writes through ``write``)."""
+        await self.write(rows)
 
     @abstractmethod
     async def usage_by(self, column: str, since: float) -> list[UsageGroup]:
@@ -137,3 +178,26 @@ class Store(ABC):
     ) -> list[list[dict[str, Any]]]:
         """The attempts lists of a model's latest calls (not shadow copies) since a Unix time,
         newest first, at most ``limit`` calls."""
+
+    @abstractmethod
+    async def audit_head(self, writer: str) -> AuditRow | None:
+        """The writer's record with the highest seq, None before its first."""
+
+    @abstractmethod
+    async def audit_writers(self) -> list[str]:
+        """Every writer with records or checkpoints, sorted."""
+
+    @abstractmethod
+    async def audit_records(self, writer: str, after_seq: int, limit: int) -> list[AuditRow]:
+        """Up to ``limit`` of the writer's records with seq above ``after_seq``, by seq."""
+
+    @abstractmethod
+    async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
+        """The writer's checkpoints by seq, then time."""
+
+    @abstractmethod
+    async def audit_since(
+        self, since: float, writer: str | None, after: AuditRow | None, limit: int
+    ) -> list[AuditRow]:
+        """Up to ``limit`` records linked at ``since`` or later (of one writer, or all),
+        ordered by (ts, writer, seq) and coming after ``after`` in that order."""

@@ -1,22 +1,39 @@
-"""Group commit for usage records.
+"""Group commit for usage and audit records.
 
-Each request hands its record to the ledger and waits until a transaction holding it has
+Each request hands its records to the ledger and waits until a transaction holding them has
 committed. One writer task takes everything queued at that moment and commits it in one
 transaction, so concurrent requests share a commit instead of queueing behind each other's.
+
+The writer task also keeps this process's audit chain (keel.audit.chain): it links a batch's
+audit records as it takes the batch, commits them in the transaction of the batch's usage
+rows, and moves the chain's head only once that transaction has committed. At start, every
+``checkpoint_s`` (when idle too) and at close, the head a transaction leads to is signed and
+the checkpoint committed with it, so a checkpoint never names a record that is not stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from keel.audit.canonical import canonical
+from keel.audit.chain import RESERVED, Head
 from keel.store.base import Store
+
+if TYPE_CHECKING:
+    from keel.audit.trail import Trail
 
 __all__ = ["Ledger", "RecordNotCommitted"]
 
 log = logging.getLogger("keel.ledger")
+
+Record = dict[str, Any]
+# A usage row, an audit record (either may be absent), and who waits for their commit.
+Item = tuple[Record | None, Record | None, asyncio.Future[None]]
 
 
 class RecordNotCommitted(Exception):
@@ -24,43 +41,87 @@ class RecordNotCommitted(Exception):
 
 
 class Ledger:
-    def __init__(self, store: Store, batch_max: int = 512, attempts: int = 3) -> None:
+    def __init__(
+        self, store: Store, batch_max: int = 512, attempts: int = 3, trail: Trail | None = None
+    ) -> None:
         self.store = store
         self.batch_max = batch_max
         self.attempts = attempts
-        self._pending: deque[tuple[dict[str, Any], asyncio.Future[None]]] = deque()
+        self.trail = trail
+        self._pending: deque[Item] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._checkpoint_due = False
         self._closing = False
         self.commits = 0
 
+    @property
+    def audited(self) -> bool:
+        """Whether records get an audit record too (``audit.enabled``)."""
+        return self.trail is not None
+
     async def start(self) -> None:
+        if self.trail is not None:
+            # A chain is signed from its start (seq 0): records of a writer that has no
+            # checkpoint at all were not written by keel.
+            await self.store.write([], [], [self._checkpoint(self.trail.chain.head)])
+            self._ticker = asyncio.create_task(self._tick(self.trail), name="keel-checkpoints")
         self._task = asyncio.create_task(self._run(), name="keel-ledger")
 
-    def submit(self, row: dict[str, Any]) -> asyncio.Future[None]:
-        """Queue a record; the future resolves once it is committed."""
+    def submit(self, row: Record | None, audit: Record | None = None) -> asyncio.Future[None]:
+        """Queue a usage row and/or an audit record; the future resolves once committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # A client that went away no longer awaits its future; its failure is logged, not lost.
         future.add_done_callback(_retrieve)
-        self._pending.append((row, future))
+        self._pending.append((row, audit if self.trail is not None else None, future))
         self._wake.set()
         return future
 
-    async def record(self, row: dict[str, Any]) -> None:
+    async def record(self, row: Record, audit: Record | None = None) -> None:
         # Shielded: a client that goes away must not cancel the commit of its own record.
-        await asyncio.shield(self.submit(row))
+        await asyncio.shield(self.submit(row, audit))
+
+    async def audit(self, record: Record) -> None:
+        """Commit one audit record with no usage row (an admin action, say) through this
+        process's chain; ``ts`` defaults to now. Does nothing when the trail is off."""
+        if self.trail is None:
+            return
+        if taken := RESERVED & record.keys():
+            raise ValueError(f"the audit chain sets {sorted(taken)}; leave them out")
+        canonical(record)  # a TypeError here, not a failed commit of everyone's batch
+        await asyncio.shield(self.submit(None, {"ts": time.time(), **record}))
+
+    async def checkpoint(self) -> None:
+        """Sign the chain's head after everything queued now; return once it is committed."""
+        if self.trail is None:
+            return
+        self._checkpoint_due = True
+        await asyncio.shield(self.submit(None, None))
 
     async def close(self) -> None:
-        """Commit whatever is queued, then stop."""
+        """Commit whatever is queued with a last checkpoint, then stop."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
         self._closing = True
+        self._checkpoint_due = self.trail is not None
         self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None
 
+    async def _tick(self, trail: Trail) -> None:
+        while True:
+            await asyncio.sleep(trail.checkpoint_s)
+            self._checkpoint_due = True
+            self._wake.set()
+
     async def _run(self) -> None:
         while True:
-            if not self._pending:
+            if not self._pending and not self._checkpoint_due:
                 if self._closing:
                     return
                 self._wake.clear()
@@ -71,26 +132,77 @@ class Ledger:
             ]
             await self._commit(batch)
 
-    async def _commit(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
-        error: BaseException | None = None
-        for attempt in range(self.attempts):
-            try:
-                await self.store.write_usage([row for row, _ in batch])
-            except Exception as exc:
-                error = exc
-                log.warning(
-                    "usage commit failed (try %d of %d): %s", attempt + 1, self.attempts, exc
-                )
-                await asyncio.sleep(0.05 * 2**attempt)
-                continue
-            self.commits += 1
-            for _, future in batch:
+    async def _commit(self, batch: list[Item]) -> None:
+        usage = [row for row, _, _ in batch if row is not None]
+        records = [audit for _, audit, _ in batch if audit is not None]
+        # A checkpoint that fails with its batch waits for the next tick, not a tight loop.
+        checkpoint, self._checkpoint_due = self._checkpoint_due, False
+        try:
+            head = await self._write(usage, records, checkpoint)
+        except Exception as exc:
+            for _, _, future in batch:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_exception(RecordNotCommitted(str(exc)))
             return
-        for _, future in batch:
+        if self.trail is not None:
+            self.trail.chain.advance(head)
+        self.commits += 1
+        for _, _, future in batch:
             if not future.done():
-                future.set_exception(RecordNotCommitted(str(error)))
+                future.set_result(None)
+
+    async def _write(self, usage: list[Record], records: list[Record], checkpoint: bool) -> Head:
+        """Commit the batch, linked onto the chain's committed head; the head it leads to.
+        Every try sends the same links, so a try that landed unseen is recognised."""
+        base, (links, head) = self._base(), self._link(records)
+        for attempt in range(self.attempts):
+            signed = [self._checkpoint(head)] if checkpoint else []
+            try:
+                await self.store.write(usage, links, signed)
+                return head
+            except Exception as exc:
+                log.warning(
+                    "record commit failed (try %d of %d): %s", attempt + 1, self.attempts, exc
+                )
+                if links and await self._landed(head):
+                    return head
+                if attempt + 1 == self.attempts:
+                    raise
+                if self._base() != base:  # the chain moved past an earlier commit that landed
+                    base, (links, head) = self._base(), self._link(records)
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _base(self) -> Head | None:
+        return self.trail.chain.head if self.trail is not None else None
+
+    def _link(self, records: list[Record]) -> tuple[list[Record], Head]:
+        if self.trail is None:
+            return [], Head(0, "")
+        return self.trail.chain.link(records)
+
+    def _checkpoint(self, head: Head) -> Record:
+        assert self.trail is not None
+        return self.trail.signer.checkpoint(self.trail.chain.writer, head)
+
+    async def _landed(self, head: Head) -> bool:
+        """After a failed commit: did it land all the same (the connection dropped after the
+        COMMIT)? If an earlier commit taken for failed did land, the chain moves past it, so
+        the next batch does not collide with it."""
+        assert self.trail is not None
+        chain = self.trail.chain
+        try:
+            stored = await self.store.audit_head(chain.writer)
+        except Exception:
+            return False
+        if stored is None:
+            return False
+        if (stored.seq, stored.hash) == (head.seq, head.hash):
+            return True
+        if stored.seq > chain.head.seq:
+            log.warning("audit chain %s: seq %d was committed after all", chain.writer, stored.seq)
+            chain.advance(Head(stored.seq, stored.hash))
+        return False
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:

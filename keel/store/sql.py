@@ -7,20 +7,31 @@ import dataclasses
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, insert, inspect, select, text, update
+from sqlalchemy import Table, case, func, insert, inspect, select, text, tuple_, union, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.base import (
+    AuditRow,
+    CheckpointRow,
     KeyRecord,
     RolloutChange,
     RolloutEvent,
     RolloutState,
+    Rows,
     Store,
     UsageGroup,
 )
-from keel.store.tables import api_keys, metadata, rollout_events, rollouts, usage
+from keel.store.tables import (
+    api_keys,
+    audit,
+    audit_checkpoints,
+    metadata,
+    rollout_events,
+    rollouts,
+    usage,
+)
 
 __all__ = ["SQLStore", "apply_change"]
 
@@ -57,9 +68,10 @@ class SQLStore(Store):
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    async def write_usage(self, rows: list[dict[str, Any]]) -> None:
+    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(insert(usage), rows)
+            for table, rows in _tables(usage, audit, checkpoints):
+                await conn.execute(insert(table), list(rows))
 
     async def usage_by(self, column: str, since: float) -> list[UsageGroup]:
         if column not in _GROUPABLE:
@@ -173,6 +185,65 @@ class SQLStore(Store):
         )
         async with self.engine.connect() as conn:
             return [orjson.loads(row[0]) for row in await conn.execute(query)]
+
+    async def audit_head(self, writer: str) -> AuditRow | None:
+        query = select(audit).where(audit.c.writer == writer).order_by(audit.c.seq.desc())
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query.limit(1))).first()
+        return _audit_row(row) if row is not None else None
+
+    async def audit_writers(self) -> list[str]:
+        query = union(select(audit.c.writer), select(audit_checkpoints.c.writer))
+        async with self.engine.connect() as conn:
+            return sorted(row[0] for row in await conn.execute(query))
+
+    async def audit_records(self, writer: str, after_seq: int, limit: int) -> list[AuditRow]:
+        query = (
+            select(audit)
+            .where(audit.c.writer == writer, audit.c.seq > after_seq)
+            .order_by(audit.c.seq)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_audit_row(row) for row in await conn.execute(query)]
+
+    async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
+        c = audit_checkpoints.c
+        query = (
+            select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature)
+            .where(c.writer == writer)
+            .order_by(c.seq, c.ts, c.id)
+        )
+        async with self.engine.connect() as conn:
+            return [CheckpointRow(*row) for row in await conn.execute(query)]
+
+    async def audit_since(
+        self, since: float, writer: str | None, after: AuditRow | None, limit: int
+    ) -> list[AuditRow]:
+        c = audit.c
+        query = select(audit).where(c.ts >= since)
+        if writer is not None:
+            query = query.where(c.writer == writer)
+        if after is not None:
+            place = tuple_(c.ts, c.writer, c.seq)
+            query = query.where(place > tuple_(after.ts, after.writer, after.seq))
+        query = query.order_by(c.ts, c.writer, c.seq).limit(limit)
+        async with self.engine.connect() as conn:
+            return [_audit_row(row) for row in await conn.execute(query)]
+
+
+def _tables(usage_rows: Rows, audit_rows: Rows, checkpoints: Rows) -> list[tuple[Table, Rows]]:
+    """The non-empty ones, in one order: an INSERT of no rows is an error."""
+    pairs = ((usage, usage_rows), (audit, audit_rows), (audit_checkpoints, checkpoints))
+    return [(table, rows) for table, rows in pairs if rows]
+
+
+def _audit_row(row: Row[Any]) -> AuditRow:
+    m = row._mapping
+    return AuditRow(
+        writer=m["writer"], seq=int(m["seq"]), ts=float(m["ts"]), prev=m["prev"],
+        hash=m["hash"], record=m["record"],
+    )  # fmt: skip
 
 
 def apply_change(conn: Connection, change: RolloutChange) -> RolloutState | None:

@@ -1,12 +1,12 @@
-"""The SQLite store (``sqlite:///path``): WAL mode, and a usage writer on its own thread.
+"""The SQLite store (``sqlite:///path``): WAL mode, and a record writer on its own thread.
 
 WAL with ``synchronous=NORMAL``: a committed transaction survives the process being killed
-(it is in the OS's hands), which is the durability keel promises. Usage records, the only
-writes on the hot path, skip SQLAlchemy and aiosqlite: one hop to a dedicated thread and one
-``executemany`` in one transaction per group commit. A small batch (light load) commits right on
-the event loop: the commit only writes to the OS's page cache, in tens of microseconds, while a
-hop to a thread and back costs more than that in wake-ups alone. A large batch (heavy load) goes
-to the thread, so the loop never stalls on a long transaction.
+(it is in the OS's hands), which is the durability keel promises. Usage and audit records, the
+only writes on the hot path, skip SQLAlchemy and aiosqlite: one hop to a dedicated thread and
+one ``executemany`` per table in one transaction per group commit. A small batch (light load)
+commits right on the event loop: the commit only writes to the OS's page cache, in tens of
+microseconds, while a hop to a thread and back costs more than that in wake-ups alone. A large
+batch (heavy load) goes to the thread, so the loop never stalls on a long transaction.
 
 A rollout change (several statements in one transaction) runs start to finish on a thread of
 its own, through a plain SQLite connection: through aiosqlite each statement would need the
@@ -29,13 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Table, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.base import RolloutChange, RolloutState
+from keel.store.base import RolloutChange, RolloutState, Rows
 from keel.store.sql import SQLStore, apply_change
-from keel.store.tables import usage
+from keel.store.tables import audit, audit_checkpoints, usage
 
 __all__ = ["SQLiteStore"]
 
@@ -50,9 +50,21 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=10000",
 )
 CHECKPOINT_S = 1.0
-INLINE_ROWS = 8  # batches up to this size commit on the loop
-_COLUMNS = tuple(c.name for c in usage.columns if c.name != "seq")
-_INSERT = f"INSERT INTO usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+INLINE_ROWS = 8  # batches up to this many requests commit on the loop
+
+
+def _insert_statement(table: Table, skip: str | None = None) -> tuple[str, tuple[str, ...]]:
+    columns = tuple(c.name for c in table.columns if c.name != skip)
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", columns
+
+
+# (usage and checkpoints number their rows themselves; an audit row's seq is its chain's)
+_INSERTS = (
+    _insert_statement(usage, skip="seq"),
+    _insert_statement(audit),
+    _insert_statement(audit_checkpoints, skip="id"),
+)
 
 
 class SQLiteStore(SQLStore):
@@ -86,11 +98,11 @@ class SQLiteStore(SQLStore):
         self._sync.dispose()
         await super().close()
 
-    async def write_usage(self, rows: list[dict[str, Any]]) -> None:
-        if len(rows) <= INLINE_ROWS:
-            self._insert(rows)
+    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
+        if max(len(usage), len(audit)) <= INLINE_ROWS:
+            self._insert(usage, audit, checkpoints)
         else:
-            await self._in_thread(self._insert, rows)
+            await self._in_thread(self._insert, usage, audit, checkpoints)
 
     async def change_rollout(self, change: RolloutChange) -> RolloutState | None:
         return await asyncio.get_running_loop().run_in_executor(None, self._change, change)
@@ -108,11 +120,15 @@ class SQLiteStore(SQLStore):
             conn.execute(pragma)
         return conn
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, *tables: Rows) -> None:
+        """Usage rows, audit rows, checkpoints: in one transaction, committed or rolled back."""
         if self._writer is None:
             raise RuntimeError("the SQLite store is not started")
-        with self._writer:  # one transaction: committed, or rolled back on error
-            self._writer.executemany(_INSERT, [tuple(r[c] for c in _COLUMNS) for r in rows])
+        with self._writer:
+            for (statement, columns), rows in zip(_INSERTS, tables, strict=True):
+                if rows:
+                    values = [tuple(r[c] for c in columns) for r in rows]
+                    self._writer.executemany(statement, values)
 
     async def _checkpoints(self) -> None:
         loop = asyncio.get_running_loop()

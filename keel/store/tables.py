@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -13,7 +15,15 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["api_keys", "metadata", "rollout_events", "rollouts", "usage"]
+__all__ = [
+    "api_keys",
+    "audit",
+    "audit_checkpoints",
+    "metadata",
+    "rollout_events",
+    "rollouts",
+    "usage",
+]
 
 metadata = MetaData()
 
@@ -91,4 +101,32 @@ rollout_events = Table(
     Column("before", Text),  # JSON of the split before, null when there was none
     Column("after", Text, nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+# The audit trail (keel.audit): one hash chain per writing process. ``record`` is the record's
+# canonical JSON, exactly the bytes hashed; ``ts`` is when it was linked (export selects by it).
+audit = Table(
+    "audit",
+    metadata,
+    Column("writer", String(128), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts", Float, nullable=False, index=True),
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("record", Text, nullable=False),
+)
+
+# Signed chain heads: written every audit.checkpoint_s per writer, off the hot path, so the
+# index costs nothing there.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("writer", String(128), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("head", String(64), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("key_id", String(128), nullable=False),
+    Column("signature", String(128), nullable=False),  # base64 of the Ed25519 signature
+    Index("ix_audit_checkpoints_writer_seq", "writer", "seq"),
 )

@@ -3,11 +3,13 @@ held to their models and data class; a key it revokes stops working on the runni
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +22,7 @@ ADMIN = "sk-admin-secret"
 
 
 @pytest.fixture(scope="module")
-def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     config = sim_config("sk-config-key")
     base = config["deployments"][0]
     config["regions"] = {"here": {"trust": "on-prem"}, "there": {"trust": "public-cloud"}}
@@ -32,8 +34,18 @@ def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config["teams"]["t"]["data_class"] = "open"
     config["server"]["key_cache_s"] = 0.2
     config["auth"] = {"admin_keys": [ADMIN]}
-    with run_keel(tmp_path_factory.mktemp("keel"), config) as (url, _, _):
-        yield url
+    with run_keel(tmp_path_factory.mktemp("keel"), config) as (url, _, path):
+        yield url, path
+
+
+@pytest.fixture
+def keel(gateway: tuple[str, Path]) -> str:
+    return gateway[0]
+
+
+@pytest.fixture
+def config_path(gateway: tuple[str, Path]) -> Path:
+    return gateway[1]
 
 
 def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -86,3 +98,19 @@ def test_a_key_revoked_through_the_server_stops_working(keel: str) -> None:
     with pytest.raises(openai.AuthenticationError):
         ask(keel, key)
     assert cli(keel, "revoke", "key_missing").returncode == 1
+
+
+def test_every_admin_action_is_audited_refused_ones_too(keel: str, config_path: Path) -> None:
+    httpx.get(keel + "/admin/keys")  # refused: no admin key
+    cli(keel, "create", "--team", "t", "--name", "audited")
+    exported = subprocess.run(
+        [sys.executable, "-m", "keel", "audit", "export", "--since", "1h", "--format", "jsonl",
+         "--config", str(config_path)], capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    actions = [json.loads(line) for line in exported.splitlines()]
+    admin = [(a["action"], a["outcome"]) for a in actions if a.get("kind") == "admin"]
+    assert ("list_keys", "invalid_api_key") in admin and ("create_key", "done") in admin
+    made = next(
+        a for a in actions if a.get("action") == "create_key" and a.get("name") == "audited"
+    )
+    assert made["admin"] == "admin:1" and made["key_id"].startswith("key_")

@@ -1,4 +1,5 @@
-"""kill -9 of keel in the middle of a load loses no record of any answer a client received."""
+"""kill -9 of keel in the middle of a load loses no record (usage or audit) of any answer a
+client received, and leaves an audit chain that verifies."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 
-from tests.e2e.procs import run_keel
+from tests.e2e.procs import keel_cli, run_keel
 
 KEY = "sk-durable"
 CONFIG = {
@@ -90,8 +92,15 @@ def recorded_ids(db: Path) -> set[str]:
         return {row[0] for row in conn.execute("SELECT request_id FROM usage")}
 
 
+def audited_ids(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {
+            orjson.loads(row[0])["request_id"] for row in conn.execute("SELECT record FROM audit")
+        }
+
+
 def test_sigkill_mid_load_loses_no_record(tmp_path: Path) -> None:
-    with run_keel(tmp_path, CONFIG) as (url, proc, _):
+    with run_keel(tmp_path, CONFIG) as (url, proc, config_path):
         load = Load(url, clients=12)
         load.start()
         deadline = time.monotonic() + 20
@@ -107,3 +116,11 @@ def test_sigkill_mid_load_loses_no_record(tmp_path: Path) -> None:
     assert not missing, (
         f"{len(missing)} answered requests have no usage record: {sorted(missing)[:5]}"
     )
+    unaudited = received - audited_ids(tmp_path / "keel.db")
+    assert not unaudited, (
+        f"{len(unaudited)} answered requests have no audit record: {sorted(unaudited)[:5]}"
+    )
+    report = keel_cli("audit", "verify", "--config", str(config_path), check=False)
+    assert report.returncode == 0, report.stdout + report.stderr
+    # Killed: what came after its start checkpoint was never signed, and verify says so.
+    assert "cannot be proven yet" in report.stdout

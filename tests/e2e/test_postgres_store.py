@@ -9,17 +9,22 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import openai
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from keel.audit.keys import private_pem
 from tests.e2e.procs import keel_cli, run_keel, sim_config
 from tests.store.conftest import fresh_pg_database
 
 KEY = "sk-pg"
+# Replicas sharing a store share one signing key, so one verify checks every chain.
+AUDIT_KEY = private_pem(Ed25519PrivateKey.generate()).decode()
 
 
 def config(store_url: str) -> dict[str, Any]:
     config = sim_config(KEY)
     config["store"] = {"url": store_url}
     config["deployments"][0]["price"] = {"input_per_mtok": 1, "output_per_mtok": 2}
+    config["audit"] = {"signing_key": AUDIT_KEY, "key_id": "replicas-1"}
     return config
 
 
@@ -51,3 +56,5 @@ async def test_two_gateways_record_into_one_postgres(tmp_path: Path) -> None:
         report = keel_cli("report", "usage", "--by", "model", "--format", "json",
                           "--config", str(config_path))  # fmt: skip
         assert orjson.loads(report.stdout)[0]["requests"] == 4
+        verified = keel_cli("audit", "verify", "--config", str(config_path))
+        assert "keel audit: ok: 2 chain(s), 4 record(s) verified" in verified.stdout

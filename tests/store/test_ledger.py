@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 
 from keel.store.base import (
+    AuditRow,
+    CheckpointRow,
     KeyRecord,
     RolloutChange,
     RolloutEvent,
     RolloutState,
+    Rows,
     Store,
     UsageGroup,
 )
@@ -29,7 +32,7 @@ class BrokenStore(Store):
     async def ping(self) -> None:
         raise ConnectionError("database is down")
 
-    async def write_usage(self, rows: list[dict[str, Any]]) -> None:
+    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
         self.writes += 1
         raise ConnectionError("database is down")
 
@@ -65,6 +68,23 @@ class BrokenStore(Store):
     ) -> list[list[dict[str, Any]]]:
         raise ConnectionError("database is down")
 
+    async def audit_head(self, writer: str) -> AuditRow | None:
+        raise ConnectionError("database is down")
+
+    async def audit_writers(self) -> list[str]:
+        raise ConnectionError("database is down")
+
+    async def audit_records(self, writer: str, after_seq: int, limit: int) -> list[AuditRow]:
+        raise ConnectionError("database is down")
+
+    async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
+        raise ConnectionError("database is down")
+
+    async def audit_since(
+        self, since: float, writer: str | None, after: AuditRow | None, limit: int
+    ) -> list[AuditRow]:
+        raise ConnectionError("database is down")
+
 
 class FlakyStore(SQLStore):
     """A real SQL store whose database drops the first ``failures`` writes."""
@@ -73,11 +93,11 @@ class FlakyStore(SQLStore):
         super().__init__(inner.engine)
         self.failures = failures
 
-    async def write_usage(self, rows: list[dict[str, Any]]) -> None:
+    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise ConnectionError("connection reset by peer")
-        await super().write_usage(rows)
+        await super().write(usage, audit, checkpoints)
 
 
 async def test_concurrent_records_share_transactions(store: SQLStore) -> None:
