@@ -8,6 +8,8 @@ for, English with German, French and Spanish where the phrasing is common.
 
 from __future__ import annotations
 
+import re
+
 from keel.guard.injection_family import GAP, NEAR, Family, family
 
 __all__ = ["COVERT"]
@@ -99,6 +101,15 @@ _LOOT = (
     r"|credentials|api keys?|secrets?|tokens?|email address(?:es)?|personal data|user data"
     r"|session|cookies?|the user's \w+|(?:his|her|their) \w+ (?:number|address|details))"
 )
+# After a URL: what must follow it in the two patterns below, as their prefilters, so the
+# engine skips to "http" instead of trying every verb at every position.
+_URL_THEN_FOLLOW = (
+    _URL + _CLAUSE + r"{0,80}?\b(?:follow|execute|obey|carry out|run) (?:the )?(?:instructions"
+    r"|commands|code|steps|it)\b"
+)
+_URL_THEN_ADD = (
+    _URL + r"[^.!?\n]{0,30}?\b(?:append|add|attach|include)\w*\b[^.!?\n]{0,30}?\b" + _LOOT
+)
 _EXFIL = family(
     0.9,
     (
@@ -121,10 +132,10 @@ _EXFIL = family(
         + r"|\bto [\w.+-]+@[\w-]+\.[\w.]+|\bwebhook\b)",
     ),
     (
-        "http https",
+        "http https & visit fetch open load browse go curl request retrieve download",
         r"\b(?:visit|fetch|open|load|browse to|go to|curl|request|retrieve|download)\b[^.\n]"
-        r"{0,30}?" + _URL + _CLAUSE + r"{0,80}?\b(?:follow|execute|obey|carry out"
-        r"|run) (?:the )?(?:instructions|commands|code|steps|it)\b",
+        r"{0,30}?" + _URL_THEN_FOLLOW,
+        _URL_THEN_FOLLOW,
     ),
     (
         "http https",
@@ -133,9 +144,10 @@ _EXFIL = family(
         r"|secret|user|email|password|token|key|session|summary|prompt|messages?|context|name)",
     ),
     (
-        "http https",
-        r"\b(?:to|at) " + _URL + r"[^.!?\n]{0,30}?\b(?:append|add|attach|include)\w*\b"
-        r"[^.!?\n]{0,30}?\b" + _LOOT,
+        "http https & append appends appended appending add adds added adding attach attaches"
+        " attached attaching include includes included including",
+        r"\b(?:to|at) " + _URL_THEN_ADD,
+        _URL_THEN_ADD,
     ),
 )
 
@@ -209,6 +221,14 @@ _FAKE_ROLE = family(
     ),
 )
 
+
+def _punctuation_after(names: str, marks: str) -> str:
+    """A prefilter for "<name> <mark>" (one optional space): it scans for the rare marks and
+    looks behind them, instead of trying every name at every position."""
+    behind = "|".join(f"(?<={n}{gap}.)" for n in names.split() for gap in ("", " "))
+    return f"[{re.escape(marks)}](?:{behind})"
+
+
 _AI_WORDS = (
     "ai llm llms language model models assistant assistants chatbot chatbots bot bots agent"
     " agents gpt chatgpt claude copilot gemini"
@@ -251,6 +271,9 @@ _ADDRESS = family(
         " language chatbot bot model",
         r"\b(?:attention|hey|dear|hello|hi)\s*,?\s*(?:ai|llm|chatgpt|gpt|claude|copilot|gemini"
         r"|ai assistant|ai agent|language model|assistant|chatbot|bot|model|agent)\b\s*[:,!.]",
+        _punctuation_after(
+            "ai llm chatgpt gpt claude copilot gemini assistant chatbot bot model agent", ":,!."
+        ),
     ),
     (
         "assistant ai llm chatbot model bot agent & before must should will now always never"
@@ -259,6 +282,7 @@ _ADDRESS = family(
         r"|agent)\s*[,:]" + GAP + r"\b(?:before (?:you )?(?:answer|reply|respond)|you must"
         r"|you should|you will|from now on|always|never|ignore|disregard|override|forget"
         r"|wants you|do not|don't|instead|your new task|skip|listen (?:carefully|up))\b",
+        _punctuation_after("assistant ai llm chatbot model bot agent", ",:"),
     ),
     (
         _AI_WORDS + " & whichever whatever any every all & reads read reading processes"
@@ -270,6 +294,7 @@ _ADDRESS = family(
     (
         _AI_WORDS + " & to for",
         r"\b(?:to|for) the (?:ai|llm|ai agent|ai model|language model|chatbot|bot|assistant)\s*:",
+        r"the (?:ai|llm|ai agent|ai model|language model|chatbot|bot|assistant)\s*:",
     ),
     (
         "automated",

@@ -163,14 +163,15 @@ _LEAK = family(
         r"|versteckten|geheimen) anweisungen)",
     ),
     (
-        "prompt message instructions",
+        "prompt message instructions & système systeme cachées cachees initiales secrètes"
+        " secretes origine",
         r"\b(?:affiche|montre|révèle|revele|répète|repete|donne|dévoile|devoile|écris)\w*\b"
         + GAP
         + r"(?:prompt (?:système|systeme|du système|du systeme)|message (?:système"
         r"|systeme)|instructions (?:cachées|cachees|initiales|secrètes|secretes|d'origine))",
     ),
     (
-        "prompt mensaje instrucciones",
+        "prompt mensaje instrucciones & sistema ocultas iniciales secretas originales",
         r"\b(?:muestra|revela|repite|dime|imprime|enseña|escribe)\w*\b"
         + GAP
         + r"(?:prompt del sistema|mensaje del sistema|instrucciones (?:ocultas|iniciales"
@@ -281,6 +282,7 @@ _NEW = family(
         "instructions rules guidelines programming & update change amendment updates changes"
         " amendments",
         r"\b(?:update|change|amendment)s? to your (?:instructions|rules|guidelines|programming)\b",
+        r" to your (?:instructions|rules|guidelines|programming)\b",
     ),
     (
         "priority precedence",

@@ -54,16 +54,17 @@ def rule_hits(text: str, folded: str | None = None, plain: str | None = None) ->
 
 def family_hits(plain: str, present: frozenset[str] | None) -> Iterator[str]:
     """The pattern families matching normalised text whose words are ``present``. With None,
-    every pattern runs regardless of anchors: slower, and by construction the same answer."""
+    every exact pattern runs, without anchors or prefilters: slower, and by construction the
+    same answer (a test checks it on the corpus)."""
     for name, family in _FAMILIES.items():
-        if present is not None and family.anchors.isdisjoint(present):
-            continue
-        for pattern in family.patterns:
-            if present is not None and not pattern.may_match(present):
-                continue
-            if pattern.search(plain):
+        if present is None:
+            if any(p.exact.search(plain) for p in family.patterns):
                 yield name
-                break
+            continue
+        if family.anchors.isdisjoint(present):
+            continue
+        if any(p.may_match(present) and p.search(plain) for p in family.patterns):
+            yield name
 
 
 def rule_score(families: tuple[str, ...] | list[str] | set[str]) -> float:

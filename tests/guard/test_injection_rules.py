@@ -168,8 +168,8 @@ def test_the_rule_score_combines_families_as_independent_evidence() -> None:
     assert rule_score(tuple(FAMILIES)) <= 1.0
 
 
-def test_anchor_words_never_change_an_answer_on_the_corpus() -> None:
-    """Anchors skip patterns that cannot match; running every pattern must agree."""
+def test_anchors_and_prefilters_never_change_an_answer_on_the_corpus() -> None:
+    """They skip patterns that cannot match; running every exact pattern must agree."""
     for line in CORPUS.read_text(encoding="utf-8").splitlines():
         plain = normalise(json.loads(line)["text"])
         assert list(family_hits(plain, words(plain))) == list(family_hits(plain, None)), plain
