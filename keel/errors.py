@@ -7,6 +7,7 @@ Every message says what to do next.
     ├── BadRequest                   (400 invalid_request_error)
     │   ├── InvalidJSON              (400 invalid_json)
     │   ├── UnsupportedOperation     (400 unsupported_operation)
+    │   ├── PromptInjection          (400 prompt_injection: screened and blocked by policy)
     │   └── BodyTooLarge             (413 request_too_large)
     ├── AuthenticationError          (401 authentication_error)
     ├── PermissionDenied             (403 permission_error)
@@ -47,6 +48,7 @@ __all__ = [
     "NotFound",
     "Overloaded",
     "PermissionDenied",
+    "PromptInjection",
     "ResidencyViolation",
     "StoreUnavailable",
     "StreamBroken",
@@ -94,6 +96,12 @@ class InvalidJSON(BadRequest):
 
 class UnsupportedOperation(BadRequest):
     code = "unsupported_operation"
+
+
+class PromptInjection(BadRequest):
+    """The data class blocks requests whose injection screening reaches its threshold."""
+
+    code = "prompt_injection"
 
 
 class BodyTooLarge(BadRequest):

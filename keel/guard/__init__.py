@@ -1,0 +1,1 @@
+"""Guards on what goes in and out of a model: screening of requests and answers."""

@@ -1,0 +1,160 @@
+"""Write the labelled prompt-injection corpus: python scripts/injection_corpus.py [--out PATH]
+
+The corpus is templated and synthetic: every text is a template from injection_corpus.toml
+with its [[slots]] filled from the same file's pools, some then obfuscated or encoded. Every
+template list and every pool is split once by a seeded shuffle into train (60%), validation
+(15%) and held-out (25%) parts, and an example of a split is built only from that split's
+parts: held-out examples share no template and no filler with the others. That makes the
+held-out numbers a test of generalising to new phrasings of the same families, not to new
+attack families, nor to real traffic. Validation is built the same way, for choosing
+hyperparameters without looking at the held-out split; the shipped model trains on train and
+validation together.
+
+Each JSON line: id, split (train | validation | heldout), label (1 = injection), kind, family,
+lang, role (user | tool), template, text. Same seed, same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import codecs
+import collections
+import json
+import random
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SEED = "keel-injection-corpus-v1"
+SHARES = {"train": 0.6, "validation": 0.15, "heldout": 0.25}
+OUT = Path(__file__).parents[1] / "tests" / "guard" / "data" / "injection_corpus.jsonl"
+SPLITS = tuple(SHARES)
+_SLOT = re.compile(r"\[\[(\w+)(?:\|(\w+))?\]\]")
+MATERIAL = tomllib.loads((Path(__file__).parent / "injection_corpus.toml").read_text("utf-8"))
+TEMPLATES: dict[str, list[str]] = MATERIAL["templates"]
+CATEGORIES: list[dict[str, Any]] = MATERIAL["categories"]
+_ALL: dict[str, list[str]] = MATERIAL["pools"] | TEMPLATES
+
+
+def partition(name: str, items: list[str]) -> dict[str, list[str]]:
+    """The pool's parts per split: a seeded shuffle, cut into held-out, validation and train.
+    A part that would be empty shares the train part (only two-item pools, for validation)."""
+    order = list(items)
+    random.Random(f"{SEED}:pool:{name}").shuffle(order)
+    cut = max(1, round(len(order) * SHARES["heldout"])) if len(order) > 1 else 0
+    rest = order[cut:] or order
+    val = max(1, round(len(rest) * SHARES["validation"] / 0.75)) if len(rest) > 1 else 0
+    train = rest[val:] or rest
+    return {"heldout": order[:cut] or order, "validation": rest[:val] or train, "train": train}
+
+
+PARTS = {name: partition(name, items) for name, items in _ALL.items()}
+
+_LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
+# Cyrillic look-alikes of a, e, o, p, c, i, x (escaped: the letters are the point).
+_CYRILLIC = dict(zip("aeopcix", "\u0430\u0435\u043e\u0440\u0441\u0456\u0445", strict=True))
+
+
+def _leet(text: str, rng: random.Random) -> str:
+    return "".join(_LEET[c] if c in _LEET and rng.random() < 0.7 else c for c in text)
+
+
+def _spaced(text: str, rng: random.Random) -> str:
+    sep = rng.choice([" ", "-", "."])
+    gap = "   " if sep == " " else " "
+    return gap.join(sep.join(word) for word in text.split())
+
+
+def _zero_width(text: str, rng: random.Random) -> str:
+    return "".join(c + "\u200b" if c.isalpha() and rng.random() < 0.3 else c for c in text)
+
+
+def _homoglyph(text: str, rng: random.Random) -> str:
+    return "".join(_CYRILLIC[c] if c in _CYRILLIC and rng.random() < 0.5 else c for c in text)
+
+
+def _hex(text: str, rng: random.Random) -> str:
+    digits = text.encode().hex()
+    pairs = [digits[i : i + 2] for i in range(0, len(digits), 2)]
+    return rng.choice(["".join, " ".join, lambda p: "".join(f"\\x{b}" for b in p)])(pairs)
+
+
+MODIFIERS: dict[str, Callable[[str, random.Random], str]] = {
+    "cap": lambda s, _: s[:1].upper() + s[1:],
+    "upper": lambda s, _: s.upper(),
+    "lowerfirst": lambda s, _: s[:1].lower() + s[1:],
+    "json": lambda s, _: json.dumps(s, ensure_ascii=False)[1:-1],
+    "b64": lambda s, _: base64.b64encode(s.encode()).decode(),
+    "hex": _hex,
+    "leet": _leet,
+    "spaced": _spaced,
+    "zw": _zero_width,
+    "homoglyph": _homoglyph,
+    "rot13": lambda s, _: codecs.encode(s, "rot13"),
+    "fullwidth": lambda s, _: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s),
+}
+
+
+def fill(template: str, split: str, rng: random.Random, inner: str) -> str:
+    def slot(match: re.Match[str]) -> str:
+        name, modifier = match.groups()
+        pool = inner if name == "inner" else name
+        value = fill(rng.choice(PARTS[pool][split]), split, rng, inner)
+        return MODIFIERS[modifier](value, rng) if modifier else value
+
+    return _SLOT.sub(slot, template)
+
+
+def examples(category: dict[str, Any], split: str, seen: set[str]) -> list[dict[str, object]]:
+    """Up to the split's share of the category's count, skipping texts already made."""
+    want = round(category["count"] * SHARES[split])
+    rng = random.Random(f"{SEED}:{category['name']}:{split}")
+    templates = PARTS[category["templates"]][split]
+    made: list[dict[str, object]] = []
+    for _ in range(want * 30):
+        if len(made) == want:
+            break
+        template = rng.choice(templates)
+        text = fill(template, split, rng, category.get("inner", ""))
+        if text in seen:
+            continue
+        seen.add(text)
+        number = TEMPLATES[category["templates"]].index(template)
+        record = {key: category[key] for key in ("label", "kind", "family", "lang", "role")}
+        made.append(
+            {
+                "split": split,
+                **record,
+                "template": f"{category['templates']}#{number}",
+                "text": text,
+            }
+        )
+    return made
+
+
+def corpus() -> list[dict[str, object]]:
+    seen: set[str] = set()
+    records = [r for c in CATEGORIES for split in SPLITS for r in examples(c, split, seen)]
+    return [{"id": f"inj-{i:05d}", **r} for i, r in enumerate(records, 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    records = corpus()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    tally = collections.Counter((r["split"], r["label"]) for r in records)
+    print(f"{len(records)} examples -> {args.out}")
+    for split in SPLITS:
+        print(f"  {split}: {tally[split, 1]} injections, {tally[split, 0]} benign")
+
+
+if __name__ == "__main__":
+    main()
