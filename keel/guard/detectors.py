@@ -6,7 +6,6 @@ no '@' is answered by one C-level search (``TRIGGER``) and costs well under a mi
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -23,34 +22,17 @@ from keel.guard.checks import (
     uk_ni_ok,
     us_ssn_ok,
 )
+from keel.guard.dates import accept_dob, birth_words, dob_pending
 from keel.guard.entities import Entity, Kind, Recogniser
 
-__all__ = ["DOB_WINDOW", "MONTH_NUMBERS", "PRIORITY", "Scan", "detect", "resolve", "scan"]
+__all__ = ["PRIORITY", "Scan", "detect", "resolve", "scan"]
 
-# How far before a date its "born"/"DOB"/"geboren" may stand.
-DOB_WINDOW = 32
 # On equal length, the more specific (checksummed) kind wins.
 PRIORITY: dict[Kind, int] = {k: i for i, k in enumerate(Kind)}
 for _i, _k in enumerate(
     (Kind.IBAN, Kind.CARD, Kind.US_SSN, Kind.UK_NI, Kind.DE_TAX_ID, Kind.EMAIL, Kind.IP)
 ):
     PRIORITY[_k] = _i - 10
-
-_THIS_YEAR = datetime.date.today().year
-MONTH_NUMBERS = {
-    **dict.fromkeys(("january", "jan", "januar", "jänner", "janvier"), 1),
-    **dict.fromkeys(("february", "feb", "februar", "février", "fevrier"), 2),
-    **dict.fromkeys(("march", "mar", "märz", "maerz", "mars"), 3),
-    **dict.fromkeys(("april", "apr", "avril"), 4),
-    **dict.fromkeys(("may", "mai"), 5),
-    **dict.fromkeys(("june", "jun", "juni", "juin"), 6),
-    **dict.fromkeys(("july", "jul", "juli", "juillet"), 7),
-    **dict.fromkeys(("august", "aug", "août", "aout"), 8),
-    **dict.fromkeys(("september", "sep", "sept", "septembre"), 9),
-    **dict.fromkeys(("october", "oct", "oktober", "octobre"), 10),
-    **dict.fromkeys(("november", "nov", "novembre"), 11),
-    **dict.fromkeys(("december", "dec", "dezember", "décembre", "decembre"), 12),
-}
 
 # accept(text, match) -> the entity's end, or None when the match is a look-alike.
 Accept = Callable[[str, re.Match[str]], int | None]
@@ -67,6 +49,16 @@ def _card(text: str, m: re.Match[str]) -> int | None:
 
 def _ssn(text: str, m: re.Match[str]) -> int | None:
     return m.end() if us_ssn_ok(_digits(m.group())) else None
+
+
+def _plain_ssn(text: str, m: re.Match[str]) -> int | None:
+    start = m.start()
+    context = None
+    for context in p.SSN_CONTEXT.finditer(text, max(0, start - 32), start):  # noqa: B007
+        pass  # the nearest one counts: nothing but words may stand between it and the number
+    if context is None or p.TRIGGER.search(text, context.end(), start):
+        return None
+    return m.end() if us_ssn_ok(m.group()) else None
 
 
 def _tax_id(text: str, m: re.Match[str]) -> int | None:
@@ -121,33 +113,12 @@ def _email(text: str, m: re.Match[str]) -> int | None:
     return m.end()
 
 
-def _dob(text: str, m: re.Match[str]) -> int | None:
-    start = m.start()
-    if not _real_date(m) or not p.DOB_CONTEXT.search(text, max(0, start - DOB_WINDOW), start):
-        return None
-    return m.end()
+def _has(ch: str) -> Callable[[str], bool]:
+    return lambda text: ch in text
 
 
-def _real_date(m: re.Match[str]) -> bool:
-    g = m.groupdict()
-    year = int(g["y1"] or g["y2"] or g["y3"] or g["y4"])
-    if not 1900 <= year <= _THIS_YEAR:
-        return False
-    if g["d1"]:  # day-first or month-first: either reading may be the right one
-        a, b = int(g["d1"]), int(g["m1"])
-        return _is_date(year, b, a) or _is_date(year, a, b)
-    if g["y2"]:
-        return _is_date(year, int(g["m2"]), int(g["d2"]))
-    month = MONTH_NUMBERS[(g["m3"] or g["m4"]).lower()]
-    return _is_date(year, month, int(g["d3"] or g["d4"]))
-
-
-def _is_date(year: int, month: int, day: int) -> bool:
-    try:
-        datetime.date(year, month, day)
-    except ValueError:
-        return False
-    return True
+def _may_hold_ipv6(text: str) -> bool:
+    return "::" in text or text.count(":") >= 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,46 +126,75 @@ class _Detector:
     kind: Kind
     pattern: re.Pattern[str]
     accept: Accept
-    needs: str = ""  # a character without which the pattern cannot match
+    # A cheap test on the whole text: when false, the pattern cannot find an entity.
+    gate: Callable[[str], bool] | None = None
+    # While true, a match may still be accepted once more text arrives (stream.py waits).
+    pending: Callable[[str, re.Match[str]], bool] | None = None
 
 
 _DETECTORS: tuple[_Detector, ...] = (
-    _Detector(Kind.EMAIL, p.EMAIL, _email, "@"),
+    _Detector(Kind.EMAIL, p.EMAIL, _email, _has("@")),
     _Detector(Kind.IBAN, p.IBAN, _iban),
     _Detector(Kind.CARD, p.CARD, _card),
     _Detector(Kind.US_SSN, p.US_SSN, _ssn),
+    _Detector(Kind.US_SSN, p.US_SSN_PLAIN, _plain_ssn),
     _Detector(Kind.UK_NI, p.UK_NI, _ni),
     _Detector(Kind.DE_TAX_ID, p.DE_TAX_ID, _tax_id),
-    _Detector(Kind.IP, p.IPV4, _ipv4, "."),
-    _Detector(Kind.IP, p.IPV6, _ipv6, ":"),
-    _Detector(Kind.DOB, p.DATE, _dob),
-    _Detector(Kind.PHONE, p.PHONE, _phone),
+    _Detector(Kind.IP, p.IPV4, _ipv4, _has(".")),
+    _Detector(Kind.IP, p.IPV6, _ipv6, _may_hold_ipv6),
+    _Detector(Kind.DOB, p.DATE_NUMERIC, accept_dob, birth_words, dob_pending),
+    _Detector(Kind.DOB, p.DATE_MONTH_FIRST, accept_dob, birth_words, dob_pending),
+    _Detector(Kind.PHONE, p.PHONE_PLUS, _phone, _has("+")),
+    _Detector(Kind.PHONE, p.PHONE_PAREN, _phone, _has("(")),
+    _Detector(Kind.PHONE, p.PHONE_NUMBER, _phone),
 )
+# A date this close to the end of a text may still be waiting for its birth word.
+_PENDING_TAIL = 64
 
 
 @dataclass(slots=True)
 class Scan:
-    """What one pass found: the entities, and every pattern match (valid or not)."""
+    """What one pass found: the entities, every pattern match (valid or not), and where a
+    match starts that more text could still turn into an entity."""
 
     entities: list[Entity]
     matches: list[tuple[int, int]]
+    pending: list[int]
 
 
 def scan(text: str, pos: int = 0, kinds: Collection[Kind] | None = None) -> Scan:
     """Matches starting at ``pos`` or later; the text before ``pos`` is context only."""
-    found = Scan([], [])
+    found = Scan([], [], [])
     if not p.TRIGGER.search(text, pos) and "::" not in text:
         return found
+    gates: dict[Callable[[str], bool], bool] = {}
     for d in _DETECTORS:
-        if (kinds is not None and d.kind not in kinds) or (d.needs and d.needs not in text):
+        if kinds is not None and d.kind not in kinds:
             continue
+        if d.gate is not None:
+            passed = gates.get(d.gate)
+            if passed is None:
+                passed = gates[d.gate] = d.gate(text)
+            if not passed:
+                if d.pending is not None:
+                    _pending_only(text, pos, d, found)
+                continue
         for m in d.pattern.finditer(text, pos):
             found.matches.append(m.span())
             end = d.accept(text, m)
             if end is not None:
                 found.entities.append(Entity(d.kind, m.start(), end))
+            elif d.pending is not None and d.pending(text, m):
+                found.pending.append(m.start())
     found.entities = resolve(found.entities)
     return found
+
+
+def _pending_only(text: str, pos: int, d: _Detector, found: Scan) -> None:
+    assert d.pending is not None
+    for m in d.pattern.finditer(text, max(pos, len(text) - _PENDING_TAIL)):
+        if d.pending(text, m):
+            found.pending.append(m.start())
 
 
 def resolve(entities: Iterable[Entity]) -> list[Entity]:

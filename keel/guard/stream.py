@@ -17,7 +17,8 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from keel.guard.detectors import MONTH_NUMBERS, Scan, scan
+from keel.guard.dates import MONTH_NUMBERS
+from keel.guard.detectors import Scan, scan
 from keel.guard.entities import Kind
 from keel.guard.patterns import GROUP_TOKEN
 from keel.guard.pii import PLACEHOLDER, PLACEHOLDER_MAX, Labels, Pseudonymiser, rewrite
@@ -77,7 +78,7 @@ class StreamGuard:
     def _release(self, final: bool) -> str:
         work = self._context + self._held
         base = len(self._context)
-        found = scan(work, base, self.kinds) if self.kinds else Scan([], [])
+        found = scan(work, base, self.kinds) if self.kinds else Scan([], [], [])
         cut = len(work) if final else self._cut(work, base, found)
         out = work[base:cut]
         ready = [e for e in found.entities if e.end <= cut]
@@ -95,7 +96,7 @@ class StreamGuard:
         lo = max(base, end - MAX_HOLD)
         cut = end
         if self.kinds:
-            cut = _tail_start(work, lo)
+            cut = min(_tail_start(work, lo), *found.pending, end)
         spans = found.matches
         if self.pseudonymiser is not None:
             m = _OPEN_PLACEHOLDER.search(work, max(base, end - PLACEHOLDER_MAX))

@@ -32,6 +32,8 @@ POSITIVES = [
     ("PHONE", "030 1234567"),
     ("PHONE", "0151 23456789"),
     ("PHONE", "089/12345678"),
+    ("PHONE", "(030) 1234567"),
+    ("PHONE", "0049 30 1234567"),
     ("PHONE", "01 23 45 67 89"),
     ("PHONE", "06.12.34.56.78"),
     ("CARD", "4111 1111 1111 1111"),
@@ -105,6 +107,7 @@ NEGATIVES = [
     "use std::io and a::b",
     "loopback ::1",
     "call 0123456789",  # a national number without separators is just a number
+    "call 00491511234567",
     "pi is 3.14159265358979",
     "ratio 1:2:3",
     "timestamp 1700000000123",
@@ -143,7 +146,28 @@ def test_a_date_of_birth_needs_its_context(text: str) -> None:
 def test_dob_context_must_be_close() -> None:
     far = "born in Leeds, moved to London later on, and on 12 March 1980 it rained"
     assert found(far) == []
-    assert found("12 March 1980 born") == []  # context is read to the left only
+    assert found("12 March 1980, and then a long while later: born") == []
+
+
+def test_dob_context_may_follow_the_date() -> None:
+    assert found("Ich bin am 12.03.1980 geboren.") == [("DOB", "12.03.1980")]
+    assert found("12 March 1980 (date of birth)") == [("DOB", "12 March 1980")]
+
+
+def test_dob_context_must_be_in_the_same_sentence_with_no_number_between() -> None:
+    assert found("The baby was born healthy. Next check-up on 4 August 2004.") == []
+    assert found("Le code 21 mars 1991 ne marche pas. Birthday: 27 May 1951") == [
+        ("DOB", "27 May 1951")
+    ]
+    assert found("born on 1936-02-10, ref 21.5.2015") == [("DOB", "1936-02-10")]
+    assert found("Date of birth:\n12/03/1980") == [("DOB", "12/03/1980")]
+    assert found("D.O.B. 12/03/1980") == [("DOB", "12/03/1980")]
+
+
+def test_month_first_dates_are_dates_too() -> None:
+    assert found("DOB 11-23-1986") == [("DOB", "11-23-1986")]
+    assert found("DOB 23/11/1986") == [("DOB", "23/11/1986")]
+    assert found("DOB 23/23/1986") == []
 
 
 def test_impossible_dates_are_no_dob() -> None:
@@ -163,6 +187,14 @@ def test_several_entities_in_order() -> None:
 def test_an_iban_stops_at_its_country_length() -> None:
     text = "BE68 5390 0754 7034 CODE"
     assert found(text) == [("IBAN", "BE68 5390 0754 7034")]
+
+
+def test_nine_digits_are_an_ssn_only_right_after_ssn() -> None:
+    assert found("SSN: 123456789") == [("US_SSN", "123456789")]
+    assert found("my social security number is 123456789") == [("US_SSN", "123456789")]
+    assert found("order 123456789") == []
+    assert found("SSN 000123456") == []  # area 000
+    assert found("SSN list item 12, order 123456789") == []  # a number between
 
 
 def test_numbers_glued_to_other_numbers_are_not_phones() -> None:

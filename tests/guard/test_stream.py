@@ -40,6 +40,16 @@ def test_the_context_of_a_date_of_birth_may_be_long_gone() -> None:
     assert out[0] == "She was born "  # "on" may yet be on@example.com
 
 
+def test_a_date_waits_for_the_words_that_may_make_it_a_date_of_birth() -> None:
+    guard = StreamGuard(KINDS)
+    assert guard.feed("Ich bin am 12.03.1980") == "Ich bin am "
+    assert guard.feed(" in Berlin") == ""
+    assert guard.feed(" geboren, ja.") == "[DOB] in Berlin geboren, "
+    other = StreamGuard(KINDS)
+    out = [other.feed("Meeting on 12.03.2020"), other.feed(" at noon in the big room, thanks")]
+    assert out == ["Meeting on ", "12.03.2020 at noon in the big room, "]
+
+
 def test_text_is_forwarded_as_soon_as_no_entity_can_be_forming() -> None:
     guard = StreamGuard(KINDS)
     assert guard.feed("Hello there, how ") == "Hello there, how "
@@ -133,6 +143,11 @@ FRAGMENTS = [
     "AB 12 34 56 C",
     "36 574 261 809",
     "born on",
+    "geboren.",
+    "SSN",
+    "123456789",
+    "(030) 1234567",
+    "0049 30 1234567",
     "12 March 1980",
     "12.03.1980",
     "geboren am",
