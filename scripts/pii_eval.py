@@ -1,7 +1,8 @@
 """PII detection measured on the labelled corpus: python -m scripts.pii_eval [--errors N]
 
 Prints precision and recall per entity type (span-level: kind and exact span must match) and
-overall, then microseconds per call of ``detect`` on typical chat messages (timeit, best of 5).
+overall, then microseconds per call of ``detect`` on typical chat messages and per chunk of
+the stream guard (timeit, best of 5).
 Run it with ``-m`` from the checkout, so this checkout's ``keel`` is the one measured.
 """
 
@@ -11,7 +12,7 @@ import argparse
 import timeit
 from pathlib import Path
 
-from keel.guard import detect
+from keel.guard import Kind, Pseudonymiser, StreamGuard, detect
 from keel.guard.evaluation import evaluate, load_corpus, score_table
 
 CORPUS = Path(__file__).parents[1] / "tests" / "guard" / "data" / "pii_corpus.jsonl"
@@ -44,6 +45,28 @@ def timing() -> list[tuple[str, int, float]]:
     return rows
 
 
+def stream_timing(chunk: int = 4) -> list[tuple[str, int, float]]:
+    """µs per ``feed`` when an answer arrives ``chunk`` characters at a time (about a token)."""
+    kinds = frozenset(Kind) - {Kind.PERSON}
+    pseudonymiser = Pseudonymiser()
+    pseudonymiser.pseudonymise(MESSAGES["typical, with PII"])
+    rows = []
+    for name, text in MESSAGES.items():
+        pieces = [text[i : i + chunk] for i in range(0, len(text), chunk)]
+
+        def run(pieces: list[str] = pieces) -> None:
+            guard = StreamGuard(kinds, pseudonymiser)
+            for piece in pieces:
+                guard.feed(piece)
+            guard.flush()
+
+        timer = timeit.Timer(run)
+        loops, _ = timer.autorange()
+        best = min(timer.repeat(5, loops)) / loops
+        rows.append((name, len(pieces), best * 1e6 / len(pieces)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -64,6 +87,9 @@ def main() -> None:
         print("\ndetect(), µs per message (best of 5):")
         for name, size, us in timing():
             print(f"  {name:36} {size:5} chars {us:8.1f} µs")
+        print("\nStreamGuard (every kind redacted, placeholders restored), 4-char chunks:")
+        for name, chunks, us in stream_timing():
+            print(f"  {name:36} {chunks:5} chunks {us:7.1f} µs per chunk")
 
 
 if __name__ == "__main__":

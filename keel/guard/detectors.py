@@ -22,17 +22,23 @@ from keel.guard.checks import (
     uk_ni_ok,
     us_ssn_ok,
 )
-from keel.guard.dates import accept_dob, birth_words, dob_pending
+from keel.guard.dates import BEFORE, accept_dob, birth_words, dob_pending
 from keel.guard.entities import Entity, Kind, Recogniser
 
-__all__ = ["PRIORITY", "Scan", "detect", "resolve", "scan"]
+__all__ = ["LOOK_BEHIND", "PRIORITY", "SSN_WINDOW", "Scan", "detect", "resolve", "scan"]
 
-# On equal length, the more specific (checksummed) kind wins.
-PRIORITY: dict[Kind, int] = {k: i for i, k in enumerate(Kind)}
-for _i, _k in enumerate(
-    (Kind.IBAN, Kind.CARD, Kind.US_SSN, Kind.UK_NI, Kind.DE_TAX_ID, Kind.EMAIL, Kind.IP)
-):
-    PRIORITY[_k] = _i - 10
+# How far before nine bare digits "SSN" or "social security" may stand.
+SSN_WINDOW = 32
+_VERSION_WINDOW = 12
+# The farthest any detector reads left of where a match starts: its context words, plus a
+# lookbehind of at most three characters. stream.py keeps this much of the forwarded text.
+LOOK_BEHIND = max(BEFORE, SSN_WINDOW, _VERSION_WINDOW) + 3
+
+# On equal length, the more specific kind wins: checksummed ones first, names last.
+_SPECIFIC_FIRST = [Kind.IBAN, Kind.CARD, Kind.US_SSN, Kind.UK_NI, Kind.DE_TAX_ID, Kind.EMAIL]
+_SPECIFIC_FIRST += [Kind.IP, Kind.DOB, Kind.PHONE, Kind.PERSON]
+PRIORITY: dict[Kind, int] = {kind: rank for rank, kind in enumerate(_SPECIFIC_FIRST)}
+_DIGIT = re.compile("[0-9]")
 
 # accept(text, match) -> the entity's end, or None when the match is a look-alike.
 Accept = Callable[[str, re.Match[str]], int | None]
@@ -54,9 +60,9 @@ def _ssn(text: str, m: re.Match[str]) -> int | None:
 def _plain_ssn(text: str, m: re.Match[str]) -> int | None:
     start = m.start()
     context = None
-    for context in p.SSN_CONTEXT.finditer(text, max(0, start - 32), start):  # noqa: B007
+    for context in p.SSN_CONTEXT.finditer(text, max(0, start - SSN_WINDOW), start):  # noqa: B007
         pass  # the nearest one counts: nothing but words may stand between it and the number
-    if context is None or p.TRIGGER.search(text, context.end(), start):
+    if context is None or _DIGIT.search(text, context.end(), start):
         return None
     return m.end() if us_ssn_ok(m.group()) else None
 
@@ -87,7 +93,10 @@ def _iban(text: str, m: re.Match[str]) -> int | None:
 
 
 def _ipv4(text: str, m: re.Match[str]) -> int | None:
-    if not ipv4_ok(m.group()) or p.VERSION_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+    start = m.start()
+    if not ipv4_ok(m.group()) or p.VERSION_BEFORE.search(
+        text, max(0, start - _VERSION_WINDOW), start
+    ):
         return None
     return m.end()
 
@@ -177,7 +186,7 @@ def scan(text: str, pos: int = 0, kinds: Collection[Kind] | None = None) -> Scan
                 passed = gates[d.gate] = d.gate(text)
             if not passed:
                 if d.pending is not None:
-                    _pending_only(text, pos, d, found)
+                    _pending_only(text, pos, d.pattern, d.pending, found)
                 continue
         for m in d.pattern.finditer(text, pos):
             found.matches.append(m.span())
@@ -190,10 +199,17 @@ def scan(text: str, pos: int = 0, kinds: Collection[Kind] | None = None) -> Scan
     return found
 
 
-def _pending_only(text: str, pos: int, d: _Detector, found: Scan) -> None:
-    assert d.pending is not None
-    for m in d.pattern.finditer(text, max(pos, len(text) - _PENDING_TAIL)):
-        if d.pending(text, m):
+def _pending_only(
+    text: str,
+    pos: int,
+    pattern: re.Pattern[str],
+    pending: Callable[[str, re.Match[str]], bool],
+    found: Scan,
+) -> None:
+    """Gated out, a pattern can still have a match waiting for words yet to come: look in
+    the tail only, where such a match must be."""
+    for m in pattern.finditer(text, max(pos, len(text) - _PENDING_TAIL)):
+        if pending(text, m):
             found.pending.append(m.start())
 
 

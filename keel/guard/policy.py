@@ -47,6 +47,11 @@ class PiiPolicy:
         self.numbered = numbered
         self.ner = ner
         self.inspected = frozenset(k for k, a in self.actions.items() if a is not Action.ALLOW)
+        if Kind.PERSON in self.inspected and ner is None:
+            raise ValueError(
+                "PII kind PERSON needs a recogniser (an NER model) and keel ships none: "
+                "pass one as ner=..., or set PERSON to allow"
+            )
         self.blocking = self._with(Action.BLOCK)
         self.pseudonymising = self._with(Action.PSEUDONYMISE)
         self.outbound = self._with(Action.REDACT) | self.blocking

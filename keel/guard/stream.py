@@ -7,8 +7,13 @@ redacted as one address. Joined, the outputs equal the guard applied to the whol
 Why the held tail can be short: within a match, whitespace is a single space between
 number-like tokens (patterns.py). So only the last token, and before it a run of number-like
 tokens joined by single spaces, can still be part of an entity that the next chunk completes;
-everything before that run is final. A run longer than ``MAX_HOLD`` (a long table of numbers)
-is cut anyway, outside any match already visible, to keep the delay bounded.
+everything before that run is final. Two more things wait: an unfinished ``<EMAIL_1>``, and
+a date until the few words after it that could make it a date of birth have arrived. The
+forwarded text's last characters stay as context for lookbehinds and birth words.
+
+At most ``MAX_HOLD`` characters are held: a longer run (a table of numbers) is cut anyway,
+outside any match already visible; only where matches themselves run that long can the
+streamed result differ from the whole text's.
 """
 
 from __future__ import annotations
@@ -18,16 +23,16 @@ from collections.abc import Collection
 from typing import Any
 
 from keel.guard.dates import MONTH_NUMBERS
-from keel.guard.detectors import Scan, scan
-from keel.guard.entities import Kind
+from keel.guard.detectors import LOOK_BEHIND, Scan, scan
+from keel.guard.entities import Entity, Kind
 from keel.guard.patterns import GROUP_TOKEN
 from keel.guard.pii import PLACEHOLDER, PLACEHOLDER_MAX, Labels, Pseudonymiser, rewrite
 
 __all__ = ["MAX_HOLD", "ChunkGuard", "StreamGuard"]
 
 MAX_HOLD = 64
-# Forwarded text kept as left context: lookbehinds and the words before a date of birth.
-_CONTEXT = 48
+# Forwarded text kept as left context (lookbehinds, the words before a date of birth).
+_CONTEXT = LOOK_BEHIND
 # The earliest start from which the rest of the text could still be (part of) an entity.
 _TAIL = re.compile(rf"(?:(?:{GROUP_TOKEN.pattern}) )*\S*\Z")
 _OPEN_PLACEHOLDER = re.compile(r"<[A-Z0-9_]*\Z")
@@ -83,7 +88,7 @@ class StreamGuard:
         out = work[base:cut]
         ready = [e for e in found.entities if e.end <= cut]
         if ready:
-            shifted = [type(e)(e.kind, e.start - base, e.end - base) for e in ready]
+            shifted = [Entity(e.kind, e.start - base, e.end - base) for e in ready]
             out = rewrite(out, shifted, lambda e, v: self._labels.label(e.kind, v))
         if self.pseudonymiser is not None:
             out = self.pseudonymiser.restore(out)
@@ -128,8 +133,8 @@ def _may_be_group(token: str) -> bool:
 
 def _outside(cut: int, spans: list[tuple[int, int]], end: int) -> int:
     """Move ``cut`` out of every match it would split: back to the match's start, or, where
-    that would hold more than ``MAX_HOLD``, past its end when two characters after it are
-    known. Only a match longer than ``MAX_HOLD`` itself is ever split."""
+    that would hold more than ``MAX_HOLD``, past its end once two characters after it are
+    known. Only matches (or overlapping runs of them) about ``MAX_HOLD`` long are split."""
     back = _shift(cut, spans, forward=False)
     if end - back <= MAX_HOLD:
         return back

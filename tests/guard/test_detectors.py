@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from keel.guard import Entity, Kind, detect
+from keel.guard.detectors import PRIORITY, resolve
 from keel.guard.patterns import GROUP_TOKEN
 
 
@@ -234,3 +235,13 @@ def test_every_multi_token_match_is_made_of_group_tokens() -> None:
         assert GROUP_TOKEN.fullmatch(token), token
     for token in ("the", "of", "born", "db8"):
         assert not GROUP_TOKEN.fullmatch(token), token
+
+
+def test_every_kind_has_a_priority() -> None:
+    assert set(PRIORITY) == set(Kind)
+
+
+def test_on_equal_spans_the_checksummed_kind_wins() -> None:
+    phone, card = Entity(Kind.PHONE, 0, 16), Entity(Kind.CARD, 0, 16)
+    assert resolve([phone, card]) == [card]
+    assert resolve([Entity(Kind.PHONE, 0, 17), card]) == [Entity(Kind.PHONE, 0, 17)]

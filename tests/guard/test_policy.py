@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from keel.guard import Action, Kind, PiiPolicy, RequestGuard, blocked_message
+from keel.guard import Action, Entity, Kind, PiiPolicy, RequestGuard, blocked_message
 
 POLICY = PiiPolicy.parse(
     {"EMAIL": "pseudonymise", "PHONE": "redact", "US_SSN": "block", "IP": "allow"}
@@ -84,3 +84,20 @@ def test_parse_names_what_is_wrong() -> None:
         PiiPolicy.parse({"NAME": "redact"})
     with pytest.raises(ValueError, match="unknown PII action 'hide'"):
         PiiPolicy.parse({"EMAIL": "hide"})
+
+
+def test_person_needs_a_recogniser() -> None:
+    with pytest.raises(ValueError, match="PERSON needs a recogniser"):
+        PiiPolicy.parse({"PERSON": "redact"})
+
+    def names(text: str) -> list[Entity]:
+        at = text.find("Jane Doe")
+        return [Entity(Kind.PERSON, at, at + 8)] if at >= 0 else []
+
+    guard = RequestGuard(PiiPolicy.parse({"PERSON": "pseudonymise"}, ner=names))
+    body, _ = guard.inbound(chat("Write to Jane Doe today"))
+    assert body["messages"][0]["content"] == "Write to <PERSON_1> today"
+    assert guard.outbound(answer("Dear <PERSON_1>,"))["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "Dear Jane Doe,",
+    }
