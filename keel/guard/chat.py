@@ -32,24 +32,24 @@ def chat_texts(body: dict[str, Any]) -> Iterator[str]:
 
 def map_chat_text(body: dict[str, Any], fn: TextFn) -> dict[str, Any]:
     """``body`` with ``fn`` applied to every text; copied only where something changed."""
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return body
-    mapped = [_map_message(m, fn) for m in messages]
-    if all(a is b for a, b in zip(mapped, messages, strict=True)):
-        return body
-    return {**body, "messages": mapped}
+    return _map_list(body, "messages", _map_message, fn)
 
 
 def map_answer_text(answer: dict[str, Any], fn: TextFn) -> dict[str, Any]:
     """A (non-streamed) chat or text completion with ``fn`` applied to each choice's text."""
-    choices = answer.get("choices")
-    if not isinstance(choices, list):
-        return answer
-    mapped = [_map_choice(c, fn) for c in choices]
-    if all(a is b for a, b in zip(mapped, choices, strict=True)):
-        return answer
-    return {**answer, "choices": mapped}
+    return _map_list(answer, "choices", _map_choice, fn)
+
+
+def _map_list(
+    obj: dict[str, Any], key: str, map_item: Callable[[Any, TextFn], Any], fn: TextFn
+) -> dict[str, Any]:
+    items = obj.get(key)
+    if not isinstance(items, list):
+        return obj
+    mapped = [map_item(item, fn) for item in items]
+    if all(a is b for a, b in zip(mapped, items, strict=True)):
+        return obj
+    return {**obj, key: mapped}
 
 
 def _map_message(message: Any, fn: TextFn) -> Any:
