@@ -128,6 +128,6 @@ def blocked_message(kinds: list[Kind]) -> str:
     """The 400's message: it names the kinds found, never a value."""
     names = ", ".join(kinds)
     return (
-        f"The request contains personal data of a kind this data class does not allow to "
-        f"leave: {names}. Remove it, or ask an administrator for a data class that permits it."
+        f"The request contains personal data of a kind its data class blocks: {names}. "
+        "Remove it and retry, or ask an administrator for a data class that allows it."
     )
