@@ -1,1 +1,47 @@
-"""Guards on what goes in and out of a model: screening of requests and answers."""
+"""Guards on what goes in and out of a model. The PII guard (exported here): find personal
+data in text, then allow, redact, pseudonymise or block it. The prompt-injection screen is
+``keel.guard.injection``.
+
+Detection (``detect``) is pattern-based with validity checks (Luhn, IBAN mod-97, SSN, NI and
+Steuer-ID rules, dates of birth only next to words such as "born"); person names come only
+from an optional ``Recogniser`` (no NER model ships with keel). ``RequestGuard`` applies a
+``PiiPolicy`` to one request and its answer, streamed answers included (``StreamGuard``).
+"""
+
+from keel.guard.chat import chat_texts, map_answer_text, map_chat_text
+from keel.guard.detectors import detect
+from keel.guard.entities import Entity, Kind, Recogniser
+from keel.guard.pii import (
+    Labels,
+    Pseudonymiser,
+    blocked_types,
+    blocked_types_chat,
+    pseudonymise_chat,
+    redact,
+    redact_chat,
+)
+from keel.guard.policy import Action, PiiPolicy, RequestGuard, blocked_message
+from keel.guard.stream import ChunkGuard, StreamGuard
+
+__all__ = [
+    "Action",
+    "ChunkGuard",
+    "Entity",
+    "Kind",
+    "Labels",
+    "PiiPolicy",
+    "Pseudonymiser",
+    "Recogniser",
+    "RequestGuard",
+    "StreamGuard",
+    "blocked_message",
+    "blocked_types",
+    "blocked_types_chat",
+    "chat_texts",
+    "detect",
+    "map_answer_text",
+    "map_chat_text",
+    "pseudonymise_chat",
+    "redact",
+    "redact_chat",
+]

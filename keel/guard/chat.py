@@ -1,0 +1,94 @@
+"""Applying a text function to a chat request's messages and to a chat answer's choices.
+
+Only text is touched: a message's string ``content`` and the ``text`` of its ``{"type":
+"text"}`` parts. Images, audio, tool calls and unknown fields pass through unchanged. A body
+in which nothing changes is returned as the same object, so a clean request costs no copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["chat_texts", "map_answer_text", "map_chat_text"]
+
+TextFn = Callable[[str], str]
+
+
+def chat_texts(body: dict[str, Any]) -> Iterator[str]:
+    """Every text a chat request carries, in message order."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            yield content
+        elif isinstance(content, list):
+            for part in content:
+                if _is_text_part(part):
+                    yield part["text"]
+
+
+def map_chat_text(body: dict[str, Any], fn: TextFn) -> dict[str, Any]:
+    """``body`` with ``fn`` applied to every text; copied only where something changed."""
+    return _map_list(body, "messages", _map_message, fn)
+
+
+def map_answer_text(answer: dict[str, Any], fn: TextFn) -> dict[str, Any]:
+    """A (non-streamed) chat or text completion with ``fn`` applied to each choice's text."""
+    return _map_list(answer, "choices", _map_choice, fn)
+
+
+def _map_list(
+    obj: dict[str, Any], key: str, map_item: Callable[[Any, TextFn], Any], fn: TextFn
+) -> dict[str, Any]:
+    items = obj.get(key)
+    if not isinstance(items, list):
+        return obj
+    mapped = [map_item(item, fn) for item in items]
+    if all(a is b for a, b in zip(mapped, items, strict=True)):
+        return obj
+    return {**obj, key: mapped}
+
+
+def _map_message(message: Any, fn: TextFn) -> Any:
+    if not isinstance(message, dict):
+        return message
+    content = message.get("content")
+    new = _map_content(content, fn)
+    return message if new is content else {**message, "content": new}
+
+
+def _map_content(content: Any, fn: TextFn) -> Any:
+    if isinstance(content, str):
+        out = fn(content)
+        return content if out == content else out
+    if not isinstance(content, list):
+        return content
+    parts = [_map_part(part, fn) for part in content]
+    return content if all(a is b for a, b in zip(parts, content, strict=True)) else parts
+
+
+def _map_part(part: Any, fn: TextFn) -> Any:
+    if not _is_text_part(part):
+        return part
+    out = fn(part["text"])
+    return part if out == part["text"] else {**part, "text": out}
+
+
+def _map_choice(choice: Any, fn: TextFn) -> Any:
+    if not isinstance(choice, dict):
+        return choice
+    if isinstance(choice.get("text"), str):  # /v1/completions
+        out = fn(choice["text"])
+        return choice if out == choice["text"] else {**choice, "text": out}
+    message = choice.get("message")
+    new = _map_message(message, fn)
+    return choice if new is message else {**choice, "message": new}
+
+
+def _is_text_part(part: Any) -> bool:
+    if not isinstance(part, dict) or part.get("type") != "text":
+        return False
+    return isinstance(part.get("text"), str)

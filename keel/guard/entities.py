@@ -1,0 +1,48 @@
+"""What the PII guard finds: an entity is a kind and a character span, never a copy of the value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+__all__ = ["Entity", "Kind", "Recogniser"]
+
+
+class Kind(StrEnum):
+    """Stable names: they appear in placeholders, in config and in error messages."""
+
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    CARD = "CARD"
+    IBAN = "IBAN"
+    IP = "IP"
+    US_SSN = "US_SSN"
+    UK_NI = "UK_NI"
+    DE_TAX_ID = "DE_TAX_ID"
+    DOB = "DOB"
+    PERSON = "PERSON"  # only from a Recogniser (NER): no pattern finds names
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    kind: Kind
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+class Recogniser(Protocol):
+    """The optional NER hook (person names and whatever else a model finds).
+
+    keel ships no NER model: plug one in (spaCy, a small ONNX tagger, a remote service) by
+    passing any callable that returns entities with spans into ``text``. Its entities are
+    merged with the pattern detectors' and overlaps resolved the same way. It runs on whole
+    texts only; the stream guard does not call it, because a name has no bounded shape that
+    says how much of a stream to hold back.
+    """
+
+    def __call__(self, text: str) -> Iterable[Entity]: ...

@@ -1,0 +1,144 @@
+"""What to do with what was found: redact, pseudonymise and restore, or name the kinds to block."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from keel.guard.chat import chat_texts, map_chat_text
+from keel.guard.detectors import detect
+from keel.guard.entities import Entity, Kind, Recogniser
+
+__all__ = [
+    "Labels",
+    "Pseudonymiser",
+    "blocked_types",
+    "blocked_types_chat",
+    "pseudonymise_chat",
+    "redact",
+    "redact_chat",
+    "rewrite",
+]
+
+# A pseudonymiser's placeholder: <EMAIL_1>. Capitals, digits and '_' only, at most 24 long
+# (stream.py holds back a tail that could still grow into one).
+PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]{1,14}_[0-9]{1,6})>")
+PLACEHOLDER_MAX = 24
+
+
+class Labels:
+    """Placeholders for values: ``[EMAIL]``, or numbered ``[EMAIL_1]`` where the same value
+    keeps its number, so a reader still sees that two mentions are one person."""
+
+    def __init__(self, numbered: bool = False, template: str = "[{}]") -> None:
+        self.numbered = numbered
+        self.template = template
+        self._numbers: dict[tuple[Kind, str], str] = {}
+        self._counts: dict[Kind, int] = {}
+
+    def label(self, kind: Kind, value: str) -> str:
+        if not self.numbered:
+            return self.template.format(kind.value)
+        known = self._numbers.get((kind, value))
+        if known is None:
+            n = self._counts[kind] = self._counts.get(kind, 0) + 1
+            known = self._numbers[(kind, value)] = self.template.format(f"{kind.value}_{n}")
+        return known
+
+
+def rewrite(text: str, entities: Sequence[Entity], replace: Callable[[Entity, str], str]) -> str:
+    """``text`` with each entity's span replaced; ``entities`` non-overlapping, in order."""
+    if not entities:
+        return text
+    parts: list[str] = []
+    at = 0
+    for e in entities:
+        parts.append(text[at : e.start])
+        parts.append(replace(e, text[e.start : e.end]))
+        at = e.end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+def redact(
+    text: str,
+    kinds: Collection[Kind] | None = None,
+    *,
+    numbered: bool = False,
+    ner: Recogniser | None = None,
+) -> str:
+    """``text`` with every entity replaced by its kind: ``[EMAIL]``, or ``[EMAIL_1]``."""
+    labels = Labels(numbered)
+    return rewrite(text, detect(text, kinds, ner), lambda e, v: labels.label(e.kind, v))
+
+
+def blocked_types(
+    text: str, kinds: Collection[Kind] | None = None, ner: Recogniser | None = None
+) -> list[Kind]:
+    """The kinds present in ``text``, sorted: for a 400 that names the types, never the values."""
+    return sorted({e.kind for e in detect(text, kinds, ner)})
+
+
+class Pseudonymiser:
+    """One per request: the upstream sees ``<EMAIL_1>``, the client gets the value back.
+
+    The same value gets the same placeholder for the whole request (every message), so the
+    model can still tell two addresses apart and refer to each; ``restore`` puts the originals
+    back into its answer. A placeholder the model invents (``<EMAIL_9>``) stays as it is.
+    """
+
+    def __init__(self, kinds: Collection[Kind] | None = None, ner: Recogniser | None = None):
+        self.kinds = kinds
+        self.ner = ner
+        self._labels = Labels(numbered=True, template="<{}>")
+        self._originals: dict[str, str] = {}
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Placeholder -> original value. Secret: never log it, never send it upstream."""
+        return dict(self._originals)
+
+    def placeholder(self, kind: Kind, value: str) -> str:
+        label = self._labels.label(kind, value)
+        self._originals[label] = value
+        return label
+
+    def pseudonymise(self, text: str, entities: Sequence[Entity] | None = None) -> str:
+        found = detect(text, self.kinds, self.ner) if entities is None else entities
+        return rewrite(text, found, lambda e, v: self.placeholder(e.kind, v))
+
+    def restore(self, text: str) -> str:
+        if not self._originals or "<" not in text:
+            return text
+        return PLACEHOLDER.sub(self._original, text)
+
+    def _original(self, m: re.Match[str]) -> str:
+        return self._originals.get(m.group(), m.group())
+
+
+def redact_chat(
+    body: dict[str, Any],
+    kinds: Collection[Kind] | None = None,
+    *,
+    numbered: bool = False,
+    ner: Recogniser | None = None,
+) -> dict[str, Any]:
+    """A chat request redacted message by message; numbers run across the whole request."""
+    labels = Labels(numbered)
+
+    def one(text: str) -> str:
+        return rewrite(text, detect(text, kinds, ner), lambda e, v: labels.label(e.kind, v))
+
+    return map_chat_text(body, one)
+
+
+def pseudonymise_chat(body: dict[str, Any], pseudonymiser: Pseudonymiser) -> dict[str, Any]:
+    return map_chat_text(body, pseudonymiser.pseudonymise)
+
+
+def blocked_types_chat(
+    body: dict[str, Any], kinds: Collection[Kind] | None = None, ner: Recogniser | None = None
+) -> list[Kind]:
+    """The kinds present anywhere in a chat request's texts, sorted."""
+    return sorted({e.kind for text in chat_texts(body) for e in detect(text, kinds, ner)})

@@ -1,0 +1,68 @@
+"""Stages 4 and 8, guard in and out: what the request's data class says about personal data
+and prompt injection, applied to the request, its answer and its stream.
+
+Nothing runs for a request without a data class, or for a class whose guards are off, so the
+cost is paid only where a class asks for it. What fired is added to ``call.guards`` (and so to
+the audit record): kinds and scores, never values or text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keel.call import Call
+from keel.config.schema import KeelConfig
+from keel.config.security import DataClassConfig
+from keel.guard import injection
+
+__all__ = ["Guard"]
+
+
+class Guard:
+    def __init__(self, config: KeelConfig) -> None:
+        self.classes: dict[str, DataClassConfig] = dict(config.data_classes)
+        self.pii = {name: _pii_rules(dc) for name, dc in self.classes.items()}
+
+    async def before(self, call: Call) -> None:
+        if call.data_class is None:
+            return
+        spec = self.classes[call.data_class]
+        call.audit_full_text = spec.audit_text
+        if spec.injection.action != "off" and call.endpoint == "chat":
+            self._screen(call, spec)
+        rules = self.pii[call.data_class]
+        if rules is not None:
+            rules.inbound(call)
+
+    async def after(self, call: Call) -> None:
+        return None
+
+    def answer(self, call: Call, body: bytes) -> bytes:
+        """A whole answer, as the data class lets it leave."""
+        if call.data_class is None or (rules := self.pii[call.data_class]) is None:
+            return body
+        return rules.outbound(call, body)
+
+    def stream(self, call: Call) -> Any:
+        """A per-stream filter of event payloads, or None when the answer leaves as it is."""
+        if call.data_class is None or (rules := self.pii[call.data_class]) is None:
+            return None
+        return rules.stream(call)
+
+    def _screen(self, call: Call, spec: DataClassConfig) -> None:
+        messages = call.body.get("messages")
+        found = injection.screen(messages if isinstance(messages, list) else [])
+        verdict = injection.decide(found, spec.injection.threshold, spec.injection.action)
+        if verdict.outcome != "pass":
+            call.guards.append(f"injection:{verdict.outcome}:{found.score:.2f}")
+        if verdict.blocked:
+            raise verdict.error()
+
+
+def _pii_rules(spec: DataClassConfig) -> Any:
+    """The data class's PII rules, or None when personal data passes both ways."""
+    if spec.pii.prompts == "allow" and spec.pii.answers == "allow":
+        return None
+    from keel.pipeline.pii_rules import PIIRules
+
+    return PIIRules(spec.pii)
