@@ -88,8 +88,8 @@ def measure(tree: Path, side: str, mock_port: int, workdir: Path, n: int) -> dic
     env = {"PYTHONPATH": str(tree), "PYTHONSAFEPATH": "1"}
     proc = procs.start(side, argv, home, env=env, stdout=home / "keel.stdout")
     try:
-        why = procs.wait_until_answers(proc, port, "/v1/chat/completions", BODY,
-                                       {"authorization": HEADERS["authorization"]}, 300)  # fmt: skip
+        auth = {"authorization": HEADERS["authorization"]}
+        why = procs.wait_until_answers(proc, port, "/v1/chat/completions", BODY, auth, 300)
         if why:
             raise SystemExit(f"bench: {side} did not start under valgrind: {why}")
         send(port, BODY, 50)

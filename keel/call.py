@@ -72,6 +72,7 @@ class Call:
     route: Sequence[Any] = ()  # set by the router: the deployments in the order it tries them
     data_class: str | None = None  # set by the classify stage; routing never leaves its regions
     asked_class: str | None = None  # the x-keel-data-class header, which may only be stricter
+    pii: Any = None  # the PII guard of this request (its pseudonyms span request and answer)
     usage: Usage | None = None
     cost_usd: float = 0.0
     status: int = 200

@@ -92,7 +92,9 @@ class InjectionPolicy(_Section):
     """What the prompt-injection screen does with user messages and tool results."""
 
     action: Literal["off", "flag", "block"] = Field("off", description="flag records the score.")
-    threshold: float = Field(0.8, ge=0, le=1, description="Score at or above which it acts.")
+    threshold: float = Field(
+        0.7, ge=0, le=1, description="Score at or above which it acts (see README for P/R)."
+    )
 
 
 class DataClassConfig(_Section):

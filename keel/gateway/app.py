@@ -27,6 +27,7 @@ from keel.monitor.metrics import Metrics
 from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
 from keel.pipeline.classify import Classify
+from keel.pipeline.guard import Guard
 from keel.pipeline.identify import Identify
 from keel.providers import build_provider
 from keel.routing.health import Prober
@@ -58,7 +59,8 @@ class Gateway:
         self.identify = Identify(config, self.store, config.server.key_cache_s)
         log = access_log or AccessLog(enabled=config.server.access_log)
         self.account = Account(config, self.ledger, self.metrics, log)
-        self.pipeline = Pipeline([self.identify, Classify(config), self.account])
+        self.guard = Guard(config)
+        self.pipeline = Pipeline([self.identify, Classify(config), self.guard, self.account])
 
     async def start(self) -> None:
         await self.store.start()

@@ -94,6 +94,8 @@ class OpenAIRoutes:
                 f"Deployment {call.deployment} answered with something that is not JSON."
             ) from None
         call.usage = usage_from_answer(call, parsed)
+        if call.pii is not None:  # the data class's rules on what leaves (DLP, pseudonyms)
+            body = self.gateway.guard.answer(call, body)
         call.answer = body
         await self.gateway.pipeline.after(call)
         return Response(body, 200, keel_headers(call), _JSON)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
@@ -49,6 +50,7 @@ class EventStream(Response):
         self.call = call
         self.target = target
         self.reply = reply
+        self.guard = gateway.guard.stream(call) if call.pii is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         forward = asyncio.create_task(self._forward(send))
@@ -129,15 +131,16 @@ class EventStream(Response):
         assert events is not None
         call = self.call
         strip_usage = not call.client_wants_usage
+        guard = self.guard
         for payloads in reply.prefetched:  # read by the router while it waited for a token
-            if body := _frames(payloads, meter, strip_usage, splice):
+            if body := _frames(payloads, meter, strip_usage, splice, guard):
                 await send({"type": "http.response.body", "body": body, "more_body": True})
         reply.prefetched = []
         waited = time.perf_counter()
         try:
             async for payloads in events:
                 call.upstream_s += time.perf_counter() - waited
-                if body := _frames(payloads, meter, strip_usage, splice):
+                if body := _frames(payloads, meter, strip_usage, splice, guard):
                     await send({"type": "http.response.body", "body": body, "more_body": True})
                 waited = time.perf_counter()
             call.upstream_s += time.perf_counter() - waited
@@ -148,11 +151,17 @@ class EventStream(Response):
 
 
 def _frames(
-    payloads: list[bytes], meter: StreamMeter, strip_usage: bool, splice: Splice | None
+    payloads: list[bytes],
+    meter: StreamMeter,
+    strip_usage: bool,
+    splice: Splice | None,
+    guard: Callable[[list[bytes]], list[bytes]] | None,
 ) -> bytes:
-    """The SSE frames to send for what arrived together: spliced, metered, stripped."""
+    """The SSE frames to send for what arrived together: spliced, guarded, metered, stripped."""
     if splice is not None:
         payloads = splice.feed(payloads)
+    if guard is not None:
+        payloads = guard(payloads)
     return b"".join([_frame(p, strip_usage) for p in payloads if meter.feed(p)])
 
 

@@ -8,12 +8,11 @@ the audit record): kinds and scores, never values or text.
 
 from __future__ import annotations
 
-from typing import Any
-
 from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.config.security import DataClassConfig
 from keel.guard import injection
+from keel.pipeline.pii_rules import PIIRules, StreamFilter
 
 __all__ = ["Guard"]
 
@@ -21,7 +20,9 @@ __all__ = ["Guard"]
 class Guard:
     def __init__(self, config: KeelConfig) -> None:
         self.classes: dict[str, DataClassConfig] = dict(config.data_classes)
-        self.pii = {name: _pii_rules(dc) for name, dc in self.classes.items()}
+        self.pii: dict[str, PIIRules | None] = {
+            name: _pii_rules(dc) for name, dc in self.classes.items()
+        }
 
     async def before(self, call: Call) -> None:
         if call.data_class is None:
@@ -43,7 +44,7 @@ class Guard:
             return body
         return rules.outbound(call, body)
 
-    def stream(self, call: Call) -> Any:
+    def stream(self, call: Call) -> StreamFilter | None:
         """A per-stream filter of event payloads, or None when the answer leaves as it is."""
         if call.data_class is None or (rules := self.pii[call.data_class]) is None:
             return None
@@ -52,17 +53,16 @@ class Guard:
     def _screen(self, call: Call, spec: DataClassConfig) -> None:
         messages = call.body.get("messages")
         found = injection.screen(messages if isinstance(messages, list) else [])
-        verdict = injection.decide(found, spec.injection.threshold, spec.injection.action)
+        action: injection.Action = "block" if spec.injection.action == "block" else "flag"
+        verdict = injection.decide(found, spec.injection.threshold, action)
         if verdict.outcome != "pass":
             call.guards.append(f"injection:{verdict.outcome}:{found.score:.2f}")
         if verdict.blocked:
             raise verdict.error()
 
 
-def _pii_rules(spec: DataClassConfig) -> Any:
+def _pii_rules(spec: DataClassConfig) -> PIIRules | None:
     """The data class's PII rules, or None when personal data passes both ways."""
     if spec.pii.prompts == "allow" and spec.pii.answers == "allow":
         return None
-    from keel.pipeline.pii_rules import PIIRules
-
     return PIIRules(spec.pii)

@@ -9,8 +9,6 @@ personal data in what the model says (``block`` too: half of a stream cannot be 
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from keel.call import Call
@@ -21,7 +19,7 @@ from keel.guard.entities import Kind
 from keel.guard.policy import PiiPolicy, RequestGuard, blocked_message
 from keel.guard.stream import ChunkGuard, StreamGuard
 
-__all__ = ["PIIRules"]
+__all__ = ["PIIRules", "StreamFilter"]
 
 
 class PIIRules:
@@ -59,17 +57,17 @@ class PIIRules:
         guarded = map_answer_text(answer, text_guard.apply)
         return orjson.dumps(guarded)
 
-    def stream(self, call: Call) -> _StreamFilter | None:
+    def stream(self, call: Call) -> StreamFilter | None:
         guard = call.pii
         if not isinstance(guard, RequestGuard) or not self._acts(guard):
             return None
-        return _StreamFilter(ChunkGuard(self.out_kinds, guard.pseudonymiser, labels=guard.labels))
+        return StreamFilter(ChunkGuard(self.out_kinds, guard.pseudonymiser, labels=guard.labels))
 
     def _acts(self, guard: RequestGuard) -> bool:
         return bool(self.out_kinds) or guard.pseudonymiser is not None
 
 
-class _StreamFilter:
+class StreamFilter:
     """Rewrites each streamed chunk's text through the chunk guard; ``tail`` gives what a
     broken stream still held back, to be sent before its error event."""
 

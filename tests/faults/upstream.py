@@ -103,6 +103,29 @@ async def answer(call: Call) -> bool:
     return True
 
 
+async def answer_echo(call: Call) -> bool:
+    """echo: the last user message back as the answer (streamed five characters a chunk), so a
+    test sees what the upstream was sent and what a guard does to text split across chunks."""
+    body, conn = call.body, call.conn
+    users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    text = str(users[-1].get("content") or "") if users else ""
+    if not call.stream:
+        answer = completion(body, 0)
+        answer["choices"][0]["message"]["content"] = text
+        await conn.json(200, answer)
+        return True
+    await conn.start_stream()
+    await conn.event(chunk(body, {"role": "assistant", "content": ""}))
+    for i in range(0, len(text), 5):
+        await conn.event(chunk(body, {"content": text[i : i + 5]}))
+    await conn.event(chunk(body, {}, "stop"))
+    if wants_usage(body):
+        await conn.event(usage_chunk(body, len(text) // 5 + 1))
+    await conn.event("[DONE]")
+    await conn.send(b"0\r\n\r\n")
+    return True
+
+
 async def answer_error(call: Call) -> bool:
     status, error = ERRORS[call.fault["name"]]
     headers = {}
@@ -151,6 +174,7 @@ HANDLERS: dict[str, Callable[[Call], Awaitable[bool]]] = {
     **{name: answer_error for name in ERRORS},
     **{name: answer_nothing for name in ("reset", "no_answer", "down_for")},
     **{name: answer_partial for name in ("cut", "stall")},
+    "echo": answer_echo,
 }
 # What a model-list request (a health probe) can be made to suffer; the rest are about answers.
 MODEL_HANDLERS: dict[str, Callable[[Call], Awaitable[bool]]] = {
