@@ -93,9 +93,19 @@ def keel_config(mock_port: int, port: int, workdir: Path, access_log: bool) -> s
 
 
 def full_hot_path_config(mock_port: int, port: int, workdir: Path) -> str:
-    """keel with every hot-path stage that exists so far. Later stages (limits, budgets, guards,
-    audit) are added here as they land, so this row keeps measuring the whole pipeline."""
-    return keel_config(mock_port, port, workdir, access_log=True)
+    """keel with every hot-path stage that exists so far: auth, a data class pinned to the
+    region with PII redaction of prompts and answers and the prompt-injection screen (flag),
+    the audit chain (on by default), the access log. Budgets and limits join as they land."""
+    config = yaml.safe_load(keel_config(mock_port, port, workdir, access_log=True))
+    config["data_classes"] = {
+        "internal": {
+            "regions": ["local"],
+            "pii": {"prompts": "redact", "answers": "redact"},
+            "injection": {"action": "flag"},
+        }
+    }
+    config["teams"]["bench"]["data_class"] = "internal"
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def keel_target(
