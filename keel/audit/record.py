@@ -22,6 +22,8 @@ def call_record(call: Call, kind: str = "call") -> dict[str, Any]:
     principal, usage = call.principal, call.usage
     prompt = call.body.get(PROMPT_FIELD[call.endpoint])
     user = call.body.get("user")
+    if not isinstance(user, str) and principal is not None:
+        user = principal.user  # a token's user claim
     answer = call.answer.encode() if isinstance(call.answer, str) else call.answer
     record: dict[str, Any] = {
         "kind": kind,
@@ -35,6 +37,7 @@ def call_record(call: Call, kind: str = "call") -> dict[str, Any]:
         "stream": call.stream,
         "deployment": call.deployment,
         "region": call.region,
+        "data_class": call.data_class,
         "status": call.status,
         "error": call.error,
         "decision": "allowed" if call.error is None else call.error,
