@@ -19,6 +19,8 @@ from keel.errors import ConfigError
 
 if TYPE_CHECKING:
     from keel.config.schema import ModelConfig
+    from keel.identity.admin import StoreKeys
+    from keel.identity.remote import AdminClient
     from keel.routing.admin import Plan
     from keel.store.base import RolloutState
 
@@ -162,16 +164,9 @@ def keys_create(
     """Make an API key for a team. It is printed once and stored only as a hash."""
     scope = tuple(m.strip() for m in (models or "").split(",") if m.strip())
     try:
-        if server is not None:
-            from keel.identity.remote import AdminClient
-
-            client = AdminClient(server, admin_key)
-            key, record = client.create(team, name, expires, scope, data_class)
-        else:
-            from keel.identity import admin
-
-            cfg = _load(config)
-            key, record = asyncio.run(admin.create(cfg, team, name, expires, scope, data_class))
+        key, record = _keys(server, admin_key, config).create(
+            team, name, expires, scope, data_class
+        )
     except Exception as exc:
         _refuse(exc)
     typer.echo(key)
@@ -186,18 +181,13 @@ def keys_list(
     config: ConfigOpt = None,
 ) -> None:
     """List API keys (never the keys themselves)."""
-    from keel.identity import admin
+    from keel.identity.admin import render_keys
 
     try:
-        if server is not None:
-            from keel.identity.remote import AdminClient
-
-            records = AdminClient(server, admin_key).list_keys(team)
-        else:
-            records = asyncio.run(admin.list_keys(_load(config), team))
+        records = _keys(server, admin_key, config).list_keys(team)
     except Exception as exc:
         _refuse(exc)
-    typer.echo(admin.render_keys(records))
+    typer.echo(render_keys(records))
 
 
 @keys_app.command("revoke")
@@ -209,20 +199,24 @@ def keys_revoke(
 ) -> None:
     """Revoke a key. Running gateways refuse it within seconds."""
     try:
-        if server is not None:
-            from keel.identity.remote import AdminClient
-
-            found = AdminClient(server, admin_key).revoke(key_id)
-        else:
-            from keel.identity import admin
-
-            found = asyncio.run(admin.revoke(_load(config), key_id))
+        found = _keys(server, admin_key, config).revoke(key_id)
     except Exception as exc:
         _refuse(exc)
     if not found:
         typer.echo(f"keel: no key with id {key_id} (see keel keys list)", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+def _keys(server: str | None, admin_key: str | None, config: str | None) -> StoreKeys | AdminClient:
+    """Where key commands act: a running gateway's admin API, or the configured store."""
+    if server is not None:
+        from keel.identity.remote import AdminClient
+
+        return AdminClient(server, admin_key)
+    from keel.identity.admin import StoreKeys
+
+    return StoreKeys(_load(config))
 
 
 def _refuse(exc: Exception) -> NoReturn:

@@ -51,7 +51,9 @@ class Gateway:
         self.providers = {d.name: build_provider(d) for d in config.deployments}
         self.rollouts = Rollouts(config, self.store, self.metrics.rolled_back)
         self.router = Router(config, self.providers, self.rollouts)
-        self.shadows = Shadows(config, self.providers, self.ledger, self.metrics)
+        self.shadows = Shadows(
+            config, self.providers, self.ledger, self.metrics, self.router.regions_of
+        )
         self.prober = Prober(self.router.targets.values())
         for name, target in self.router.targets.items():  # keel_deployment_up follows breakers
             target.breaker.on_change = partial(self.metrics.set_up, name)

@@ -8,18 +8,13 @@ from typing import Any
 import orjson
 from starlette.requests import ClientDisconnect, Request
 
-from keel.call import Call, Endpoint
+from keel.call import PROMPT_FIELD, Call, Endpoint
 from keel.config.security import LimitsConfig
 from keel.errors import BadRequest, BodyTooLarge, InvalidJSON
 
 __all__ = ["bearer_token", "deadline_s", "parse_body", "read_body", "request_id"]
 
 _LIMITS = LimitsConfig()
-_PROMPT_FIELD: dict[Endpoint, str] = {
-    "chat": "messages",
-    "completions": "prompt",
-    "embeddings": "input",
-}
 
 
 def request_id(headers: Any) -> str:
@@ -133,7 +128,7 @@ def _loads(raw: bytes) -> Any:
 
 
 def _check_prompt(endpoint: Endpoint, body: dict[str, Any], limits: LimitsConfig) -> None:
-    name = _PROMPT_FIELD[endpoint]
+    name = PROMPT_FIELD[endpoint]
     value = body.get(name)
     if value is None:
         raise BadRequest(f"The field '{name}' is required.", param=name)

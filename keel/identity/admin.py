@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from keel.store.base import KeyRecord, Store
 from keel.table import render_table
 from keel.timeparse import parse_until
 
-__all__ = ["create", "create_in", "list_keys", "render_keys", "revoke"]
+__all__ = ["StoreKeys", "create", "create_in", "list_keys", "render_keys", "revoke"]
 
 
 async def create(
@@ -72,6 +73,30 @@ async def list_keys(config: KeelConfig, team: str | None) -> list[KeyRecord]:
 async def revoke(config: KeelConfig, key_id: str) -> bool:
     async with opened_store(config.store.url) as store:
         return await store.revoke_key(key_id, time.time())
+
+
+class StoreKeys:
+    """The key commands acting on the store itself, with the methods of ``remote.AdminClient``
+    (which acts through a running gateway), so the CLI treats both alike."""
+
+    def __init__(self, config: KeelConfig) -> None:
+        self.config = config
+
+    def create(
+        self,
+        team: str,
+        name: str,
+        expires: str | None,
+        models: tuple[str, ...],
+        data_class: str | None,
+    ) -> tuple[str, KeyRecord]:
+        return asyncio.run(create(self.config, team, name, expires, models, data_class))
+
+    def list_keys(self, team: str | None) -> list[KeyRecord]:
+        return asyncio.run(list_keys(self.config, team))
+
+    def revoke(self, key_id: str) -> bool:
+        return asyncio.run(revoke(self.config, key_id))
 
 
 def render_keys(records: list[KeyRecord]) -> str:

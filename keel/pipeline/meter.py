@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from keel.call import Call, Usage
+from keel.call import PROMPT_FIELD, Call, Usage
 
 __all__ = ["StreamMeter", "estimate_tokens", "usage_from_answer"]
 
@@ -29,7 +29,7 @@ def estimate_tokens(text: str) -> int:
 
 
 def _estimate_prompt(call: Call) -> int:
-    key = {"chat": "messages", "completions": "prompt", "embeddings": "input"}[call.endpoint]
+    key = PROMPT_FIELD[call.endpoint]
     return estimate_tokens(orjson.dumps(call.body.get(key)).decode())
 
 

@@ -115,10 +115,11 @@ class Shadows:
         providers: dict[str, Provider],
         ledger: Ledger,
         metrics: Metrics,
+        regions_of: dict[str, frozenset[str]],
     ) -> None:
         self.ledger = ledger
         self.metrics = metrics
-        self.regions_of = {n: frozenset(dc.regions) for n, dc in config.data_classes.items()}
+        self.regions_of = regions_of  # the router's: where each data class may go
         serving = {name for spec in config.models.values() for name in spec.deployments}
         self.lanes: dict[str, Lane] = {}
         self._shadows: dict[str, Shadow] = {}
