@@ -29,6 +29,7 @@ class Principal:
     data_class: str | None = None  # the class of the caller's data (its key's, else its team's)
     user: str | None = None  # a token's user claim
     classes: tuple[str, ...] | None = None  # a scoped key or token: the only classes it may use
+    project: str | None = None  # the key's project tag (budgets, ROI use cases)
 
     def may_use(self, model: str) -> bool:
         return "*" in self.models or model in self.models
@@ -39,6 +40,7 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     estimated: bool = False
+    cached_tokens: int = 0  # of the prompt tokens, those the upstream read from its cache
 
     @property
     def total_tokens(self) -> int:

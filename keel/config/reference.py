@@ -9,6 +9,13 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from keel.config.finops import (
+    AlertsConfig,
+    BudgetConfig,
+    RateLimitConfig,
+    UseCaseConfig,
+    WebhookConfig,
+)
 from keel.config.schema import (
     AuditConfig,
     AutoRollbackConfig,
@@ -58,6 +65,11 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("models.<name>.shadow", ShadowConfig),
     ("teams.<name>", TeamConfig),
     ("data_classes.<name>", DataClassConfig),
+    ("budgets[]", BudgetConfig),
+    ("rate_limits[]", RateLimitConfig),
+    ("use_cases.<name>", UseCaseConfig),
+    ("alerts", AlertsConfig),
+    ("alerts.webhooks[]", WebhookConfig),
     ("data_classes.<name>.pii", PIIPolicy),
     ("data_classes.<name>.injection", InjectionPolicy),
     ("auth", AuthConfig),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import (
@@ -14,6 +15,14 @@ from pydantic import (
     model_validator,
 )
 
+from keel.config.finops import (
+    AlertsConfig,
+    BudgetConfig,
+    PriceConfig,
+    RateLimitConfig,
+    StateConfig,
+    UseCaseConfig,
+)
 from keel.config.policies import (
     AutoRollbackConfig,
     ErrorPolicy,
@@ -21,17 +30,21 @@ from keel.config.policies import (
     ShadowConfig,
 )
 from keel.config.security import AuditConfig, AuthConfig, DataClassConfig, LimitsConfig, Trust
+from keel.finops.prices import Price, resolve
 
 __all__ = [
+    "AlertsConfig",
     "AuditConfig",
     "AutoRollbackConfig",
     "BreakerConfig",
+    "BudgetConfig",
     "DeploymentConfig",
     "ErrorPolicy",
     "HealthConfig",
     "KeelConfig",
     "ModelConfig",
     "PriceConfig",
+    "RateLimitConfig",
     "RegionConfig",
     "RolloutConfig",
     "ServerConfig",
@@ -41,6 +54,7 @@ __all__ = [
     "StoreConfig",
     "TeamConfig",
     "TimeoutsConfig",
+    "UseCaseConfig",
 ]
 
 ProviderName = Literal["openai", "sim", "local-embeddings"]
@@ -93,19 +107,6 @@ class StoreConfig(_Section):
         return url
 
 
-class StateConfig(_Section):
-    """Where shared counters live. ``memory://`` (one process)."""
-
-    url: str = Field("memory://", description="State URL; the scheme picks the backend.")
-
-    @field_validator("url")
-    @classmethod
-    def _known_scheme(cls, url: str) -> str:
-        if not url.startswith("memory://"):
-            raise ValueError("state url must be memory:// (redis:// arrives with shared budgets)")
-        return url
-
-
 class RegionConfig(_Section):
     """A place where deployments run, under a jurisdiction and a level of trust."""
 
@@ -114,14 +115,6 @@ class RegionConfig(_Section):
         "public-cloud", description="on-prem, private-cloud, public-cloud or edge."
     )
     description: str = Field("", description="Free text.")
-
-
-class PriceConfig(_Section):
-    """What a deployment costs, in US dollars."""
-
-    input_per_mtok: float = Field(0.0, ge=0, description="Per million prompt tokens.")
-    output_per_mtok: float = Field(0.0, ge=0, description="Per million completion tokens.")
-    per_request: float = Field(0.0, ge=0, description="Flat price per request.")
 
 
 class TimeoutsConfig(_Section):
@@ -231,6 +224,11 @@ class DeploymentConfig(_Section):
     health: HealthConfig = HealthConfig()
     sim: SimConfig = SimConfig()
 
+    @cached_property
+    def prices(self) -> Price:
+        """``price`` resolved against the bundled price list."""
+        return resolve(self.price)
+
     @field_validator("base_url")
     @classmethod
     def _needs_base_url(cls, url: str | None, info: ValidationInfo) -> str | None:
@@ -301,6 +299,10 @@ class KeelConfig(_Section):
     auth: AuthConfig = AuthConfig()
     limits: LimitsConfig = LimitsConfig()
     audit: AuditConfig = AuditConfig()
+    budgets: list[BudgetConfig] = Field(default_factory=list)
+    rate_limits: list[RateLimitConfig] = Field(default_factory=list)
+    use_cases: dict[str, UseCaseConfig] = Field(default_factory=dict)
+    alerts: AlertsConfig = AlertsConfig()
 
     def deployment(self, name: str) -> DeploymentConfig:
         for deployment in self.deployments:

@@ -10,9 +10,10 @@ import orjson
 
 from keel.audit.record import call_record
 from keel.call import Attempt, Call
-from keel.config.schema import KeelConfig, PriceConfig
+from keel.config.schema import KeelConfig
 from keel.errors import StoreUnavailable
 from keel.finops.cost import cost_usd
+from keel.finops.prices import Price
 from keel.monitor.access_log import AccessLog
 from keel.monitor.metrics import Metrics
 from keel.store.ledger import Ledger, RecordNotCommitted
@@ -24,7 +25,7 @@ class Account:
     def __init__(
         self, config: KeelConfig, ledger: Ledger, metrics: Metrics, access_log: AccessLog
     ) -> None:
-        self.prices: dict[str, PriceConfig] = {d.name: d.price for d in config.deployments}
+        self.prices: dict[str, Price] = {d.name: d.prices for d in config.deployments}
         self.ledger = ledger
         self.metrics = metrics
         self.access_log = access_log
@@ -68,6 +69,7 @@ def usage_row(call: Call) -> dict[str, Any]:
         "ts": call.started_at,
         "team": principal.team if principal else None,
         "key_id": principal.key_id if principal else None,
+        "project": principal.project if principal else None,
         "model": call.model or None,
         "endpoint": call.endpoint,
         "stream": call.stream,
@@ -77,6 +79,7 @@ def usage_row(call: Call) -> dict[str, Any]:
         "error": call.error,
         "prompt_tokens": usage.prompt_tokens if usage else 0,
         "completion_tokens": usage.completion_tokens if usage else 0,
+        "cached_tokens": usage.cached_tokens if usage else 0,
         "tokens_estimated": usage.estimated if usage else False,
         "cost_usd": call.cost_usd,
         "latency_ms": call.elapsed_s() * 1000,

@@ -99,7 +99,7 @@ class Shadow:
         twin.attempts.append(Attempt(d.name, twin.error, twin.upstream_s))
         twin.deployment, twin.region, twin.finished = d.name, d.region, time.perf_counter()
         if twin.status < 400:
-            twin.cost_usd = cost_usd(d.price, twin.usage)
+            twin.cost_usd = cost_usd(d.prices, twin.usage)
         # Not awaited: nobody waits for a shadow's record; a failed commit is logged by the ledger.
         ledger = self.shadows.ledger
         ledger.submit({**usage_row(twin), "kind": "shadow"},

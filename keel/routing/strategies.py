@@ -68,7 +68,7 @@ def _least_cost(
     targets: list[Target], _w: dict[str, float], _l: LatencyWatch, _r: random.Random
 ) -> list[Target]:
     def price(t: Target) -> float:
-        p = t.deployment.price
+        p = t.deployment.prices
         return p.input_per_mtok + p.output_per_mtok + p.per_request * 1e6
 
     return sorted(targets, key=price)

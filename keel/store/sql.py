@@ -41,6 +41,9 @@ _ADDED = (
     ("usage", "kind", "VARCHAR(16) NOT NULL DEFAULT 'call'"),
     ("api_keys", "models", "TEXT"),
     ("api_keys", "data_class", "VARCHAR(128)"),
+    ("api_keys", "project", "VARCHAR(128)"),
+    ("usage", "project", "VARCHAR(128)"),
+    ("usage", "cached_tokens", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "api_keys",
     "audit",
     "audit_checkpoints",
+    "feedback",
     "metadata",
     "rollout_events",
     "rollouts",
@@ -57,6 +58,8 @@ usage = Table(
     # 'call' for what a client asked; 'shadow' for the copy sent to a shadow deployment.
     # Added by ALTER TABLE to databases made before it (see keel.store.sql).
     Column("kind", String(16), nullable=False, server_default="call"),
+    Column("project", String(128)),
+    Column("cached_tokens", Integer, nullable=False, server_default="0"),
 )
 
 api_keys = Table(
@@ -72,6 +75,7 @@ api_keys = Table(
     Column("revoked_at", Float),
     Column("models", Text),
     Column("data_class", String(128)),
+    Column("project", String(128)),
 )
 
 # The live split of each rolled-out model, one row per model; ``version`` grows by one with
@@ -129,4 +133,18 @@ audit_checkpoints = Table(
     Column("key_id", String(128), nullable=False),
     Column("signature", String(128), nullable=False),  # base64 of the Ed25519 signature
     Index("ix_audit_checkpoints_writer_seq", "writer", "seq"),
+)
+
+# What a caller said about an answer (POST /v1/feedback): ``keel report roi`` values outcomes.
+# ``team`` and ``project`` are the answered call's, copied so the report needs no join.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False, index=True),
+    Column("request_id", String(128), nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("team", String(128)),
+    Column("project", String(128)),
+    Column("key_id", String(64)),
 )

@@ -87,6 +87,8 @@ def make_row(**fields: Any) -> dict[str, Any]:
         "overhead_ms": 1.5,
         "attempts": '[{"deployment": "sim-eu", "error": null, "ms": 90.0}]',
         "kind": "call",
+        "project": None,
+        "cached_tokens": 0,
     }
     unknown = set(fields) - set(row)
     assert not unknown, f"not usage columns: {unknown}"
