@@ -89,6 +89,8 @@ class Call:
     # The answer as the client got it, for the audit record: the body, or a stream's text.
     answer: bytes | str | None = field(default=None, repr=False)
     audit_full_text: bool = False  # the audit record keeps prompt and answer, not just hashes
+    admission: Any = None  # what the admit stage took (budgets, limits), given back after
+    limit_headers: dict[str, str] | None = None  # x-ratelimit-* for the answer
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()

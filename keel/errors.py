@@ -14,7 +14,10 @@ Every message says what to do next.
     │   └── ResidencyViolation       (403 residency_violation)
     ├── NotFound                     (404 not_found)
     │   └── ModelNotFound            (404 model_not_found)
+    ├── RateLimited                  (429 rate_limit_exceeded, retry-after to the second)
+    │   └── BudgetExceeded           (429 budget_exceeded, retry-after: the period's reset)
     ├── Overloaded                   (503 overloaded, retry-after)
+    ├── StateUnavailable             (503 state_unavailable: a fail_closed policy unchecked)
     ├── StoreUnavailable             (503 store_unavailable: no record, so no answer)
     └── UpstreamError                (502 upstream_error)
         ├── UpstreamUnavailable      (502 upstream_unavailable)
@@ -40,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "BodyTooLarge",
+    "BudgetExceeded",
     "ConfigError",
     "ConfigProblem",
     "InvalidJSON",
@@ -49,7 +53,9 @@ __all__ = [
     "Overloaded",
     "PermissionDenied",
     "PromptInjection",
+    "RateLimited",
     "ResidencyViolation",
+    "StateUnavailable",
     "StoreUnavailable",
     "StreamBroken",
     "StreamDiverged",
@@ -148,6 +154,51 @@ class Overloaded(KeelError):
 
     def headers(self) -> dict[str, str]:
         return {"retry-after": str(self.retry_after_s)}
+
+
+class RateLimited(KeelError):
+    """A rate limit has no room: retry after ``retry_after_ms`` (sent in seconds, rounded
+    up, and in milliseconds as ``retry-after-ms``, which the OpenAI SDKs read)."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self, message: str, *, retry_after_ms: int, retry: bool = True, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_ms = retry_after_ms
+        self.retry = retry
+
+    def headers(self) -> dict[str, str]:
+        seconds = max(1, -(-self.retry_after_ms // 1000))
+        headers = {"retry-after": str(seconds), "retry-after-ms": str(max(1, self.retry_after_ms))}
+        if not self.retry:
+            headers["x-should-retry"] = "false"  # SDKs would otherwise retry at once
+        return headers
+
+
+class BudgetExceeded(RateLimited):
+    """A hard budget cannot cover the request's worst-case cost until its period resets."""
+
+    type = "insufficient_quota"
+    code = "budget_exceeded"
+
+    def __init__(self, message: str, *, retry_after_ms: int) -> None:
+        super().__init__(message, retry_after_ms=retry_after_ms, retry=False)
+
+
+class StateUnavailable(KeelError):
+    """The state backend (budgets, rate limits) is unreachable and a policy that applies to
+    the request is set to fail_closed."""
+
+    status = 503
+    type = "api_error"
+    code = "state_unavailable"
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": "1"}
 
 
 class StoreUnavailable(KeelError):

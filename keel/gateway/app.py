@@ -26,6 +26,7 @@ from keel.monitor.access_log import AccessLog
 from keel.monitor.metrics import Metrics
 from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
+from keel.pipeline.admit import Admit
 from keel.pipeline.classify import Classify
 from keel.pipeline.guard import Guard
 from keel.pipeline.identify import Identify
@@ -34,6 +35,7 @@ from keel.routing.health import Prober
 from keel.routing.live import Rollouts
 from keel.routing.router import Router
 from keel.routing.shadow import Shadows
+from keel.state import open_state
 from keel.store import open_store
 from keel.store.ledger import Ledger
 
@@ -62,11 +64,16 @@ class Gateway:
         log = access_log or AccessLog(enabled=config.server.access_log)
         self.account = Account(config, self.ledger, self.metrics, log)
         self.guard = Guard(config)
-        self.pipeline = Pipeline([self.identify, Classify(config), self.guard, self.account])
+        self.state = open_state(config.state)
+        self.admit = Admit(config, self.state, self.store, self.metrics)
+        self.pipeline = Pipeline(
+            [self.identify, self.admit, Classify(config), self.guard, self.account]
+        )
 
     async def start(self) -> None:
         await self.store.start()
         await self.ledger.start()
+        await self.admit.start()
         await asyncio.gather(*(p.start() for p in self.providers.values()))
         self.prober.start()
         await self.shadows.start()
@@ -81,6 +88,7 @@ class Gateway:
         await self.rollouts.close()
         await self.shadows.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()))
+        await self.admit.close()
         await self.ledger.close()
         await self.store.close()
 

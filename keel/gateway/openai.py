@@ -37,6 +37,8 @@ def keel_headers(call: Call) -> dict[str, str]:
     if not call.stream:
         headers["x-keel-cost-usd"] = f"{call.cost_usd:.8f}"
     headers["x-keel-overhead-ms"] = f"{call.overhead_s() * 1000:.3f}"
+    if call.limit_headers:
+        headers.update(call.limit_headers)
     return headers
 
 

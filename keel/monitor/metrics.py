@@ -66,6 +66,19 @@ class Metrics:
             "keel_rollout_rollbacks", "Canaries this gateway rolled back automatically.",
             ["model"], registry=r,
         )  # fmt: skip
+        self.refused = Counter(
+            "keel_limit_refused", "Requests refused by a budget or rate limit (429).",
+            ["policy", "kind"], registry=r,
+        )  # fmt: skip
+        self.state_errors = Counter(
+            "keel_state_errors", "State backend operations that failed (unreachable, timeout).",
+            ["op"], registry=r,
+        )  # fmt: skip
+        self.state_unchecked = Counter(
+            "keel_state_unchecked", "Requests whose budgets and limits could not be checked, "
+            "by what the policy chose: fail_open (admitted) or fail_closed (503).",
+            ["outcome"], registry=r,
+        )  # fmt: skip
         self.shadow_dropped = Counter(
             "keel_shadow_dropped", "Shadow copies dropped: the deployment was at max_concurrency.",
             ["deployment"], registry=r,

@@ -1,7 +1,9 @@
 """The request pipeline: ordered stages that read and add to one ``Call``.
 
 ``before`` runs in order and may stop the call by raising a ``KeelError``; ``after`` runs in
-reverse order once the call is over, whether it succeeded or not. The pipeline never imports
+reverse order once the call is over, whether it succeeded or not. Every stage's ``after``
+runs even if a later one raised (what a stage took, it gives back); the first error is then
+raised. The pipeline never imports
 Starlette: the HTTP edge translates requests into calls and answers back.
 """
 
@@ -30,5 +32,11 @@ class Pipeline:
             await stage.before(call)
 
     async def after(self, call: Call) -> None:
+        failed: BaseException | None = None
         for stage in reversed(self.stages):
-            await stage.after(call)
+            try:
+                await stage.after(call)
+            except Exception as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed

@@ -147,6 +147,11 @@ class Store(ABC):
     async def count_usage(self) -> int: ...
 
     @abstractmethod
+    async def spent_since(self, column: str, value: str, since: float) -> float:
+        """Dollars the calls of one team, project or key_id cost since a Unix time (budgets
+        start their counters from it)."""
+
+    @abstractmethod
     async def add_key(self, record: KeyRecord, key_hash: str) -> None: ...
 
     @abstractmethod

@@ -35,6 +35,7 @@ from keel.store.tables import (
 
 __all__ = ["SQLStore", "apply_change"]
 
+_SPEND_BY = {"team", "project", "key_id"}
 _GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status", "kind"}
 # Columns added after their table was first released: databases made before get them at start.
 _ADDED = (
@@ -114,6 +115,15 @@ class SQLStore(Store):
     async def count_usage(self) -> int:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(usage))).scalar_one())
+
+    async def spent_since(self, column: str, value: str, since: float) -> float:
+        if column not in _SPEND_BY:
+            raise ValueError(f"cannot sum spend by {column!r}; use one of {sorted(_SPEND_BY)}")
+        query = select(func.sum(usage.c.cost_usd)).where(
+            usage.c[column] == value, usage.c.ts >= since, usage.c.kind == "call"
+        )
+        async with self.engine.connect() as conn:
+            return float((await conn.execute(query)).scalar() or 0.0)
 
     async def add_key(self, record: KeyRecord, key_hash: str) -> None:
         async with self.engine.begin() as conn:

@@ -42,6 +42,9 @@ class BrokenStore(Store):
     async def count_usage(self) -> int:
         raise ConnectionError("database is down")
 
+    async def spent_since(self, column: str, value: str, since: float) -> float:
+        raise ConnectionError("database is down")
+
     async def add_key(self, record: KeyRecord, key_hash: str) -> None:
         raise ConnectionError("database is down")
 

@@ -1,0 +1,282 @@
+"""``redis://``: state shared by every replica. Each operation is one Lua script, which Redis
+runs atomically: an admission checks and takes all its holds with no other request in
+between, however many replicas send them.
+
+Keys (``<key>`` is what the admit stage names, prefix included):
+
+    window   <key> hash {token: weight, "#sum": total}   <key>:z zset token -> admitted at
+    slots    <key> zset token -> lease end
+    budget   <key> hash {spent, reserved, "r:"token: amount}   <key>:r zset token -> lease end
+
+Redis runs the scripts on one node: a Redis Cluster is not supported (keys of one request
+may sit on different shards); a primary with replicas, or Sentinel, is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from keel.state.base import KEEP_DAYS_MS, Hold, Settle, State, StateUnavailable, Verdict
+
+__all__ = ["RedisState"]
+
+_KIND = {"window": "w", "slots": "s", "budget": "b"}
+
+_COMMON = """
+local function each_chunk(list, fn)
+  for s = 1, #list, 500 do
+    fn({unpack(list, s, math.min(s + 499, #list))})
+  end
+end
+
+local function window_sum(key, cutoff)
+  local old = redis.call('ZRANGEBYSCORE', key .. ':z', '-inf', cutoff)
+  if #old == 0 then
+    return tonumber(redis.call('HGET', key, '#sum') or 0)
+  end
+  local freed = 0
+  each_chunk(old, function(part)
+    local weights = redis.call('HMGET', key, unpack(part))
+    for j = 1, #part do freed = freed + (tonumber(weights[j]) or 0) end
+    redis.call('HDEL', key, unpack(part))
+  end)
+  redis.call('ZREMRANGEBYSCORE', key .. ':z', '-inf', cutoff)
+  return redis.call('HINCRBY', key, '#sum', -freed)
+end
+
+local function window_wait(key, need, span, now)
+  local freed, start = 0, 0
+  while true do
+    local page = redis.call('ZRANGE', key .. ':z', start, start + 99, 'WITHSCORES')
+    if #page == 0 then return span end
+    local members = {}
+    for j = 1, #page, 2 do members[#members + 1] = page[j] end
+    local weights = redis.call('HMGET', key, unpack(members))
+    for j = 1, #members do
+      freed = freed + (tonumber(weights[j]) or 0)
+      if freed >= need then return tonumber(page[2 * j]) + span - now end
+    end
+    start = start + 100
+  end
+end
+
+local function window_reset(key, span, now)
+  local newest = redis.call('ZRANGE', key .. ':z', -1, -1, 'WITHSCORES')
+  if #newest == 0 then return 0 end
+  return math.max(0, tonumber(newest[2]) + span - now)
+end
+
+local function budget_use(key, now)
+  local old = redis.call('ZRANGEBYSCORE', key .. ':r', '-inf', now)
+  if #old > 0 then
+    local freed = 0
+    each_chunk(old, function(part)
+      local fields = {}
+      for j = 1, #part do fields[j] = 'r:' .. part[j] end
+      local amounts = redis.call('HMGET', key, unpack(fields))
+      for j = 1, #fields do freed = freed + (tonumber(amounts[j]) or 0) end
+      redis.call('HDEL', key, unpack(fields))
+    end)
+    redis.call('ZREMRANGEBYSCORE', key .. ':r', '-inf', now)
+    redis.call('HINCRBY', key, 'reserved', -freed)
+  end
+  local values = redis.call('HMGET', key, 'spent', 'reserved')
+  return tonumber(values[1] or 0), tonumber(values[2] or 0)
+end
+"""
+
+# ARGV: now, token, then per hold: kind, limit, amount, span, expires.
+# Returns {0, levels.., spent.., resets..} admitted; {1, refused, wait, levels.., spent..,
+# resets..} refused; {2, missing indices..} when budgets must be seeded first.
+_ADMIT = (
+    _COMMON
+    + """
+local now, token = tonumber(ARGV[1]), ARGV[2]
+local n = #KEYS
+local missing = {2}
+for i = 1, n do
+  if ARGV[3 + (i - 1) * 5] == 'b' and redis.call('HEXISTS', KEYS[i], 'spent') == 0 then
+    missing[#missing + 1] = i - 1
+  end
+end
+if #missing > 1 then return missing end
+local levels, spent, resets, waits = {}, {}, {}, {}
+local refused, longest = -1, 0
+for i = 1, n do
+  local at = 3 + (i - 1) * 5
+  local kind, limit, amount = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  local span, expires = tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4])
+  local key, use, wait = KEYS[i], 0, 0
+  spent[i], resets[i] = 0, 0
+  if kind == 'w' then
+    use = window_sum(key, now - span)
+    if use + amount > limit then
+      if amount > limit then wait = -1
+      else wait = math.max(1, window_wait(key, use + amount - limit, span, now)) end
+    end
+    resets[i] = window_reset(key, span, now)
+  elseif kind == 's' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    use = redis.call('ZCARD', key)
+    if use + amount > limit then wait = 1000 end
+  else
+    local s, r = budget_use(key, now)
+    use, spent[i] = s + r, s
+    if use + amount > limit then
+      if amount > limit then wait = -1 else wait = math.max(1, expires - now) end
+    end
+  end
+  levels[i] = use
+  if wait == -1 and longest ~= -1 then
+    refused, longest = i - 1, -1
+  elseif longest ~= -1 and wait > longest then
+    refused, longest = i - 1, wait
+  end
+end
+local out
+if refused >= 0 then
+  out = {1, refused, longest}
+else
+  out = {0}
+  for i = 1, n do
+    local at = 3 + (i - 1) * 5
+    local kind, amount, span = ARGV[at], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
+    local expires, key = tonumber(ARGV[at + 4]), KEYS[i]
+    if kind == 'w' then
+      redis.call('ZADD', key .. ':z', now, token)
+      redis.call('HSET', key, token, amount)
+      redis.call('HINCRBY', key, '#sum', amount)
+      redis.call('PEXPIRE', key, span + 1000)
+      redis.call('PEXPIRE', key .. ':z', span + 1000)
+      resets[i] = span
+      levels[i] = levels[i] + amount
+    elseif kind == 's' then
+      redis.call('ZADD', key, now + span, token)
+      redis.call('PEXPIRE', key, span + 1000)
+      levels[i] = levels[i] + 1
+    elseif amount > 0 then
+      redis.call('HINCRBY', key, 'reserved', amount)
+      redis.call('HSET', key, 'r:' .. token, amount)
+      redis.call('ZADD', key .. ':r', now + span, token)
+      redis.call('PEXPIREAT', key .. ':r', expires + KEEP)
+      levels[i] = levels[i] + amount
+    end
+  end
+end
+for i = 1, n do out[#out + 1] = levels[i] end
+for i = 1, n do out[#out + 1] = spent[i] end
+for i = 1, n do out[#out + 1] = resets[i] end
+return out
+"""
+).replace("KEEP", str(KEEP_DAYS_MS))
+
+# ARGV: now, token, then per settle: kind, amount. Returns per settle the budget's spend.
+_SETTLE = """
+local token = ARGV[2]
+local out = {}
+for i = 1, #KEYS do
+  local kind, amount, key = ARGV[1 + i * 2], tonumber(ARGV[2 + i * 2]), KEYS[i]
+  out[i] = 0
+  if kind == 'w' then
+    local old = redis.call('HGET', key, token)
+    if old then
+      redis.call('HSET', key, token, amount)
+      redis.call('HINCRBY', key, '#sum', amount - tonumber(old))
+    end
+  elseif kind == 's' then
+    redis.call('ZREM', key, token)
+  else
+    local held = redis.call('HGET', key, 'r:' .. token)
+    if held then
+      redis.call('HDEL', key, 'r:' .. token)
+      redis.call('ZREM', key .. ':r', token)
+      redis.call('HINCRBY', key, 'reserved', -tonumber(held))
+    end
+    if redis.call('HEXISTS', key, 'spent') == 1 then
+      out[i] = redis.call('HINCRBY', key, 'spent', amount)
+    else
+      out[i] = -1
+    end
+  end
+end
+return out
+"""
+
+_SEED = """
+if redis.call('HSETNX', KEYS[1], 'spent', ARGV[1]) == 1 then
+  redis.call('HSETNX', KEYS[1], 'reserved', 0)
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_FAIL_FAST_S = 1.0  # after an error, requests fail at once for this long, not each on a timeout
+
+
+class RedisState(State):
+    def __init__(self, url: str, timeout_s: float = 0.25) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self.redis = Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, max_connections=256
+        )
+        self._admit = self.redis.register_script(_ADMIT)
+        self._settle = self.redis.register_script(_SETTLE)
+        self._seed = self.redis.register_script(_SEED)
+        self._down_until = 0.0
+        self._last_error = ""
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def _run(self, op: Any) -> Any:
+        if time.monotonic() < self._down_until:
+            raise StateUnavailable(self._last_error)
+        try:
+            async with asyncio.timeout(self.timeout_s * 2):
+                return await op
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self._down_until = time.monotonic() + _FAIL_FAST_S
+            raise StateUnavailable(self._last_error) from exc
+        finally:
+            if hasattr(op, "close") and asyncio.iscoroutine(op):
+                op.close()  # never awaited when failing fast
+
+    async def ping(self) -> None:
+        await self._run(self.redis.ping())
+
+    async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> Verdict:
+        args: list[Any] = [now_ms, token]
+        for hold in holds:
+            args += (_KIND[hold.kind], hold.limit, hold.amount, hold.span_ms, hold.expires_ms)
+        raw = await self._run(self._admit(keys=[h.key for h in holds], args=args))
+        reply = [int(v) for v in raw]
+        n = len(holds)
+        if reply[0] == 2:
+            return Verdict(False, [], [], missing=reply[1:])
+        at = 1 if reply[0] == 0 else 3
+        levels, spent, resets = reply[at : at + n], reply[at + n : at + 2 * n], reply[at + 2 * n :]
+        if reply[0] == 0:
+            return Verdict(True, levels, spent, resets_ms=resets)
+        return Verdict(False, levels, spent, reply[1], reply[2], resets)
+
+    async def settle(self, settles: Sequence[Settle], token: str, now_ms: int) -> list[int]:
+        args: list[Any] = [now_ms, token]
+        for item in settles:
+            args += (_KIND[item.kind], item.amount)
+        raw = await self._run(self._settle(keys=[s.key for s in settles], args=args))
+        return [int(v) for v in raw]
+
+    async def seed(self, key: str, spent: int, expires_ms: int) -> None:
+        await self._run(self._seed(keys=[key], args=[spent, expires_ms + KEEP_DAYS_MS]))
+
+    async def once(self, key: str, ttl_ms: int, now_ms: int) -> bool:
+        claimed = await self._run(self.redis.set(key, 1, nx=True, px=max(1, ttl_ms)))
+        return bool(claimed)
