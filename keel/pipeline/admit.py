@@ -52,6 +52,7 @@ WINDOW_MS = 60_000
 NANO = 1_000_000_000  # budgets count nano-dollars: integers, exact on every backend
 _BYTES_OVERHEAD = 16  # per request, for the tokens a chat template adds
 _PENDING_MAX = 100_000  # settles kept for retry while the state backend is down
+_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 _SPEND_COLUMN = {"team": "team", "project": "project", "key": "key_id"}
 
 
@@ -223,13 +224,14 @@ class Admit:
             if wait == NEVER:
                 raise BudgetExceeded(
                     f"This request could cost up to ${worst / NANO:.6f}, more than the whole "
-                    f"{policy.period}ly budget '{policy.name}' of {who} (${policy.limit_usd:.2f}). "
+                    f"{_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} "
+                    f"(${policy.limit_usd:.2f}). "
                     "Send a lower max_tokens or a shorter prompt.",
                     retry_after_ms=int((check.period.end - now) * 1000),
                 )
             resets = datetime.fromtimestamp(check.period.end, ZoneInfo(policy.timezone))
             raise BudgetExceeded(
-                f"The {policy.period}ly budget '{policy.name}' of {who} is used up for "
+                f"The {_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} is used up for "
                 f"{check.period.label}: ${spent / NANO:.4f} spent and "
                 f"${(used - spent) / NANO:.4f} reserved by requests in flight, of "
                 f"${policy.limit_usd:.2f}; this request could cost up to ${worst / NANO:.6f}. "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -235,28 +235,26 @@ class RedisState(State):
     async def close(self) -> None:
         await self.redis.aclose()
 
-    async def _run(self, op: Any) -> Any:
+    async def _run(self, op: Callable[[], Awaitable[Any]]) -> Any:
         if time.monotonic() < self._down_until:
             raise StateUnavailable(self._last_error)
         try:
             async with asyncio.timeout(self.timeout_s * 2):
-                return await op
+                return await op()
         except (RedisError, OSError, TimeoutError) as exc:
             self._last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self._down_until = time.monotonic() + _FAIL_FAST_S
             raise StateUnavailable(self._last_error) from exc
-        finally:
-            if hasattr(op, "close") and asyncio.iscoroutine(op):
-                op.close()  # never awaited when failing fast
 
     async def ping(self) -> None:
-        await self._run(self.redis.ping())
+        await self._run(self.redis.ping)
 
     async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> Verdict:
         args: list[Any] = [now_ms, token]
         for hold in holds:
             args += (_KIND[hold.kind], hold.limit, hold.amount, hold.span_ms, hold.expires_ms)
-        raw = await self._run(self._admit(keys=[h.key for h in holds], args=args))
+        keys = [h.key for h in holds]
+        raw = await self._run(lambda: self._admit(keys=keys, args=args))
         reply = [int(v) for v in raw]
         n = len(holds)
         if reply[0] == 2:
@@ -271,12 +269,14 @@ class RedisState(State):
         args: list[Any] = [now_ms, token]
         for item in settles:
             args += (_KIND[item.kind], item.amount)
-        raw = await self._run(self._settle(keys=[s.key for s in settles], args=args))
+        keys = [s.key for s in settles]
+        raw = await self._run(lambda: self._settle(keys=keys, args=args))
         return [int(v) for v in raw]
 
     async def seed(self, key: str, spent: int, expires_ms: int) -> None:
-        await self._run(self._seed(keys=[key], args=[spent, expires_ms + KEEP_DAYS_MS]))
+        args = [spent, expires_ms + KEEP_DAYS_MS]
+        await self._run(lambda: self._seed(keys=[key], args=args))
 
     async def once(self, key: str, ttl_ms: int, now_ms: int) -> bool:
-        claimed = await self._run(self.redis.set(key, 1, nx=True, px=max(1, ttl_ms)))
+        claimed = await self._run(lambda: self.redis.set(key, 1, nx=True, px=max(1, ttl_ms)))
         return bool(claimed)

@@ -1,0 +1,3 @@
+from tests.state.conftest import prefix, state
+
+__all__ = ["prefix", "state"]
