@@ -37,8 +37,8 @@ clean:
 	rm -rf $(VENV) .keel .pytest_cache .mypy_cache .ruff_cache .coverage
 
 .PHONY: bench bench-quick
-bench: install
+bench: install services
 	$(BIN)/python bench/run.py --label full
 
-bench-quick: install
+bench-quick: install services
 	$(BIN)/python bench/run.py --quick

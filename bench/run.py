@@ -196,6 +196,10 @@ def all_rows(b: Bench, pin: procs.Pinning, plan: Plan, skip_litellm: bool) -> li
     print("mock upstream (direct): open loop at keel minimal's rate", flush=True)
     rows[0]["open"] = point_open(b, b.mock_pid, mock, plan, rows[0])
     rows.append(keel_row(b, pin, plan, "keel_full", "keel full hot path (1 worker)"))
+    rows.append(
+        keel_row(b, pin, plan, "keel_finops_memory", "keel full + budgets & limits, memory://")
+    )
+    rows.append(keel_row(b, pin, plan, "keel_finops_redis", "keel full + budgets & limits, Redis"))
     rows.append(litellm_row(b, pin, plan, skip_litellm))
     return rows + worker_rows(b, pin, plan)
 

@@ -108,12 +108,36 @@ def full_hot_path_config(mock_port: int, port: int, workdir: Path) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+FINOPS_STATE = {"keel_finops_memory": "memory://", "keel_finops_redis": "redis://127.0.0.1:6379/0"}
+
+
+def finops_config(mock_port: int, port: int, workdir: Path, state_url: str) -> str:
+    """The full hot path plus a hard team budget (never reached), a soft key budget, and
+    rpm, tpm and concurrency limits per key (never reached): every request reserves, takes
+    its windows and slot, and settles, on the given state backend."""
+    config = yaml.safe_load(full_hot_path_config(mock_port, port, workdir))
+    config["deployments"][0]["price"] = {"input_per_mtok": 2.5, "output_per_mtok": 10}
+    config["state"] = {"url": state_url, "prefix": f"bench-{workdir.name}-{port}"}
+    config["budgets"] = [
+        {"name": "team-month", "scope": "team", "limit_usd": 1_000_000, "period": "month"},
+        {"name": "key-day", "scope": "key", "limit_usd": 1_000_000, "period": "day",
+         "mode": "soft"},
+    ]  # fmt: skip
+    config["rate_limits"] = [
+        {"name": "key", "scope": "key", "rpm": 10_000_000, "tpm": 10_000_000_000,
+         "concurrency": 100_000},
+    ]  # fmt: skip
+    return yaml.safe_dump(config, sort_keys=False)
+
+
 def keel_target(
     key: str, label: str, mock_port: int, port: int, workdir: Path, workers: int = 0
 ) -> Target:
     workdir.mkdir(parents=True, exist_ok=True)
     if key == "keel_full":
         text = full_hot_path_config(mock_port, port, workdir)
+    elif key in FINOPS_STATE:
+        text = finops_config(mock_port, port, workdir, FINOPS_STATE[key])
     else:
         text = keel_config(mock_port, port, workdir, access_log=False)
     path = workdir / "keel.yaml"
@@ -128,7 +152,7 @@ def keel_target(
         port=port,
         headers={"authorization": f"Bearer {KEEL_KEY}"},
         pinned=not workers,
-        request_ids=key == "keel_full",
+        request_ids=key == "keel_full" or key in FINOPS_STATE,
         config_text=text,
         stdout_to_file=True,  # the access log, when on, is written for real
     )
