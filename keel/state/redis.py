@@ -91,17 +91,20 @@ local function budget_use(key, now)
 end
 """
 
-# ARGV: now, token, then per hold: kind, limit, amount, span, expires.
+# ARGV[1], words split by spaces (one argument is cheaper to send than many): now, token,
+# then per hold: kind, limit, amount, span, expires.
 # Returns {0, levels.., spent.., resets..} admitted; {1, refused, wait, levels.., spent..,
 # resets..} refused; {2, missing indices..} when budgets must be seeded first.
 _ADMIT = (
     _COMMON
     + """
-local now, token = tonumber(ARGV[1]), ARGV[2]
+local A = {}
+for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
+local now, token = tonumber(A[1]), A[2]
 local n = #KEYS
 local missing = {2}
 for i = 1, n do
-  if ARGV[3 + (i - 1) * 5] == 'b' and redis.call('HEXISTS', KEYS[i], 'spent') == 0 then
+  if A[3 + (i - 1) * 5] == 'b' and redis.call('HEXISTS', KEYS[i], 'spent') == 0 then
     missing[#missing + 1] = i - 1
   end
 end
@@ -110,8 +113,8 @@ local levels, spent, resets, waits = {}, {}, {}, {}
 local refused, longest = -1, 0
 for i = 1, n do
   local at = 3 + (i - 1) * 5
-  local kind, limit, amount = ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
-  local span, expires = tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4])
+  local kind, limit, amount = A[at], tonumber(A[at + 1]), tonumber(A[at + 2])
+  local span, expires = tonumber(A[at + 3]), tonumber(A[at + 4])
   local key, use, wait = KEYS[i], 0, 0
   spent[i], resets[i] = 0, 0
   if kind == 'w' then
@@ -146,8 +149,8 @@ else
   out = {0}
   for i = 1, n do
     local at = 3 + (i - 1) * 5
-    local kind, amount, span = ARGV[at], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
-    local expires, key = tonumber(ARGV[at + 4]), KEYS[i]
+    local kind, amount, span = A[at], tonumber(A[at + 2]), tonumber(A[at + 3])
+    local expires, key = tonumber(A[at + 4]), KEYS[i]
     if kind == 'w' then
       redis.call('ZADD', key .. ':z', now, token)
       redis.call('HSET', key, token, amount)
@@ -176,12 +179,15 @@ return out
 """
 ).replace("KEEP", str(KEEP_DAYS_MS))
 
-# ARGV: now, token, then per settle: kind, amount. Returns per settle the budget's spend.
+# ARGV[1], as for admit: now, token, then per settle: kind, amount.
+# Returns, per settle, the budget's spend.
 _SETTLE = """
-local token = ARGV[2]
+local A = {}
+for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
+local token = A[2]
 local out = {}
 for i = 1, #KEYS do
-  local kind, amount, key = ARGV[1 + i * 2], tonumber(ARGV[2 + i * 2]), KEYS[i]
+  local kind, amount, key = A[1 + i * 2], tonumber(A[2 + i * 2]), KEYS[i]
   out[i] = 0
   if kind == 'w' then
     local old = redis.call('HGET', key, token)
@@ -254,7 +260,8 @@ class RedisState(State):
         for hold in holds:
             args += (_KIND[hold.kind], hold.limit, hold.amount, hold.span_ms, hold.expires_ms)
         keys = [h.key for h in holds]
-        raw = await self._run(lambda: self._admit(keys=keys, args=args))
+        words = " ".join(map(str, args))
+        raw = await self._run(lambda: self._admit(keys=keys, args=[words]))
         reply = [int(v) for v in raw]
         n = len(holds)
         if reply[0] == 2:
@@ -270,7 +277,8 @@ class RedisState(State):
         for item in settles:
             args += (_KIND[item.kind], item.amount)
         keys = [s.key for s in settles]
-        raw = await self._run(lambda: self._settle(keys=keys, args=args))
+        words = " ".join(map(str, args))
+        raw = await self._run(lambda: self._settle(keys=keys, args=[words]))
         return [int(v) for v in raw]
 
     async def seed(self, key: str, spent: int, expires_ms: int) -> None:

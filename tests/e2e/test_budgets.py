@@ -184,3 +184,24 @@ async def _pg_costs(url: str) -> list[float]:
         return [r["cost_usd"] for r in await conn.fetch("SELECT cost_usd FROM usage")]
     finally:
         await conn.close()
+
+
+def test_a_stream_settles_its_reservation_when_it_ends(tmp_path: Path) -> None:
+    budget = {**BUDGET, "limit_usd": 1.0}
+    config = budget_config(f"sqlite:///{tmp_path / 'keel.db'}", "memory://", budgets=[budget])
+    with (
+        run_keel(tmp_path, config) as (url, _, _),
+        openai.OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0) as client,
+    ):
+        messages = [{"role": "user", "content": "stream"}]
+        chunks = list(client.chat.completions.create(
+            model="m", messages=messages, max_tokens=7, stream=True  # type: ignore[arg-type]
+        ))  # fmt: skip
+        assert chunks[-1].choices[0].finish_reason == "length"
+        after = client.chat.completions.with_raw_response.create(
+            model="m",
+            messages=messages,
+            max_tokens=10,  # type: ignore[arg-type]
+        )
+    # The stream's 7 tokens ($0.007) are spent; this call's $0.01 is reserved while it runs.
+    assert after.headers["x-keel-budget-remaining-usd"] == f"{1.0 - 0.007 - 0.01:.6f}"
