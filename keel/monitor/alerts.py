@@ -35,14 +35,14 @@ from typing import TYPE_CHECKING, NamedTuple
 import httpx
 import orjson
 
-from keel.config.finops import AlertsConfig, WebhookConfig
+from keel.config.finops import AlertsConfig, BudgetConfig, RateLimitConfig, WebhookConfig
 from keel.monitor.alert_body import json_body, number, slack_body
 from keel.store.base import AlertRecord, Store
 
 if TYPE_CHECKING:
     from keel.monitor.metrics import Metrics
 
-__all__ = ["Alert", "Alerter", "Once"]
+__all__ = ["Alert", "Alerter", "Once", "budget_alert", "rate_limit_alert"]
 
 log = logging.getLogger("keel.alerts")
 
@@ -75,6 +75,49 @@ class Alert:
         return ":".join((
             self.kind, self.name, self.subject, number(self.threshold), number(self.period_start)
         ))  # fmt: skip
+
+
+_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
+_UNITS = {"rpm": "requests a minute", "tpm": "tokens a minute", "concurrency": "requests at once"}
+
+
+def budget_alert(
+    budget: BudgetConfig,
+    subject: str,
+    threshold: float,
+    spent_usd: float,
+    period_start: float,
+    resets_at: float,
+) -> Alert:
+    """The alert for a budget's spend crossing ``threshold`` percent of its cap."""
+    message = (
+        f"{budget.scope} {subject} has spent ${spent_usd:.2f} of its ${budget.limit_usd:.2f} "
+        f"{_PERIODS[budget.period]} budget {budget.name!r} ({number(threshold)}%)"
+    )
+    return Alert("budget", budget.name, subject, threshold, spent_usd, budget.limit_usd,
+                 period_start, resets_at, message)  # fmt: skip
+
+
+def rate_limit_alert(
+    limit: RateLimitConfig,
+    subject: str,
+    window: str,
+    used: float,
+    allowed: float,
+    period_start: float,
+    resets_at: float,
+) -> Alert:
+    """The alert for one of a rate limit's windows (``rpm``, ``tpm`` or ``concurrency``)
+    filling past its ``alert_at``. One alert per limit, subject and period: the admit stage
+    passes the hour as the period, so a saturated limit alerts at most once an hour."""
+    threshold = limit.alert_at if limit.alert_at is not None else 100.0
+    message = (
+        f"{limit.scope} {subject} used {number(used)} of its {number(allowed)} "
+        f"{_UNITS.get(window, window)} under rate limit {limit.name!r} "
+        f"({number(round(100 * used / allowed, 1))}% full)"
+    )
+    return Alert("rate_limit", limit.name, subject, threshold, used, allowed,
+                 period_start, resets_at, message)  # fmt: skip
 
 
 class _Delivery(NamedTuple):
