@@ -250,6 +250,24 @@ def report_usage(
         raise typer.Exit(2) from None
 
 
+@report_app.command("alerts")
+def report_alerts(
+    since: Annotated[
+        str, typer.Option(help="Start: a date (2026-11-01) or a duration back (24h, 7d).")
+    ] = "7d",
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    config: ConfigOpt = None,
+) -> None:
+    """Budget and rate-limit alerts as recorded: when, about what, and whether they got out."""
+    from keel.monitor import alert_report
+
+    try:
+        typer.echo(asyncio.run(alert_report.alerts(_load(config), since, format)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 ReasonOpt = Annotated[str, typer.Option(help="Why: recorded with the change.")]
 
 

@@ -83,6 +83,14 @@ class Metrics:
             "keel_shadow_dropped", "Shadow copies dropped: the deployment was at max_concurrency.",
             ["deployment"], registry=r,
         )  # fmt: skip
+        self.alerts = Counter(
+            "keel_alerts", "Alerts by kind (budget, rate_limit) and outcome (delivered, failed, "
+            "recorded, deduped, dropped).", ["kind", "outcome"], registry=r,
+        )  # fmt: skip
+        self.alert_store_errors = Counter(
+            "keel_alert_store_errors", "Alerts whose record the store refused (logged).",
+            registry=r,
+        )  # fmt: skip
         self.in_flight = Gauge(
             "keel_in_flight_requests", "Requests being served.", registry=r,
             multiprocess_mode="livesum",

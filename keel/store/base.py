@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "AlertRecord",
     "AuditRow",
     "CheckpointRow",
     "KeyRecord",
@@ -120,6 +121,28 @@ class CheckpointRow:
     signature: str
 
 
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One alert as recorded after its delivery finished or gave up (keel.monitor.alerts)."""
+
+    ts: float
+    kind: str
+    name: str
+    subject: str
+    threshold: float
+    used: float
+    limit: float
+    period_start: float
+    resets_at: float
+    message: str
+    status: str  # delivered | partial | failed | no_webhooks
+    delivered: int
+    failed: int
+    attempts: int
+    last_error: str | None
+    seq: int = 0  # set by the store
+
+
 class Store(ABC):
     async def start(self) -> None:
         """Connect and create missing tables."""
@@ -206,3 +229,12 @@ class Store(ABC):
     ) -> list[AuditRow]:
         """Up to ``limit`` records linked at ``since`` or later (of one writer, or all),
         ordered by (ts, writer, seq) and coming after ``after`` in that order."""
+
+    # Not abstract: a store made for one purpose (a test's, a tool's) need not keep alerts.
+    async def add_alert(self, record: AlertRecord) -> int:
+        """Record an alert (its ``seq`` is ignored) and return the seq it was given."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep alerts")
+
+    async def alerts_since(self, since: float, limit: int = 1000) -> list[AlertRecord]:
+        """The latest ``limit`` alerts recorded at ``since`` or later, oldest first."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep alerts")

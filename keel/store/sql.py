@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.base import (
+    AlertRecord,
     AuditRow,
     CheckpointRow,
     KeyRecord,
@@ -24,6 +25,7 @@ from keel.store.base import (
     UsageGroup,
 )
 from keel.store.tables import (
+    alerts,
     api_keys,
     audit,
     audit_checkpoints,
@@ -33,7 +35,7 @@ from keel.store.tables import (
     usage,
 )
 
-__all__ = ["SQLStore", "apply_change"]
+__all__ = ["SQLStore", "apply_change", "insert_alert"]
 
 _SPEND_BY = {"team", "project", "key_id"}
 _GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status", "kind"}
@@ -244,6 +246,16 @@ class SQLStore(Store):
         async with self.engine.connect() as conn:
             return [_audit_row(row) for row in await conn.execute(query)]
 
+    async def add_alert(self, record: AlertRecord) -> int:
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(insert_alert, record)
+
+    async def alerts_since(self, since: float, limit: int = 1000) -> list[AlertRecord]:
+        query = select(alerts).where(alerts.c.ts >= since).order_by(alerts.c.seq.desc())
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query.limit(limit)))
+        return [_alert(row) for row in reversed(rows)]
+
 
 def _tables(usage_rows: Rows, audit_rows: Rows, checkpoints: Rows) -> list[tuple[Table, Rows]]:
     """The non-empty ones, in one order: an INSERT of no rows is an error."""
@@ -327,6 +339,23 @@ _KEY_COLUMNS = (
     api_keys.c.models,
     api_keys.c.data_class,
 )
+
+
+def insert_alert(conn: Connection, record: AlertRecord) -> int:
+    """Write one alert record in the caller's transaction; its seq."""
+    values = {f: getattr(record, f) for f in _ALERT_FIELDS}
+    values["limit_value"] = values.pop("limit")
+    result = conn.execute(insert(alerts).values(**values).returning(alerts.c.seq))
+    return int(result.scalar_one())
+
+
+_ALERT_FIELDS = tuple(f.name for f in dataclasses.fields(AlertRecord) if f.name != "seq")
+
+
+def _alert(row: Row[Any]) -> AlertRecord:
+    m = dict(row._mapping)
+    m["limit"] = m.pop("limit_value")
+    return AlertRecord(**m)
 
 
 def _create_tables(conn: Connection) -> None:

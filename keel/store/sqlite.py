@@ -33,8 +33,8 @@ from sqlalchemy import Table, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.base import RolloutChange, RolloutState, Rows
-from keel.store.sql import SQLStore, apply_change
+from keel.store.base import AlertRecord, RolloutChange, RolloutState, Rows
+from keel.store.sql import SQLStore, apply_change, insert_alert
 from keel.store.tables import audit, audit_checkpoints, usage
 
 __all__ = ["SQLiteStore"]
@@ -113,6 +113,14 @@ class SQLiteStore(SQLStore):
                 return apply_change(conn, change)
         except IntegrityError:  # another writer made the first stored version first
             return None
+
+    async def add_alert(self, record: AlertRecord) -> int:
+        # Like a rollout change, on a thread of its own: see the module's docstring.
+        return await asyncio.get_running_loop().run_in_executor(None, self._add_alert, record)
+
+    def _add_alert(self, record: AlertRecord) -> int:
+        with self._sync.begin() as conn:
+            return insert_alert(conn, record)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False)

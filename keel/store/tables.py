@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "alerts",
     "api_keys",
     "audit",
     "audit_checkpoints",
@@ -147,4 +148,27 @@ feedback = Table(
     Column("team", String(128)),
     Column("project", String(128)),
     Column("key_id", String(64)),
+)
+
+# Budget and rate-limit alerts (keel.monitor.alerts), one row each once its delivery finished
+# or gave up. ``status``: delivered (every webhook took it), partial, failed, or no_webhooks.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # budget | rate_limit
+    Column("name", String(256), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("used", Float, nullable=False),
+    Column("limit_value", Float, nullable=False),  # the Alert's ``limit`` (a reserved word)
+    Column("period_start", Float, nullable=False),
+    Column("resets_at", Float, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("delivered", Integer, nullable=False),  # webhooks that took it
+    Column("failed", Integer, nullable=False),  # webhooks that did not, after every retry
+    Column("attempts", Integer, nullable=False),  # POSTs made, over every webhook
+    Column("last_error", Text),
 )
