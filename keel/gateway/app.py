@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 
@@ -23,6 +24,7 @@ from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
 from keel.gateway.openai import OpenAIRoutes
 from keel.monitor.access_log import AccessLog
+from keel.monitor.alerts import Alerter
 from keel.monitor.metrics import Metrics
 from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
@@ -65,7 +67,8 @@ class Gateway:
         self.account = Account(config, self.ledger, self.metrics, log)
         self.guard = Guard(config)
         self.state = open_state(config.state)
-        self.admit = Admit(config, self.state, self.store, self.metrics)
+        self.alerter = Alerter(config.alerts, self.store, self._once, metrics=self.metrics)
+        self.admit = Admit(config, self.state, self.store, self.metrics, alerter=self.alerter)
         self.pipeline = Pipeline(
             [self.identify, self.admit, Classify(config), self.guard, self.account]
         )
@@ -74,6 +77,7 @@ class Gateway:
         await self.store.start()
         await self.ledger.start()
         await self.admit.start()
+        await self.alerter.start()
         await asyncio.gather(*(p.start() for p in self.providers.values()))
         self.prober.start()
         await self.shadows.start()
@@ -89,8 +93,16 @@ class Gateway:
         await self.shadows.close()
         await asyncio.gather(*(p.close() for p in self.providers.values()))
         await self.admit.close()
+        await self.alerter.close()
         await self.ledger.close()
         await self.store.close()
+
+    async def _once(self, key: str, ttl_s: float) -> bool:
+        """An alert's claim, shared by every replica through the state backend."""
+        now_ms = int(time.time() * 1000)
+        return await self.state.once(
+            f"{self.config.state.prefix}:alert:{key}", int(ttl_s * 1000), now_ms
+        )
 
     def deployments(self) -> dict[str, dict[str, object]]:
         """Each deployment's state as /readyz shows it: does it get traffic, its breaker, and

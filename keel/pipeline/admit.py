@@ -40,6 +40,7 @@ from keel.errors import BudgetExceeded, RateLimited
 from keel.errors import StateUnavailable as StateUnavailableError
 from keel.finops.periods import Period, period_at
 from keel.finops.prices import Price
+from keel.monitor.alerts import Alerter, budget_alert, rate_limit_alert
 from keel.monitor.metrics import Metrics
 from keel.state.base import NEVER, UNLIMITED, Hold, Settle, State, StateUnavailable, Verdict
 from keel.store.base import Store
@@ -83,6 +84,7 @@ class Admit:
         store: Store,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
+        alerter: Alerter | None = None,
     ) -> None:
         self.budgets = tuple(config.budgets)
         self.limits = tuple(config.rate_limits)
@@ -96,6 +98,8 @@ class Admit:
         self.max_tokens = config.limits.max_tokens
         self.bounds = _price_bounds(config)
         self.dearest = _max_price(d.prices for d in config.deployments)
+        self.alerter = alerter
+        self._alerted: dict[str, float] = {}  # budget counter -> highest threshold notified
         self.pending: deque[tuple[list[Settle], str]] = deque(maxlen=_PENDING_MAX)
         self._periods: dict[str, Period] = {}
         self._retry_task: asyncio.Task[None] | None = None
@@ -165,6 +169,8 @@ class Admit:
             self._refuse(call, verdict, holds, checks, now, worst)
         call.admission = Admission(token, holds, checks)
         call.limit_headers = _headers(verdict, holds, checks)
+        if self.alerter is not None:
+            self._saturation(verdict, holds, checks, now)
 
     async def _admit(
         self, holds: list[Hold], checks: list[Check], token: str, now_ms: int
@@ -216,10 +222,14 @@ class Admit:
         self.metrics.refused.labels(check.policy.name, check.kind).inc()
         call.limit_headers = _headers(verdict, holds, checks)
         wait = verdict.retry_after_ms
+        if self.alerter is not None:
+            self._saturation(verdict, holds, checks, now, refused=i)
         if check.kind == "budget":
             policy = check.policy
             assert isinstance(policy, BudgetConfig) and check.period is not None
             spent, used = verdict.spent[i], verdict.levels[i]
+            if self.alerter is not None and wait != NEVER:  # used up: refusing from now on
+                self._budget_alerts(hold.key, check, max(used, hold.limit) / NANO, at_least=100)
             who = f"{policy.scope} {check.subject}"
             if wait == NEVER:
                 raise BudgetExceeded(
@@ -317,10 +327,61 @@ class Admit:
         if not settles:
             return
         try:
-            await self.state.settle(settles, admission.token, int(self.clock() * 1000))
+            spent = await self.state.settle(settles, admission.token, int(self.clock() * 1000))
         except StateUnavailable:
             self.metrics.state_errors.labels("settle").inc()
             self.pending.append((settles, admission.token))
+            return
+        if self.alerter is None:
+            return
+        budgets = [(h, c) for h, c in zip(admission.holds, admission.checks, strict=True)
+                   if c.kind == "budget"]  # fmt: skip
+        settled = [v for item, v in zip(settles, spent, strict=True) if item.kind == "budget"]
+        for (hold, check), value in zip(budgets, settled, strict=True):
+            if value >= 0:
+                self._budget_alerts(hold.key, check, value / NANO)
+
+    def _budget_alerts(self, key: str, check: Check, spent_usd: float, at_least: float = 0) -> None:
+        """Alert each threshold the spend has reached (once per period: the alerter dedupes
+        across replicas; this only saves it the asking on every request)."""
+        policy = check.policy
+        assert isinstance(policy, BudgetConfig) and check.period is not None
+        assert self.alerter is not None
+        share = max(100 * spent_usd / policy.limit_usd, at_least)
+        reached = [t for t in policy.alert_at if t <= share and t > self._alerted.get(key, -1.0)]
+        if not reached:
+            return
+        if len(self._alerted) > 10_000:
+            self._alerted.clear()
+        self._alerted[key] = max(reached)
+        for threshold in reached:
+            self.alerter.notify(budget_alert(
+                policy, check.subject, threshold, spent_usd, check.period.start, check.period.end
+            ))  # fmt: skip
+
+    def _saturation(
+        self,
+        verdict: Verdict,
+        holds: Sequence[Hold],
+        checks: Sequence[Check],
+        now: float,
+        refused: int = -1,
+    ) -> None:
+        """A rate limit's window at or past its alert_at: one alert an hour per limit."""
+        assert self.alerter is not None
+        hour = now - now % 3600
+        for i, (hold, check) in enumerate(zip(holds, checks, strict=True)):
+            policy = check.policy
+            if check.kind == "budget" or not isinstance(policy, RateLimitConfig):
+                continue
+            if policy.alert_at is None or not verdict.levels:
+                continue
+            used = hold.limit if i == refused else verdict.levels[i]
+            if 100 * used < policy.alert_at * hold.limit:
+                continue
+            self.alerter.notify(rate_limit_alert(
+                policy, check.subject, check.kind, used, hold.limit, hour, hour + 3600
+            ))  # fmt: skip
 
     async def _retry_settles(self) -> None:
         while True:
