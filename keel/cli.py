@@ -118,6 +118,9 @@ def sim(
     max_queue: Annotated[int, typer.Option(help="Requests waiting beyond capacity.")] = 256,
     output_tokens: Annotated[int, typer.Option(help="Typical answer length.")] = 48,
     seed: Annotated[int, typer.Option(help="Output seed.")] = 0,
+    prompt_cache: Annotated[
+        bool, typer.Option(help="Report repeated prompt prefixes as cached tokens.")
+    ] = False,
 ) -> None:
     """Run the LLM simulator as a standalone OpenAI-compatible server."""
     from keel.config.schema import SimConfig
@@ -130,6 +133,7 @@ def sim(
         max_queue=max_queue,
         output_tokens=output_tokens,
         seed=seed,
+        prompt_cache=prompt_cache,
     )
     typer.echo(f"keel sim: http://{host}:{port}/v1 (model {model})", err=True)
     run_sim_server(host, port, settings, model)
