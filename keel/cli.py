@@ -1,4 +1,4 @@
-"""The ``keel`` command: up, validate, config schema, keys, report, rollout, audit, sim."""
+"""The ``keel`` command: up, validate, config schema, keys, report, prices, rollout, audit, sim."""
 
 from __future__ import annotations
 
@@ -249,6 +249,25 @@ def report_usage(
 
     try:
         typer.echo(asyncio.run(report.usage(_load(config), since, by, format)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def prices(
+    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    config: Annotated[
+        str | None,
+        typer.Option("--config", "-c", help="Show this keel.yaml's deployments and their prices."),
+    ] = None,
+) -> None:
+    """The bundled price list, or with --config each deployment's resolved price."""
+    from keel.finops.price_table import deployment_prices, list_prices, render_prices
+
+    rows = list_prices() if config is None else deployment_prices(_load(config))
+    try:
+        typer.echo(render_prices(rows, format))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
