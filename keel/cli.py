@@ -1,4 +1,4 @@
-"""The ``keel`` command: up, validate, config schema, keys, report, rollout, audit, sim."""
+"""The ``keel`` command: up, validate, config schema, keys, report, prices, rollout, audit, sim."""
 
 from __future__ import annotations
 
@@ -118,6 +118,9 @@ def sim(
     max_queue: Annotated[int, typer.Option(help="Requests waiting beyond capacity.")] = 256,
     output_tokens: Annotated[int, typer.Option(help="Typical answer length.")] = 48,
     seed: Annotated[int, typer.Option(help="Output seed.")] = 0,
+    prompt_cache: Annotated[
+        bool, typer.Option(help="Report repeated prompt prefixes as cached tokens.")
+    ] = False,
 ) -> None:
     """Run the LLM simulator as a standalone OpenAI-compatible server."""
     from keel.config.schema import SimConfig
@@ -130,6 +133,7 @@ def sim(
         max_queue=max_queue,
         output_tokens=output_tokens,
         seed=seed,
+        prompt_cache=prompt_cache,
     )
     typer.echo(f"keel sim: http://{host}:{port}/v1 (model {model})", err=True)
     run_sim_server(host, port, settings, model)
@@ -263,6 +267,25 @@ def report_alerts(
 
     try:
         typer.echo(asyncio.run(alert_report.alerts(_load(config), since, format)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def prices(
+    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    config: Annotated[
+        str | None,
+        typer.Option("--config", "-c", help="Show this keel.yaml's deployments and their prices."),
+    ] = None,
+) -> None:
+    """The bundled price list, or with --config each deployment's resolved price."""
+    from keel.finops.price_table import deployment_prices, list_prices, render_prices
+
+    rows = list_prices() if config is None else deployment_prices(_load(config))
+    try:
+        typer.echo(render_prices(rows, format))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from keel.config.schema import KeelConfig
 from keel.errors import ConfigError, ConfigProblem
+from keel.finops.prices import PRICE_LIST, unknown_list_name
 
 __all__ = ["DEMO_CONFIG", "default_config_path", "load_config", "parse_config"]
 
@@ -118,7 +119,7 @@ def _cross_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
         for j, model in _items(_mapping(spec).get("models")):
             if isinstance(model, str) and model != "*" and model not in models:
                 found.append((("teams", team, "models", j), f"unknown model {model!r}"))
-    return found + _governance_references(data, regions)
+    return found + _governance_references(data, regions) + _finops_references(data)
 
 
 def _governance_references(
@@ -143,6 +144,45 @@ def _governance_references(
     anonymous = _mapping(data.get("auth")).get("anonymous_team")
     if isinstance(anonymous, str) and anonymous not in teams:
         found.append((("auth", "anonymous_team"), f"unknown team {anonymous!r}"))
+    return found
+
+
+def _finops_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Prices name list entries; budgets and rate limits have unique names and match teams
+    and models that exist."""
+    found: list[tuple[Path_, str]] = []
+    for i, deployment in _items(data.get("deployments")):
+        price = _mapping(deployment).get("price")
+        path: Path_ = ("deployments", i, "price")
+        if isinstance(price, dict):
+            price, path = price.get("list"), (*path, "list")
+        if isinstance(price, str) and price not in PRICE_LIST:
+            found.append((path, unknown_list_name(price)))
+    teams, models = _mapping(data.get("teams")), _mapping(data.get("models"))
+    found += _limit_references("budgets", data, {"team": teams})
+    return found + _limit_references("rate_limits", data, {"team": teams, "model": models})
+
+
+def _limit_references(
+    section: str, data: dict[str, Any], known: dict[str, dict[str, Any]]
+) -> list[tuple[Path_, str]]:
+    """Each entry of ``section`` has its own name, and its ``match`` names a known team or
+    model for the scopes in ``known`` (keys and projects are made at run time: not checked)."""
+    found: list[tuple[Path_, str]] = []
+    names: set[str] = set()
+    for i, spec in _items(data.get(section)):
+        name, scope, match = (_mapping(spec).get(k) for k in ("name", "scope", "match"))
+        if isinstance(name, str):
+            if name in names:
+                message = f"duplicate name {name!r}: give each of {section} its own name"
+                found.append(((section, i, "name"), message))
+            names.add(name)
+        targets = known.get(scope) if isinstance(scope, str) else None
+        if targets is None or not isinstance(match, str) or match == "*" or match in targets:
+            continue
+        listed = ", ".join(sorted(targets)) or "none defined"
+        message = f'unknown {scope} {match!r} ({scope}s: {listed}); "*" matches each {scope}'
+        found.append(((section, i, "match"), message))
     return found
 
 

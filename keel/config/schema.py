@@ -143,6 +143,11 @@ class SimConfig(_Section):
     max_queue: int = Field(256, ge=0, description="Requests waiting beyond capacity; 503 past it.")
     output_tokens: int = Field(48, gt=0, description="Typical answer length in tokens.")
     seed: int = Field(0, description="Same seed and prompt give the same answer.")
+    prompt_cache: bool = Field(
+        False,
+        description="Report the leading messages of a prompt seen before as cached tokens "
+        "(usage.prompt_tokens_details.cached_tokens), like an upstream's prefix cache.",
+    )
 
 
 class BreakerConfig(_Section):

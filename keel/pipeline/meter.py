@@ -39,7 +39,18 @@ def _usage(raw: Any) -> Usage | None:
     prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens", 0)
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
-    return Usage(prompt, completion)
+    return Usage(prompt, completion, cached_tokens=_cached_tokens(raw, prompt))
+
+
+def _cached_tokens(raw: dict[str, Any], prompt: int) -> int:
+    """OpenAI's ``prompt_tokens_details.cached_tokens``: the prompt tokens read from the
+    upstream's cache, billed cheaper. A value that cannot be right (not a count, or more than
+    the prompt) is ignored: an odd upstream must not make a call look cheaper than it was."""
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if isinstance(cached, bool) or not isinstance(cached, int) or not 0 <= cached <= prompt:
+        return 0
+    return cached
 
 
 def _calls_a_tool(choice: Any) -> bool:

@@ -17,9 +17,9 @@ import re
 import struct
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -29,7 +29,15 @@ from keel.config.schema import DeploymentConfig, SimConfig
 from keel.errors import BadRequest, Overloaded, UpstreamStatus
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 
-__all__ = ["Answer", "SimProvider", "Slots", "count_tokens", "embed", "plan_answer"]
+__all__ = [
+    "Answer",
+    "PromptCache",
+    "SimProvider",
+    "Slots",
+    "count_tokens",
+    "embed",
+    "plan_answer",
+]
 
 _VOCABULARY = """
     the a an and or but if then so because while when where what which who how why this that
@@ -76,18 +84,22 @@ class Answer:
     pieces: tuple[str, ...]
     finish_reason: str
     prompt_tokens: int
+    cached_tokens: int | None = None  # of the prompt, read from the cache (None: no cache)
 
     @property
     def text(self) -> str:
         return "".join(self.pieces)
 
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> dict[str, Any]:
         completion = len(self.pieces)
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": completion,
             "total_tokens": self.prompt_tokens + completion,
         }
+        if self.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return usage
 
 
 def _invalid(message: str, param: str | None = None) -> UpstreamStatus:
@@ -180,6 +192,31 @@ def embed(seed: int, text: str, dimensions: int) -> bytes:
     raw = [rng.gauss(0.0, 1.0) for _ in range(dimensions)]
     norm = math.sqrt(sum(x * x for x in raw)) or 1.0
     return struct.pack(f"<{dimensions}f", *(x / norm for x in raw))
+
+
+class PromptCache:
+    """The prompt prefixes an upstream has seen, as a prefix cache keeps them: a prompt whose
+    leading messages were all seen before (in that order) reads their tokens from the cache.
+    The oldest prefixes are forgotten past ``size``."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    def read(self, prompt: list[tuple[str, str]]) -> int:
+        """The tokens of the longest prefix of ``prompt`` seen before; remember every prefix."""
+        cached = tokens = prefix = 0
+        for message in prompt:
+            size = _prompt_tokens([message[1]])
+            prefix = _digest(prefix, message)  # chained: one digest per message, not per prefix
+            if prefix in self._seen and cached == tokens:
+                cached += size
+            tokens += size
+            self._seen[prefix] = None
+            self._seen.move_to_end(prefix)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return cached
 
 
 class Slots:
@@ -297,11 +334,15 @@ class SimProvider(Provider):
         # One sequence of draws per deployment, not one per prompt: a benchmark that repeats a
         # single prompt must still see the configured spread of latencies.
         self._rng = random.Random(self.sim.seed)
+        self.prompt_cache = PromptCache() if self.sim.prompt_cache else None
 
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
         if request.endpoint == "embeddings":
             return await self._embeddings(request.body)
         answer = plan_answer(self.sim, request.endpoint, request.body)
+        if self.prompt_cache is not None:
+            cached = self.prompt_cache.read(_prompt(request.endpoint, request.body))
+            answer = replace(answer, cached_tokens=cached)
         envelope = self._envelope(request)
         self.slots.admit()
         if not request.stream:
