@@ -161,6 +161,9 @@ def keys_create(
     data_class: Annotated[
         str | None, typer.Option("--data-class", help="Scope: the class of the key's data.")
     ] = None,
+    project: Annotated[
+        str | None, typer.Option(help="Tag: the project (use case) its calls count under.")
+    ] = None,
     server: ServerOpt = None,
     admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
@@ -169,17 +172,19 @@ def keys_create(
     scope = tuple(m.strip() for m in (models or "").split(",") if m.strip())
     try:
         key, record = _keys(server, admin_key, config).create(
-            team, name, expires, scope, data_class
+            team, name, expires, scope, data_class, project
         )
     except Exception as exc:
         _refuse(exc)
     typer.echo(key)
-    typer.echo(f"id {record.id}, team {record.team}. Shown once: store it now.", err=True)
+    tagged = f", project {record.project}" if record.project else ""
+    typer.echo(f"id {record.id}, team {record.team}{tagged}. Shown once: store it now.", err=True)
 
 
 @keys_app.command("list")
 def keys_list(
     team: Annotated[str | None, typer.Option(help="Only this team's keys.")] = None,
+    project: Annotated[str | None, typer.Option(help="Only keys tagged with this project.")] = None,
     server: ServerOpt = None,
     admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
@@ -188,7 +193,7 @@ def keys_list(
     from keel.identity.admin import render_keys
 
     try:
-        records = _keys(server, admin_key, config).list_keys(team)
+        records = _keys(server, admin_key, config).list_keys(team, project)
     except Exception as exc:
         _refuse(exc)
     typer.echo(render_keys(records))

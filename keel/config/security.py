@@ -46,6 +46,9 @@ class OIDCConfig(_Section):
     )
     team_claim: str = Field("team", description="Claim naming the caller's team.")
     user_claim: str = Field("sub", description="Claim naming the caller.")
+    project_claim: str | None = Field(
+        None, description="Claim naming the caller's project tag (none: tokens carry no project)."
+    )
     scope_claim: str = Field(
         "scope",
         description="Space-separated scopes; keel:model:<name> and keel:data_class:<name> "

@@ -35,7 +35,7 @@ def key_json(record: KeyRecord) -> dict[str, Any]:
         "id": record.id, "team": record.team, "name": record.name, "prefix": record.prefix,
         "created_at": record.created_at, "expires_at": record.expires_at,
         "revoked_at": record.revoked_at, "data_class": record.data_class,
-        "models": record.models.split(",") if record.models else None,
+        "models": record.models.split(",") if record.models else None, "project": record.project,
     }  # fmt: skip
 
 
@@ -85,8 +85,9 @@ class AdminRoutes:
 
     async def _list(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
         team = request.query_params.get("team")
-        detail["team"] = team
-        records = await self.gateway.store.list_keys(team)
+        project = request.query_params.get("project")
+        detail.update(team=team, project=project)
+        records = await self.gateway.store.list_keys(team, project)
         return {"object": "list", "data": [key_json(r) for r in records]}, 200
 
     async def _create(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
@@ -94,20 +95,24 @@ class AdminRoutes:
             asked = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
             raise BadRequest(
-                "Send a JSON object: {team, name, expires, models, data_class}."
+                "Send a JSON object: {team, name, expires, models, data_class, project}."
             ) from None
         if not isinstance(asked, dict) or not isinstance(asked.get("team"), str):
             raise BadRequest("The field 'team' is required.", param="team")
         models = asked.get("models") or []
         if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
             raise BadRequest("'models' must be a list of model names.", param="models")
+        project = asked.get("project")
+        if project is not None and not isinstance(project, str):
+            raise BadRequest("'project' must be a string, e.g. \"support-bot\".", param="project")
         detail.update(team=asked["team"], name=asked.get("name"), models=models,
-                      data_class=asked.get("data_class"), expires=asked.get("expires"))  # fmt: skip
+                      data_class=asked.get("data_class"), expires=asked.get("expires"),
+                      project=project)  # fmt: skip
         try:
             key, record = await admin.create_in(
                 self.gateway.store, self.gateway.config, asked["team"],
                 str(asked.get("name") or ""), asked.get("expires"), tuple(models),
-                asked.get("data_class"),
+                asked.get("data_class"), project,
             )  # fmt: skip
         except ValueError as exc:
             raise BadRequest(str(exc)) from None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from keel.config.schema import KeelConfig
 from keel.identity.keys import create_key
+from keel.identity.project import check_project
 from keel.store import opened_store
 from keel.store.base import KeyRecord, Store
 from keel.table import render_table
@@ -23,9 +24,10 @@ async def create(
     expires: str | None,
     models: tuple[str, ...] = (),
     data_class: str | None = None,
+    project: str | None = None,
 ) -> tuple[str, KeyRecord]:
     async with opened_store(config.store.url) as store:
-        return await create_in(store, config, team, name, expires, models, data_class)
+        return await create_in(store, config, team, name, expires, models, data_class, project)
 
 
 async def create_in(
@@ -36,8 +38,12 @@ async def create_in(
     expires: str | None,
     models: tuple[str, ...] = (),
     data_class: str | None = None,
+    project: str | None = None,
 ) -> tuple[str, KeyRecord]:
-    """Make a key after checking every choice against the config (ValueError says why)."""
+    """Make a key after checking every choice against the config (ValueError says why).
+
+    ``project`` tags the key's calls with a use case; any valid name will do, since a
+    project needs no entry in keel.yaml (budgets may match every project with "*")."""
     spec = config.teams.get(team)
     if spec is None:
         known = ", ".join(sorted(config.teams)) or "none"
@@ -50,7 +56,9 @@ async def create_in(
             raise ValueError(f"team {team} may not use a model {model!r} (see its models)")
     if data_class is not None:
         _check_class(config, spec.data_class, data_class)
-    return await create_key(store, team, name, expires_at, models, data_class)
+    if project is not None:
+        check_project(project)
+    return await create_key(store, team, name, expires_at, models, data_class, project)
 
 
 def _check_class(config: KeelConfig, team_class: str | None, data_class: str) -> None:
@@ -65,9 +73,11 @@ def _check_class(config: KeelConfig, team_class: str | None, data_class: str) ->
         )
 
 
-async def list_keys(config: KeelConfig, team: str | None) -> list[KeyRecord]:
+async def list_keys(
+    config: KeelConfig, team: str | None, project: str | None = None
+) -> list[KeyRecord]:
     async with opened_store(config.store.url) as store:
-        return await store.list_keys(team)
+        return await store.list_keys(team, project)
 
 
 async def revoke(config: KeelConfig, key_id: str) -> bool:
@@ -89,11 +99,12 @@ class StoreKeys:
         expires: str | None,
         models: tuple[str, ...],
         data_class: str | None,
+        project: str | None = None,
     ) -> tuple[str, KeyRecord]:
-        return asyncio.run(create(self.config, team, name, expires, models, data_class))
+        return asyncio.run(create(self.config, team, name, expires, models, data_class, project))
 
-    def list_keys(self, team: str | None) -> list[KeyRecord]:
-        return asyncio.run(list_keys(self.config, team))
+    def list_keys(self, team: str | None, project: str | None = None) -> list[KeyRecord]:
+        return asyncio.run(list_keys(self.config, team, project))
 
     def revoke(self, key_id: str) -> bool:
         return asyncio.run(revoke(self.config, key_id))
@@ -103,7 +114,7 @@ def render_keys(records: list[KeyRecord]) -> str:
     if not records:
         return "no keys (make one: keel keys create --team <team>)"
     rows: list[tuple[str, ...]] = [
-        ("id", "team", "name", "key starts", "created", "expires", "status")
+        ("id", "team", "project", "name", "key starts", "created", "expires", "status")
     ]
     now = time.time()
     for r in records:
@@ -114,9 +125,8 @@ def render_keys(records: list[KeyRecord]) -> str:
             if r.expires_at and r.expires_at <= now
             else "active"
         )
-        rows.append(
-            (r.id, r.team, r.name, r.prefix + "…", _day(r.created_at), _day(r.expires_at), status)
-        )
+        started, ends = _day(r.created_at), _day(r.expires_at)
+        rows.append((r.id, r.team, r.project or "-", r.name, r.prefix + "…", started, ends, status))
     return render_table(rows)
 
 

@@ -28,6 +28,7 @@ async def create_key(
     expires_at: float | None = None,
     models: tuple[str, ...] = (),
     data_class: str | None = None,
+    project: str | None = None,
 ) -> tuple[str, KeyRecord]:
     """Make a key for a team; return the key (to show once) and its stored record."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -41,6 +42,7 @@ async def create_key(
         revoked_at=None,
         models=",".join(models) or None,
         data_class=data_class,
+        project=project,
     )
     await store.add_key(record, hash_key(key))
     return key, record

@@ -33,14 +33,18 @@ class AdminClient:
         expires: str | None,
         models: tuple[str, ...],
         data_class: str | None,
+        project: str | None = None,
     ) -> tuple[str, KeyRecord]:
         body = {"team": team, "name": name, "expires": expires, "models": list(models),
-                "data_class": data_class}  # fmt: skip
+                "data_class": data_class, "project": project}  # fmt: skip
         answer = self._call("POST", "/admin/keys", body)
         return answer.pop("key"), _record(answer)
 
-    def list_keys(self, team: str | None) -> list[KeyRecord]:
-        path = "/admin/keys" + (f"?team={urllib.parse.quote(team)}" if team else "")
+    def list_keys(self, team: str | None, project: str | None = None) -> list[KeyRecord]:
+        query = urllib.parse.urlencode(
+            {k: v for k, v in (("team", team), ("project", project)) if v}
+        )
+        path = "/admin/keys" + (f"?{query}" if query else "")
         return [_record(item) for item in self._call("GET", path)["data"]]
 
     def revoke(self, key_id: str) -> bool:
@@ -81,5 +85,5 @@ def _record(item: dict[str, Any]) -> KeyRecord:
         id=item["id"], team=item["team"], name=item["name"], prefix=item["prefix"],
         created_at=item["created_at"], expires_at=item.get("expires_at"),
         revoked_at=item.get("revoked_at"), models=",".join(models) if models else None,
-        data_class=item.get("data_class"),
+        data_class=item.get("data_class"), project=item.get("project"),
     )  # fmt: skip

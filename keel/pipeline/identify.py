@@ -1,4 +1,5 @@
-"""Stage 2, identify: the API key on the request becomes a ``Principal`` (team, key, models).
+"""Stage 2, identify: the API key on the request becomes a ``Principal`` (team, key, models,
+project).
 
 Keys defined in config are hashed at start. Keys made with ``keel keys create`` live in the store
 and are looked up there, then cached briefly: a revoked key stops working on every running
@@ -15,6 +16,7 @@ from keel.call import Call, Principal
 from keel.config.schema import KeelConfig
 from keel.errors import AuthenticationError
 from keel.identity.keys import hash_key
+from keel.identity.project import check_project
 from keel.identity.tokens import TokenVerifier, looks_like_jwt
 from keel.store.base import KeyRecord, Store
 
@@ -112,7 +114,7 @@ class Identify:
         if record.models:  # a scoped key: its models, of those its team may use
             models = tuple(m for m in record.models.split(",") if team.may_use(m))
         data_class = record.data_class or team.data_class
-        return Principal(record.team, record.id, models, data_class)
+        return Principal(record.team, record.id, models, data_class, project=record.project)
 
     def _from_claims(self, claims: dict[str, Any]) -> Principal:
         """A verified token's caller: its team claim names a configured team; its scopes
@@ -145,7 +147,27 @@ class Identify:
             spec.data_class,
             user if isinstance(user, str) else None,
             classes or None,
+            project=self._project_claim(claims),
         )
+
+    def _project_claim(self, claims: dict[str, Any]) -> str | None:
+        """The token's project tag, if keel is told which claim carries one. A malformed tag
+        is refused, not dropped: its calls would silently escape the project's budget."""
+        assert self.config.auth.oidc is not None
+        name = self.config.auth.oidc.project_claim
+        if name is None or claims.get(name) is None:
+            return None
+        tag = claims[name]
+        try:
+            if not isinstance(tag, str):
+                raise ValueError(f"it is a {type(tag).__name__}, not a string")
+            return check_project(tag)
+        except ValueError as exc:
+            raise AuthenticationError(
+                f"The token's {name!r} claim is not a project tag keel accepts: {exc}. "
+                "Ask the admin of your identity provider to fix the claim.",
+                code="invalid_project",
+            ) from None
 
 
 def _day(ts: float) -> str:

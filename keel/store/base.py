@@ -34,6 +34,7 @@ class KeyRecord:
     revoked_at: float | None
     models: str | None = None  # a scoped key: the logical models it may call, comma-separated
     data_class: str | None = None  # a scoped key: the class of its data (else its team's)
+    project: str | None = None  # the project (use case) its calls are counted under
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +182,10 @@ class Store(ABC):
     async def find_key(self, key_hash: str) -> KeyRecord | None: ...
 
     @abstractmethod
-    async def list_keys(self, team: str | None = None) -> list[KeyRecord]: ...
+    async def list_keys(
+        self, team: str | None = None, project: str | None = None
+    ) -> list[KeyRecord]:
+        """Keys oldest first: all, or those of one team and/or one project."""
 
     @abstractmethod
     async def revoke_key(self, key_id: str, when: float) -> bool:

@@ -141,6 +141,7 @@ class SQLStore(Store):
                     revoked_at=record.revoked_at,
                     models=record.models,
                     data_class=record.data_class,
+                    project=record.project,
                 )
             )
 
@@ -148,14 +149,18 @@ class SQLStore(Store):
         query = select(*_KEY_COLUMNS).where(api_keys.c.hash == key_hash)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
-        return KeyRecord(*row) if row is not None else None
+        return KeyRecord(**row._mapping) if row is not None else None
 
-    async def list_keys(self, team: str | None = None) -> list[KeyRecord]:
+    async def list_keys(
+        self, team: str | None = None, project: str | None = None
+    ) -> list[KeyRecord]:
         query = select(*_KEY_COLUMNS).order_by(api_keys.c.created_at)
         if team is not None:
             query = query.where(api_keys.c.team == team)
+        if project is not None:
+            query = query.where(api_keys.c.project == project)
         async with self.engine.connect() as conn:
-            return [KeyRecord(*row) for row in await conn.execute(query)]
+            return [KeyRecord(**row._mapping) for row in await conn.execute(query)]
 
     async def revoke_key(self, key_id: str, when: float) -> bool:
         query = (
@@ -338,6 +343,7 @@ _KEY_COLUMNS = (
     api_keys.c.revoked_at,
     api_keys.c.models,
     api_keys.c.data_class,
+    api_keys.c.project,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -114,3 +115,35 @@ def test_every_admin_action_is_audited_refused_ones_too(keel: str, config_path: 
         a for a in actions if a.get("action") == "create_key" and a.get("name") == "audited"
     )
     assert made["admin"] == "admin:1" and made["key_id"].startswith("key_")
+
+
+def test_a_project_tag_goes_through_the_server(keel: str, config_path: Path) -> None:
+    made = cli(keel, "create", "--team", "t", "--name", "tagged", "--project", "support-bot")
+    assert made.returncode == 0, made.stderr
+    assert "project support-bot" in made.stderr
+    key = made.stdout.strip()
+    request_id = ask(keel, key).headers["x-request-id"]
+    with sqlite3.connect(config_path.parent / "keel.db") as conn:
+        (project,) = conn.execute(
+            "SELECT project FROM usage WHERE request_id = ?", (request_id,)
+        ).fetchone()
+    assert project == "support-bot"
+
+    listed = cli(keel, "list", "--project", "support-bot")
+    assert "tagged" in listed.stdout and "support-bot" in listed.stdout
+    assert "tagged" not in cli(keel, "list", "--project", "elsewhere").stdout
+    answer = httpx.get(keel + "/admin/keys", params={"team": "t", "project": "support-bot"},
+                       headers={"authorization": f"Bearer {ADMIN}"})  # fmt: skip
+    assert [k["project"] for k in answer.json()["data"]] == ["support-bot"]
+
+
+@pytest.mark.parametrize(
+    ("project", "words"), [("not valid!", "not a valid name"), (42, "must be a string")]
+)
+def test_a_bad_project_tag_is_a_400_saying_why(keel: str, project: Any, words: str) -> None:
+    before = httpx.get(keel + "/admin/keys", headers={"authorization": f"Bearer {ADMIN}"})
+    answer = httpx.post(keel + "/admin/keys", json={"team": "t", "project": project},
+                        headers={"authorization": f"Bearer {ADMIN}"})  # fmt: skip
+    assert answer.status_code == 400 and words in answer.json()["error"]["message"]
+    after = httpx.get(keel + "/admin/keys", headers={"authorization": f"Bearer {ADMIN}"})
+    assert len(after.json()["data"]) == len(before.json()["data"])

@@ -199,3 +199,37 @@ def test_the_key_never_reaches_the_gateway_log(gateway: tuple[str, Path]) -> Non
     assert error is not None and error.status_code == 404
     log = (config.parent / "keel.log").read_text()
     assert key.removeprefix("sk-keel-") not in log
+
+
+def test_a_project_tag_is_stored_listed_and_filtered(gateway: tuple[str, Path]) -> None:
+    _, config = gateway
+    result = keel_cli("keys", "create", "--team", "alpha", "--project", "support-bot",
+                      "--config", str(config))  # fmt: skip
+    key_id = result.stderr.split("id ", 1)[1].split(",", 1)[0]
+    assert "project support-bot" in result.stderr
+    _, other_id = create(config, "beta", "--project", "cv-parser")
+    _, untagged_id = create(config, "alpha")
+    rows = {r["id"]: r for r in stored_keys(config)}
+    assert (rows[key_id]["project"], rows[untagged_id]["project"]) == ("support-bot", None)
+
+    listing = keys(config, "list", "--project", "support-bot")
+    assert key_id in listing and other_id not in listing and untagged_id not in listing
+    line = next(line for line in listing.splitlines() if key_id in line)
+    assert "support-bot" in line
+    assert other_id in keys(config, "list", "--team", "beta", "--project", "cv-parser")
+    assert key_id not in keys(config, "list", "--team", "beta", "--project", "support-bot")
+
+
+@pytest.mark.parametrize(
+    ("project", "words"),
+    [("", "support-bot"), ("has space", "support-bot"), ("x" * 129, "at most 128"),
+     ("-dash", "support-bot")],
+)  # fmt: skip
+def test_a_bad_project_tag_is_refused(gateway: tuple[str, Path], project: str, words: str) -> None:
+    _, config = gateway
+    before = len(stored_keys(config))
+    result = keel_cli("keys", "create", "--team", "alpha", "--project", project,
+                      "--config", str(config), check=False)  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert "project tag" in result.stderr and words in result.stderr
+    assert len(stored_keys(config)) == before
