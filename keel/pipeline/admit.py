@@ -100,7 +100,8 @@ class Admit:
         self.dearest = _max_price(d.prices for d in config.deployments)
         self.alerter = alerter
         self._alerted: dict[str, float] = {}  # budget counter -> highest threshold notified
-        self.pending: deque[tuple[list[Settle], str]] = deque(maxlen=_PENDING_MAX)
+        # Settles the backend missed: (settles, token, when the call's record was committed).
+        self.pending: deque[tuple[list[Settle], str, int]] = deque(maxlen=_PENDING_MAX)
         self._periods: dict[str, Period] = {}
         self._retry_task: asyncio.Task[None] | None = None
 
@@ -188,11 +189,12 @@ class Admit:
         from what the usage records say it spent so far this period."""
         assert isinstance(check.policy, BudgetConfig) and check.period is not None
         column = _SPEND_COLUMN[check.policy.scope]
+        as_of = int(self.clock() * 1000)  # records committed before now are in the sum
         try:
             spent = await self.store.spent_since(column, check.subject, check.period.start)
         except Exception as exc:  # the store is down: the budget cannot know its spend
             raise StateUnavailable(f"the store could not say what was spent: {exc}") from exc
-        await self.state.seed(hold.key, math.ceil(spent * NANO), hold.expires_ms)
+        await self.state.seed(hold.key, math.ceil(spent * NANO), hold.expires_ms, as_of)
 
     def _unchecked(self, checks: list[Check], exc: StateUnavailable) -> None:
         self.metrics.state_errors.labels("admit").inc()
@@ -326,11 +328,12 @@ class Admit:
                 settles.append(Settle("budget", hold.key, cost))
         if not settles:
             return
+        recorded_ms = int(self.clock() * 1000)
         try:
-            spent = await self.state.settle(settles, admission.token, int(self.clock() * 1000))
+            spent = await self.state.settle(settles, admission.token, recorded_ms)
         except StateUnavailable:
             self.metrics.state_errors.labels("settle").inc()
-            self.pending.append((settles, admission.token))
+            self.pending.append((settles, admission.token, recorded_ms))
             return
         if self.alerter is None:
             return
@@ -390,9 +393,9 @@ class Admit:
 
     async def _flush_pending(self) -> None:
         while self.pending:
-            settles, token = self.pending[0]
+            settles, token, recorded_ms = self.pending[0]
             try:
-                await self.state.settle(settles, token, int(self.clock() * 1000))
+                await self.state.settle(settles, token, recorded_ms)
             except StateUnavailable:
                 return
             except Exception:

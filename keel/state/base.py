@@ -101,11 +101,16 @@ class State(ABC):
     @abstractmethod
     async def settle(self, settles: Sequence[Settle], token: str, now_ms: int) -> list[int]:
         """Give back what ``admit`` took beyond the real amounts. Returns, per settle, a
-        budget's spend afterwards (-1 when its counter is gone; 0 for other kinds)."""
+        budget's spend afterwards (-1 when its counter is gone; 0 for other kinds).
+
+        ``now_ms`` is when the call's usage record was committed. A budget counter seeded
+        from the records after that already holds the call's cost (the backend lost the
+        counter and a settle waited for it to come back): then the cost is not added again."""
 
     @abstractmethod
-    async def seed(self, key: str, spent: int, expires_ms: int) -> None:
-        """Start a budget's counter at ``spent`` unless another replica already has."""
+    async def seed(self, key: str, spent: int, expires_ms: int, as_of_ms: int) -> None:
+        """Start a budget's counter at ``spent`` (what the records held at ``as_of_ms``)
+        unless another replica already has."""
 
     @abstractmethod
     async def once(self, key: str, ttl_ms: int, now_ms: int) -> bool:

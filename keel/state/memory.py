@@ -48,6 +48,7 @@ class _Window:
 class _Budget:
     spent: int
     expires_ms: int
+    seeded_ms: int = 0  # the records this counter started from were read at this time
     reserved: int = 0
     holds: dict[str, tuple[int, int]] = field(default_factory=dict)  # token: (amount, until)
 
@@ -173,13 +174,14 @@ class MemoryState(State):
                 held = budget.holds.pop(token, None)
                 if held is not None:
                     budget.reserved -= held[0]
-                budget.spent += item.amount
+                if now_ms >= budget.seeded_ms:  # else the seed already counted it
+                    budget.spent += item.amount
                 out.append(budget.spent)
         return out
 
-    async def seed(self, key: str, spent: int, expires_ms: int) -> None:
+    async def seed(self, key: str, spent: int, expires_ms: int, as_of_ms: int) -> None:
         if key not in self.budgets:
-            self.budgets[key] = _Budget(spent, expires_ms + KEEP_DAYS_MS)
+            self.budgets[key] = _Budget(spent, expires_ms + KEEP_DAYS_MS, as_of_ms)
 
     async def once(self, key: str, ttl_ms: int, now_ms: int) -> bool:
         until = self.claimed.get(key)

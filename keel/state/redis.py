@@ -184,7 +184,7 @@ return out
 _SETTLE = """
 local A = {}
 for word in string.gmatch(ARGV[1], '%S+') do A[#A + 1] = word end
-local token = A[2]
+local now, token = tonumber(A[1]), A[2]
 local out = {}
 for i = 1, #KEYS do
   local kind, amount, key = A[1 + i * 2], tonumber(A[2 + i * 2]), KEYS[i]
@@ -204,10 +204,13 @@ for i = 1, #KEYS do
       redis.call('ZREM', key .. ':r', token)
       redis.call('HINCRBY', key, 'reserved', -tonumber(held))
     end
-    if redis.call('HEXISTS', key, 'spent') == 1 then
-      out[i] = redis.call('HINCRBY', key, 'spent', amount)
-    else
+    local counted = redis.call('HMGET', key, 'spent', 'seeded')
+    if not counted[1] then
       out[i] = -1
+    elseif counted[2] and tonumber(counted[2]) > now then
+      out[i] = tonumber(counted[1])  -- seeded from records that hold this call already
+    else
+      out[i] = redis.call('HINCRBY', key, 'spent', amount)
     end
   end
 end
@@ -216,7 +219,7 @@ return out
 
 _SEED = """
 if redis.call('HSETNX', KEYS[1], 'spent', ARGV[1]) == 1 then
-  redis.call('HSETNX', KEYS[1], 'reserved', 0)
+  redis.call('HSET', KEYS[1], 'reserved', 0, 'seeded', ARGV[3])
   redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 end
 return 0
@@ -281,8 +284,8 @@ class RedisState(State):
         raw = await self._run(lambda: self._settle(keys=keys, args=[words]))
         return [int(v) for v in raw]
 
-    async def seed(self, key: str, spent: int, expires_ms: int) -> None:
-        args = [spent, expires_ms + KEEP_DAYS_MS]
+    async def seed(self, key: str, spent: int, expires_ms: int, as_of_ms: int) -> None:
+        args = [spent, expires_ms + KEEP_DAYS_MS, as_of_ms]
         await self._run(lambda: self._seed(keys=[key], args=args))
 
     async def once(self, key: str, ttl_ms: int, now_ms: int) -> bool:

@@ -75,7 +75,7 @@ async def test_budget_reserves_worst_case_and_settles_to_the_real_cost(
 ) -> None:
     first = await state.admit([budget(prefix, 100, 40)], "a", T0)
     assert not first.admitted and first.missing == [0]  # no counter yet: seed it first
-    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000)
+    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000, T0)
     assert (await state.admit([budget(prefix, 100, 40)], "a", T0)).admitted
     assert (await state.admit([budget(prefix, 100, 40)], "b", T0)).admitted
     refused = await state.admit([budget(prefix, 100, 40)], "c", T0 + 1_000)
@@ -92,7 +92,7 @@ async def test_budget_reserves_worst_case_and_settles_to_the_real_cost(
 async def test_budget_reservation_lapses_with_its_lease_and_a_late_settle_still_counts(
     state: State, prefix: str
 ) -> None:
-    await state.seed(f"{prefix}:b", 5, T0 + 3_600_000)
+    await state.seed(f"{prefix}:b", 5, T0 + 3_600_000, T0)
     assert (await state.admit([budget(prefix, 100, 90)], "a", T0)).admitted
     assert not (await state.admit([budget(prefix, 100, 90)], "b", T0 + 1)).admitted
     lapsed = await state.admit([budget(prefix, 100, 90)], "b", T0 + 30_000)
@@ -104,14 +104,14 @@ async def test_budget_reservation_lapses_with_its_lease_and_a_late_settle_still_
 async def test_seed_never_overwrites_a_counter_another_replica_started(
     state: State, prefix: str
 ) -> None:
-    await state.seed(f"{prefix}:b", 25, T0 + 3_600_000)
-    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000)
+    await state.seed(f"{prefix}:b", 25, T0 + 3_600_000, T0)
+    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000, T0)
     verdict = await state.admit([budget(prefix, UNLIMITED, 0)], "a", T0)
     assert verdict.admitted and verdict.spent == [25]
 
 
 async def test_an_admission_takes_all_its_holds_or_none(state: State, prefix: str) -> None:
-    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000)
+    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000, T0)
     holds = [rpm(prefix, 10), Hold("slots", f"{prefix}:cc", 5, 1, 10_000), budget(prefix, 10, 20)]
     refused = await state.admit(holds, "a", T0)
     assert not refused.admitted and refused.refused == 2
@@ -128,7 +128,7 @@ async def test_settling_a_budget_whose_counter_is_gone_leaves_it_to_the_next_see
 
 
 async def test_concurrent_admissions_never_pass_the_budget(state: State, prefix: str) -> None:
-    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000)
+    await state.seed(f"{prefix}:b", 0, T0 + 3_600_000, T0)
     verdicts = await asyncio.gather(
         *(state.admit([budget(prefix, 50 * 7, 7)], f"t{i}", T0 + i) for i in range(200))
     )
@@ -139,3 +139,13 @@ async def test_once_is_claimed_by_the_first_caller_only(state: State, prefix: st
     assert await state.once(f"{prefix}:alert", 60_000, T0)
     assert not await state.once(f"{prefix}:alert", 60_000, T0 + 1)
     assert await state.once(f"{prefix}:other", 60_000, T0 + 2)
+
+
+async def test_a_settle_the_seed_already_counted_is_not_added_again(
+    state: State, prefix: str
+) -> None:
+    # The counter was lost; the call's record (cost 7) was committed at T0 + 10, and the
+    # counter was seeded from the records at T0 + 20: the seed holds the 7 already.
+    await state.seed(f"{prefix}:b", 7, T0 + 3_600_000, T0 + 20)
+    assert await state.settle([Settle("budget", f"{prefix}:b", 7)], "late", T0 + 10) == [7]
+    assert await state.settle([Settle("budget", f"{prefix}:b", 5)], "new", T0 + 30) == [12]
