@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from keel.state.base import KEEP_DAYS_MS, Hold, Settle, State, StateUnavailable, Verdict
@@ -232,8 +234,14 @@ class RedisState(State):
     def __init__(self, url: str, timeout_s: float = 0.25) -> None:
         self.url = url
         self.timeout_s = timeout_s
+        # One quick retry heals a pooled connection that broke while Redis restarted; more
+        # would only stretch the wait of a request while Redis is really down.
         self.redis = Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, max_connections=256
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            max_connections=256,
+            retry=Retry(NoBackoff(), 1),
         )
         self._admit = self.redis.register_script(_ADMIT)
         self._settle = self.redis.register_script(_SETTLE)
