@@ -28,7 +28,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from tests.e2e.procs import free_port
+from tests.e2e.procs import free_port, stop_process
 
 __all__ = [
     "RedisProcess",
@@ -100,15 +100,8 @@ class RedisProcess:
 
     def stop(self) -> None:
         """Stop the server by its PID, if it runs: SIGTERM, then SIGKILL if it lingers."""
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, timeout=10)
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
         deadline = time.monotonic() + timeout
