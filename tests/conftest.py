@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.procs import free_port, run_process
+from tests.e2e.redis_proc import redis_server  # noqa: F401 (a fixture, for every test package)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,15 @@ from typing import Any
 import httpx
 import yaml
 
-__all__ = ["free_port", "keel_cli", "run_keel", "run_process", "sim_config", "wait_http"]
+__all__ = [
+    "free_port",
+    "keel_cli",
+    "run_keel",
+    "run_process",
+    "sim_config",
+    "stop_process",
+    "wait_http",
+]
 
 
 def free_port() -> int:
@@ -57,13 +65,18 @@ def run_process(
         wait_http(health_url, proc)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Stop a process by its PID, if it runs: SIGTERM, then SIGKILL if it lingers."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def sim_config(key: str, **sim: Any) -> dict[str, Any]:
