@@ -259,3 +259,23 @@ async def test_state_unreachable_fails_closed_for_hard_budgets_and_open_for_the_
     assert 'keel_state_unchecked_total{outcome="fail_closed"} 1.0' in samples
     assert 'keel_state_unchecked_total{outcome="fail_open"} 2.0' in samples
     await down.close()
+
+
+async def test_a_project_budget_holds_the_keys_tagged_with_it(
+    state: State, store: Store, prefix: str
+) -> None:
+    budget = {"name": "proj", "scope": "project", "match": "search", "limit_usd": 0.01}
+    admit = Admit(config(prefix, budgets=[budget]), state, store, Metrics(), time.time)
+    tagged = call(key="k1")
+    assert tagged.principal is not None
+    tagged.principal.project = "search"
+    await run(admit, tagged)
+    again = call(key="k2")  # another key of the same project shares the budget
+    assert again.principal is not None
+    again.principal.project = "search"
+    with pytest.raises(BudgetExceeded) as refused:
+        await admit.before(again)
+    assert "project search" in refused.value.message
+    untagged = call(key="k3")  # no project: the budget does not apply
+    await admit.before(untagged)
+    assert untagged.admission is None
