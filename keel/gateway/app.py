@@ -135,7 +135,14 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         except Exception as exc:
             reason = f"store unreachable: {exc}"
             return _json({"status": "not ready", "reason": reason, "deployments": deployments}, 503)
-        return _json({"status": "ready", "deployments": deployments})
+        ready: dict[str, object] = {"status": "ready", "deployments": deployments}
+        if gateway.admit.active:  # shown, not fatal: each policy says what to do without it
+            try:
+                await asyncio.wait_for(gateway.state.ping(), timeout=2.0)
+                ready["state"] = "ok"
+            except Exception as exc:
+                ready["state"] = f"unreachable ({gateway.state.url}): {exc}"
+        return _json(ready)
 
     async def metrics(_: Request) -> Response:
         return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)
