@@ -277,6 +277,39 @@ def report_alerts(
         raise typer.Exit(2) from None
 
 
+PeriodOpt = Annotated[
+    str,
+    typer.Option(
+        help="2026-11 (month), 2026-11-05 (day), 2026-W45 (ISO week), 2026-11-01..2026-11-15."
+    ),
+]
+TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of the period (IANA name).")]
+
+
+@report_app.command("costs")
+def report_costs(
+    period: PeriodOpt,
+    by: Annotated[
+        str, typer.Option(help="Comma list of team, project, key, model, deployment, region.")
+    ] = "team",
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    tz: TzOpt = "UTC",
+    config: ConfigOpt = None,
+) -> None:
+    """Cost per group over a period: requests, errors, failed tries, tokens, $, avg and p95
+    latency (nearest rank), budget used, a total; self-hosted hours spread over their tokens.
+
+    Budget used: the subject's spend (shadow copies excluded, as budgets count) in the budget's
+    period holding the report period's end (or now, if it is running), over the limit."""
+    from keel.finops import costs_report
+
+    try:
+        typer.echo(asyncio.run(costs_report.costs(_load(config), period, by, format, tz)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def prices(
     format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
