@@ -310,6 +310,27 @@ def report_costs(
         raise typer.Exit(2) from None
 
 
+@report_app.command("roi")
+def report_roi(
+    period: PeriodOpt,
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    tz: TzOpt = "UTC",
+    config: ConfigOpt = None,
+) -> None:
+    """Per use case (project tag) and month: requests, successes, value, cost, value/cost.
+
+    Value: successes x value_per_success_usd, plus each request's latest feedback outcome
+    (value_per_outcome_usd, minutes_saved at hourly_rate_usd), counted in the month it was
+    given. Projects without a use case are listed with value 0; untagged calls are left out."""
+    from keel.finops import roi_report
+
+    try:
+        typer.echo(asyncio.run(roi_report.roi(_load(config), period, format, tz)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def prices(
     format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",

@@ -1,5 +1,6 @@
-"""``keel report costs`` as a user runs it: the CLI on a SQLite store holding the known ledger
-(tests/finops/ledger.py), in every format, and refusing bad input with exit 2."""
+"""``keel report costs`` and ``keel report roi`` as a user runs them: the CLI on a SQLite
+store holding the known ledger (tests/finops/ledger.py), in every format, and refusing bad
+input with exit 2."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from tests.finops.ledger import config_dict, ledger
 BUDGET = {"name": "alpha-month", "scope": "team", "match": "alpha", "limit_usd": 10,
           "period": "month", "timezone": "Europe/Berlin"}  # fmt: skip
 
+USE_CASES = {"support": {"value_per_success_usd": 0.5}}
+
 
 @pytest.fixture(scope="module")
 def keel_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -30,7 +33,11 @@ def keel_yaml(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     asyncio.run(fill())
     path = tmp / "keel.yaml"
-    path.write_text(yaml.safe_dump({**config_dict(budgets=[BUDGET]), "store": {"url": url}}))
+    path.write_text(
+        yaml.safe_dump(
+            {**config_dict(budgets=[BUDGET], use_cases=USE_CASES), "store": {"url": url}}
+        )
+    )
     return str(path)
 
 
@@ -74,3 +81,14 @@ def test_bad_input_exits_2_saying_what_to_do(keel_yaml: str, args: list[str], wo
     result = keel_cli("report", "costs", *args, "--config", keel_yaml, check=False)
     assert result.returncode == 2
     assert words in result.stderr
+
+
+def test_roi_from_the_cli(keel_yaml: str) -> None:
+    result = keel_cli("report", "roi", "--period", "2026-11", "--tz", "Europe/Berlin",
+                      "--format", "json", "--config", keel_yaml)  # fmt: skip
+    cv, support = orjson.loads(result.stdout)
+    # support: 2 successes x 0.5; cost 0.50 + 7.20 x 400 / 1200 of gpu's hours.
+    assert (support["value_usd"], support["cost_usd"]) == (1.0, pytest.approx(2.90))
+    assert (cv["configured"], cv["value_usd"]) == (False, 0.0)
+    bad = keel_cli("report", "roi", "--period", "last-month", "--config", keel_yaml, check=False)
+    assert bad.returncode == 2 and "2026-11 (a month)" in bad.stderr
