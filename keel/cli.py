@@ -277,6 +277,60 @@ def report_alerts(
         raise typer.Exit(2) from None
 
 
+PeriodOpt = Annotated[
+    str,
+    typer.Option(
+        help="2026-11 (month), 2026-11-05 (day), 2026-W45 (ISO week), 2026-11-01..2026-11-15."
+    ),
+]
+TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of the period (IANA name).")]
+
+
+@report_app.command("costs")
+def report_costs(
+    period: PeriodOpt,
+    by: Annotated[
+        str, typer.Option(help="Comma list of team, project, key, model, deployment, region.")
+    ] = "team",
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    tz: TzOpt = "UTC",
+    config: ConfigOpt = None,
+) -> None:
+    """Cost per group over a period: requests, errors, failed tries, tokens, $, avg and p95
+    latency (nearest rank), budget used, a total; self-hosted hours spread over their tokens.
+
+    Budget used: the subject's spend (shadow copies excluded, as budgets count) in the budget's
+    period holding the report period's end (or now, if it is running), over the limit."""
+    from keel.finops import costs_report
+
+    try:
+        typer.echo(asyncio.run(costs_report.costs(_load(config), period, by, format, tz)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@report_app.command("roi")
+def report_roi(
+    period: PeriodOpt,
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    tz: TzOpt = "UTC",
+    config: ConfigOpt = None,
+) -> None:
+    """Per use case (project tag) and month: requests, successes, value, cost, value/cost.
+
+    Value: successes x value_per_success_usd, plus each request's latest feedback outcome
+    (value_per_outcome_usd, minutes_saved at hourly_rate_usd), counted in the month it was
+    given. Projects without a use case are listed with value 0; untagged calls are left out."""
+    from keel.finops import roi_report
+
+    try:
+        typer.echo(asyncio.run(roi_report.roi(_load(config), period, format, tz)))
+    except ValueError as exc:
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def prices(
     format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",

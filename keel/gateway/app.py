@@ -22,6 +22,7 @@ from keel.audit.trail import open_trail
 from keel.config.schema import KeelConfig
 from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
+from keel.gateway.feedback import FeedbackRoutes
 from keel.gateway.openai import OpenAIRoutes
 from keel.monitor.access_log import AccessLog
 from keel.monitor.alerts import Alerter
@@ -160,6 +161,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/v1/completions", api.completions, methods=["POST"]),
         Route("/v1/embeddings", api.embeddings, methods=["POST"]),
         Route("/v1/models", api.list_models, methods=["GET"]),
+        Route("/v1/feedback", FeedbackRoutes(gateway).post, methods=["POST"]),
         Route("/v1/models/{model:path}", api.get_model, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

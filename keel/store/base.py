@@ -12,12 +12,14 @@ __all__ = [
     "AlertRecord",
     "AuditRow",
     "CheckpointRow",
+    "FeedbackRecord",
     "KeyRecord",
     "RolloutChange",
     "RolloutEvent",
     "RolloutState",
     "Store",
     "UsageGroup",
+    "UsageRecord",
 ]
 
 Rows = Sequence[dict[str, Any]]
@@ -49,6 +51,41 @@ class UsageGroup:
     cost_usd: float
     avg_latency_ms: float
     avg_overhead_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """The columns of one usage row that cost reports read (``keel.finops``)."""
+
+    seq: int
+    ts: float
+    team: str | None
+    key_id: str | None
+    project: str | None
+    model: str | None
+    deployment: str | None
+    region: str | None
+    status: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    attempts: str  # JSON list of tries; a failed one has an error
+    kind: str  # call | shadow
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """What a caller said about an answer (POST /v1/feedback)."""
+
+    ts: float
+    request_id: str
+    outcome: str
+    team: str | None
+    project: str | None
+    key_id: str | None
+    seq: int = 0  # set by the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +212,17 @@ class Store(ABC):
         """Dollars the calls of one team, project or key_id cost since a Unix time (budgets
         start their counters from it)."""
 
+    async def spent_between(self, column: str, value: str, since: float, until: float) -> float:
+        """Like ``spent_since``, for calls made before ``until`` too (reports of past periods)."""
+        raise NotImplementedError(f"{type(self).__name__} does not report spend")
+
+    async def usage_rows(
+        self, since: float, until: float, after_seq: int = 0, limit: int = 5000
+    ) -> list[UsageRecord]:
+        """Up to ``limit`` usage rows with ``since <= ts < until`` and seq above ``after_seq``,
+        by seq: a report pages through a period without holding all of it."""
+        raise NotImplementedError(f"{type(self).__name__} does not report usage")
+
     @abstractmethod
     async def add_key(self, record: KeyRecord, key_hash: str) -> None: ...
 
@@ -242,3 +290,11 @@ class Store(ABC):
     async def alerts_since(self, since: float, limit: int = 1000) -> list[AlertRecord]:
         """The latest ``limit`` alerts recorded at ``since`` or later, oldest first."""
         raise NotImplementedError(f"{type(self).__name__} does not keep alerts")
+
+    async def add_feedback(self, record: FeedbackRecord) -> int:
+        """Record a feedback (its ``seq`` is ignored) and return the seq it was given."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep feedback")
+
+    async def feedback_since(self, since: float) -> list[FeedbackRecord]:
+        """Every feedback given at ``since`` or later, in the order it was recorded."""
+        raise NotImplementedError(f"{type(self).__name__} does not keep feedback")

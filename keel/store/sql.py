@@ -16,6 +16,7 @@ from keel.store.base import (
     AlertRecord,
     AuditRow,
     CheckpointRow,
+    FeedbackRecord,
     KeyRecord,
     RolloutChange,
     RolloutEvent,
@@ -23,19 +24,21 @@ from keel.store.base import (
     Rows,
     Store,
     UsageGroup,
+    UsageRecord,
 )
 from keel.store.tables import (
     alerts,
     api_keys,
     audit,
     audit_checkpoints,
+    feedback,
     metadata,
     rollout_events,
     rollouts,
     usage,
 )
 
-__all__ = ["SQLStore", "apply_change", "insert_alert"]
+__all__ = ["SQLStore", "apply_change", "insert_alert", "insert_feedback"]
 
 _SPEND_BY = {"team", "project", "key_id"}
 _GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status", "kind"}
@@ -126,6 +129,30 @@ class SQLStore(Store):
         )
         async with self.engine.connect() as conn:
             return float((await conn.execute(query)).scalar() or 0.0)
+
+    async def spent_between(self, column: str, value: str, since: float, until: float) -> float:
+        if column not in _SPEND_BY:
+            raise ValueError(f"cannot sum spend by {column!r}; use one of {sorted(_SPEND_BY)}")
+        query = select(func.sum(usage.c.cost_usd)).where(
+            usage.c[column] == value,
+            usage.c.ts >= since,
+            usage.c.ts < until,
+            usage.c.kind == "call",
+        )
+        async with self.engine.connect() as conn:
+            return float((await conn.execute(query)).scalar() or 0.0)
+
+    async def usage_rows(
+        self, since: float, until: float, after_seq: int = 0, limit: int = 5000
+    ) -> list[UsageRecord]:
+        query = (
+            select(*_REPORT_COLUMNS)
+            .where(usage.c.ts >= since, usage.c.ts < until, usage.c.seq > after_seq)
+            .order_by(usage.c.seq)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [UsageRecord(*row) for row in await conn.execute(query)]
 
     async def add_key(self, record: KeyRecord, key_hash: str) -> None:
         async with self.engine.begin() as conn:
@@ -260,6 +287,32 @@ class SQLStore(Store):
         async with self.engine.connect() as conn:
             rows = list(await conn.execute(query.limit(limit)))
         return [_alert(row) for row in reversed(rows)]
+
+    async def add_feedback(self, record: FeedbackRecord) -> int:
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(insert_feedback, record)
+
+    async def feedback_since(self, since: float) -> list[FeedbackRecord]:
+        c = feedback.c
+        query = (
+            select(c.ts, c.request_id, c.outcome, c.team, c.project, c.key_id, c.seq)
+            .where(c.ts >= since)
+            .order_by(c.seq)
+        )
+        async with self.engine.connect() as conn:
+            return [FeedbackRecord(*row) for row in await conn.execute(query)]
+
+
+_REPORT_COLUMNS = tuple(usage.c[f.name] for f in dataclasses.fields(UsageRecord))
+
+
+def insert_feedback(conn: Connection, record: FeedbackRecord) -> int:
+    """Write a feedback in the caller's transaction; return its seq."""
+    values = {
+        f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name != "seq"
+    }
+    result = conn.execute(insert(feedback).values(**values).returning(feedback.c.seq))
+    return int(result.scalar_one())
 
 
 def _tables(usage_rows: Rows, audit_rows: Rows, checkpoints: Rows) -> list[tuple[Table, Rows]]:

@@ -33,8 +33,8 @@ from sqlalchemy import Table, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.base import AlertRecord, RolloutChange, RolloutState, Rows
-from keel.store.sql import SQLStore, apply_change, insert_alert
+from keel.store.base import AlertRecord, FeedbackRecord, RolloutChange, RolloutState, Rows
+from keel.store.sql import SQLStore, apply_change, insert_alert, insert_feedback
 from keel.store.tables import audit, audit_checkpoints, usage
 
 __all__ = ["SQLiteStore"]
@@ -121,6 +121,14 @@ class SQLiteStore(SQLStore):
     def _add_alert(self, record: AlertRecord) -> int:
         with self._sync.begin() as conn:
             return insert_alert(conn, record)
+
+    async def add_feedback(self, record: FeedbackRecord) -> int:
+        # On a thread of its own, like an alert: a gateway writes it between usage commits.
+        return await asyncio.get_running_loop().run_in_executor(None, self._add_feedback, record)
+
+    def _add_feedback(self, record: FeedbackRecord) -> int:
+        with self._sync.begin() as conn:
+            return insert_feedback(conn, record)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False)

@@ -1,0 +1,105 @@
+"""``POST /v1/feedback``: a caller says how an answer turned out, for ``keel report roi``.
+
+The body is ``{"request_id": "...", "outcome": "resolved"}``. The caller authenticates as for
+a chat completion; the team, project and key recorded are the caller's. When the caller's
+project is a use case that declares its outcomes (``value_per_outcome_usd`` or
+``minutes_saved``), any other outcome is refused, so a typo cannot silently be worth nothing.
+A request may get several feedbacks; the report counts the latest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keel.call import Call, Principal
+from keel.errors import BadRequest, InvalidJSON, StoreUnavailable
+from keel.gateway.edge import bearer_token, read_body, request_id
+from keel.store.base import FeedbackRecord
+
+if TYPE_CHECKING:
+    from keel.gateway.app import Gateway
+
+__all__ = ["FeedbackRoutes", "allowed_outcomes"]
+
+log = logging.getLogger("keel.gateway")
+
+MAX_BODY = 4096
+_LIMITS = {"request_id": 128, "outcome": 64}
+_SHAPE = '{"request_id": "<the answer\'s x-request-id>", "outcome": "<label>"}'
+
+
+def allowed_outcomes(gateway: Gateway, project: str | None) -> list[str]:
+    """The outcomes the project's use case declares, sorted; empty: any outcome goes."""
+    use_case = gateway.config.use_cases.get(project) if project is not None else None
+    if use_case is None:
+        return []
+    return sorted({*use_case.value_per_outcome_usd, *use_case.minutes_saved})
+
+
+class FeedbackRoutes:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def post(self, request: Request) -> Response:
+        principal = await self._caller(request)
+        fields = _fields(await read_body(request, MAX_BODY))
+        allowed = allowed_outcomes(self.gateway, principal.project)
+        if allowed and fields["outcome"] not in allowed:
+            raise BadRequest(
+                f"The outcome {fields['outcome']!r} is not one use case {principal.project!r} "
+                f"values; send one of: {', '.join(allowed)}.",
+                param="outcome",
+                code="unknown_outcome",
+            )
+        record = FeedbackRecord(
+            time.time(), fields["request_id"], fields["outcome"], principal.team,
+            principal.project, principal.key_id,
+        )  # fmt: skip
+        try:
+            seq = await self.gateway.store.add_feedback(record)
+        except Exception as exc:
+            log.warning("feedback on %s not recorded: %s", record.request_id, exc)
+            raise StoreUnavailable(
+                "keel could not record the feedback. Retry shortly; if it persists, check "
+                "the store (GET /readyz)."
+            ) from exc
+        body = {
+            "recorded": True, "seq": seq, "request_id": record.request_id,
+            "outcome": record.outcome, "team": record.team, "project": record.project,
+        }  # fmt: skip
+        return Response(orjson.dumps(body), 200, media_type="application/json")
+
+    async def _caller(self, request: Request) -> Principal:
+        call = Call(
+            id=request_id(request.headers), endpoint="chat", body={}, model="", stream=False
+        )
+        call.credential = bearer_token(request.headers)
+        await self.gateway.identify.before(call)
+        assert call.principal is not None
+        return call.principal
+
+
+def _fields(raw: bytes) -> dict[str, str]:
+    try:
+        body: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidJSON(f"The body is not JSON. Send {_SHAPE}.") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f"The body must be a JSON object: {_SHAPE}.")
+    fields: dict[str, str] = {}
+    for name, limit in _LIMITS.items():
+        value = body.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise BadRequest(
+                f"{name!r} must be a non-empty string of at most {limit} characters: "
+                f"send {_SHAPE}.",
+                param=name,
+            )
+        fields[name] = value.strip()
+    return fields
