@@ -219,7 +219,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = (
             f"No route {request.url.path}. keel serves /v1/chat/completions, "
-            "/v1/completions, /v1/embeddings and /v1/models."
+            "/v1/completions, /v1/embeddings, /v1/models and /v1/feedback."
         )
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}."

@@ -111,7 +111,8 @@ class MemoryState(State):
                 return window.total, 0, 0
             if hold.amount > hold.limit:
                 return window.total, NEVER, 0
-            return window.total, max(1, window.wait_ms(need, hold.span_ms, now_ms)), 0
+            wait = window.wait_ms(need, hold.span_ms, now_ms)
+            return window.total, min(hold.span_ms, max(1, wait)), 0
         if hold.kind == "slots":
             leases = self.slots.get(hold.key)
             if not leases:

@@ -123,7 +123,10 @@ for i = 1, n do
     use = window_sum(key, now - span)
     if use + amount > limit then
       if amount > limit then wait = -1
-      else wait = math.max(1, window_wait(key, use + amount - limit, span, now)) end
+      else
+        -- another replica's clock may run a little ahead: never more than a window
+        wait = math.min(span, math.max(1, window_wait(key, use + amount - limit, span, now)))
+      end
     end
     resets[i] = window_reset(key, span, now)
   elseif kind == 's' then
