@@ -87,14 +87,22 @@ def test_200_concurrent_requests_against_a_budget_of_50_on_memory(tmp_path: Path
     check_budget_held(responses, spent)
 
 
-async def test_200_concurrent_requests_on_three_gateways_sharing_redis(tmp_path: Path) -> None:
+async def on_three_gateways(
+    tmp_path: Path, n: int, max_tokens: int, **policies: Any
+) -> tuple[list[httpx.Response], list[float]]:
+    """``n`` requests spread over three keel processes sharing one Redis and one PostgreSQL:
+    the answers, and the cost of every usage record."""
     await redis_or_skip()
     async with fresh_pg_database() as store_url:
-        config = budget_config(store_url, REDIS_URL, budgets=[BUDGET])
+        config = budget_config(store_url, REDIS_URL, **policies)
         with contextlib.ExitStack() as stack:
             urls = [_start(stack, tmp_path / str(i), config) for i in range(3)]
-            responses = await fire(urls, 200, max_tokens=10)
-        spent = await _pg_costs(store_url)
+            responses = await fire(urls, n, max_tokens=max_tokens)
+        return responses, await _pg_costs(store_url)
+
+
+async def test_200_concurrent_requests_on_three_gateways_sharing_redis(tmp_path: Path) -> None:
+    responses, spent = await on_three_gateways(tmp_path, 200, 10, budgets=[BUDGET])
     check_budget_held(responses, spent)
 
 
@@ -154,14 +162,8 @@ def test_rpm_limit_under_concurrent_load_on_memory(tmp_path: Path) -> None:
 
 
 async def test_rpm_limit_on_three_gateways_sharing_redis(tmp_path: Path) -> None:
-    await redis_or_skip()
-    async with fresh_pg_database() as store_url:
-        config = budget_config(store_url, REDIS_URL, rate_limits=[LIMIT])
-        with contextlib.ExitStack() as stack:
-            urls = [_start(stack, tmp_path / str(i), config) for i in range(3)]
-            responses = await fire(urls, 60, max_tokens=5)
-        recorded = len(await _pg_costs(store_url))
-    check_limit_held(responses, recorded)
+    responses, recorded = await on_three_gateways(tmp_path, 60, 5, rate_limits=[LIMIT])
+    check_limit_held(responses, len(recorded))
 
 
 def _start(stack: contextlib.ExitStack, tmp: Path, config: dict[str, Any]) -> str:
