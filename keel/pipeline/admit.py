@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -123,22 +123,20 @@ class Admit:
         if not self.active or call.principal is None:
             return
         principal = call.principal
-        budgets = [b for b in self.budgets if _matches(b, _subject(b.scope, principal, call))]
-        limits = [r for r in self.limits if _matches(r, _subject(r.scope, principal, call))]
+        budgets = _applying(self.budgets, principal, call)
+        limits = _applying(self.limits, principal, call)
         if not budgets and not limits:
             return
         now = self.clock()
         now_ms = int(now * 1000)
-        hard = [b for b in budgets if b.mode == "hard"]
+        hard = [b for b, _ in budgets if b.mode == "hard"]
         cap = self._completion_cap(call, hard)
-        prompt = _prompt_bytes(call) if hard or any(r.tpm for r in limits) else 0
+        prompt = _prompt_bytes(call) if hard or any(r.tpm for r, _ in limits) else 0
         worst = self._worst_nano(call.model, prompt, cap) if hard else 0
         tokens = (prompt + 3) // 4 + cap  # about four bytes a token: tpm's admission count
         holds: list[Hold] = []
         checks: list[Check] = []
-        for budget in budgets:
-            subject = _subject(budget.scope, principal, call)
-            assert subject is not None
+        for budget, subject in budgets:
             period = self._period(budget, now)
             key = f"{self.prefix}:b:{budget.name}:{subject}:{int(period.start)}"
             is_hard = budget.mode == "hard"
@@ -147,9 +145,7 @@ class Admit:
                 worst if is_hard else 0, self.lease_ms, int(period.end * 1000),
             ))  # fmt: skip
             checks.append(Check(budget, "budget", subject, period))
-        for limit in limits:
-            subject = _subject(limit.scope, principal, call)
-            assert subject is not None
+        for limit, subject in limits:
             base = f"{self.prefix}:l:{limit.name}:{subject}"
             if limit.rpm is not None:
                 holds.append(Hold("window", base + ":rpm", limit.rpm, 1, WINDOW_MS))
@@ -191,7 +187,9 @@ class Admit:
         column = _SPEND_COLUMN[check.policy.scope]
         as_of = int(self.clock() * 1000)  # records committed before now are in the sum
         try:
-            spent = await self.store.spent_since(column, check.subject, check.period.start)
+            spent = await self.store.spent_between(
+                column, check.subject, check.period.start, check.period.end
+            )
         except Exception as exc:  # the store is down: the budget cannot know its spend
             raise StateUnavailable(f"the store could not say what was spent: {exc}") from exc
         await self.state.seed(hold.key, math.ceil(spent * NANO), hold.expires_ms, as_of)
@@ -413,8 +411,17 @@ def _subject(scope: str, principal: Principal, call: Call) -> str | None:
     return call.model or None
 
 
-def _matches(policy: BudgetConfig | RateLimitConfig, subject: str | None) -> bool:
-    return subject is not None and policy.match in ("*", subject)
+P = TypeVar("P", BudgetConfig, RateLimitConfig)
+
+
+def _applying(policies: Sequence[P], principal: Principal, call: Call) -> list[tuple[P, str]]:
+    """The policies that hold this call, each with its subject (the team, key, ...)."""
+    found = []
+    for policy in policies:
+        subject = _subject(policy.scope, principal, call)
+        if subject is not None and policy.match in ("*", subject):
+            found.append((policy, subject))
+    return found
 
 
 def _fails_open(policy: BudgetConfig | RateLimitConfig) -> bool:

@@ -208,20 +208,16 @@ class Store(ABC):
     async def count_usage(self) -> int: ...
 
     @abstractmethod
-    async def spent_since(self, column: str, value: str, since: float) -> float:
-        """Dollars the calls of one team, project or key_id cost since a Unix time (budgets
-        start their counters from it)."""
-
     async def spent_between(self, column: str, value: str, since: float, until: float) -> float:
-        """Like ``spent_since``, for calls made before ``until`` too (reports of past periods)."""
-        raise NotImplementedError(f"{type(self).__name__} does not report spend")
+        """Dollars the calls (not shadow copies) of one team, project or key_id cost with
+        ``since <= ts < until``: budgets start their counters from it, reports show it."""
 
+    @abstractmethod
     async def usage_rows(
         self, since: float, until: float, after_seq: int = 0, limit: int = 5000
     ) -> list[UsageRecord]:
         """Up to ``limit`` usage rows with ``since <= ts < until`` and seq above ``after_seq``,
         by seq: a report pages through a period without holding all of it."""
-        raise NotImplementedError(f"{type(self).__name__} does not report usage")
 
     @abstractmethod
     async def add_key(self, record: KeyRecord, key_hash: str) -> None: ...
@@ -282,19 +278,18 @@ class Store(ABC):
         """Up to ``limit`` records linked at ``since`` or later (of one writer, or all),
         ordered by (ts, writer, seq) and coming after ``after`` in that order."""
 
-    # Not abstract: a store made for one purpose (a test's, a tool's) need not keep alerts.
+    @abstractmethod
     async def add_alert(self, record: AlertRecord) -> int:
         """Record an alert (its ``seq`` is ignored) and return the seq it was given."""
-        raise NotImplementedError(f"{type(self).__name__} does not keep alerts")
 
+    @abstractmethod
     async def alerts_since(self, since: float, limit: int = 1000) -> list[AlertRecord]:
         """The latest ``limit`` alerts recorded at ``since`` or later, oldest first."""
-        raise NotImplementedError(f"{type(self).__name__} does not keep alerts")
 
+    @abstractmethod
     async def add_feedback(self, record: FeedbackRecord) -> int:
         """Record a feedback (its ``seq`` is ignored) and return the seq it was given."""
-        raise NotImplementedError(f"{type(self).__name__} does not keep feedback")
 
+    @abstractmethod
     async def feedback_since(self, since: float) -> list[FeedbackRecord]:
         """Every feedback given at ``since`` or later, in the order it was recorded."""
-        raise NotImplementedError(f"{type(self).__name__} does not keep feedback")

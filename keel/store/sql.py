@@ -121,15 +121,6 @@ class SQLStore(Store):
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(usage))).scalar_one())
 
-    async def spent_since(self, column: str, value: str, since: float) -> float:
-        if column not in _SPEND_BY:
-            raise ValueError(f"cannot sum spend by {column!r}; use one of {sorted(_SPEND_BY)}")
-        query = select(func.sum(usage.c.cost_usd)).where(
-            usage.c[column] == value, usage.c.ts >= since, usage.c.kind == "call"
-        )
-        async with self.engine.connect() as conn:
-            return float((await conn.execute(query)).scalar() or 0.0)
-
     async def spent_between(self, column: str, value: str, since: float, until: float) -> float:
         if column not in _SPEND_BY:
             raise ValueError(f"cannot sum spend by {column!r}; use one of {sorted(_SPEND_BY)}")

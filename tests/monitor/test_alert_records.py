@@ -46,7 +46,8 @@ async def test_without_webhooks_an_alert_is_still_recorded(store: Store) -> None
     alerter.notify(dataclasses.replace(ALERT, threshold=100.0))
     await alerter.close()
     records = await store.alerts_since(0.0)
-    assert [(r.threshold, r.status, r.attempts) for r in records] == [
+    # Four workers deliver at once: which of the two is recorded first is not fixed.
+    assert sorted((r.threshold, r.status, r.attempts) for r in records) == [
         (80.0, "no_webhooks", 0),
         (100.0, "no_webhooks", 0),
     ]

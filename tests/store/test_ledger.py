@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from keel.store.base import (
+    AlertRecord,
     AuditRow,
     CheckpointRow,
+    FeedbackRecord,
     KeyRecord,
     RolloutChange,
     RolloutEvent,
@@ -17,6 +19,7 @@ from keel.store.base import (
     Rows,
     Store,
     UsageGroup,
+    UsageRecord,
 )
 from keel.store.ledger import Ledger, RecordNotCommitted
 from keel.store.sql import SQLStore
@@ -42,7 +45,24 @@ class BrokenStore(Store):
     async def count_usage(self) -> int:
         raise ConnectionError("database is down")
 
-    async def spent_since(self, column: str, value: str, since: float) -> float:
+    async def spent_between(self, column: str, value: str, since: float, until: float) -> float:
+        raise ConnectionError("database is down")
+
+    async def usage_rows(
+        self, since: float, until: float, after_seq: int = 0, limit: int = 5000
+    ) -> list[UsageRecord]:
+        raise ConnectionError("database is down")
+
+    async def add_alert(self, record: AlertRecord) -> int:
+        raise ConnectionError("database is down")
+
+    async def alerts_since(self, since: float, limit: int = 1000) -> list[AlertRecord]:
+        raise ConnectionError("database is down")
+
+    async def add_feedback(self, record: FeedbackRecord) -> int:
+        raise ConnectionError("database is down")
+
+    async def feedback_since(self, since: float) -> list[FeedbackRecord]:
         raise ConnectionError("database is down")
 
     async def add_key(self, record: KeyRecord, key_hash: str) -> None:
