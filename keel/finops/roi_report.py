@@ -4,7 +4,9 @@ per calendar month of the period.
 Value = successes (status 200) x ``value_per_success_usd`` + for each request's latest
 feedback (POST /v1/feedback) ``value_per_outcome_usd[outcome]`` + ``minutes_saved[outcome]``
 / 60 x ``hourly_rate_usd``. A feedback counts in the month it was given, under the project
-of the key that gave it, and only while no later feedback on the same request exists.
+of the key that gave it, and only while no later feedback of the same team on the same request
+exists: one team's word never displaces another's (the gateway takes feedback only on the
+caller's team's own calls; older stores may hold feedback from before it checked).
 Cost = the calls' and shadow copies' own cost + the project's share of self-hosted hours in
 that month (``keel.finops.self_hosted``; what idle deployments cost is nobody's use case).
 A project with no use case configured is listed with value 0, so its spend stays visible;
@@ -104,8 +106,8 @@ async def _tallies(
 
 
 def _latest_feedback(records: list[FeedbackRecord]) -> list[FeedbackRecord]:
-    """Each request's latest feedback (records come in the order they were recorded)."""
-    latest = {r.request_id: r for r in records}
+    """Each team's latest feedback on each request (records come in the order recorded)."""
+    latest = {(r.team, r.request_id): r for r in records}
     return list(latest.values())
 
 

@@ -95,3 +95,18 @@ async def test_feedback_is_kept_in_the_order_given(store: Store) -> None:
     kept = await store.feedback_since(utc(2026, 11, 1, 12))
     assert [(f.request_id, f.outcome, f.seq, f.project) for f in kept] == [
         ("A", "resolved", second, "support")]  # fmt: skip
+
+
+async def test_the_latest_feedback_is_per_team(store: Store) -> None:
+    # Feedback stored before the gateway checked who made a request: another team's later
+    # word on the same id must not displace alpha's outcome from alpha's use case.
+    await store.add_feedback(said(utc(2026, 11, 5), "A", "resolved"))
+    await store.add_feedback(
+        FeedbackRecord(utc(2026, 11, 6), "A", "escalated", "beta", "billing", "key_beta")
+    )
+    cfg = config(use_cases={**USE_CASES, "billing": {"value_per_outcome_usd": {"escalated": 1}}})
+    rows = await roi_report(store, cfg, parse_period("2026-11", BERLIN), BERLIN, AFTER)
+    by_case = {r.use_case: r for r in rows}
+    assert by_case["support"].outcomes == {"resolved": 1}
+    assert by_case["support"].value_usd == pytest.approx(10.0)  # 4.0 + 6 / 60 x 60
+    assert by_case["billing"].outcomes == {"escalated": 1}
