@@ -13,7 +13,8 @@ Every message says what to do next.
     ├── PermissionDenied             (403 permission_error)
     │   └── ResidencyViolation       (403 residency_violation)
     ├── NotFound                     (404 not_found)
-    │   └── ModelNotFound            (404 model_not_found)
+    │   ├── ModelNotFound            (404 model_not_found)
+    │   └── RequestNotFound          (404 request_not_found: no call of the caller's team)
     ├── RateLimited                  (429 rate_limit_exceeded, retry-after to the second)
     │   └── BudgetExceeded           (429 budget_exceeded, retry-after: the period's reset)
     ├── Overloaded                   (503 overloaded, retry-after)
@@ -54,6 +55,7 @@ __all__ = [
     "PermissionDenied",
     "PromptInjection",
     "RateLimited",
+    "RequestNotFound",
     "ResidencyViolation",
     "StateUnavailable",
     "StoreUnavailable",
@@ -141,6 +143,13 @@ class NotFound(KeelError):
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
+
+
+class RequestNotFound(NotFound):
+    """Feedback on an id no call of the caller's team has: the same whether another team has
+    it or nobody does, so the answer reveals nothing of other teams' requests."""
+
+    code = "request_not_found"
 
 
 class Overloaded(KeelError):

@@ -4,7 +4,11 @@ The body is ``{"request_id": "...", "outcome": "resolved"}``. The caller authent
 a chat completion; the team, project and key recorded are the caller's. When the caller's
 project is a use case that declares its outcomes (``value_per_outcome_usd`` or
 ``minutes_saved``), any other outcome is refused, so a typo cannot silently be worth nothing.
-A request may get several feedbacks; the report counts the latest.
+Feedback names a call the caller's team made (its answer's ``x-request-id``); any other id,
+another team's or nobody's, is a 404 with one message, so no team learns of another's requests.
+The check reads the call's record by the unique request-id index: one lookup per feedback, off
+the path of chat calls. A request may get several feedbacks; the report counts each team's
+latest.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keel.call import Call, Principal
-from keel.errors import BadRequest, InvalidJSON, StoreUnavailable
+from keel.errors import BadRequest, InvalidJSON, RequestNotFound, StoreUnavailable
 from keel.gateway.edge import bearer_token, read_body, request_id
 from keel.store.base import FeedbackRecord
 
@@ -57,6 +61,7 @@ class FeedbackRoutes:
                 param="outcome",
                 code="unknown_outcome",
             )
+        await self._check_made_by(principal, fields["request_id"])
         record = FeedbackRecord(
             time.time(), fields["request_id"], fields["outcome"], principal.team,
             principal.project, principal.key_id,
@@ -74,6 +79,23 @@ class FeedbackRoutes:
             "outcome": record.outcome, "team": record.team, "project": record.project,
         }  # fmt: skip
         return Response(orjson.dumps(body), 200, media_type="application/json")
+
+    async def _check_made_by(self, principal: Principal, request_id: str) -> None:
+        try:
+            team = await self.gateway.store.call_team(request_id)
+        except Exception as exc:
+            log.warning("feedback on %s not checked: %s", request_id, exc)
+            raise StoreUnavailable(
+                "keel could not look up the request. Retry shortly; if it persists, check "
+                "the store (GET /readyz)."
+            ) from exc
+        if team is None or team != principal.team:
+            raise RequestNotFound(
+                f"No request of your team has the id {request_id!r}. Send the x-request-id "
+                "of an answer given to your team (the id keel answered with, if it replaced "
+                "yours).",
+                param="request_id",
+            )
 
     async def _caller(self, request: Request) -> Principal:
         call = Call(

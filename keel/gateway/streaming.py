@@ -51,6 +51,7 @@ class EventStream(Response):
         self.target = target
         self.reply = reply
         self.guard = gateway.guard.stream(call) if call.pii is not None else None
+        self.sent_id = call.id  # in the headers, which leave before the record commits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         forward = asyncio.create_task(self._forward(send))
@@ -90,6 +91,8 @@ class EventStream(Response):
         if call.status == 499:
             return
         tail = _DONE if failure is None else b"data: " + failure.to_body() + b"\n\n"
+        if call.id != self.sent_id:  # taken (keel.store.request_ids): say which id it got
+            tail = _renamed(self.sent_id, call.id) + tail
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
     async def _relay(self, meter: StreamMeter, send: Send) -> KeelError | None:
@@ -148,6 +151,11 @@ class EventStream(Response):
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+def _renamed(sent: str, recorded: str) -> bytes:
+    """A comment line (clients skip it): the headers named an id that turned out taken."""
+    return f": keel: x-request-id {sent} is taken; recorded as {recorded}\n\n".encode()
 
 
 def _frames(

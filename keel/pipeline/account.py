@@ -38,6 +38,7 @@ class Account:
         audit = call_record(call) if self.ledger.audited else None
         try:
             await self.ledger.record(row, audit)
+            call.id = row["request_id"]  # a fresh one if the client's was taken
         except RecordNotCommitted as exc:
             call.status, call.error = 503, StoreUnavailable.code
             raise StoreUnavailable(

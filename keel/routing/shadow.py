@@ -76,9 +76,9 @@ class Shadow:
         twin = Call(id=call.id, endpoint=call.endpoint, body=body, model=call.model,
                     stream=False, principal=call.principal)  # fmt: skip
         lane.in_flight += 1
-        self.shadows.launch(self._send(twin))
+        self.shadows.launch(self._send(twin, call))
 
-    async def _send(self, twin: Call) -> None:
+    async def _send(self, twin: Call, call: Call) -> None:
         lane = self.lane
         d = lane.deployment
         request = UpstreamRequest(twin.endpoint, twin.body, False, twin.id)
@@ -100,6 +100,8 @@ class Shadow:
         twin.deployment, twin.region, twin.finished = d.name, d.region, time.perf_counter()
         if twin.status < 400:
             twin.cost_usd = cost_usd(d.prices, twin.usage)
+        # The call's id as recorded, if its record is in: a taken id is replaced at commit.
+        twin.id = call.id
         # Not awaited: nobody waits for a shadow's record; a failed commit is logged by the ledger.
         ledger = self.shadows.ledger
         ledger.submit({**usage_row(twin), "kind": "shadow"},

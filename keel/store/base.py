@@ -220,6 +220,16 @@ class Store(ABC):
         by seq: a report pages through a period without holding all of it."""
 
     @abstractmethod
+    async def stored_request_ids(
+        self, request_ids: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[float, str | None]]:
+        """Of these ids, those in the usage records: (request_id, kind) -> (ts, team)."""
+
+    @abstractmethod
+    async def call_team(self, request_id: str) -> str | None:
+        """The team of the call (not a shadow copy) recorded under this id; None if none."""
+
+    @abstractmethod
     async def add_key(self, record: KeyRecord, key_hash: str) -> None: ...
 
     @abstractmethod

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from keel.audit.canonical import canonical
 from keel.audit.chain import RESERVED, Head
 from keel.store.base import Store
+from keel.store.request_ids import Taken, settle_taken
 
 if TYPE_CHECKING:
     from keel.audit.trail import Trail
@@ -166,9 +167,15 @@ class Ledger:
                 )
                 if links and await self._landed(head):
                     return head
+                # A row whose request id is taken gets a fresh one; a row found stored as it
+                # is means the commit landed unseen (keel.store.request_ids).
+                taken = await settle_taken(self.store, usage, records)
+                if taken is Taken.LANDED and not links:
+                    return head
                 if attempt + 1 == self.attempts:
                     raise
-                if self._base() != base:  # the chain moved past an earlier commit that landed
+                # The chain moved past an earlier commit that landed, or records got new ids.
+                if self._base() != base or taken is Taken.RENAMED:
                     base, (links, head) = self._base(), self._link(records)
                 await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")

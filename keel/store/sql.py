@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from keel.store.base import (
     UsageGroup,
     UsageRecord,
 )
+from keel.store.request_ids import unique_request_ids
 from keel.store.tables import (
     alerts,
     api_keys,
@@ -144,6 +146,21 @@ class SQLStore(Store):
         )
         async with self.engine.connect() as conn:
             return [UsageRecord(*row) for row in await conn.execute(query)]
+
+    async def stored_request_ids(
+        self, request_ids: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[float, str | None]]:
+        c = usage.c
+        query = select(c.request_id, c.kind, c.ts, c.team).where(c.request_id.in_(request_ids))
+        async with self.engine.connect() as conn:
+            return {(r[0], r[1]): (float(r[2]), r[3]) for r in await conn.execute(query)}
+
+    async def call_team(self, request_id: str) -> str | None:
+        c = usage.c
+        query = select(c.team).where(c.request_id == request_id, c.kind == "call")
+        async with self.engine.connect() as conn:
+            team = (await conn.execute(query)).scalar()
+        return None if team is None else str(team)
 
     async def add_key(self, record: KeyRecord, key_hash: str) -> None:
         async with self.engine.begin() as conn:
@@ -413,3 +430,4 @@ def _create_tables(conn: Connection) -> None:
     for table, column, ddl in _ADDED:
         if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+    unique_request_ids(conn)

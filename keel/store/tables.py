@@ -29,8 +29,8 @@ __all__ = [
 
 metadata = MetaData()
 
-# Each index is one more page written per commit on the hot path: only ``ts`` is indexed
-# (reports select by time). Add one with the feature that needs it.
+# Each index is one more page written per commit on the hot path: ``ts`` (reports select by
+# time) and the unique request id. Add one with the feature that needs it.
 
 usage = Table(
     "usage",
@@ -61,6 +61,10 @@ usage = Table(
     Column("kind", String(16), nullable=False, server_default="call"),
     Column("project", String(128)),
     Column("cached_tokens", Integer, nullable=False, server_default="0"),
+    # A request id names one call (and its shadow copy, which shares it): feedback is given on
+    # it. Unique so that no client can record under an id that is taken; the ledger gives a
+    # row whose id is taken a fresh one (keel.store.request_ids). Also the feedback lookup.
+    Index("ux_usage_request_id", "request_id", "kind", unique=True),
 )
 
 api_keys = Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -51,6 +52,14 @@ class BrokenStore(Store):
     async def usage_rows(
         self, since: float, until: float, after_seq: int = 0, limit: int = 5000
     ) -> list[UsageRecord]:
+        raise ConnectionError("database is down")
+
+    async def stored_request_ids(
+        self, request_ids: Sequence[str]
+    ) -> dict[tuple[str, str], tuple[float, str | None]]:
+        raise ConnectionError("database is down")
+
+    async def call_team(self, request_id: str) -> str | None:
         raise ConnectionError("database is down")
 
     async def add_alert(self, record: AlertRecord) -> int:
