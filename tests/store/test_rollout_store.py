@@ -116,6 +116,7 @@ async def test_a_database_made_before_kind_gets_the_column_at_start(store_url: s
     await old.write_usage([make_row(request_id="old-a"), make_row(request_id="old-b")])
     assert isinstance(old, SQLStore)
     async with old.engine.begin() as conn:  # what an older keel made: no kind column
+        await conn.execute(text("DROP INDEX ux_usage_request_id"))  # (nor unique ids)
         await conn.execute(text("ALTER TABLE usage DROP COLUMN kind"))
     await old.close()
 
