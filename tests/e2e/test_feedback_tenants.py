@@ -9,6 +9,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,15 @@ def test_a_stream_whose_request_id_was_taken_names_its_fresh_one(gateway: Gatewa
     assert betas != shared
     assert calls_under(gateway, shared) == [("alpha", "support")]
     assert calls_under(gateway, betas) == [("beta", "billing")]
+
+
+def test_concurrent_requests_sharing_one_id_each_get_their_own(gateway: Gateway) -> None:
+    shared = fresh_id()
+    keys = [gateway.alpha, gateway.beta] * 12
+    with ThreadPoolExecutor(len(keys)) as pool:
+        answered = list(pool.map(lambda key: ask(gateway, key, shared), keys))
+    assert len(set(answered)) == len(keys)  # one kept the id sent, every other a fresh one
+    assert answered.count(shared) == 1
+    teams = {gateway.alpha: ("alpha", "support"), gateway.beta: ("beta", "billing")}
+    for key, request_id in zip(keys, answered, strict=True):
+        assert calls_under(gateway, request_id) == [teams[key]]

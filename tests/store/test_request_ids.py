@@ -129,7 +129,7 @@ async def test_a_database_with_repeated_ids_is_migrated_at_start(store_url: str)
         assert stored[0] == ("dup", "alpha", "call")  # the first keeps its id
         assert stored[1][0] != "dup" and stored[1][1:] == ("beta", "call")
         assert stored[2:] == [("dup", "alpha", "shadow"), ("solo", "alpha", "call")]
-        with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
             await new.write_usage([make_row(request_id="solo", team="gamma")])
     finally:
         await new.close()
