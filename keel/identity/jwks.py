@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-__all__ = ["SigningKey", "parse_jwks"]
+__all__ = ["SigningKey", "fitting", "parse_jwks"]
 
 _RSA = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 _EC = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
@@ -44,19 +44,28 @@ class SigningKey:
         return f"{named} is an {self.kind} key, for {', '.join(sorted(self.algorithms))}"
 
 
-def parse_jwks(data: Any) -> dict[str, SigningKey]:
-    """Every key of a JWKS that has a kid, usable or not; ``ValueError`` if none is usable."""
+def parse_jwks(data: Any) -> dict[str, tuple[SigningKey, ...]]:
+    """Every key of a JWKS that has a kid, usable or not, by kid (RFC 7517 4.5 lets keys of
+    different types share one); ``ValueError`` if none is usable."""
     listed = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(listed, list):
         raise ValueError("the JWKS has no 'keys' list")
-    keys = {
-        jwk["kid"]: _read(jwk)
-        for jwk in listed
-        if isinstance(jwk, dict) and isinstance(jwk.get("kid"), str)
-    }
-    if not any(key.problem is None for key in keys.values()):
+    keys: dict[str, tuple[SigningKey, ...]] = {}
+    for jwk in listed:
+        if isinstance(jwk, dict) and isinstance(jwk.get("kid"), str):
+            keys[jwk["kid"]] = (*keys.get(jwk["kid"], ()), _read(jwk))
+    if not any(key.problem is None for named in keys.values() for key in named):
         raise ValueError("the JWKS has no signing key keel can use")
     return keys
+
+
+def fitting(keys: tuple[SigningKey, ...], alg: str) -> tuple[SigningKey, str | None]:
+    """The key, of those published under one kid, that may verify ``alg``; else the first,
+    with why it may not."""
+    for key in keys:
+        if key.refusal(alg) is None:
+            return key, None
+    return keys[0], keys[0].refusal(alg)
 
 
 def _read(jwk: dict[str, Any]) -> SigningKey:

@@ -23,7 +23,7 @@ import orjson
 
 from keel.config.security import OIDCConfig
 from keel.errors import AuthenticationError
-from keel.identity.jwks import SigningKey, parse_jwks
+from keel.identity.jwks import SigningKey, fitting, parse_jwks
 
 __all__ = ["TokenVerifier", "looks_like_jwt"]
 
@@ -43,7 +43,7 @@ def looks_like_jwt(credential: str) -> bool:
 class TokenVerifier:
     def __init__(self, config: OIDCConfig) -> None:
         self.config = config
-        self._keys: dict[str, SigningKey] = {}
+        self._keys: dict[str, tuple[SigningKey, ...]] = {}
         self._fetched_at = -float("inf")
         self._lock = asyncio.Lock()
 
@@ -54,8 +54,7 @@ class TokenVerifier:
         if alg not in self.config.algorithms:
             allowed = ", ".join(self.config.algorithms)
             raise _refused(f"its algorithm {_short(alg)} is not accepted (accepted: {allowed})")
-        key = await self._key(header.get("kid"))
-        refusal = key.refusal(alg)
+        key, refusal = fitting(await self._named(header.get("kid")), alg)
         if refusal is not None:
             raise _refused(refusal)
         claims = self._decode(token, key, alg)
@@ -100,19 +99,20 @@ class TokenVerifier:
             raise _refused(f"it does not verify ({type(exc).__name__})") from None
         return claims
 
-    async def _key(self, kid: Any) -> SigningKey:
+    async def _named(self, kid: Any) -> tuple[SigningKey, ...]:
+        """The keys the issuer publishes under ``kid`` (fetched again if there are none)."""
         if not isinstance(kid, str):
             raise _refused("its header names no key (kid)")
-        key = self._keys.get(kid)
+        keys = self._keys.get(kid)
         stale = time.monotonic() - self._fetched_at > self.config.jwks_cache_s
-        if key is None or stale:
-            await self._refresh(force=key is None)
-            key = self._keys.get(kid)
-        if key is None:
+        if keys is None or stale:
+            await self._refresh(force=keys is None)
+            keys = self._keys.get(kid)
+        if keys is None:
             raise _refused(
                 f"it is signed with a key the issuer does not publish (kid {_short(kid)})"
             )
-        return key
+        return keys
 
     async def _refresh(self, force: bool) -> None:
         async with self._lock:
@@ -124,6 +124,7 @@ class TokenVerifier:
                 keys = parse_jwks(await self._load())
             except (OSError, aiohttp.ClientError, TimeoutError, ValueError) as e:
                 if self._keys:  # keep serving with the keys keel has; say so in the log
+                    log.warning("token issuer's keys not refreshed: %s", type(e).__name__)
                     return
                 raise AuthenticationError(
                     f"keel cannot read the token issuer's keys ({type(e).__name__}). "

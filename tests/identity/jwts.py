@@ -61,6 +61,9 @@ def make_ring() -> Ring:
         {**public_jwk(keys["ec384"]), "kid": "ec384"},
         {**public_jwk(keys["ed"]), "kid": "ed", "use": "sig"},
         {"kty": "XYZ", "kid": "weird", "x": "AAAA"},  # a key type no library knows
+        # RFC 7517 4.5: keys of different types may share a kid; the token's alg picks one.
+        {**public_jwk(keys["rsa-bare"]), "kid": "twin"},
+        {**public_jwk(keys["ec"]), "kid": "twin", "alg": "ES256"},
     ]
     return Ring(keys, {"keys": published})
 
@@ -297,4 +300,9 @@ ACCEPTED: list[tuple[str, Callable[[Ring], str]]] = [
     ("no-typ", lambda r: sign(r.keys["rsa"], {"alg": "RS256", "kid": "rsa"})),
     ("exp-a-fraction", _timed(exp=_NOW + 300.5, nbf=_NOW - 0.5)),
     ("aud-a-list", _timed(aud=["other", AUDIENCE])),
+    (
+        "rsa-key-of-a-shared-kid",
+        lambda r: sign(r.keys["rsa-bare"], {"alg": "RS256", "kid": "twin"}),
+    ),
+    ("ec-key-of-a-shared-kid", lambda r: sign(r.keys["ec"], {"alg": "ES256", "kid": "twin"})),
 ]
