@@ -150,6 +150,15 @@ def test_scopes_narrow_the_models(keel: str, keys: dict[str, Any]) -> None:
         chat(keel, scoped, "other")
 
 
+def test_scopes_sent_as_a_list_narrow_the_models_too(keel: str, keys: dict[str, Any]) -> None:
+    scoped = token(keys["k1"], scope=["openid", "keel:model:m"])
+    assert chat(keel, scoped).parse().choices
+    with pytest.raises(openai.PermissionDeniedError):
+        chat(keel, scoped, "other")
+    error = refused(keel, token(keys["k1"], scope={"keel:model:m": True}))
+    assert error.code == "invalid_scope"
+
+
 def test_a_rotated_key_is_fetched_when_a_token_names_it(
     keel: str, keys: dict[str, Any], issuer: tuple[str, Path]
 ) -> None:

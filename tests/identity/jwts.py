@@ -265,6 +265,18 @@ ATTACKS: list[tuple[str, Callable[[Ring], str], str, str]] = [
         "invalid_token",
         "well-formed",
     ),
+    (
+        "header-nested-5000-deep",
+        lambda r: _header(r, b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
+        "invalid_token",
+        "well-formed",
+    ),
+    (
+        "kid-10000-characters",
+        lambda r: _header(r, {**_RS, "kid": "k" * 10_000}),
+        "invalid_token",
+        "kid 'kkkk",
+    ),
     ("not-base64", lambda r: "eyJhbGciOiJSUzI1NiJ9.!!!$$$.***", "invalid_token", "well-formed"),
     ("claims-not-an-object", _raw_claims(b"[1, 2, 3]"), "invalid_token", "claims"),
     ("claims-not-json", _raw_claims(b"exp=1"), "invalid_token", "claims"),
