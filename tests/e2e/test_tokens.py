@@ -319,3 +319,10 @@ def test_every_route_that_reads_a_credential_caps_it(hostile: tuple[str, Path]) 
     for answer in (models, feedback, admin):
         assert answer.status_code == 431, answer.text
         assert answer.json()["error"]["code"] == "header_too_large"
+
+
+def test_the_openai_sdk_sees_the_431_as_what_it_is(hostile: tuple[str, Path]) -> None:
+    with pytest.raises(openai.APIStatusError) as caught:
+        chat(hostile[0], "sk-" + "a" * 20_000)
+    assert caught.value.status_code == 431 and caught.value.code == "header_too_large"
+    assert "at most 16384 bytes" in caught.value.message
