@@ -1,11 +1,14 @@
 """JWT bearer tokens from an OIDC issuer, verified against the issuer's signing keys (JWKS).
 
-Checked on every token: the signature, by a key of the issuer's JWKS chosen by ``kid``, with an
+Checked on every token: a header keel can honour (no ``crit``; an access token's ``typ``); an
 algorithm from the allow-list (asymmetric only: ``alg: none`` and an HMAC made with the
-issuer's public key are refused); ``iss``; ``aud``; ``exp`` (required) and ``nbf``, with a small
-leeway. The keys come from a file or a URL; fetched keys are kept for ``jwks_cache_s``, and a
-token naming a key keel does not know makes it fetch again (the issuer rotated its keys), at
-most once every few seconds so that forged ``kid``s cannot make keel hammer the issuer.
+issuer's public key are refused) that fits the key its ``kid`` names (``keel.identity.jwks``);
+the signature; ``iss``; ``aud``; ``exp`` (required), ``nbf`` and ``iat``, each a JSON number,
+with a small leeway. Every refusal is an ``AuthenticationError`` (401) that says what is wrong,
+never the token itself. The keys come from a file or a URL; fetched keys are kept for
+``jwks_cache_s``, and a token naming a key keel does not know makes it fetch again (the issuer
+rotated its keys), at most once every few seconds so that forged ``kid``s cannot make keel
+hammer the issuer.
 """
 
 from __future__ import annotations

@@ -12,8 +12,19 @@ import pytest
 
 from keel.config.security import OIDCConfig
 from keel.errors import AuthenticationError
+from keel.identity.jwks import parse_jwks
 from keel.identity.tokens import TokenVerifier
-from tests.identity.jwts import ACCEPTED, ALGORITHMS, ATTACKS, AUDIENCE, ISSUER, Ring, make_ring
+from tests.identity.jwts import (
+    ACCEPTED,
+    ALGORITHMS,
+    ATTACKS,
+    AUDIENCE,
+    ISSUER,
+    Ring,
+    good,
+    make_ring,
+    public_jwk,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +63,29 @@ async def test_what_issuers_send_is_accepted(
 ) -> None:
     claims = await verifier.verify(make(ring))
     assert claims["team"] == "t" and claims["iss"] == ISSUER
+
+
+def test_a_published_key_that_cannot_be_read_is_named(ring: Ring) -> None:
+    broken = {"kty": "RSA", "kid": "broken", "n": 5, "e": "AQAB"}
+    fine = {**public_jwk(ring.keys["rsa"]), "kid": "fine"}
+    keys = parse_jwks({"keys": [broken, fine, "not a key", {"kty": "RSA"}]})
+    assert set(keys) == {"broken", "fine"}
+    assert keys["fine"][0].problem is None
+    assert "kid 'broken'" in str(keys["broken"][0].problem)
+    assert "cannot be read" in str(keys["broken"][0].problem)
+
+
+@pytest.mark.parametrize(
+    "jwks",
+    [{"keys": [{"kty": "XYZ", "kid": "a"}]}, {"keys": []}, {"nokeys": 1}, ["a list"]],
+    ids=["only-unusable", "empty", "no-keys", "not-an-object"],
+)
+async def test_a_jwks_with_no_usable_key_is_said_to_be_unreadable(
+    tmp_path: Path, ring: Ring, jwks: object
+) -> None:
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks))
+    verifier = TokenVerifier(OIDCConfig(issuer=ISSUER, audience=AUDIENCE, jwks_file=str(path)))
+    with pytest.raises(AuthenticationError) as caught:
+        await verifier.verify(good(ring))
+    assert caught.value.code == "jwks_unavailable"
