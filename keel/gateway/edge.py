@@ -37,8 +37,7 @@ HEADER_LIMITS: dict[bytes, int] = {
     b"x-keel-data-class": 256,
     b"content-length": 20,  # the digits of the largest 64-bit number
 }
-
-
+_CREDENTIALS = frozenset({b"authorization", b"api-key", b"x-api-key"})
 _CREDENTIAL_HINT = (
     "Send only the credential: a keel API key is about 50 bytes, an identity provider's token "
     "a few KB."
@@ -52,7 +51,7 @@ def check_headers(headers: Headers) -> None:
         most = HEADER_LIMITS.get(name)
         if most is not None and len(value) > most:
             shown = name.decode("latin-1")
-            hint = _CREDENTIAL_HINT if most == _CREDENTIAL else f"Send a shorter {shown}."
+            hint = _CREDENTIAL_HINT if name in _CREDENTIALS else f"Send a shorter {shown}."
             raise HeaderTooLarge(
                 f"The {shown} header is {len(value)} bytes long; keel reads at most {most} bytes "
                 f"of it. {hint}",

@@ -73,7 +73,7 @@ class OpenAIRoutes:
         gw.metrics.in_flight.inc()
         streaming = False
         try:
-            check_headers(request.headers)  # refused here, the refusal is recorded like any
+            check_headers(request.headers)  # inside the try: this refusal is recorded too
             call.credential = bearer_token(request.headers)
             call.asked_class = request.headers.get("x-keel-data-class")
             call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
