@@ -81,13 +81,13 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+_DROP = object()  # claims(exp=_DROP): leave the claim out
+
+
 def claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     base = {"iss": ISSUER, "aud": AUDIENCE, "sub": "ada", "team": "t", "iat": now, "exp": now + 300}
     return {k: v for k, v in {**base, **overrides}.items() if v is not _DROP}
-
-
-_DROP = object()  # claims(exp=_DROP): leave the claim out
 
 
 def sign(
