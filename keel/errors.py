@@ -8,7 +8,8 @@ Every message says what to do next.
     │   ├── InvalidJSON              (400 invalid_json)
     │   ├── UnsupportedOperation     (400 unsupported_operation)
     │   ├── PromptInjection          (400 prompt_injection: screened and blocked by policy)
-    │   └── BodyTooLarge             (413 request_too_large)
+    │   ├── BodyTooLarge             (413 request_too_large)
+    │   └── HeaderTooLarge           (431 header_too_large: a header keel reads, over its cap)
     ├── AuthenticationError          (401 authentication_error)
     ├── PermissionDenied             (403 permission_error)
     │   └── ResidencyViolation       (403 residency_violation)
@@ -47,6 +48,7 @@ __all__ = [
     "BudgetExceeded",
     "ConfigError",
     "ConfigProblem",
+    "HeaderTooLarge",
     "InvalidJSON",
     "KeelError",
     "ModelNotFound",
@@ -115,6 +117,13 @@ class PromptInjection(BadRequest):
 class BodyTooLarge(BadRequest):
     status = 413
     code = "request_too_large"
+
+
+class HeaderTooLarge(BadRequest):
+    """RFC 6585's 431: one header is longer than keel reads of it. SDKs do not retry a 431."""
+
+    status = 431
+    code = "header_too_large"
 
 
 class AuthenticationError(KeelError):

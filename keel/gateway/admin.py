@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keel.errors import AuthenticationError, BadRequest, KeelError, NotFound, PermissionDenied
-from keel.gateway.edge import bearer_token
+from keel.gateway.edge import bearer_token, check_headers
 from keel.identity import admin
 from keel.identity.keys import hash_key
 from keel.store.base import KeyRecord
@@ -74,6 +74,7 @@ class AdminRoutes:
                 "The admin API is off: set auth.admin_keys in keel.yaml (e.g. ${KEEL_ADMIN_KEY}).",
                 code="admin_disabled",
             )
+        check_headers(request.headers)
         credential = bearer_token(request.headers)
         if not credential:
             raise AuthenticationError("The admin API needs an admin key as a bearer token.")

@@ -6,15 +6,57 @@ import os
 from typing import Any
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 
 from keel.call import PROMPT_FIELD, Call, Endpoint
 from keel.config.security import LimitsConfig
-from keel.errors import BadRequest, BodyTooLarge, InvalidJSON
+from keel.errors import BadRequest, BodyTooLarge, HeaderTooLarge, InvalidJSON
 
-__all__ = ["bearer_token", "deadline_s", "parse_body", "read_body", "request_id"]
+__all__ = [
+    "HEADER_LIMITS",
+    "bearer_token",
+    "check_headers",
+    "deadline_s",
+    "parse_body",
+    "read_body",
+    "request_id",
+]
 
 _LIMITS = LimitsConfig()
+
+_CREDENTIAL = 16_384  # a JWT with many claims; as much as common proxies pass in one header
+#: Every request header keel reads, and the most bytes of it keel reads. uvicorn (httptools)
+#: sets no limit of its own: without these, a 2.7 MB "token" would be parsed and hashed.
+HEADER_LIMITS: dict[bytes, int] = {
+    b"authorization": _CREDENTIAL,
+    b"api-key": _CREDENTIAL,
+    b"x-api-key": _CREDENTIAL,
+    b"x-request-id": 128,
+    b"x-keel-timeout": 32,
+    b"x-keel-data-class": 256,
+    b"content-length": 20,  # the digits of the largest 64-bit number
+}
+_CREDENTIALS = frozenset({b"authorization", b"api-key", b"x-api-key"})
+_CREDENTIAL_HINT = (
+    "Send only the credential: a keel API key is about 50 bytes, an identity provider's token "
+    "a few KB."
+)
+
+
+def check_headers(headers: Headers) -> None:
+    """Refuse (431) a request with a header keel reads that is over its limit, before any of
+    them is read. One pass over the raw headers: every copy of a repeated header counts."""
+    for name, value in headers.raw:
+        most = HEADER_LIMITS.get(name)
+        if most is not None and len(value) > most:
+            shown = name.decode("latin-1")
+            hint = _CREDENTIAL_HINT if name in _CREDENTIALS else f"Send a shorter {shown}."
+            raise HeaderTooLarge(
+                f"The {shown} header is {len(value)} bytes long; keel reads at most {most} bytes "
+                f"of it. {hint}",
+                param=shown,
+            )
 
 
 def request_id(headers: Any) -> str:

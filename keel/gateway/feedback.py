@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from keel.call import Call, Principal
 from keel.errors import BadRequest, InvalidJSON, RequestNotFound, StoreUnavailable
-from keel.gateway.edge import bearer_token, read_body, request_id
+from keel.gateway.edge import bearer_token, check_headers, read_body, request_id
 from keel.store.base import FeedbackRecord
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ class FeedbackRoutes:
         call = Call(
             id=request_id(request.headers), endpoint="chat", body={}, model="", stream=False
         )
+        check_headers(request.headers)
         call.credential = bearer_token(request.headers)
         await self.gateway.identify.before(call)
         assert call.principal is not None

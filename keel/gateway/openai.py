@@ -15,7 +15,14 @@ from starlette.responses import Response
 
 from keel.call import Call, Endpoint
 from keel.errors import KeelError, ModelNotFound, StoreUnavailable, UpstreamError
-from keel.gateway.edge import bearer_token, deadline_s, parse_body, read_body, request_id
+from keel.gateway.edge import (
+    bearer_token,
+    check_headers,
+    deadline_s,
+    parse_body,
+    read_body,
+    request_id,
+)
 from keel.gateway.streaming import EventStream
 from keel.pipeline.meter import usage_from_answer
 
@@ -63,11 +70,12 @@ class OpenAIRoutes:
         call = Call(
             id=request_id(request.headers), endpoint=endpoint, body={}, model="", stream=False
         )
-        call.credential = bearer_token(request.headers)
-        call.asked_class = request.headers.get("x-keel-data-class")
         gw.metrics.in_flight.inc()
         streaming = False
         try:
+            check_headers(request.headers)  # inside the try: this refusal is recorded too
+            call.credential = bearer_token(request.headers)
+            call.asked_class = request.headers.get("x-keel-data-class")
             call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
             parse_body(call, await read_body(request, self.max_body), self.limits)
             await gw.pipeline.before(call)
@@ -127,6 +135,7 @@ class OpenAIRoutes:
         call = Call(
             id=request_id(request.headers), endpoint="chat", body={}, model="", stream=False
         )
+        check_headers(request.headers)
         call.credential = bearer_token(request.headers)
         await self.gateway.identify.before(call)
         return call

@@ -132,7 +132,7 @@ class Identify:
             )
         spec = self.config.teams[team]
         user = claims.get(oidc.user_claim)
-        scopes = str(claims.get(oidc.scope_claim) or "").split()
+        scopes = _scopes(claims.get(oidc.scope_claim), oidc.scope_claim)
         models = tuple(s.removeprefix("keel:model:") for s in scopes if s.startswith("keel:model:"))
         classes = tuple(
             s.removeprefix("keel:data_class:") for s in scopes if s.startswith("keel:data_class:")
@@ -168,6 +168,23 @@ class Identify:
                 "Ask the admin of your identity provider to fix the claim.",
                 code="invalid_project",
             ) from None
+
+
+def _scopes(claim: Any, name: str) -> list[str]:
+    """The token's scopes: a space-separated string (RFC 8693 4.2) or, as some issuers send
+    them, a list of strings. Anything else is refused: read as text, a list would narrow
+    nothing, and a token meant for one model would get them all."""
+    if claim is None:
+        return []
+    if isinstance(claim, str):
+        return claim.split()
+    if isinstance(claim, list) and all(isinstance(s, str) for s in claim):
+        return [word for s in claim for word in s.split()]
+    raise AuthenticationError(
+        f"The token's {name!r} claim must be a string of space-separated scopes or a list of "
+        "them. Ask the admin of your identity provider to fix the claim.",
+        code="invalid_scope",
+    )
 
 
 def _day(ts: float) -> str:

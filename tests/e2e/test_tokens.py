@@ -9,19 +9,20 @@ import hmac
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import openai
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.e2e.conftest import record
 from tests.e2e.procs import free_port, run_keel, run_process, sim_config
-
-ISSUER, AUDIENCE = "https://login.example.test/", "keel"
+from tests.identity.jwts import ACCEPTED, ALGORITHMS, ATTACKS, AUDIENCE, ISSUER, Ring, make_ring
 
 
 def rsa_key() -> rsa.RSAPrivateKey:
@@ -149,6 +150,15 @@ def test_scopes_narrow_the_models(keel: str, keys: dict[str, Any]) -> None:
         chat(keel, scoped, "other")
 
 
+def test_scopes_sent_as_a_list_narrow_the_models_too(keel: str, keys: dict[str, Any]) -> None:
+    scoped = token(keys["k1"], scope=["openid", "keel:model:m"])
+    assert chat(keel, scoped).parse().choices
+    with pytest.raises(openai.PermissionDeniedError):
+        chat(keel, scoped, "other")
+    error = refused(keel, token(keys["k1"], scope={"keel:model:m": True}))
+    assert error.code == "invalid_scope"
+
+
 def test_a_rotated_key_is_fetched_when_a_token_names_it(
     keel: str, keys: dict[str, Any], issuer: tuple[str, Path]
 ) -> None:
@@ -156,3 +166,163 @@ def test_a_rotated_key_is_fetched_when_a_token_names_it(
     jwks.write_text(json.dumps({"keys": [jwk(keys["k1"], "k1"), jwk(keys["k2"], "k2")]}))
     time.sleep(5.1)  # keel refetches on an unknown kid at most once every 5 s
     assert chat(keel, token(keys["k2"], kid="k2")).parse().choices
+
+
+# Hostile tokens, end to end: each is a 401 in OpenAI's shape that says why and what to do,
+# never a 500, and each has its usage record, as every refusal does.
+
+HOSTILE_KEY, ADMIN_KEY = "sk-hostile-key", "sk-hostile-admin"
+
+
+@pytest.fixture(scope="module")
+def ring() -> Ring:
+    return make_ring()
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory, ring: Ring) -> Iterator[tuple[str, Path]]:
+    """A keel whose issuer publishes keys of every kind (RSA, EC, Ed25519, encryption, unknown)."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    (tmp / "jwks.json").write_text(json.dumps(ring.jwks))
+    config = sim_config(HOSTILE_KEY)
+    config["auth"] = {
+        "oidc": {
+            "issuer": ISSUER,
+            "audience": AUDIENCE,
+            "algorithms": ALGORITHMS,
+            "jwks_file": str(tmp / "jwks.json"),
+        },
+        "admin_keys": [ADMIN_KEY],
+    }
+    with run_keel(tmp, config) as (url, _, path):
+        yield url, path
+
+
+def post(url: str, headers: dict[str, str], path: str = "/v1/chat/completions") -> httpx.Response:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    return httpx.post(url + path, json=body, headers=headers, timeout=60)
+
+
+def refused_and_recorded(
+    hostile: tuple[str, Path], headers: dict[str, str], status: int, code: str
+) -> dict[str, Any]:
+    """Send, check the answer is ``status`` with ``code`` in OpenAI's shape, and that its usage
+    record says the same; the error, for further checks."""
+    url, path = hostile
+    request_id = f"hostile-{time.monotonic_ns()}"
+    answer = post(url, {"x-request-id": request_id, **headers})
+    assert answer.status_code == status, answer.text
+    error: dict[str, Any] = answer.json()["error"]
+    assert set(error) == {"message", "type", "code", "param"} and error["code"] == code
+    assert len(answer.content) < 1000  # nothing the caller sent comes back at length
+    row = record(path, answer.headers["x-request-id"])
+    assert (row["status"], row["error"]) == (status, code)
+    return error
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "words"), [a[1:] for a in ATTACKS], ids=[a[0] for a in ATTACKS]
+)
+def test_a_hostile_token_is_a_401_that_says_why_and_is_recorded(
+    hostile: tuple[str, Path], ring: Ring, make: Callable[[Ring], str], code: str, words: str
+) -> None:
+    token = make(ring)
+    error = refused_and_recorded(hostile, {"authorization": f"Bearer {token}"}, 401, code)
+    assert error["type"] == "authentication_error" and words in error["message"]
+    assert "new token" in error["message"]  # what to do
+    assert token not in error["message"]
+
+
+@pytest.mark.parametrize("make", [a[1] for a in ACCEPTED], ids=[a[0] for a in ACCEPTED])
+def test_tokens_issuers_really_send_get_in(
+    hostile: tuple[str, Path], ring: Ring, make: Callable[[Ring], str]
+) -> None:
+    answer = post(hostile[0], {"authorization": f"Bearer {make(ring)}"})
+    assert answer.status_code == 200, answer.text
+    assert record(hostile[1], answer.headers["x-request-id"])["team"] == "t"
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({"authorization": "Basic dXNlcjpwYXNz"}, "missing_api_key"),  # not the Bearer scheme
+        ({"authorization": "Token eyJhbGciOiJSUzI1NiJ9.e30.AA"}, "missing_api_key"),
+        ({"authorization": "Bearer"}, "missing_api_key"),
+        ({"authorization": "Bearer " + "eyJhbGciOiJSUzI1NiJ9." * 500}, "invalid_api_key"),
+        ({"authorization": "Bearer WyJhbGciXQ.e30.AA"}, "invalid_api_key"),  # header a list
+        ({"authorization": "Bearer ~~~!!!***"}, "invalid_api_key"),  # not base64
+        ({"x-api-key": "eyJhbGciOiJub25lIn0.e30."}, "invalid_token"),  # alg none, another header
+    ],
+    ids=[
+        "basic",
+        "token-scheme",
+        "bearer-alone",
+        "500-segments",
+        "list-header",
+        "not-base64",
+        "alg-none-in-x-api-key",
+    ],
+)
+def test_credentials_that_are_no_token_are_a_401_too(
+    hostile: tuple[str, Path], headers: dict[str, str], code: str
+) -> None:
+    error = refused_and_recorded(hostile, headers, 401, code)
+    assert error["type"] == "authentication_error"
+
+
+TOKEN_CAP = 16_384  # the most keel reads of a credential header
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "limit"),
+    [
+        ("authorization", "Bearer eyJ" + "a" * 2_700_000, TOKEN_CAP),  # the 2.7 MB token
+        ("authorization", "Bearer sk-" + "a" * TOKEN_CAP, TOKEN_CAP),
+        ("x-api-key", "x" * 100_000, TOKEN_CAP),
+        ("api-key", "x" * 100_000, TOKEN_CAP),
+        ("x-request-id", "r" * 129, 128),
+        ("x-keel-timeout", "1" * 100, 32),
+        ("x-keel-data-class", "c" * 100_000, 256),
+    ],
+    ids=[
+        "2.7MB-token",
+        "just-over",
+        "x-api-key",
+        "api-key",
+        "x-request-id",
+        "x-keel-timeout",
+        "x-keel-data-class",
+    ],
+)
+def test_an_over_long_header_is_a_431_naming_the_limit(
+    hostile: tuple[str, Path], name: str, value: str, limit: int
+) -> None:
+    headers = {"authorization": f"Bearer {HOSTILE_KEY}", name: value}
+    error = refused_and_recorded(hostile, headers, 431, "header_too_large")
+    assert error["param"] == name and f"at most {limit} bytes" in error["message"]
+
+
+def test_a_credential_at_the_cap_is_read(hostile: tuple[str, Path]) -> None:
+    token = "eyJ" + "a" * (TOKEN_CAP - len("Bearer eyJ") - 2) + ".."
+    error = refused_and_recorded(
+        hostile, {"authorization": f"Bearer {token}"}, 401, "invalid_token"
+    )
+    assert "well-formed" in error["message"]
+
+
+def test_every_route_that_reads_a_credential_caps_it(hostile: tuple[str, Path]) -> None:
+    url, _ = hostile
+    huge = {"authorization": "Bearer " + "a" * 2_700_000}
+    models = httpx.get(url + "/v1/models", headers=huge, timeout=60)
+    feedback = post(url, huge, "/v1/feedback")
+    admin = httpx.get(url + "/admin/keys", headers=huge, timeout=60)
+    for answer in (models, feedback, admin):
+        assert answer.status_code == 431, answer.text
+        assert answer.json()["error"]["code"] == "header_too_large"
+
+
+def test_the_openai_sdk_sees_the_431_as_what_it_is(hostile: tuple[str, Path]) -> None:
+    with pytest.raises(openai.APIStatusError) as caught:
+        chat(hostile[0], "sk-" + "a" * 20_000)
+    assert caught.value.status_code == 431 and caught.value.code == "header_too_large"
+    assert "at most 16384 bytes" in caught.value.message
