@@ -51,6 +51,32 @@ _TEAM_QUERY = (
 )
 _KEY_ID = ({"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}},)
 _MODEL = ({"name": "model", "in": "path", "required": True, "schema": {"type": "string"}},)
+_TRAFFIC = (
+    {
+        "name": "x-request-id",
+        "in": "header",
+        "required": False,
+        "description": "The caller's id for the request; kept if printable and at most 128 "
+        "characters, else keel makes one.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "x-keel-timeout",
+        "in": "header",
+        "required": False,
+        "description": "A shorter deadline than server.deadline_s, in seconds (a positive "
+        "number). Past it the answer is a 504.",
+        "schema": {"type": "number", "exclusiveMinimum": 0},
+    },
+    {
+        "name": "x-keel-data-class",
+        "in": "header",
+        "required": False,
+        "description": "A data class (data_classes in keel.yaml) at least as strict as the "
+        "key's, for this request.",
+        "schema": {"type": "string"},
+    },
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -63,6 +89,7 @@ OPERATIONS: tuple[Operation, ...] = (
         s.ChatCompletion,
         errors=_DATA,
         keel_headers=True,
+        params=_TRAFFIC,
         stream=True,
     ),
     Operation(
@@ -75,6 +102,7 @@ OPERATIONS: tuple[Operation, ...] = (
         s.Completion,
         errors=_DATA,
         keel_headers=True,
+        params=_TRAFFIC,
         stream=True,
     ),
     Operation(
@@ -87,6 +115,7 @@ OPERATIONS: tuple[Operation, ...] = (
         s.EmbeddingList,
         errors=_DATA,
         keel_headers=True,
+        params=_TRAFFIC,
     ),
     Operation(
         "GET",

@@ -10,7 +10,7 @@ upstream, as OpenAI clients expect.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,7 +76,9 @@ class CompletionRequest(_Generation):
 
 class EmbeddingRequest(_Open):
     model: str = Field(min_length=1, max_length=MODEL_MAX, examples=["m"])
-    input: str | list[str] = Field(description="The text (or texts) to embed.")
+    input: str | Annotated[list[str], Field(min_length=1)] = Field(
+        description="The text (or texts) to embed."
+    )
     dimensions: int | None = Field(None, ge=1)
     encoding_format: Literal["float", "base64"] | None = None
 
@@ -148,7 +150,9 @@ class NewKey(_Open):
     expires: str | None = Field(None, description="A date, or a span such as 30d.")
     models: list[str] | None = Field(None, description="Narrow the team's models.")
     data_class: str | None = Field(None, description="Narrow the team's data class.")
-    project: str | None = Field(None, description="Tag the key's calls with a use case.")
+    project: str | None = Field(
+        None, max_length=128, description="Tag the key's calls with a use case."
+    )
 
 
 class Key(_Closed):

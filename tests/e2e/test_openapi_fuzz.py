@@ -1,0 +1,144 @@
+"""schemathesis against a real keel's own GET /openapi.json: no request it generates, valid or
+not, gets a 5xx, and every answer on the traffic routes has its usage record.
+
+Bounded: a fixed number of examples per operation and generation mode, derandomized, so a run
+is the same each time and takes well under two minutes on a loaded machine.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import Case, GenerationMode, Response
+
+from keel.gateway.openapi import OPERATIONS
+from tests.e2e.procs import run_keel, sim_config
+
+KEY = "sk-team-fuzz-0123456789abcdef0123"
+ADMIN = "sk-admin-fuzz-0123456789abcdef012"
+EXAMPLES = 25
+TRAFFIC = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings"}
+# Generated names almost never exist, so most requests would stop at 404. The "served" runs pin
+# the fields that name configured things, to drive requests through to the deployment and store.
+SERVED = {"model": "m", "team": "t"}
+
+
+@dataclass
+class Keel:
+    url: str
+    db: Path
+    schema: Any
+    session: requests.Session = field(default_factory=requests.Session)
+
+
+@pytest.fixture(scope="module")
+def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keel]:
+    tmp = tmp_path_factory.mktemp("fuzz")
+    config = sim_config(KEY, output_tokens=8)
+    config["auth"] = {"admin_keys": [ADMIN]}
+    config["limits"] = {"max_tokens": 64, "max_messages": 16}
+    with run_keel(tmp, config) as (url, _, _):
+        schema = schemathesis.openapi.from_url(url + "/openapi.json")
+        found = Keel(url, tmp / "keel.db", schema)
+        yield found
+        found.session.close()
+
+
+def auth(path: str) -> dict[str, str]:
+    key = ADMIN if path.startswith("/admin") else KEY
+    return {"authorization": f"Bearer {key}"}
+
+
+def fuzz(
+    keel: Keel, method: str, path: str, mode: GenerationMode, served: bool = False
+) -> list[Response]:
+    """Send ``EXAMPLES`` generated requests to one operation; every answer, in order."""
+    operation = keel.schema[path][method]
+    answers: list[Response] = []
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def send(case: Case) -> None:
+        if served and isinstance(case.body, dict):
+            case.body.update((k, v) for k, v in SERVED.items() if k in case.body)
+        if served and case.headers:  # no data classes are configured: any name is refused
+            case.headers.pop("x-keel-data-class", None)
+        answer = case.call(base_url=keel.url, session=keel.session, headers=auth(path), timeout=60)
+        answers.append(answer)
+
+    send()
+    return answers
+
+
+def usage_ids(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {row[0] for row in conn.execute("SELECT request_id FROM usage")}
+
+
+def missing_records(db: Path, wanted: set[str], timeout: float = 60.0) -> set[str]:
+    """The ids in ``wanted`` with no usage record once the ledger has had time to commit."""
+    deadline = time.monotonic() + timeout
+    while (missing := wanted - usage_ids(db)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return missing
+
+
+def asked_too_little(answer: Response) -> bool:
+    """A 504 is the documented answer to an x-keel-timeout shorter than a deployment takes;
+    the sim answers in milliseconds, so only deadlines under a second may end that way."""
+    asked = answer.request.headers.get("x-keel-timeout")
+    if answer.status_code != 504 or asked is None:
+        return False
+    code = answer.json()["error"]["code"]
+    return code == "upstream_timeout" and float(asked) < 1.0
+
+
+def show(answer: Response) -> str:
+    sent = answer.request
+    body = sent.body if isinstance(sent.body, str | None) else sent.body.decode(errors="replace")
+    return (
+        f"{sent.method} {sent.path_url} {(body or '')[:300]!r} -> {answer.status_code} "
+        + (answer.text[:300])
+    )
+
+
+def runs() -> Iterator[Any]:
+    """Each operation as generated; those with a body also with the names pinned ("served");
+    and those with a body or parameters also with invalid ones (negative)."""
+    for op in OPERATIONS:
+        name = f"{op.method} {op.path}"
+        yield pytest.param(op, GenerationMode.POSITIVE, False, id=f"{name} positive")
+        if op.body is not None:
+            yield pytest.param(op, GenerationMode.POSITIVE, True, id=f"{name} served")
+        if op.body is not None or op.params:
+            yield pytest.param(op, GenerationMode.NEGATIVE, False, id=f"{name} negative")
+
+
+@pytest.mark.parametrize(("op", "mode", "served"), list(runs()))
+def test_no_generated_request_gets_a_5xx(
+    keel: Keel, op: Any, mode: GenerationMode, served: bool
+) -> None:
+    answers = fuzz(keel, op.method, op.path, mode, served)
+    assert answers, "schemathesis generated no request"
+    failed = [show(a) for a in answers if a.status_code >= 500 and not asked_too_little(a)]
+    assert failed == [], "\n".join(failed)
+    if op.path in TRAFFIC:
+        ids = {a.headers.get("x-request-id", [""])[0] for a in answers}
+        assert "" not in ids, "an answer without x-request-id"
+        assert missing_records(keel.db, ids) == set()
