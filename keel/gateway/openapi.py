@@ -254,6 +254,19 @@ _STATUS = {
 }
 
 
+# One server-sent event of a stream (stream: true): OpenAI's chunks as JSON, then "[DONE]";
+# an error after the first chunk comes in-band as {"error": ...}.
+_EVENT = {
+    "type": "object",
+    "properties": {
+        "data": {"type": "string", "description": "A chunk as JSON, or [DONE] at the end."},
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+    },
+    "required": ["data"],
+}
+
+
 def document(config: KeelConfig) -> dict[str, Any]:
     """The whole document. ``config`` fills in the limits keel enforces."""
     _, defs = models_json_schema([(m, "validation") for m in s.SCHEMAS], ref_template=_REF)
@@ -323,9 +336,7 @@ def _answer(op: Operation) -> dict[str, Any]:
         assert op.answer is not None
         content = {_JSON: {"schema": {"$ref": _REF.format(model=op.answer.__name__)}}}
     if op.stream:
-        content["text/event-stream"] = {
-            "schema": {"type": "string", "description": "OpenAI's chunks, then data: [DONE]."}
-        }
+        content["text/event-stream"] = {"schema": _EVENT}
     out: dict[str, Any] = {"description": _STATUS.get(op.status, "OK"), "content": content}
     if op.keel_headers:
         out["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in _HEADERS}

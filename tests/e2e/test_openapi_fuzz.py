@@ -19,6 +19,13 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import Case, GenerationMode, Response
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from keel.gateway.openapi import OPERATIONS
 from tests.e2e.procs import run_keel, sim_config
@@ -30,6 +37,12 @@ TRAFFIC = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings"}
 # Generated names almost never exist, so most requests would stop at 404. The "served" runs pin
 # the fields that name configured things, to drive requests through to the deployment and store.
 SERVED = {"model": "m", "team": "t"}
+CONFORMANCE = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @dataclass
@@ -58,12 +71,17 @@ def auth(path: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
-def fuzz(
-    keel: Keel, method: str, path: str, mode: GenerationMode, served: bool = False
-) -> list[Response]:
-    """Send ``EXAMPLES`` generated requests to one operation; every answer, in order."""
+@dataclass
+class Run:
+    answers: list[Response] = field(default_factory=list)
+    unlike_the_document: list[str] = field(default_factory=list)
+
+
+def fuzz(keel: Keel, method: str, path: str, mode: GenerationMode, served: bool = False) -> Run:
+    """Send ``EXAMPLES`` generated requests to one operation; every answer, in order, and
+    each answer that is not as the document says (status, media type, body, headers)."""
     operation = keel.schema[path][method]
-    answers: list[Response] = []
+    run = Run()
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -80,10 +98,15 @@ def fuzz(
         if served and case.headers:  # no data classes are configured: any name is refused
             case.headers.pop("x-keel-data-class", None)
         answer = case.call(base_url=keel.url, session=keel.session, headers=auth(path), timeout=60)
-        answers.append(answer)
+        run.answers.append(answer)
+        if answer.status_code < 500:  # a 5xx is reported as such
+            try:
+                case.validate_response(answer, checks=CONFORMANCE)
+            except (AssertionError, FailureGroup) as exc:  # how schemathesis reports them
+                run.unlike_the_document.append(f"{show(answer)}\n  {exc}")
 
     send()
-    return answers
+    return run
 
 
 def usage_ids(db: Path) -> set[str]:
@@ -134,10 +157,12 @@ def runs() -> Iterator[Any]:
 def test_no_generated_request_gets_a_5xx(
     keel: Keel, op: Any, mode: GenerationMode, served: bool
 ) -> None:
-    answers = fuzz(keel, op.method, op.path, mode, served)
+    run = fuzz(keel, op.method, op.path, mode, served)
+    answers = run.answers
     assert answers, "schemathesis generated no request"
     failed = [show(a) for a in answers if a.status_code >= 500 and not asked_too_little(a)]
     assert failed == [], "\n".join(failed)
+    assert run.unlike_the_document == [], "\n".join(run.unlike_the_document)
     if op.path in TRAFFIC:
         ids = {a.headers.get("x-request-id", [""])[0] for a in answers}
         assert "" not in ids, "an answer without x-request-id"
