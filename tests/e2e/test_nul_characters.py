@@ -1,5 +1,5 @@
-"""A NUL character anywhere in an admin request is a 400 saying so, not a 500 from the store
-(PostgreSQL refuses NUL in text), and the admin API goes on working."""
+"""A NUL character in an admin request or a feedback is a 400 saying so, not a 5xx from the
+store (PostgreSQL refuses NUL in text), and both go on working."""
 
 from __future__ import annotations
 
@@ -43,3 +43,25 @@ async def test_a_nul_in_an_admin_request_is_a_400(tmp_path: Path, store: str) ->
                     assert "NUL" in error["message"]
                 made = await http.post("/admin/keys", json={"team": "t", "name": "after"})
                 assert made.status_code == 201, made.text
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+async def test_a_nul_in_a_feedback_is_a_400(tmp_path: Path, store: str) -> None:
+    config = sim_config(KEY)
+    async with fresh_pg_database() as pg_url:
+        if store == "postgresql":
+            config["store"] = {"url": pg_url}
+        with run_keel(tmp_path, config) as (url, _, _):
+            headers = {"authorization": f"Bearer {KEY}"}
+            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as http:
+                for body in (
+                    {"request_id": "r\u0000", "outcome": "ok"},
+                    {"request_id": "r", "outcome": "o\u0000k"},
+                ):
+                    answer = await http.post("/v1/feedback", json=body)
+                    assert answer.status_code == 400, answer.text
+                    error = answer.json()["error"]
+                    assert error["code"] == "invalid_characters", error
+                    assert "NUL" in error["message"]
+                fine = await http.post("/v1/feedback", json={"request_id": "r", "outcome": "ok"})
+                assert fine.status_code == 200, fine.text
