@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["SCHEMAS"]
+__all__ = ["MODEL_MAX", "SCHEMAS"]
 
 # The longest model name keel accepts; longer ones are refused with a 400 (store column size).
 MODEL_MAX = 256

