@@ -1,5 +1,6 @@
-"""schemathesis against a real keel's own GET /openapi.json: no request it generates, valid or
-not, gets a 5xx, and every answer on the traffic routes has its usage record.
+"""schemathesis against a real keel's own GET /openapi.json, on SQLite and on PostgreSQL: no
+request it generates, valid or not, gets a 5xx; every answer is as the document says (status,
+media type, body, headers); and every answer on the traffic routes has its usage record.
 
 Bounded: a fixed number of examples per operation and generation mode, derandomized, so a run
 is the same each time and takes well under two minutes on a loaded machine.
