@@ -61,6 +61,7 @@ class AdminRoutes:
         try:
             admin_id = self._admin(request)
             detail["admin"] = admin_id
+            _refuse_nul([*request.query_params.values(), *request.path_params.values()])
             body, status = await work(request, detail)
             outcome = "done"
         except KeelError as exc:
@@ -92,8 +93,11 @@ class AdminRoutes:
         return {"object": "list", "data": [key_json(r) for r in records]}, 200
 
     async def _create(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
+        raw = await request.body()
+        if b"\\u0000" in raw:  # JSON can carry a NUL only escaped
+            raise _nul()
         try:
-            asked = orjson.loads(await request.body())
+            asked = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise BadRequest(
                 "Send a JSON object: {team, name, expires, models, data_class, project}."
@@ -139,3 +143,17 @@ class AdminRoutes:
         record = {"kind": "admin", "action": action, "outcome": outcome, "ts": started, **detail}
         log.info("admin %s: %s", action, orjson.dumps(record).decode())
         await self.gateway.ledger.audit(record)
+
+
+def _refuse_nul(values: list[str]) -> None:
+    """PostgreSQL cannot store or compare text holding NUL: refuse it before the store sees it."""
+    if any("\x00" in v for v in values):
+        raise _nul()
+
+
+def _nul() -> BadRequest:
+    return BadRequest(
+        "The request contains a NUL character (\\u0000); remove it: key ids, names, teams, "
+        "models and projects are text.",
+        code="invalid_characters",
+    )

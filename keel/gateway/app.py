@@ -24,6 +24,7 @@ from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
 from keel.gateway.feedback import FeedbackRoutes
 from keel.gateway.openai import OpenAIRoutes
+from keel.gateway.openapi import document_bytes
 from keel.monitor.access_log import AccessLog
 from keel.monitor.alerts import Alerter
 from keel.monitor.metrics import Metrics
@@ -148,6 +149,11 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     async def metrics(_: Request) -> Response:
         return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    openapi = document_bytes(config)  # built once: it changes only with the code and config
+
+    async def openapi_json(_: Request) -> Response:
+        return Response(openapi, media_type="application/json")
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await gateway.start()
@@ -166,6 +172,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/admin/keys", admin_api.keys, methods=["GET", "POST"]),
         Route("/admin/keys/{key_id}", admin_api.key, methods=["DELETE"]),
         Route("/admin/teams", admin_api.teams, methods=["GET"]),
@@ -219,7 +226,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = (
             f"No route {request.url.path}. keel serves /v1/chat/completions, "
-            "/v1/completions, /v1/embeddings, /v1/models and /v1/feedback."
+            "/v1/completions, /v1/embeddings, /v1/models and /v1/feedback; "
+            "GET /openapi.json describes every route."
         )
     elif exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}."

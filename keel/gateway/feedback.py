@@ -124,5 +124,11 @@ def _fields(raw: bytes) -> dict[str, str]:
                 f"send {_SHAPE}.",
                 param=name,
             )
+        if "\x00" in value:  # PostgreSQL cannot store it; refuse it before the store sees it
+            raise BadRequest(
+                f"{name!r} contains a NUL character (\\u0000); remove it.",
+                param=name,
+                code="invalid_characters",
+            )
         fields[name] = value.strip()
     return fields

@@ -1,0 +1,358 @@
+"""keel's OpenAPI 3.1 document, served at ``GET /openapi.json``: the data plane and the admin API.
+
+``OPERATIONS`` is the one list of what each route takes, answers and needs; a test checks
+that it names exactly the routes the app registers, so a route cannot go undocumented.
+``document`` builds the JSON once, at start; the route serves those bytes.
+
+The document is public, like ``/healthz``: it says what keel accepts, never who may call it
+or what is configured (the model names, teams and keys stay behind authentication).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from keel.config.schema import KeelConfig
+from keel.gateway import schemas as s
+
+__all__ = ["OPERATIONS", "Operation", "document", "document_bytes"]
+
+_REF = "#/components/schemas/{model}"
+_JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    security: str | None  # a scheme in _SECURITY, or None: public
+    body: type[BaseModel] | None = None
+    answer: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    keel_headers: bool = False  # answers carry x-request-id and the x-keel-* headers
+    stream: bool = False  # may answer as server-sent events
+    params: tuple[dict[str, Any], ...] = field(default=())
+    raw: dict[str, Any] | None = None  # a non-JSON answer: {media type: schema}
+
+
+_DATA = (400, 401, 403, 404, 413, 429, 502, 503, 504)
+_ADMIN = (401, 403, 503)
+_TEAM_QUERY = (
+    {"name": "team", "in": "query", "required": False, "schema": {"type": "string"}},
+    {"name": "project", "in": "query", "required": False, "schema": {"type": "string"}},
+)
+_KEY_ID = ({"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}},)
+_MODEL = ({"name": "model", "in": "path", "required": True, "schema": {"type": "string"}},)
+_TRAFFIC = (
+    {
+        "name": "x-request-id",
+        "in": "header",
+        "required": False,
+        "description": "The caller's id for the request; kept if printable and at most 128 "
+        "characters, else keel makes one.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "x-keel-timeout",
+        "in": "header",
+        "required": False,
+        "description": "A shorter deadline than server.deadline_s, in seconds (a positive "
+        "number). Past it the answer is a 504.",
+        "schema": {"type": "number", "exclusiveMinimum": 0},
+    },
+    {
+        "name": "x-keel-data-class",
+        "in": "header",
+        "required": False,
+        "description": "A data class (data_classes in keel.yaml) at least as strict as the "
+        "key's, for this request.",
+        "schema": {"type": "string"},
+    },
+)
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "POST",
+        "/v1/chat/completions",
+        "A chat completion (OpenAI's).",
+        "data plane",
+        "teamKey",
+        s.ChatRequest,
+        s.ChatCompletion,
+        errors=_DATA,
+        keel_headers=True,
+        params=_TRAFFIC,
+        stream=True,
+    ),
+    Operation(
+        "POST",
+        "/v1/completions",
+        "A text completion (OpenAI's legacy).",
+        "data plane",
+        "teamKey",
+        s.CompletionRequest,
+        s.Completion,
+        errors=_DATA,
+        keel_headers=True,
+        params=_TRAFFIC,
+        stream=True,
+    ),
+    Operation(
+        "POST",
+        "/v1/embeddings",
+        "Embeddings (OpenAI's).",
+        "data plane",
+        "teamKey",
+        s.EmbeddingRequest,
+        s.EmbeddingList,
+        errors=_DATA,
+        keel_headers=True,
+        params=_TRAFFIC,
+    ),
+    Operation(
+        "GET",
+        "/v1/models",
+        "The models the caller's key may use.",
+        "data plane",
+        "teamKey",
+        answer=s.ModelList,
+        errors=(401, 403, 503),
+    ),
+    Operation(
+        "GET",
+        "/v1/models/{model}",
+        "One model, if the caller's key may use it.",
+        "data plane",
+        "teamKey",
+        answer=s.ModelCard,
+        errors=(401, 403, 404, 503),
+        params=_MODEL,
+    ),
+    Operation(
+        "POST",
+        "/v1/feedback",
+        "How an answer turned out, for keel report roi.",
+        "data plane",
+        "teamKey",
+        s.FeedbackRequest,
+        s.FeedbackRecorded,
+        errors=(400, 401, 403, 413, 503),
+    ),
+    Operation(
+        "GET", "/healthz", "Liveness: the process answers.", "operations", None, answer=s.Health
+    ),
+    Operation(
+        "GET",
+        "/readyz",
+        "Readiness: the store answers; each deployment's state.",
+        "operations",
+        None,
+        answer=s.Health,
+        errors=(503,),
+    ),
+    Operation(
+        "GET",
+        "/metrics",
+        "Prometheus metrics.",
+        "operations",
+        None,
+        raw={"text/plain": {"type": "string"}},
+    ),
+    Operation(
+        "GET",
+        "/openapi.json",
+        "This document.",
+        "operations",
+        None,
+        raw={_JSON: {"type": "object"}},
+    ),
+    Operation(
+        "GET",
+        "/admin/keys",
+        "List API keys (never the keys themselves).",
+        "admin",
+        "adminKey",
+        answer=s.KeyList,
+        errors=_ADMIN,
+        params=_TEAM_QUERY,
+    ),
+    Operation(
+        "POST",
+        "/admin/keys",
+        "Make an API key; the answer shows it, once.",
+        "admin",
+        "adminKey",
+        s.NewKey,
+        s.CreatedKey,
+        status=201,
+        errors=(400, *_ADMIN),
+    ),
+    Operation(
+        "DELETE",
+        "/admin/keys/{key_id}",
+        "Revoke an API key.",
+        "admin",
+        "adminKey",
+        answer=s.Revoked,
+        errors=(404, *_ADMIN),
+        params=_KEY_ID,
+    ),
+    Operation(
+        "GET",
+        "/admin/teams",
+        "The teams in keel.yaml.",
+        "admin",
+        "adminKey",
+        answer=s.TeamList,
+        errors=_ADMIN,
+    ),
+)
+
+_SECURITY = {
+    "teamKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A team's API key (keel keys create, or teams.*.api_keys). keel also "
+        "reads it from an api-key or x-api-key header.",
+    },
+    "adminKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An admin key from auth.admin_keys; without any, the admin API is off.",
+    },
+}
+
+_HEADERS = {
+    "x-request-id": "The request's id: the caller's x-request-id if printable and at most 128 "
+    "characters, else keel's. Its usage record and POST /v1/feedback use it.",
+    "x-keel-deployment": "The deployment that answered.",
+    "x-keel-region": "That deployment's region.",
+    "x-keel-cost-usd": "What the request cost (not on streams: see the usage record).",
+    "x-keel-overhead-ms": "Time keel itself spent on the request, in milliseconds.",
+}
+
+_STATUS = {
+    200: "OK",
+    201: "Created",
+    400: "The request is malformed or breaks a limit.",
+    401: "No key, or an unknown, expired or revoked one.",
+    403: "The key may not do this (model, data class, residency).",
+    404: "No such model, key or route.",
+    413: "The body is larger than server.max_body_bytes.",
+    429: "A rate limit or budget; retry-after says when.",
+    502: "The upstream failed.",
+    503: "keel or its store or state is unavailable; retry.",
+    504: "The upstream timed out.",
+}
+
+
+# One server-sent event of a stream (stream: true): OpenAI's chunks as JSON, then "[DONE]";
+# an error after the first chunk comes in-band as {"error": ...}.
+_EVENT = {
+    "type": "object",
+    "properties": {
+        "data": {"type": "string", "description": "A chunk as JSON, or [DONE] at the end."},
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+    },
+    "required": ["data"],
+}
+
+
+def document(config: KeelConfig) -> dict[str, Any]:
+    """The whole document. ``config`` fills in the limits keel enforces."""
+    _, defs = models_json_schema([(m, "validation") for m in s.SCHEMAS], ref_template=_REF)
+    components: dict[str, Any] = {
+        "schemas": _with_limits(defs["$defs"], config),
+        "securitySchemes": _SECURITY,
+        "headers": {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in _HEADERS.items()
+        },
+    }
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "keel",
+            "version": "1",
+            "description": "keel, an OpenAI-compatible AI gateway: the data plane (/v1) and "
+            'the admin API (/admin). Every error is {"error": {message, type, code, param}}.',
+        },
+        "paths": paths,
+        "components": components,
+    }
+
+
+def document_bytes(config: KeelConfig) -> bytes:
+    return orjson.dumps(document(config))
+
+
+def _with_limits(defs: dict[str, Any], config: KeelConfig) -> dict[str, Any]:
+    """Write the configured request limits into the request schemas."""
+    limits = config.limits
+    chat = defs["ChatRequest"]["properties"]
+    chat["messages"]["maxItems"] = limits.max_messages
+    for name in ("max_tokens", "max_completion_tokens"):
+        for option in chat[name]["anyOf"]:
+            if option.get("type") == "integer":
+                option["maximum"] = limits.max_tokens
+    return defs
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "operationId": f"{op.method.lower()}{op.path.replace('/', '_').replace('.', '_')}",
+        "summary": op.summary,
+        "tags": [op.tag],
+        "security": [{op.security: []}] if op.security else [],
+        "responses": {str(op.status): _answer(op)},
+    }
+    if op.params:
+        out["parameters"] = list(op.params)
+    if op.body is not None:
+        schema = {"$ref": _REF.format(model=op.body.__name__)}
+        out["requestBody"] = {"required": True, "content": {_JSON: {"schema": schema}}}
+    for status in op.errors:
+        out["responses"][str(status)] = _error(status, op.keel_headers)
+    return out
+
+
+def _answer(op: Operation) -> dict[str, Any]:
+    content: dict[str, Any]
+    if op.raw is not None:
+        content = {media: {"schema": schema} for media, schema in op.raw.items()}
+    else:
+        assert op.answer is not None
+        content = {_JSON: {"schema": {"$ref": _REF.format(model=op.answer.__name__)}}}
+    if op.stream:
+        content["text/event-stream"] = {"schema": _EVENT}
+    out: dict[str, Any] = {"description": _STATUS.get(op.status, "OK"), "content": content}
+    if op.keel_headers:
+        out["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in _HEADERS}
+    return out
+
+
+def _error(status: int, keel_headers: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "description": _STATUS[status],
+        "content": {_JSON: {"schema": {"$ref": _REF.format(model="Error")}}},
+    }
+    if keel_headers:
+        out["headers"] = {"x-request-id": {"$ref": "#/components/headers/x-request-id"}}
+    if status in (429, 503):
+        out.setdefault("headers", {})["retry-after"] = {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "string"},
+        }
+    return out

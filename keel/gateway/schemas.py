@@ -1,0 +1,220 @@
+"""The shapes of what keel's routes take and give, for the OpenAPI document only.
+
+These models describe; they never parse. The data plane reads bodies with one orjson parse
+(``edge.parse_body``) and the admin API checks its few fields by hand, so nothing here runs
+per request: ``openapi.document`` turns them into JSON Schema once, at start.
+
+Request bodies are open (``extra="allow"``) where keel passes unknown fields on to the
+upstream, as OpenAI clients expect.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["MODEL_MAX", "SCHEMAS"]
+
+# The longest model name keel accepts; longer ones are refused with a 400 (store column size).
+MODEL_MAX = 256
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(_Closed):
+    message: str = Field(description="What went wrong and what to do about it.")
+    type: str = Field(description="OpenAI error type, e.g. invalid_request_error.")
+    code: str | None = Field(description="keel's code, e.g. model_not_found, budget_exceeded.")
+    param: str | None = Field(description="The request field at fault, if one is.")
+
+
+class Error(_Closed):
+    """Every error keel answers, on every route, has this shape (OpenAI's)."""
+
+    error: ErrorDetail
+
+
+class Message(_Open):
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class StreamOptions(_Open):
+    include_usage: bool | None = None
+
+
+class _Generation(_Open):
+    model: str = Field(
+        min_length=1,
+        max_length=MODEL_MAX,
+        description="A model in keel.yaml's models.",
+        examples=["m"],
+    )
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, ge=1, description="At most limits.max_tokens.")
+    n: int | None = Field(None, ge=1, le=128, description="How many choices (1-128).")
+    temperature: float | None = Field(None, ge=0, le=2)
+    user: str | None = None
+
+
+class ChatRequest(_Generation):
+    messages: list[Message] = Field(min_length=1, description="At most limits.max_messages.")
+    max_completion_tokens: int | None = Field(None, ge=1)
+
+
+class CompletionRequest(_Generation):
+    prompt: str | list[str] = Field(description="The text to continue.")
+
+
+class EmbeddingRequest(_Open):
+    model: str = Field(min_length=1, max_length=MODEL_MAX, examples=["m"])
+    input: str | Annotated[list[str], Field(min_length=1)] = Field(
+        description="The text (or texts) to embed."
+    )
+    dimensions: int | None = Field(None, ge=1)
+    encoding_format: Literal["float", "base64"] | None = None
+
+
+class Usage(_Open):
+    prompt_tokens: int
+    completion_tokens: int | None = None
+    total_tokens: int
+
+
+class ChatCompletion(_Open):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[dict[str, Any]]
+    usage: Usage | None = None
+
+
+class Completion(_Open):
+    id: str
+    object: Literal["text_completion"]
+    created: int
+    model: str
+    choices: list[dict[str, Any]]
+    usage: Usage | None = None
+
+
+class EmbeddingList(_Open):
+    object: Literal["list"]
+    data: list[dict[str, Any]]
+    model: str
+    usage: Usage | None = None
+
+
+class ModelCard(_Closed):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(_Closed):
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
+class FeedbackRequest(_Open):
+    request_id: str = Field(
+        min_length=1, max_length=128, description="The x-request-id of the answer."
+    )
+    outcome: str = Field(
+        min_length=1, max_length=64, description="A label; the project's use case may list them."
+    )
+
+
+class FeedbackRecorded(_Closed):
+    recorded: Literal[True]
+    seq: int
+    request_id: str
+    outcome: str
+    team: str
+    project: str | None
+
+
+class NewKey(_Open):
+    team: str = Field(description="A team in keel.yaml.", examples=["t"])
+    name: str | None = Field(None, max_length=256, description="A label for people.")
+    expires: str | None = Field(None, description="A date, or a span such as 30d.")
+    models: list[str] | None = Field(None, description="Narrow the team's models.")
+    data_class: str | None = Field(None, description="Narrow the team's data class.")
+    project: str | None = Field(
+        None, max_length=128, description="Tag the key's calls with a use case."
+    )
+
+
+class Key(_Closed):
+    id: str
+    team: str
+    name: str
+    prefix: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    data_class: str | None
+    models: list[str] | None
+    project: str | None
+
+
+class CreatedKey(Key):
+    key: str = Field(description="The key itself: shown once, here, and never stored.")
+
+
+class KeyList(_Closed):
+    object: Literal["list"]
+    data: list[Key]
+
+
+class Revoked(_Closed):
+    id: str
+    revoked: Literal[True]
+
+
+class Team(_Closed):
+    team: str
+    models: list[str]
+    data_class: str | None
+
+
+class TeamList(_Closed):
+    object: Literal["list"]
+    data: list[Team]
+
+
+class Health(_Open):
+    status: str
+
+
+SCHEMAS: tuple[type[BaseModel], ...] = (
+    Error,
+    ChatRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    ChatCompletion,
+    Completion,
+    EmbeddingList,
+    ModelCard,
+    ModelList,
+    FeedbackRequest,
+    FeedbackRecorded,
+    NewKey,
+    Key,
+    CreatedKey,
+    KeyList,
+    Revoked,
+    Team,
+    TeamList,
+    Health,
+)
