@@ -43,8 +43,8 @@ class Operation:
     raw: dict[str, Any] | None = None  # a non-JSON answer: {media type: schema}
 
 
-_DATA = (400, 401, 403, 404, 413, 429, 502, 503, 504)
-_ADMIN = (401, 403, 503)
+_DATA = (400, 401, 403, 404, 413, 429, 431, 502, 503, 504)
+_ADMIN = (401, 403, 431, 503)
 _TEAM_QUERY = (
     {"name": "team", "in": "query", "required": False, "schema": {"type": "string"}},
     {"name": "project", "in": "query", "required": False, "schema": {"type": "string"}},
@@ -56,8 +56,8 @@ _TRAFFIC = (
         "name": "x-request-id",
         "in": "header",
         "required": False,
-        "description": "The caller's id for the request; kept if printable and at most 128 "
-        "characters, else keel makes one.",
+        "description": "The caller's id for the request, at most 128 characters (a longer "
+        "one is a 431); kept if printable and not taken by another call, else keel makes one.",
         "schema": {"type": "string"},
     },
     {
@@ -124,7 +124,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "data plane",
         "teamKey",
         answer=s.ModelList,
-        errors=(401, 403, 503),
+        errors=(401, 403, 431, 503),
     ),
     Operation(
         "GET",
@@ -133,7 +133,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "data plane",
         "teamKey",
         answer=s.ModelCard,
-        errors=(401, 403, 404, 503),
+        errors=(401, 403, 404, 431, 503),
         params=_MODEL,
     ),
     Operation(
@@ -144,7 +144,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "teamKey",
         s.FeedbackRequest,
         s.FeedbackRecorded,
-        errors=(400, 401, 403, 413, 503),
+        errors=(400, 401, 403, 404, 413, 431, 503),
     ),
     Operation(
         "GET", "/healthz", "Liveness: the process answers.", "operations", None, answer=s.Health
@@ -231,8 +231,8 @@ _SECURITY = {
 }
 
 _HEADERS = {
-    "x-request-id": "The request's id: the caller's x-request-id if printable and at most 128 "
-    "characters, else keel's. Its usage record and POST /v1/feedback use it.",
+    "x-request-id": "The request's id as recorded: the caller's x-request-id if printable and "
+    "not taken by another call, else keel's. Its usage record and POST /v1/feedback use it.",
     "x-keel-deployment": "The deployment that answered.",
     "x-keel-region": "That deployment's region.",
     "x-keel-cost-usd": "What the request cost (not on streams: see the usage record).",
@@ -245,9 +245,10 @@ _STATUS = {
     400: "The request is malformed or breaks a limit.",
     401: "No key, or an unknown, expired or revoked one.",
     403: "The key may not do this (model, data class, residency).",
-    404: "No such model, key or route.",
+    404: "No such model, key, route, or request of the caller's team.",
     413: "The body is larger than server.max_body_bytes.",
     429: "A rate limit or budget; retry-after says when.",
+    431: "A header keel reads is longer than its limit (the message names both).",
     502: "The upstream failed.",
     503: "keel or its store or state is unavailable; retry.",
     504: "The upstream timed out.",
