@@ -7,18 +7,29 @@ wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from functools import partial
 
 import aiohttp
 import orjson
 
-from keel.errors import StreamBroken, UpstreamStatus, UpstreamTimeout, UpstreamUnavailable
+from keel.errors import (
+    StreamBroken,
+    UpstreamError,
+    UpstreamStatus,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 
 __all__ = ["OpenAIProvider"]
 
 _PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+# A connection closed without a byte after this much silence is an upstream that gave up on
+# the request (a timeout: asking it again only waits as long again), not a stale or refused
+# connection (which closes at once, and a retry cures).
+SILENT_CLOSE_S = 1.0
 
 
 class OpenAIProvider(Provider):
@@ -78,6 +89,7 @@ class OpenAIProvider(Provider):
         url = self._base + _PATHS[request.endpoint]
         name = self.deployment.name
         timeouts = self.deployment.timeouts
+        sent = time.perf_counter()
         try:
             response = await self._session.post(
                 url,
@@ -89,7 +101,7 @@ class OpenAIProvider(Provider):
                 f"deployment {name} sent nothing within first_byte_s ({timeouts.first_byte_s:g} s)"
             ) from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(f"deployment {name} is unreachable: {exc}") from exc
+            raise _no_answer(exc, name, time.perf_counter() - sent) from exc
         if request.stream and response.status < 300:
             _pace(response, None)  # until the router has the first token (it times that)
             reply = UpstreamReply(headers=dict(response.headers), pace=partial(_pace, response))
@@ -122,6 +134,17 @@ def _pace(response: aiohttp.ClientResponse, seconds: float | None) -> None:
     if protocol is not None:
         protocol.read_timeout = seconds
         protocol.start_timeout()
+
+
+def _no_answer(exc: aiohttp.ClientError, name: str, silence_s: float) -> UpstreamError:
+    """A connection that ended before the response headers: refused or reset at once, or
+    closed after a silence."""
+    closed = isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
+    if closed and not isinstance(exc, aiohttp.ClientConnectorError) and silence_s >= SILENT_CLOSE_S:
+        return UpstreamTimeout(
+            f"deployment {name} closed the connection after {silence_s:.1f} s without an answer"
+        )
+    return UpstreamUnavailable(f"deployment {name} is unreachable: {exc}")
 
 
 def _seconds(value: str | None) -> float | None:
