@@ -124,7 +124,10 @@ class TimeoutsConfig(_Section):
     connect_s: float = Field(5.0, gt=0, description="TCP connect (and TLS) to the upstream.")
     first_byte_s: float = Field(60.0, gt=0, description="Until the upstream's response headers.")
     first_token_s: float = Field(
-        60.0, gt=0, description="Streams: from sending the request to the first token."
+        15.0,
+        gt=0,
+        description="Streams: from sending the request to the first token (headers included). "
+        "A call without stream waits first_byte_s for the whole answer instead.",
     )
     between_chunks_s: float = Field(
         30.0, gt=0, description="Longest silence between two reads of an answer or a stream."

@@ -44,6 +44,14 @@ class OpenAIProvider(Provider):
         connector = aiohttp.TCPConnector(
             limit=limit, keepalive_timeout=30, enable_cleanup_closed=True
         )
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeouts.total_s, sock_connect=timeouts.connect_s, sock_read=timeouts.first_byte_s
+        )
+        self._stream_timeout = aiohttp.ClientTimeout(
+            total=timeouts.total_s,
+            sock_connect=timeouts.connect_s,
+            sock_read=min(timeouts.first_byte_s, timeouts.first_token_s),
+        )
         headers = {"content-type": "application/json"}
         if d.api_key is not None:
             headers["authorization"] = f"Bearer {d.api_key.get_secret_value()}"
@@ -52,11 +60,7 @@ class OpenAIProvider(Provider):
             headers=headers,
             # aiohttp's per-read timeout first bounds the wait for headers; once they are in,
             # ``_pace`` sets it to the limit between reads of the body.
-            timeout=aiohttp.ClientTimeout(
-                total=timeouts.total_s,
-                sock_connect=timeouts.connect_s,
-                sock_read=timeouts.first_byte_s,
-            ),
+            timeout=self._timeout,
             skip_auto_headers=("User-Agent",),
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
@@ -89,16 +93,22 @@ class OpenAIProvider(Provider):
         url = self._base + _PATHS[request.endpoint]
         name = self.deployment.name
         timeouts = self.deployment.timeouts
+        # A stream's first token comes after its headers: waiting for them longer than
+        # first_token_s would only find the token late.
+        wait, which = timeouts.first_byte_s, "first_byte_s"
+        if request.stream and timeouts.first_token_s < wait:
+            wait, which = timeouts.first_token_s, "first_token_s"
         sent = time.perf_counter()
         try:
             response = await self._session.post(
                 url,
                 data=orjson.dumps(request.body),
                 headers={"x-request-id": request.request_id},
+                timeout=self._stream_timeout if request.stream else self._timeout,
             )
         except TimeoutError as exc:
             raise UpstreamTimeout(
-                f"deployment {name} sent nothing within first_byte_s ({timeouts.first_byte_s:g} s)"
+                f"deployment {name} sent nothing within {which} ({wait:g} s)"
             ) from exc
         except aiohttp.ClientError as exc:
             raise _no_answer(exc, name, time.perf_counter() - sent) from exc
