@@ -55,6 +55,7 @@ class Attempt:
     error: str | None
     duration_s: float
     status: int | None = None  # the upstream's HTTP status, when it answered with an error
+    started: float = 0.0  # perf_counter when it was sent: a stream's attempt runs on past it
 
 
 @dataclass(slots=True)

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from keel.config.defaults import apply_defaults, from_defaults, without_extensions
+from keel.config.names import not_a_deployment, not_a_model
 from keel.config.schema import KeelConfig
 from keel.errors import ConfigError, ConfigProblem
 from keel.finops.prices import PRICE_LIST, unknown_list_name
@@ -58,8 +60,10 @@ def parse_config(text: str, filename: str) -> KeelConfig:
         raise ConfigError([problem((), "the top level must be a mapping of sections")])
     found: list[tuple[Path_, str]] = list(_repeated_keys(root, ()))
     env_problems: list[tuple[Path_, str]] = []
-    data = _interpolate(data, (), env_problems)
+    data = _interpolate(without_extensions(data), (), env_problems)
     found += env_problems
+    data, origins, default_problems = apply_defaults(data)
+    found += default_problems
     config: KeelConfig | None = None
     try:
         config = KeelConfig.model_validate(data)
@@ -70,7 +74,9 @@ def parse_config(text: str, filename: str) -> KeelConfig:
         found += [(path, message) for path, message in errors if path not in unset]
     found += _cross_references(data)
     if found or config is None:
-        problems = [problem(path, message) for path, message in found]
+        # A field the defaults gave every deployment is wrong once, where it was written.
+        located = dict.fromkeys((from_defaults(p, origins) or p, m) for p, m in _normal(found))
+        problems = [problem(path, message) for path, message in located]
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return config
 
@@ -113,8 +119,8 @@ def _cross_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
             )
     models = _mapping(data.get("models"))
     for model, spec in models.items():
-        found += _model_references(model, spec, names)
-    found += _fallback_problems(models)
+        found += _model_references(model, spec, names, set(models))
+    found += _fallback_problems(models, names)
     for team, spec in _mapping(data.get("teams")).items():
         for j, model in _items(_mapping(spec).get("models")):
             if isinstance(model, str) and model != "*" and model not in models:
@@ -186,16 +192,17 @@ def _limit_references(
     return found
 
 
-def _fallback_problems(models: dict[str, Any]) -> list[tuple[Path_, str]]:
+def _fallback_problems(models: dict[str, Any], names: set[str]) -> list[tuple[Path_, str]]:
     """Each context_fallback names another model, and following them never comes back."""
     fallback = {m: _mapping(spec).get("context_fallback") for m, spec in models.items()}
+    serving = {m: _refs(spec) for m, spec in models.items()}
     found: list[tuple[Path_, str]] = []
     for model, target in fallback.items():
         if target is None:
             continue
         path: Path_ = ("models", model, "context_fallback")
         if target not in models:
-            found.append((path, f"unknown model {target!r}"))
+            found.append((path, not_a_model(str(target), serving, names)))
             continue
         chain = [model]
         while isinstance(target, str) and target in models and target not in chain:
@@ -207,14 +214,22 @@ def _fallback_problems(models: dict[str, Any]) -> list[tuple[Path_, str]]:
     return found
 
 
-def _model_references(model: str, spec: Any, names: set[str]) -> list[tuple[Path_, str]]:
+def _refs(spec: Any) -> list[str]:
+    refs = spec if isinstance(spec, list) else _mapping(spec).get("deployments")
+    return [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
+
+
+def _model_references(
+    model: str, spec: Any, names: set[str], models: set[str]
+) -> list[tuple[Path_, str]]:
     """A model's deployments, weights, rollout and shadow must name deployments that exist."""
     found: list[tuple[Path_, str]] = []
     refs = spec if isinstance(spec, list) else _mapping(spec).get("deployments")
-    own = [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
+    own = _refs(spec)
     for j, ref in _items(refs):
         if isinstance(ref, str) and ref not in names:
-            found.append((("models", model, "deployments", j), f"unknown deployment {ref!r}"))
+            message = not_a_deployment(ref, names, models)
+            found.append((("models", model, "deployments", j), message))
     for ref in _mapping(_mapping(spec).get("weights")):
         if ref not in own:
             found.append((("models", model, "weights", ref), f"{ref!r} is not in deployments"))
@@ -311,6 +326,10 @@ def _line_for(lines: dict[Path_, int], path: Path_) -> int | None:
         if key in lines:
             return lines[key]
     return None
+
+
+def _normal(found: list[tuple[Path_, str]]) -> list[tuple[Path_, str]]:
+    return [(_normalise(path), message) for path, message in found]
 
 
 def _normalise(path: Path_) -> Path_:

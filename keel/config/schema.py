@@ -124,12 +124,18 @@ class TimeoutsConfig(_Section):
     connect_s: float = Field(5.0, gt=0, description="TCP connect (and TLS) to the upstream.")
     first_byte_s: float = Field(60.0, gt=0, description="Until the upstream's response headers.")
     first_token_s: float = Field(
-        60.0, gt=0, description="Streams: from sending the request to the first token."
+        15.0,
+        gt=0,
+        description="Streams: from sending the request to the first token (headers included). "
+        "A call without stream waits first_byte_s for the whole answer instead.",
     )
     between_chunks_s: float = Field(
         30.0, gt=0, description="Longest silence between two reads of an answer or a stream."
     )
     total_s: float = Field(600.0, gt=0, description="Whole upstream call, stream included.")
+
+
+_CAPPED_TIMEOUTS = ("connect_s", "first_byte_s", "first_token_s", "between_chunks_s")
 
 
 class SimConfig(_Section):
@@ -195,6 +201,12 @@ class DeploymentConfig(_Section):
     )
     api_key: SecretStr | None = Field(None, description="Literal, ${ENV} or file:/path.")
     price: PriceConfig = PriceConfig()
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="Shorthand for timeouts: total_s = timeout_s, and connect_s, first_byte_s, "
+        "first_token_s and between_chunks_s at most timeout_s; those set under timeouts win.",
+    )
     timeouts: TimeoutsConfig = TimeoutsConfig()
     max_concurrency: int = Field(256, gt=0, description="Most calls in flight to this deployment.")
     max_queue: int = Field(
@@ -234,6 +246,24 @@ class DeploymentConfig(_Section):
         """``price`` resolved against the bundled price list."""
         return resolve(self.price)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _timeout_shorthand(cls, value: Any) -> Any:
+        """Fill ``timeouts`` from ``timeout_s``, under the fields set there explicitly."""
+        if not isinstance(value, dict):
+            return value
+        total, own = value.get("timeout_s"), value.get("timeouts")
+        own = {} if own is None else own
+        if isinstance(total, bool) or not isinstance(total, int | float) or total <= 0:
+            return value  # absent, or wrong: the field itself reports it
+        if not isinstance(own, dict):
+            return value
+        fields = TimeoutsConfig.model_fields
+        derived: dict[str, Any] = {
+            name: min(float(fields[name].default), total) for name in _CAPPED_TIMEOUTS
+        }
+        return {**value, "timeouts": {**derived, "total_s": total, **own}}
+
     @field_validator("base_url")
     @classmethod
     def _needs_base_url(cls, url: str | None, info: ValidationInfo) -> str | None:
@@ -246,7 +276,10 @@ class ModelConfig(_Section):
     """A logical model: the name clients ask for, served by one or more deployments."""
 
     deployments: list[str] = Field(
-        ..., min_length=1, description="Deployment names, in priority order. A bare list works too."
+        ...,
+        min_length=1,
+        description="Deployment names (deployments[].name, not models), in priority order. "
+        "A bare list works too.",
     )
     strategy: Literal["priority", "weighted", "least-busy", "least-cost", "least-latency"] = Field(
         "priority", description="Which deployment goes first; the rest are the failover order."
@@ -257,8 +290,8 @@ class ModelConfig(_Section):
     on_error: ErrorPolicy = ErrorPolicy()
     context_fallback: str | None = Field(
         None,
-        description="A logical model with a larger context, asked at once when a deployment "
-        "here reports the context length exceeded.",
+        description="A logical model (a name under models, not a deployment) with a larger "
+        "context, asked at once when a deployment here reports the context length exceeded.",
     )
     stream_recovery: bool = Field(
         True,
@@ -297,6 +330,11 @@ class KeelConfig(_Section):
     store: StoreConfig = StoreConfig()
     state: StateConfig = StateConfig()
     regions: dict[str, RegionConfig] = Field(default_factory=dict)
+    deployment_defaults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Deployment fields merged into every deployment (nested sections field by "
+        "field); a deployment's own value wins.",
+    )
     deployments: list[DeploymentConfig] = Field(default_factory=list)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     teams: dict[str, TeamConfig] = Field(default_factory=dict)

@@ -7,18 +7,29 @@ wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from functools import partial
 
 import aiohttp
 import orjson
 
-from keel.errors import StreamBroken, UpstreamStatus, UpstreamTimeout, UpstreamUnavailable
+from keel.errors import (
+    StreamBroken,
+    UpstreamError,
+    UpstreamStatus,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 
 __all__ = ["OpenAIProvider"]
 
 _PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+# A connection closed without a byte after this much silence is an upstream that gave up on
+# the request (a timeout: asking it again only waits as long again), not a stale or refused
+# connection (which closes at once, and a retry cures).
+SILENT_CLOSE_S = 1.0
 
 
 class OpenAIProvider(Provider):
@@ -33,6 +44,14 @@ class OpenAIProvider(Provider):
         connector = aiohttp.TCPConnector(
             limit=limit, keepalive_timeout=30, enable_cleanup_closed=True
         )
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeouts.total_s, sock_connect=timeouts.connect_s, sock_read=timeouts.first_byte_s
+        )
+        self._stream_timeout = aiohttp.ClientTimeout(
+            total=timeouts.total_s,
+            sock_connect=timeouts.connect_s,
+            sock_read=min(timeouts.first_byte_s, timeouts.first_token_s),
+        )
         headers = {"content-type": "application/json"}
         if d.api_key is not None:
             headers["authorization"] = f"Bearer {d.api_key.get_secret_value()}"
@@ -41,11 +60,7 @@ class OpenAIProvider(Provider):
             headers=headers,
             # aiohttp's per-read timeout first bounds the wait for headers; once they are in,
             # ``_pace`` sets it to the limit between reads of the body.
-            timeout=aiohttp.ClientTimeout(
-                total=timeouts.total_s,
-                sock_connect=timeouts.connect_s,
-                sock_read=timeouts.first_byte_s,
-            ),
+            timeout=self._timeout,
             skip_auto_headers=("User-Agent",),
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
@@ -78,18 +93,25 @@ class OpenAIProvider(Provider):
         url = self._base + _PATHS[request.endpoint]
         name = self.deployment.name
         timeouts = self.deployment.timeouts
+        # A stream's first token comes after its headers: waiting for them longer than
+        # first_token_s would only find the token late.
+        wait, which = timeouts.first_byte_s, "first_byte_s"
+        if request.stream and timeouts.first_token_s < wait:
+            wait, which = timeouts.first_token_s, "first_token_s"
+        sent = time.perf_counter()
         try:
             response = await self._session.post(
                 url,
                 data=orjson.dumps(request.body),
                 headers={"x-request-id": request.request_id},
+                timeout=self._stream_timeout if request.stream else self._timeout,
             )
         except TimeoutError as exc:
             raise UpstreamTimeout(
-                f"deployment {name} sent nothing within first_byte_s ({timeouts.first_byte_s:g} s)"
+                f"deployment {name} sent nothing within {which} ({wait:g} s)"
             ) from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(f"deployment {name} is unreachable: {exc}") from exc
+            raise _no_answer(exc, name, time.perf_counter() - sent) from exc
         if request.stream and response.status < 300:
             _pace(response, None)  # until the router has the first token (it times that)
             reply = UpstreamReply(headers=dict(response.headers), pace=partial(_pace, response))
@@ -122,6 +144,17 @@ def _pace(response: aiohttp.ClientResponse, seconds: float | None) -> None:
     if protocol is not None:
         protocol.read_timeout = seconds
         protocol.start_timeout()
+
+
+def _no_answer(exc: aiohttp.ClientError, name: str, silence_s: float) -> UpstreamError:
+    """A connection that ended before the response headers: refused or reset at once, or
+    closed after a silence."""
+    closed = isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
+    if closed and not isinstance(exc, aiohttp.ClientConnectorError) and silence_s >= SILENT_CLOSE_S:
+        return UpstreamTimeout(
+            f"deployment {name} closed the connection after {silence_s:.1f} s without an answer"
+        )
+    return UpstreamUnavailable(f"deployment {name} is unreachable: {exc}")
 
 
 def _seconds(value: str | None) -> float | None:

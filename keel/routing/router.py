@@ -259,8 +259,8 @@ class Router:
             return _failed(call, d.name, late, started)
         elapsed = time.perf_counter() - started
         call.upstream_s += elapsed
-        call.attempts.append(Attempt(d.name, None, elapsed))
-        # For a stream this is the time to its first token.
+        call.attempts.append(Attempt(d.name, None, elapsed, started=started))
+        # For a stream this is the time to its first token; a break later makes it the whole.
         self.latency.observe(d.name, elapsed)
         call.deployment = d.name
         call.region = d.region
@@ -274,6 +274,8 @@ class Router:
         for attempt in reversed(call.attempts):
             if attempt.deployment == target.name:
                 attempt.error = error.code
+                # The attempt lasted until the break, not only until its first token.
+                attempt.duration_s = time.perf_counter() - attempt.started
                 break
 
     async def resume(

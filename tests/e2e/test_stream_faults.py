@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.e2e.conftest import fault_config, plan, record, sse, text
@@ -64,3 +65,14 @@ def test_a_stream_without_done_is_finalised_with_its_usage(
     assert events[-2]["choices"][0]["finish_reason"] == "stop"
     row = record(path, request_id)
     assert row["status"] == 200 and row["completion_tokens"] == 8 and row["tokens_estimated"] == 0
+
+
+def test_a_broken_attempt_lasts_until_the_break(keel: tuple[str, Path], faults: str) -> None:
+    url, path = keel
+    plan(faults, then={"name": "stall", "after_tokens": 3})
+    request_id, events = stream(url)
+    assert events[-1]["error"]["code"] == "stream_broken"
+    (attempt,) = orjson.loads(record(path, request_id)["attempts"])
+    assert attempt["error"] == "stream_broken"
+    # The first token came at once; the stall was noticed only after between_chunks_s (0.5 s).
+    assert attempt["ms"] >= 500

@@ -195,6 +195,15 @@ def test_reset_sends_no_byte(upstream: str, client: httpx.Client) -> None:
     assert [entry["fault"] for entry in client.get("/_log").json()] == ["reset", "reset"]
 
 
+def test_silent_close_is_silence_then_a_fin(upstream: str) -> None:
+    port = port_of(upstream)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        started = time.monotonic()
+        sock.sendall(raw_request(port, '{"name": "silent_close", "delay_s": 0.5}'))
+        assert sock.recv(1024) == b""  # an orderly close, not a reset, and not a byte first
+        assert time.monotonic() - started >= 0.5
+
+
 def test_no_answer_hits_the_client_read_timeout(client: httpx.Client) -> None:
     with pytest.raises(httpx.ReadTimeout):
         client.post(CHAT, json=body(), headers=fault("no_answer"), timeout=0.5)

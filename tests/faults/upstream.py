@@ -37,6 +37,7 @@ Fault = dict[str, Any]
 
 DEFAULTS: dict[str, Fault] = {
     "slow_first_token": {"delay_s": 3.0},
+    "silent_close": {"delay_s": 3.0},
     "cut": {"after_tokens": 3},
     "stall": {"after_tokens": 3},
     "malformed": {"at_token": 2},
@@ -145,6 +146,13 @@ async def answer_nothing(call: Call) -> bool:
     return False
 
 
+async def answer_silence_then_close(call: Call) -> bool:
+    """silent_close: the request read, ``delay_s`` of silence, then a FIN with no byte sent:
+    an upstream that gave up on the request without saying so."""
+    await asyncio.sleep(call.fault["delay_s"])
+    return False
+
+
 async def answer_partial(call: Call) -> bool:
     """cut and stall start an answer and stop early: N content chunks, or half of a JSON body
     whose Content-Length promises more. Then cut closes (a FIN, no terminating chunk) and
@@ -174,6 +182,7 @@ HANDLERS: dict[str, Callable[[Call], Awaitable[bool]]] = {
     **{name: answer_error for name in ERRORS},
     **{name: answer_nothing for name in ("reset", "no_answer", "down_for")},
     **{name: answer_partial for name in ("cut", "stall")},
+    "silent_close": answer_silence_then_close,
     "echo": answer_echo,
 }
 # What a model-list request (a health probe) can be made to suffer; the rest are about answers.
