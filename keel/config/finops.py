@@ -141,7 +141,38 @@ class StateConfig(_Section):
     url: str = Field("memory://", description="State URL; the scheme picks the backend.")
     prefix: str = Field("keel", min_length=1, description="Prefix of every Redis key keel writes.")
     timeout_s: float = Field(
-        0.25, gt=0, description="Longest wait on the state backend before a request gives up."
+        1.0,
+        gt=0,
+        description="Longest wait for Redis to answer one call; past it the call counts as "
+        "a failure (Redis is slow).",
+    )
+    connect_timeout_s: float = Field(
+        1.0, gt=0, description="Longest wait to open a connection to Redis."
+    )
+    pool_size: int = Field(
+        32,
+        ge=1,
+        le=1024,
+        description="Connections to Redis per keel process, all opened at start. A request "
+        "waits for a free one.",
+    )
+    pool_wait_s: float = Field(
+        2.0,
+        gt=0,
+        description="Longest wait for a free pooled connection. A wait that runs out means "
+        "keel is overloaded; it is not counted as Redis failing.",
+    )
+    failures_to_open: int = Field(
+        5,
+        ge=1,
+        description="Failures in a row (no success between) after which requests stop asking "
+        "Redis and fail at once (fail_open or fail_closed per policy) for open_s.",
+    )
+    open_s: float = Field(
+        1.0,
+        gt=0,
+        description="How long requests fail at once after failures_to_open; then one request "
+        "probes Redis, and its success ends the outage.",
     )
 
     @field_validator("url")

@@ -143,7 +143,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
                 await asyncio.wait_for(gateway.state.ping(), timeout=2.0)
                 ready["state"] = "ok"
             except Exception as exc:
-                ready["state"] = f"unreachable ({gateway.state.url}): {exc}"
+                ready["state"] = f"{gateway.state.url} is {exc or type(exc).__name__}"
         return _json(ready)
 
     async def metrics(_: Request) -> Response:

@@ -178,7 +178,7 @@ class Admit:
                 return verdict
             for i in verdict.missing:
                 await self._seed(holds[i], checks[i])
-        raise StateUnavailable("budget counters could not be started")
+        raise StateUnavailable("not ready (budget counters could not be started)")
 
     async def _seed(self, hold: Hold, check: Check) -> None:
         """A budget without a counter (its period just began, or the backend lost it) starts
@@ -191,7 +191,9 @@ class Admit:
                 column, check.subject, check.period.start, check.period.end
             )
         except Exception as exc:  # the store is down: the budget cannot know its spend
-            raise StateUnavailable(f"the store could not say what was spent: {exc}") from exc
+            raise StateUnavailable(
+                f"not ready (the store could not say what was spent: {exc})"
+            ) from exc
         await self.state.seed(hold.key, math.ceil(spent * NANO), hold.expires_ms, as_of)
 
     def _unchecked(self, checks: list[Check], exc: StateUnavailable) -> None:
@@ -203,8 +205,8 @@ class Admit:
         self.metrics.state_unchecked.labels("fail_closed").inc()
         names = ", ".join(sorted({f"{_what(c)} '{c.policy.name}'" for c in closed}))
         raise StateUnavailableError(
-            f"keel cannot check {names} because its state backend ({self.state.url}) is "
-            f"unreachable ({exc}), and the policy is fail_closed. Retry shortly; if it persists, "
+            f"keel cannot check {names} because its state backend ({self.state.url}) is {exc}, "
+            "and the policy is fail_closed. Retry shortly; if it persists, "
             "check the state backend, or set on_state_error: fail_open on the policy."
         )
 

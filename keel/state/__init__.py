@@ -16,4 +16,4 @@ def open_state(config: StateConfig) -> State:
         return MemoryState(config.url)
     from keel.state.redis import RedisState
 
-    return RedisState(config.url, config.timeout_s)
+    return RedisState(config)

@@ -15,18 +15,23 @@ may sit on different shards); a primary with replicas, or Sentinel, is.
 from __future__ import annotations
 
 import asyncio
-import time
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from keel.config.finops import StateConfig
 from keel.state.base import KEEP_DAYS_MS, Hold, Settle, State, StateUnavailable, Verdict
+from keel.state.circuit import Circuit
 
 __all__ = ["RedisState"]
+
+log = logging.getLogger("keel.state")
 
 _KIND = {"window": "w", "slots": "s", "budget": "b"}
 
@@ -230,41 +235,85 @@ end
 return 0
 """
 
-_FAIL_FAST_S = 1.0  # after an error, requests fail at once for this long, not each on a timeout
+
+class _Pool(BlockingConnectionPool):
+    """A bounded pool whose wait for a free connection says so: a request that waited too
+    long for one of keel's own connections says nothing about Redis."""
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        except ConnectionError as exc:
+            if isinstance(exc.__cause__, TimeoutError):  # the wait, not a connect, timed out
+                raise _PoolBusy from exc
+            raise
+
+
+class _PoolBusy(Exception):
+    pass
 
 
 class RedisState(State):
-    def __init__(self, url: str, timeout_s: float = 0.25) -> None:
-        self.url = url
-        self.timeout_s = timeout_s
-        # One quick retry heals a pooled connection that broke while Redis restarted; more
-        # would only stretch the wait of a request while Redis is really down.
-        self.redis = Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            max_connections=256,
-            retry=Retry(NoBackoff(), 1),
+    def __init__(self, config: StateConfig) -> None:
+        self.url = config.url
+        self.config = config
+        # One quick retry heals a pooled connection that broke while Redis restarted; a
+        # timeout is not retried: it would only double the wait of a request.
+        self.pool = _Pool.from_url(
+            config.url,
+            max_connections=config.pool_size,
+            timeout=config.pool_wait_s,
+            socket_timeout=config.timeout_s,
+            socket_connect_timeout=config.connect_timeout_s,
+            retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
         )
+        self.redis = Redis(connection_pool=self.pool)
         self._admit = self.redis.register_script(_ADMIT)
         self._settle = self.redis.register_script(_SETTLE)
         self._seed = self.redis.register_script(_SEED)
-        self._down_until = 0.0
-        self._last_error = ""
+        self.circuit = Circuit(config.failures_to_open, config.open_s)
+        # Past every timeout of one call (the pool's wait, a connect, an answer, one retry).
+        self._bound_s = config.pool_wait_s + config.connect_timeout_s + 2 * config.timeout_s
+
+    async def start(self) -> None:
+        """Open the whole pool now, so a burst of first requests does not each open one."""
+        opened = await asyncio.gather(
+            *(self.pool.get_connection() for _ in range(self.config.pool_size)),
+            return_exceptions=True,
+        )
+        errors = [r for r in opened if isinstance(r, BaseException)]
+        for conn in opened:
+            if not isinstance(conn, BaseException):
+                await self.pool.release(conn)
+        if errors:  # keel starts anyway; requests say what is wrong
+            log.warning("state backend %s: could not open its connections: %r", self.url, errors[0])
 
     async def close(self) -> None:
         await self.redis.aclose()
+        await self.pool.aclose()  # a pool handed to Redis() is not closed with it
 
     async def _run(self, op: Callable[[], Awaitable[Any]]) -> Any:
-        if time.monotonic() < self._down_until:
-            raise StateUnavailable(self._last_error)
+        self.circuit.check()
         try:
-            async with asyncio.timeout(self.timeout_s * 2):
-                return await op()
-        except (RedisError, OSError, TimeoutError) as exc:
-            self._last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self._down_until = time.monotonic() + _FAIL_FAST_S
-            raise StateUnavailable(self._last_error) from exc
+            async with asyncio.timeout(self._bound_s):
+                result = await op()
+        except _PoolBusy as exc:
+            self.circuit.passed()
+            raise StateUnavailable(
+                f"busy (all {self.config.pool_size} of keel's connections to it were in use for "
+                f"{self.config.pool_wait_s:g} s: keel is overloaded, not necessarily Redis)"
+            ) from exc
+        except (RedisTimeoutError, TimeoutError) as exc:
+            error = f"slow (no answer within {self.config.timeout_s * 1000:.0f} ms)"
+            raise self._failed(error) from exc
+        except (RedisError, OSError) as exc:
+            raise self._failed(f"unreachable ({_describe(exc)})") from exc
+        self.circuit.succeeded()
+        return result
+
+    def _failed(self, error: str) -> StateUnavailable:
+        self.circuit.failed(error)
+        return StateUnavailable(error)
 
     async def ping(self) -> None:
         await self._run(self.redis.ping)
@@ -302,3 +351,7 @@ class RedisState(State):
     async def once(self, key: str, ttl_ms: int, now_ms: int) -> bool:
         claimed = await self._run(lambda: self.redis.set(key, 1, nx=True, px=max(1, ttl_ms)))
         return bool(claimed)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
