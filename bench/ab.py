@@ -1,6 +1,6 @@
 """Before and after: keel's full hot path at a base commit and in this tree, interleaved.
 
-    python bench/ab.py --base REF [--rounds 3] [--point-s 5]
+    python bench/ab.py --base REF [--rounds 3] [--point-s 5] [--target keel_finops_redis]
 
 A hot-path change comes with numbers; on a shared machine a run varies by ±10-25%, so one run
 of each proves little. This starts the mock once, checks REF out into a temporary worktree, and
@@ -47,9 +47,11 @@ def checkout(ref: str, into: Path) -> Path:
     return tree
 
 
-def measure(b: Bench, pin: procs.Pinning, tree: Path, side: str, rnd: int) -> dict[str, Any]:
+def measure(
+    b: Bench, pin: procs.Pinning, tree: Path, side: str, rnd: int, target: str
+) -> dict[str, Any]:
     workdir = b.workdir / f"{side}-{rnd}"
-    t = targets.keel_target("keel_full", side, b.mock_port, procs.free_port(), workdir)
+    t = targets.keel_target(target, side, b.mock_port, procs.free_port(), workdir)
     t.argv = [sys.executable, "-m", "keel", *t.argv[1:]]
     # PYTHONSAFEPATH: the working directory must not put another checkout's keel first.
     t.env = {"PYTHONPATH": str(tree), "PYTHONSAFEPATH": "1"}
@@ -91,6 +93,7 @@ def main() -> None:
     p.add_argument("--base", required=True, help="the git ref to compare against")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--point-s", type=float, default=5.0)
+    p.add_argument("--target", default="keel_full", help="keel_full or keel_finops_<state>")
     args = p.parse_args()
     wrk = ensure_wrk()
     if wrk is None:
@@ -109,17 +112,18 @@ def main() -> None:
         for rnd in range(args.rounds):
             for side in ("base", "this") if rnd % 2 == 0 else ("this", "base"):
                 print(f"round {rnd + 1}: {side}", flush=True)
-                runs[side].append(measure(b, pin, trees[side], side, rnd))
+                runs[side].append(measure(b, pin, trees[side], side, rnd, args.target))
     finally:
         procs.stop(mock)
         subprocess.run(["git", "worktree", "remove", "--force", str(trees["base"])],
                        cwd=targets.REPO, check=False)  # fmt: skip
         shutil.rmtree(workdir, ignore_errors=True)
     table = summary(runs)
-    print(f"\nbase {args.base} against this tree, median of {args.rounds} rounds:\n\n{table}")
+    print(f"\n{args.target}: base {args.base} against this tree, median of {args.rounds} rounds:"
+          f"\n\n{table}")  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{datetime.date.today().isoformat()}-ab.json"
-    result = {"base": args.base, "rounds": args.rounds, "point_s": args.point_s,
+    result = {"base": args.base, "target": args.target, "rounds": args.rounds, "point_s": args.point_s,
               "pinning": pin.note, "runs": runs, "table_markdown": table}  # fmt: skip
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nresults: {out}")
