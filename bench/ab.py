@@ -119,8 +119,8 @@ def main() -> None:
                        cwd=targets.REPO, check=False)  # fmt: skip
         shutil.rmtree(workdir, ignore_errors=True)
     table = summary(runs)
-    print(f"\n{args.target}: base {args.base} against this tree, median of {args.rounds} rounds:"
-          f"\n\n{table}")  # fmt: skip
+    head = f"{args.target}: base {args.base} against this tree, median of {args.rounds} rounds"
+    print(f"\n{head}:\n\n{table}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{datetime.date.today().isoformat()}-ab.json"
     result = {"base": args.base, "target": args.target, "rounds": args.rounds, "point_s": args.point_s,
