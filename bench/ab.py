@@ -123,8 +123,15 @@ def main() -> None:
     print(f"\n{head}:\n\n{table}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{datetime.date.today().isoformat()}-ab.json"
-    result = {"base": args.base, "target": args.target, "rounds": args.rounds, "point_s": args.point_s,
-              "pinning": pin.note, "runs": runs, "table_markdown": table}  # fmt: skip
+    result = {
+        "base": args.base,
+        "target": args.target,
+        "rounds": args.rounds,
+        "point_s": args.point_s,
+        "pinning": pin.note,
+        "runs": runs,
+        "table_markdown": table,
+    }
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nresults: {out}")
 
