@@ -63,5 +63,8 @@ async def test_a_nul_in_a_feedback_is_a_400(tmp_path: Path, store: str) -> None:
                     error = answer.json()["error"]
                     assert error["code"] == "invalid_characters", error
                     assert "NUL" in error["message"]
-                fine = await http.post("/v1/feedback", json={"request_id": "r", "outcome": "ok"})
+                chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+                answered = await http.post("/v1/chat/completions", json=chat)
+                made = answered.headers["x-request-id"]
+                fine = await http.post("/v1/feedback", json={"request_id": made, "outcome": "ok"})
                 assert fine.status_code == 200, fine.text

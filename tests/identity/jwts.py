@@ -310,7 +310,7 @@ ACCEPTED: list[tuple[str, Callable[[Ring], str]]] = [
     ("es384-on-a-p384-key", lambda r: good(r, kid="ec384", alg="ES384")),
     ("typ-at+jwt", lambda r: sign(r.keys["rsa"], {"alg": "RS256", "typ": "at+jwt", "kid": "rsa"})),
     ("no-typ", lambda r: sign(r.keys["rsa"], {"alg": "RS256", "kid": "rsa"})),
-    ("exp-a-fraction", _timed(exp=_NOW + 300.5, nbf=_NOW - 0.5)),
+    ("exp-a-fraction", _timed(exp=_NOW + 86400.5, nbf=_NOW - 0.5)),
     ("aud-a-list", _timed(aud=["other", AUDIENCE])),
     (
         "rsa-key-of-a-shared-kid",
