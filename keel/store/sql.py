@@ -27,6 +27,7 @@ from keel.store.base import (
     UsageRecord,
 )
 from keel.store.tables import (
+    KEY_ID_LEN,
     alerts,
     api_keys,
     audit,
@@ -413,3 +414,18 @@ def _create_tables(conn: Connection) -> None:
     for table, column, ddl in _ADDED:
         if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+    _widen(conn)
+
+
+def _widen(conn: Connection) -> None:
+    # Databases made before key_id held a token's full `sub` have it narrower; PostgreSQL
+    # enforces VARCHAR lengths (SQLite does not), so widen them in place.
+    if conn.dialect.name != "postgresql":
+        return
+    for table in ("usage", "feedback"):
+        for column in inspect(conn).get_columns(table):
+            length = getattr(column["type"], "length", None)
+            if column["name"] == "key_id" and length is not None and length < KEY_ID_LEN:
+                conn.execute(
+                    text(f"ALTER TABLE {table} ALTER COLUMN key_id TYPE VARCHAR({KEY_ID_LEN})")
+                )

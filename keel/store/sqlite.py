@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +73,7 @@ class SQLiteStore(SQLStore):
         self.path = url.removeprefix("sqlite://").removeprefix("/") or ":memory:"
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
         super().__init__(_engine(self.path))
         self._sync = create_engine(f"sqlite:///{self.path}")
         event.listen(self._sync, "connect", _set_pragmas)
@@ -167,6 +169,13 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     except sqlite3.Error as exc:
         log.warning("SQLite checkpoint failed (will retry): %s", exc)
+
+
+def _create_private(path: str) -> None:
+    # Records name teams, keys and models: only keel's user may read them. SQLite creates the
+    # WAL and SHM files with the database file's mode, so making that one 0600 covers all three.
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _engine(path: str) -> AsyncEngine:
