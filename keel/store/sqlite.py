@@ -34,8 +34,22 @@ from sqlalchemy import Table, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.base import AlertRecord, FeedbackRecord, RolloutChange, RolloutState, Rows
-from keel.store.sql import SQLStore, apply_change, insert_alert, insert_feedback
+from keel.store.base import (
+    AlertRecord,
+    FeedbackRecord,
+    KeyRecord,
+    RolloutChange,
+    RolloutState,
+    Rows,
+)
+from keel.store.sql import (
+    SQLStore,
+    apply_change,
+    insert_alert,
+    insert_feedback,
+    insert_key,
+    revoke_in,
+)
 from keel.store.tables import audit, audit_checkpoints, usage
 
 __all__ = ["SQLiteStore"]
@@ -131,6 +145,22 @@ class SQLiteStore(SQLStore):
     def _add_feedback(self, record: FeedbackRecord) -> int:
         with self._sync.begin() as conn:
             return insert_feedback(conn, record)
+
+    async def add_key(self, record: KeyRecord, key_hash: str) -> None:
+        # Admin writes too, on a thread of its own: through aiosqlite they would wait on the
+        # loop while an inline usage commit holds the lock ("database is locked").
+        await asyncio.get_running_loop().run_in_executor(None, self._add_key, record, key_hash)
+
+    def _add_key(self, record: KeyRecord, key_hash: str) -> None:
+        with self._sync.begin() as conn:
+            insert_key(conn, record, key_hash)
+
+    async def revoke_key(self, key_id: str, when: float) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self._revoke, key_id, when)
+
+    def _revoke(self, key_id: str, when: float) -> bool:
+        with self._sync.begin() as conn:
+            return revoke_in(conn, key_id, when)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False)
