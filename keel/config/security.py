@@ -129,6 +129,7 @@ class LimitsConfig(_Section):
         131_072, gt=0, description="Largest max_tokens / max_completion_tokens asked."
     )
     max_depth: int = Field(32, gt=0, description="Deepest nesting of the JSON body.")
+    max_n: int = Field(16, gt=0, description="Most choices (n) one request may ask for.")
 
 
 class AuditConfig(_Section):

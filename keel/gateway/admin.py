@@ -110,6 +110,7 @@ class AdminRoutes:
         project = asked.get("project")
         if project is not None and not isinstance(project, str):
             raise BadRequest("'project' must be a string, e.g. \"support-bot\".", param="project")
+        _check_widths(asked)
         detail.update(team=asked["team"], name=asked.get("name"), models=models,
                       data_class=asked.get("data_class"), expires=asked.get("expires"),
                       project=project)  # fmt: skip
@@ -157,3 +158,19 @@ def _nul() -> BadRequest:
         "models and projects are text.",
         code="invalid_characters",
     )
+
+
+# The widest each text field of a key may be: its column in keel.store.tables.api_keys (a
+# longer value would fail the commit it shares with other writes on PostgreSQL).
+_KEY_WIDTHS = {"team": 128, "name": 256, "project": 128, "data_class": 128}
+
+
+def _check_widths(asked: dict[str, Any]) -> None:
+    for field, width in _KEY_WIDTHS.items():
+        value = asked.get(field)
+        if isinstance(value, str) and len(value) > width:
+            raise BadRequest(
+                f"'{field}' is {len(value)} characters long; keel allows at most {width}.",
+                param=field,
+                code="value_too_long",
+            )

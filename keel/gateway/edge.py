@@ -24,6 +24,9 @@ __all__ = [
 ]
 
 _LIMITS = LimitsConfig()
+# The widest a model name may be: the records' model column (keel.store.tables.usage) holds
+# 256, and a longer value there would fail the group commit it shares with other requests.
+MODEL_MAX = 256
 
 _CREDENTIAL = 16_384  # a JWT with many claims; as much as common proxies pass in one header
 #: Every request header keel reads, and the most bytes of it keel reads. uvicorn (httptools)
@@ -125,6 +128,13 @@ def parse_body(call: Call, raw: bytes, limits: LimitsConfig = _LIMITS) -> None:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise BadRequest("The field 'model' is required and must be a string.", param="model")
+    if len(model) > MODEL_MAX:
+        raise BadRequest(
+            f"The field 'model' is {len(model)} characters long; model names are at most "
+            f"{MODEL_MAX}. Send a model name from GET /v1/models.",
+            param="model",
+            code="model_too_long",
+        )
     call.body = body
     call.model = model
     stream = body.get("stream", False)
@@ -133,6 +143,7 @@ def parse_body(call: Call, raw: bytes, limits: LimitsConfig = _LIMITS) -> None:
     call.stream = bool(stream)
     _check_prompt(call.endpoint, body, limits)
     _check_max_tokens(body, limits.max_tokens)
+    _check_n(body, limits.max_n)
     options = body.get("stream_options")
     if options is not None:
         if not isinstance(options, dict):
@@ -205,6 +216,21 @@ def _check_max_tokens(body: dict[str, Any], highest: int) -> None:
                 param=name,
                 code="max_tokens_too_large",
             )
+
+
+def _check_n(body: dict[str, Any], highest: int) -> None:
+    asked = body.get("n")
+    if asked is None:
+        return
+    if isinstance(asked, bool) or not isinstance(asked, int) or asked < 1:
+        raise BadRequest("'n' must be a positive whole number.", param="n")
+    if asked > highest:
+        raise BadRequest(
+            f"'n' is {asked}; keel allows at most {highest} choices per request (limits.max_n). "
+            "Ask for fewer, or send several requests.",
+            param="n",
+            code="n_too_large",
+        )
 
 
 def _check_depth(raw: bytes, body: Any, limit: int) -> None:

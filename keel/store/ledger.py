@@ -16,9 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DataError
 
 from keel.audit.canonical import canonical
 from keel.audit.chain import RESERVED, Head
@@ -141,9 +144,15 @@ class Ledger:
         try:
             head = await self._write(usage, records, checkpoint)
         except Exception as exc:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(RecordNotCommitted(str(exc)))
+            if _refused_value(exc) and len(batch) > 1:
+                # One row's value the store refuses must not cost the others their records:
+                # commit each half on its own (each relinks onto the head committed by then,
+                # so the chain stays whole) until the bad row stands alone and alone fails.
+                middle = len(batch) // 2
+                await self._commit(batch[:middle])
+                await self._commit(batch[middle:])
+                return
+            _refuse(batch, exc)
             return
         if self.trail is not None:
             self.trail.chain.advance(head)
@@ -165,6 +174,8 @@ class Ledger:
                 log.warning(
                     "record commit failed (try %d of %d): %s", attempt + 1, self.attempts, exc
                 )
+                if _refused_value(exc):  # a value refused: trying again cannot help
+                    raise
                 if links and await self._landed(head):
                     return head
                 # A row whose request id is taken gets a fresh one; a row found stored as it
@@ -211,6 +222,24 @@ class Ledger:
             log.warning("audit chain %s: seq %d was committed after all", chain.writer, stored.seq)
             chain.advance(Head(stored.seq, stored.hash))
         return False
+
+
+def _refused_value(exc: Exception) -> bool:
+    """Did the database refuse a value (SQLSTATE class 22, e.g. too long for its column),
+    as opposed to failing to commit (connection lost, busy)?"""
+    if isinstance(exc, DataError | sqlite3.DataError):
+        return True
+    orig = getattr(exc, "orig", None)
+    for cause in (orig, getattr(orig, "__cause__", None)):
+        if str(getattr(cause, "sqlstate", "") or "").startswith("22"):
+            return True
+    return False
+
+
+def _refuse(batch: list[Item], exc: Exception) -> None:
+    for _, _, future in batch:
+        if not future.done():
+            future.set_exception(RecordNotCommitted(str(exc)))
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:

@@ -29,6 +29,7 @@ from keel.store.base import (
 )
 from keel.store.request_ids import unique_request_ids
 from keel.store.tables import (
+    KEY_ID_LEN,
     alerts,
     api_keys,
     audit,
@@ -40,7 +41,7 @@ from keel.store.tables import (
     usage,
 )
 
-__all__ = ["SQLStore", "apply_change", "insert_alert", "insert_feedback"]
+__all__ = ["SQLStore", "apply_change", "insert_alert", "insert_feedback", "insert_key", "revoke_in"]
 
 _SPEND_BY = {"team", "project", "key_id"}
 _GROUPABLE = {"team", "model", "deployment", "region", "key_id", "status", "kind"}
@@ -164,21 +165,7 @@ class SQLStore(Store):
 
     async def add_key(self, record: KeyRecord, key_hash: str) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(api_keys).values(
-                    id=record.id,
-                    team=record.team,
-                    name=record.name,
-                    hash=key_hash,
-                    prefix=record.prefix,
-                    created_at=record.created_at,
-                    expires_at=record.expires_at,
-                    revoked_at=record.revoked_at,
-                    models=record.models,
-                    data_class=record.data_class,
-                    project=record.project,
-                )
-            )
+            await conn.run_sync(insert_key, record, key_hash)
 
     async def find_key(self, key_hash: str) -> KeyRecord | None:
         query = select(*_KEY_COLUMNS).where(api_keys.c.hash == key_hash)
@@ -198,17 +185,8 @@ class SQLStore(Store):
             return [KeyRecord(**row._mapping) for row in await conn.execute(query)]
 
     async def revoke_key(self, key_id: str, when: float) -> bool:
-        query = (
-            update(api_keys)
-            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-            .values(revoked_at=when)
-        )
         async with self.engine.begin() as conn:
-            result = await conn.execute(query)
-            if result.rowcount:
-                return True
-            exists = await conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id))
-            return exists.first() is not None
+            return await conn.run_sync(revoke_in, key_id, when)
 
     async def rollouts(self) -> list[RolloutState]:
         async with self.engine.connect() as conn:
@@ -312,6 +290,35 @@ class SQLStore(Store):
 
 
 _REPORT_COLUMNS = tuple(usage.c[f.name] for f in dataclasses.fields(UsageRecord))
+
+
+def insert_key(conn: Connection, record: KeyRecord, key_hash: str) -> None:
+    conn.execute(
+        insert(api_keys).values(
+            id=record.id,
+            team=record.team,
+            name=record.name,
+            hash=key_hash,
+            prefix=record.prefix,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            revoked_at=record.revoked_at,
+            models=record.models,
+            data_class=record.data_class,
+            project=record.project,
+        )
+    )
+
+
+def revoke_in(conn: Connection, key_id: str, when: float) -> bool:
+    query = (
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+    if conn.execute(query).rowcount:
+        return True
+    return conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id)).first() is not None
 
 
 def insert_feedback(conn: Connection, record: FeedbackRecord) -> int:
@@ -431,3 +438,18 @@ def _create_tables(conn: Connection) -> None:
         if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
     unique_request_ids(conn)
+    _widen(conn)
+
+
+def _widen(conn: Connection) -> None:
+    # Databases made before key_id held a token's full `sub` have it narrower; PostgreSQL
+    # enforces VARCHAR lengths (SQLite does not), so widen them in place.
+    if conn.dialect.name != "postgresql":
+        return
+    for table in ("usage", "feedback"):
+        for column in inspect(conn).get_columns(table):
+            length = getattr(column["type"], "length", None)
+            if column["name"] == "key_id" and length is not None and length < KEY_ID_LEN:
+                conn.execute(
+                    text(f"ALTER TABLE {table} ALTER COLUMN key_id TYPE VARCHAR({KEY_ID_LEN})")
+                )

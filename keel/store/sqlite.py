@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +34,22 @@ from sqlalchemy import Table, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.base import AlertRecord, FeedbackRecord, RolloutChange, RolloutState, Rows
-from keel.store.sql import SQLStore, apply_change, insert_alert, insert_feedback
+from keel.store.base import (
+    AlertRecord,
+    FeedbackRecord,
+    KeyRecord,
+    RolloutChange,
+    RolloutState,
+    Rows,
+)
+from keel.store.sql import (
+    SQLStore,
+    apply_change,
+    insert_alert,
+    insert_feedback,
+    insert_key,
+    revoke_in,
+)
 from keel.store.tables import audit, audit_checkpoints, usage
 
 __all__ = ["SQLiteStore"]
@@ -72,6 +87,7 @@ class SQLiteStore(SQLStore):
         self.path = url.removeprefix("sqlite://").removeprefix("/") or ":memory:"
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
         super().__init__(_engine(self.path))
         self._sync = create_engine(f"sqlite:///{self.path}")
         event.listen(self._sync, "connect", _set_pragmas)
@@ -130,6 +146,22 @@ class SQLiteStore(SQLStore):
         with self._sync.begin() as conn:
             return insert_feedback(conn, record)
 
+    async def add_key(self, record: KeyRecord, key_hash: str) -> None:
+        # Admin writes too, on a thread of its own: through aiosqlite they would wait on the
+        # loop while an inline usage commit holds the lock ("database is locked").
+        await asyncio.get_running_loop().run_in_executor(None, self._add_key, record, key_hash)
+
+    def _add_key(self, record: KeyRecord, key_hash: str) -> None:
+        with self._sync.begin() as conn:
+            insert_key(conn, record, key_hash)
+
+    async def revoke_key(self, key_id: str, when: float) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(None, self._revoke, key_id, when)
+
+    def _revoke(self, key_id: str, when: float) -> bool:
+        with self._sync.begin() as conn:
+            return revoke_in(conn, key_id, when)
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False)
         for pragma in _PRAGMAS:
@@ -167,6 +199,13 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     except sqlite3.Error as exc:
         log.warning("SQLite checkpoint failed (will retry): %s", exc)
+
+
+def _create_private(path: str) -> None:
+    # Records name teams, keys and models: only keel's user may read them. SQLite creates the
+    # WAL and SHM files with the database file's mode, so making that one 0600 covers all three.
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _engine(path: str) -> AsyncEngine:

@@ -32,6 +32,9 @@ metadata = MetaData()
 # Each index is one more page written per commit on the hot path: ``ts`` (reports select by
 # time) and the unique request id. Add one with the feature that needs it.
 
+# A token principal's key_id carries its JWT `sub`, which OIDC allows up to 255 characters.
+KEY_ID_LEN = 256
+
 usage = Table(
     "usage",
     metadata,
@@ -39,7 +42,7 @@ usage = Table(
     Column("request_id", String(128), nullable=False),
     Column("ts", Float, nullable=False, index=True),
     Column("team", String(128)),
-    Column("key_id", String(64)),
+    Column("key_id", String(KEY_ID_LEN)),
     Column("model", String(256)),
     Column("endpoint", String(32), nullable=False),
     Column("stream", Boolean, nullable=False),
@@ -151,7 +154,7 @@ feedback = Table(
     Column("outcome", String(64), nullable=False),
     Column("team", String(128)),
     Column("project", String(128)),
-    Column("key_id", String(64)),
+    Column("key_id", String(KEY_ID_LEN)),
 )
 
 # Budget and rate-limit alerts (keel.monitor.alerts), one row each once its delivery finished

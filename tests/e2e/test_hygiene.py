@@ -91,3 +91,20 @@ def test_auth_none_refuses_to_bind_beyond_loopback(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "keel", "up", "--config", str(path)],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode != 0 and "only to loopback" in done.stderr
+
+
+def test_n_beyond_the_limit_is_refused(keel: str) -> None:
+    response = post(keel, {"model": "m", "messages": message(), "n": 10000})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("n_too_large", "n")
+    assert "limits.max_n" in error["message"]
+    assert post(keel, {"model": "m", "messages": message(), "n": 2}).status_code == 200
+
+
+def test_an_over_long_model_name_is_refused_naming_the_limit(keel: str) -> None:
+    response = post(keel, {"model": "m" * 300, "messages": message()})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("model_too_long", "model")
+    assert "256" in error["message"]
