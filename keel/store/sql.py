@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.base import (
+    AUDITED_USAGE,
     AlertRecord,
     AuditRow,
     CheckpointRow,
@@ -154,6 +155,13 @@ class SQLStore(Store):
         query = select(c.request_id, c.kind, c.ts, c.team).where(c.request_id.in_(request_ids))
         async with self.engine.connect() as conn:
             return {(r[0], r[1]): (float(r[2]), r[3]) for r in await conn.execute(query)}
+
+    async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        c = usage.c
+        columns = [c.seq, c.request_id, c.kind, *(c[name] for name in AUDITED_USAGE)]
+        query = select(*columns).where(c.seq > after_seq).order_by(c.seq).limit(limit)
+        async with self.engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(query)]
 
     async def call_team(self, request_id: str) -> str | None:
         c = usage.c
