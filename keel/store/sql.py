@@ -53,6 +53,7 @@ _ADDED = (
     ("api_keys", "project", "VARCHAR(128)"),
     ("usage", "project", "VARCHAR(128)"),
     ("usage", "cached_tokens", "INTEGER NOT NULL DEFAULT 0"),
+    ("audit_checkpoints", "final", "BOOLEAN NOT NULL DEFAULT FALSE"),
 )
 
 
@@ -273,12 +274,12 @@ class SQLStore(Store):
     async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
         c = audit_checkpoints.c
         query = (
-            select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature)
+            select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature, c.final)
             .where(c.writer == writer)
             .order_by(c.seq, c.ts, c.id)
         )
         async with self.engine.connect() as conn:
-            return [CheckpointRow(*row) for row in await conn.execute(query)]
+            return [CheckpointRow(*row[:6], bool(row[6])) for row in await conn.execute(query)]
 
     async def audit_since(
         self, since: float, writer: str | None, after: AuditRow | None, limit: int
