@@ -180,8 +180,15 @@ def render(reports: list[ChainReport]) -> str:
     if bad:
         lines.append(f"keel audit: FAILED: {bad} of {len(reports)} chain(s) broken")
     else:
-        records = sum(r.records for r in reports)
+        # Only what a good checkpoint vouches for is verified; the rest is named apart.
+        records = sum(r.signed_seq for r in reports)
         lines.append(f"keel audit: ok: {len(reports)} chain(s), {records:,} record(s) verified")
+        lines += [
+            f"keel audit: not yet vouched for: {r.records - r.signed_seq:,} records of writer "
+            f"{r.writer} after seq {r.signed_seq}"
+            for r in reports
+            if r.records > r.signed_seq
+        ]
     return "\n".join(lines)
 
 
