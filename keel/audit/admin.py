@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from keel.audit.export import export_lines
 from keel.audit.keys import fingerprint, private_pem, public_b64
 from keel.audit.trail import verifier
+from keel.audit.usage_check import render_usage, verify_usage
 from keel.audit.verify import render, verify
 from keel.config.schema import KeelConfig
 from keel.store import opened_store
@@ -26,7 +27,9 @@ async def verify_store(config: KeelConfig) -> tuple[str, bool]:
     keys = verifier(config)
     async with opened_store(config.store.url) as store:
         reports = await verify(store, keys)
-    return render(reports), all(r.problem is None for r in reports)
+        usage = await verify_usage(store)
+    ok = all(r.problem is None for r in reports) and not usage.problems
+    return f"{render(reports)}\n{render_usage(usage)}", ok
 
 
 async def export(

@@ -23,8 +23,14 @@ from keel.store.base import CheckpointRow
 __all__ = ["Signer", "Verifier", "signed_bytes"]
 
 
-def signed_bytes(writer: str, seq: int, head: str, ts: float, key_id: str) -> bytes:
-    return canonical({"writer": writer, "seq": seq, "head": head, "ts": ts, "key_id": key_id})
+def signed_bytes(
+    writer: str, seq: int, head: str, ts: float, key_id: str, final: bool = False
+) -> bytes:
+    fields: dict[str, Any] = {"writer": writer, "seq": seq, "head": head, "ts": ts,
+                              "key_id": key_id}  # fmt: skip
+    if final:  # signed only when set, so checkpoints from before it verify as they were
+        fields["final"] = True
+    return canonical(fields)
 
 
 class Signer:
@@ -32,13 +38,13 @@ class Signer:
         self.key = key
         self.key_id = key_id
 
-    def checkpoint(self, writer: str, head: Head) -> dict[str, Any]:
-        """A row for the ``audit_checkpoints`` table."""
+    def checkpoint(self, writer: str, head: Head, final: bool = False) -> dict[str, Any]:
+        """A row for the ``audit_checkpoints`` table; ``final`` at a clean stop."""
         ts = time.time()
-        payload = signed_bytes(writer, head.seq, head.hash, ts, self.key_id)
+        payload = signed_bytes(writer, head.seq, head.hash, ts, self.key_id, final)
         signature = base64.b64encode(self.key.sign(payload)).decode()
         return {"writer": writer, "seq": head.seq, "head": head.hash, "ts": ts,
-                "key_id": self.key_id, "signature": signature}  # fmt: skip
+                "key_id": self.key_id, "signature": signature, "final": final}  # fmt: skip
 
 
 class Verifier:
@@ -56,7 +62,7 @@ class Verifier:
                 f"it is signed with key id {row.key_id!r}, which is neither audit.key_id nor "
                 f"in audit.verify_keys (known: {known}); add its public key to verify_keys"
             )
-        payload = signed_bytes(row.writer, row.seq, row.head, row.ts, row.key_id)
+        payload = signed_bytes(row.writer, row.seq, row.head, row.ts, row.key_id, row.final)
         try:
             key.verify(base64.b64decode(row.signature, validate=True), payload)
         except (InvalidSignature, binascii.Error, ValueError):

@@ -74,6 +74,7 @@ class _Walk:
         self.verifier = verifier
         self.seq, self.head = 0, ZERO
         self.first_request: str | None = None
+        self.final: int | None = None  # the seq of a signed final head
 
     def record(self, row: AuditRow) -> Problem | None:
         record = _parse(row.record)
@@ -88,6 +89,11 @@ class _Walk:
         return self.checkpoints_at_head()
 
     def _link_problem(self, row: AuditRow, record: dict[str, Any] | None) -> str | None:
+        if self.final is not None:
+            return (
+                f"it comes after the writer's signed final head (seq {self.final}): the writer "
+                "stopped cleanly and signed its end, so this record was added outside keel"
+            )
         if row.seq != self.seq + 1:
             gap = f"{self.seq + 1}" if row.seq == self.seq + 2 else f"{self.seq + 1}-{row.seq - 1}"
             return f"the record(s) before it, seq {gap}, are missing: deleted"
@@ -125,6 +131,8 @@ class _Walk:
                 return Problem(checkpoint.seq, None, f"{_named(checkpoint)}: {what}")
             self.report.checkpoints += 1
             self.report.signed_seq = self.seq
+            if checkpoint.final:
+                self.final = self.seq
         return None
 
     def finish(self) -> Problem | None:
@@ -172,8 +180,15 @@ def render(reports: list[ChainReport]) -> str:
     if bad:
         lines.append(f"keel audit: FAILED: {bad} of {len(reports)} chain(s) broken")
     else:
-        records = sum(r.records for r in reports)
+        # Only what a good checkpoint vouches for is verified; the rest is named apart.
+        records = sum(r.signed_seq for r in reports)
         lines.append(f"keel audit: ok: {len(reports)} chain(s), {records:,} record(s) verified")
+        lines += [
+            f"keel audit: not yet vouched for: {r.records - r.signed_seq:,} records of writer "
+            f"{r.writer} after seq {r.signed_seq}"
+            for r in reports
+            if r.records > r.signed_seq
+        ]
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
+    "AUDITED_USAGE",
     "AlertRecord",
     "AuditRow",
     "CheckpointRow",
@@ -23,6 +24,10 @@ __all__ = [
 ]
 
 Rows = Sequence[dict[str, Any]]
+
+# The usage columns an audit call record also holds: a usage row must agree with its record on
+# each (reports and budgets read them), after its seq, request_id and kind.
+AUDITED_USAGE = ("team", "model", "status", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,7 @@ class CheckpointRow:
     ts: float
     key_id: str
     signature: str
+    final: bool = False  # signed at a clean stop: nothing follows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +230,12 @@ class Store(ABC):
         self, request_ids: Sequence[str]
     ) -> dict[tuple[str, str], tuple[float, str | None]]:
         """Of these ids, those in the usage records: (request_id, kind) -> (ts, team)."""
+
+    async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` usage rows with seq above ``after_seq``, by seq, as tuples of
+        (seq, request_id, kind, *``AUDITED_USAGE``) (``keel audit verify`` compares them with
+        the audit records)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list usage rows for the audit")
 
     @abstractmethod
     async def call_team(self, request_id: str) -> str | None:

@@ -116,6 +116,12 @@ class Ledger:
         if self._task is not None:
             await self._task
             self._task = None
+        if self.trail is not None:  # sign the end: a record after this head is forged
+            try:
+                await self.store.write([], [], [self._checkpoint(self.trail.chain.head, True)])
+            except Exception as exc:  # the store is gone: verify sees a killed writer instead
+                log.warning("audit chain %s: final checkpoint not stored: %s",
+                            self.trail.chain.writer, exc)  # fmt: skip
 
     async def _tick(self, trail: Trail) -> None:
         while True:
@@ -200,9 +206,9 @@ class Ledger:
             return [], Head(0, "")
         return self.trail.chain.link(records)
 
-    def _checkpoint(self, head: Head) -> Record:
+    def _checkpoint(self, head: Head, final: bool = False) -> Record:
         assert self.trail is not None
-        return self.trail.signer.checkpoint(self.trail.chain.writer, head)
+        return self.trail.signer.checkpoint(self.trail.chain.writer, head, final)
 
     async def _landed(self, head: Head) -> bool:
         """After a failed commit: did it land all the same (the connection dropped after the

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.base import (
+    AUDITED_USAGE,
     AlertRecord,
     AuditRow,
     CheckpointRow,
@@ -53,6 +54,7 @@ _ADDED = (
     ("api_keys", "project", "VARCHAR(128)"),
     ("usage", "project", "VARCHAR(128)"),
     ("usage", "cached_tokens", "INTEGER NOT NULL DEFAULT 0"),
+    ("audit_checkpoints", "final", "BOOLEAN NOT NULL DEFAULT FALSE"),
 )
 
 
@@ -156,6 +158,13 @@ class SQLStore(Store):
         async with self.engine.connect() as conn:
             return {(r[0], r[1]): (float(r[2]), r[3]) for r in await conn.execute(query)}
 
+    async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        c = usage.c
+        columns = [c.seq, c.request_id, c.kind, *(c[name] for name in AUDITED_USAGE)]
+        query = select(*columns).where(c.seq > after_seq).order_by(c.seq).limit(limit)
+        async with self.engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(query)]
+
     async def call_team(self, request_id: str) -> str | None:
         c = usage.c
         query = select(c.team).where(c.request_id == request_id, c.kind == "call")
@@ -243,12 +252,12 @@ class SQLStore(Store):
     async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
         c = audit_checkpoints.c
         query = (
-            select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature)
+            select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature, c.final)
             .where(c.writer == writer)
             .order_by(c.seq, c.ts, c.id)
         )
         async with self.engine.connect() as conn:
-            return [CheckpointRow(*row) for row in await conn.execute(query)]
+            return [CheckpointRow(*row[:6], bool(row[6])) for row in await conn.execute(query)]
 
     async def audit_since(
         self, since: float, writer: str | None, after: AuditRow | None, limit: int

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 __all__ = [
@@ -140,6 +141,8 @@ audit_checkpoints = Table(
     Column("ts", Float, nullable=False),
     Column("key_id", String(128), nullable=False),
     Column("signature", String(128), nullable=False),  # base64 of the Ed25519 signature
+    # The last checkpoint of a writer that stopped cleanly: nothing may follow its head.
+    Column("final", Boolean, nullable=False, server_default=false()),
     Index("ix_audit_checkpoints_writer_seq", "writer", "seq"),
 )
 

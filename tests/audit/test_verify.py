@@ -60,7 +60,8 @@ async def problem(store: SQLiteStore, **keys: Ed25519PrivateKey) -> Problem:
 
 async def test_an_untouched_trail_verifies(store: SQLiteStore) -> None:
     (report,) = await verify(store, verifier())
-    assert report == ChainReport(WRITER, records=6, checkpoints=3, signed_seq=6, problem=None)
+    # start, after seq 3, at close, and the final one that signs the end
+    assert report == ChainReport(WRITER, records=6, checkpoints=4, signed_seq=6, problem=None)
     assert render([report]).endswith("keel audit: ok: 1 chain(s), 6 record(s) verified")
 
 
@@ -211,8 +212,12 @@ async def test_records_after_the_last_checkpoint_are_reported_unproven(
             await ledger.record(make_row(), audit_record(3))
             (report,) = await verify(store, verifier())  # before the closing checkpoint
         assert (report.problem, report.records, report.signed_seq) == (None, 3, 1)
-        assert "the last 2 (seq 2-3) come after its last checkpoint and cannot be proven" in (
-            render([report])
+        text = render([report])
+        assert "the last 2 (seq 2-3) come after its last checkpoint and cannot be proven" in text
+        # Unsigned records are never counted as verified; they are named apart.
+        assert text.endswith(
+            f"keel audit: ok: 1 chain(s), 1 record(s) verified\n"
+            f"keel audit: not yet vouched for: 2 records of writer {WRITER} after seq 1"
         )
     finally:
         await store.close()
@@ -233,3 +238,15 @@ def rechain(store: SQLiteStore, edit_seq: int) -> dict[int, str]:
                 (heads[seq - 1], heads[seq], body.decode(), seq),
             )
     return heads
+
+
+async def test_a_forged_record_after_the_signed_final_head_is_caught(store: SQLiteStore) -> None:
+    # The writer closed cleanly and signed its end at seq 6; a record linked well onto it is
+    # not "not yet signed": nothing may follow a final head.
+    ts, _, head, _ = rows(store)[6]
+    text = canonical({**audit_record(7), "writer": WRITER, "seq": 7, "logged_at": ts + 1})
+    sql(store, ("INSERT INTO audit (writer, seq, ts, prev, hash, record) VALUES (?,?,?,?,?,?)",
+                (WRITER, 7, ts + 1, head, link_hash(head, text), text.decode())))  # fmt: skip
+    found = await problem(store)
+    assert (found.seq, found.request_id) == (7, "req-7")
+    assert "after the writer's signed final head (seq 6)" in found.what

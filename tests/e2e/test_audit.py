@@ -164,3 +164,20 @@ def test_a_rotated_key_keeps_old_checkpoints_verifiable(tmp_path: Path) -> None:
     (tmp_path / "forgot.yaml").write_text(yaml.safe_dump(forgot))
     code, report = verify(tmp_path / "forgot.yaml")
     assert code == 1 and f"signed with key id '{old_id}', which is neither" in report
+
+
+def test_an_edited_or_deleted_usage_row_is_named_by_verify(tmp_path: Path) -> None:
+    with run_keel(tmp_path, config()) as (url, _, path):
+        ids = [plain(url)[0] for _ in range(3)]
+    code, report = verify(path)
+    assert code == 0, report
+    assert "3 usage row(s) match their audit records" in report
+    with sqlite3.connect(tmp_path / "keel.db") as conn:  # reports and budgets read these
+        conn.execute("UPDATE usage SET cost_usd = 0.5 WHERE request_id = ?", (ids[0],))
+        conn.execute("DELETE FROM usage WHERE request_id = ?", (ids[1],))
+    code, report = verify(path)
+    assert code == 1, report
+    assert f"request {ids[0]} (call): usage row seq" in report
+    assert "cost_usd 0.5" in report
+    assert f"request {ids[1]} (call): its audit record has no usage row" in report
+    assert "keel audit: FAILED: 2 usage row(s) do not match the audit" in report

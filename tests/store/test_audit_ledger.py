@@ -71,7 +71,10 @@ async def test_concurrent_records_form_one_chain_that_verifies(store: SQLStore) 
     assert [seq for seq, _ in chain] == list(range(1, 201))
     assert {rid for _, rid in chain} == {f"req-{i}" for i in range(200)}
     (report,) = await verify(store, verifier())
-    assert report.problem is None and (report.checkpoints, report.signed_seq) == (2, 200)
+    assert report.problem is None and (report.checkpoints, report.signed_seq) == (
+        3,
+        200,
+    )  # start, close, final
 
 
 async def test_a_batch_that_never_commits_leaves_no_gap(store: SQLStore) -> None:
@@ -169,5 +172,6 @@ async def test_checkpoints_at_start_on_request_and_at_close(store: SQLStore) -> 
         await ledger.checkpoint()  # idle: the same head again, signed anew
         await ledger.record(make_row(), audit_record(2))
     checkpoints = await store.audit_checkpoints(trail.chain.writer)
-    assert [c.seq for c in checkpoints] == [0, 1, 1, 2]
+    assert [c.seq for c in checkpoints] == [0, 1, 1, 2, 2]
+    assert [c.final for c in checkpoints] == [False] * 4 + [True]  # a clean stop signs its end
     assert checkpoints[1].ts < checkpoints[2].ts
