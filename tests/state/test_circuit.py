@@ -115,9 +115,13 @@ async def test_a_closed_port_is_unreachable_and_opens_after_a_run() -> None:
 
 
 async def test_a_silent_server_is_slow_not_unreachable() -> None:
+    done = asyncio.Event()
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1 << 16)
-        await asyncio.sleep(30)
+        await done.wait()
+        writer.close()
+        await writer.wait_closed()
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -128,4 +132,6 @@ async def test_a_silent_server_is_slow_not_unreachable() -> None:
                 await state.ping()
             assert state.circuit.failures == 1 and state.circuit.state == "closed"
     finally:
+        done.set()
         server.close()
+        await server.wait_closed()
