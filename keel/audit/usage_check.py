@@ -13,8 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from keel.audit.verify import parse_record
 from keel.store.base import AUDITED_USAGE, Store
 
 __all__ = ["UsageReport", "render_usage", "verify_usage"]
@@ -58,7 +57,7 @@ async def _call_records(store: Store) -> dict[Key, dict[str, Any]]:
         after = 0
         while rows := await store.audit_records(writer, after, PAGE):
             for row in rows:
-                record = _parse(row.record)
+                record = parse_record(row.record)
                 if record is not None and record.get("kind") in KINDS:
                     found[(str(record.get("request_id")), str(record["kind"]))] = record
             after = rows[-1].seq
@@ -93,14 +92,6 @@ def _same(stored: Any, audited: Any) -> bool:
         a, b = float(stored or 0), float(audited or 0)
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return bool(stored == audited)
-
-
-def _parse(text: str) -> dict[str, Any] | None:
-    try:
-        record = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def render_usage(report: UsageReport) -> str:

@@ -77,7 +77,7 @@ class _Walk:
         self.final: int | None = None  # the seq of a signed final head
 
     def record(self, row: AuditRow) -> Problem | None:
-        record = _parse(row.record)
+        record = parse_record(row.record)
         request_id = record.get("request_id") if record is not None else None
         what = self._link_problem(row, record)
         if what is not None:
@@ -155,7 +155,7 @@ class _Walk:
         return None
 
 
-def _parse(text: str) -> dict[str, Any] | None:
+def parse_record(text: str) -> dict[str, Any] | None:
     try:
         record = orjson.loads(text)
     except orjson.JSONDecodeError:
