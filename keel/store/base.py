@@ -231,11 +231,11 @@ class Store(ABC):
     ) -> dict[tuple[str, str], tuple[float, str | None]]:
         """Of these ids, those in the usage records: (request_id, kind) -> (ts, team)."""
 
+    @abstractmethod
     async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
         """Up to ``limit`` usage rows with seq above ``after_seq``, by seq, as tuples of
         (seq, request_id, kind, *``AUDITED_USAGE``) (``keel audit verify`` compares them with
         the audit records)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot list usage rows for the audit")
 
     @abstractmethod
     async def call_team(self, request_id: str) -> str | None:

@@ -62,6 +62,9 @@ class BrokenStore(Store):
     async def call_team(self, request_id: str) -> str | None:
         raise ConnectionError("database is down")
 
+    async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        raise ConnectionError("database is down")
+
     async def add_alert(self, record: AlertRecord) -> int:
         raise ConnectionError("database is down")
 
