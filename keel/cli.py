@@ -441,13 +441,19 @@ def _rollout_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 @audit_app.command("verify")
-def audit_verify(config: ConfigOpt = None) -> None:
+def audit_verify(
+    witness: Annotated[
+        Path | None,
+        typer.Option(help="The witness file to compare the store with (default: audit.witness)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
     """Check every link and signature; exit 1 naming each broken chain's first bad record."""
     from keel.audit import admin
 
     cfg = _load(config)
     try:
-        text, ok = asyncio.run(admin.verify_store(cfg))
+        text, ok = asyncio.run(admin.verify_store(cfg, witness))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None

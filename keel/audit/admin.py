@@ -13,8 +13,10 @@ from keel.audit.keys import fingerprint, private_pem, public_b64
 from keel.audit.trail import verifier
 from keel.audit.usage_check import render_usage, verify_usage
 from keel.audit.verify import render, verify
+from keel.audit.witness import newest
 from keel.config.schema import KeelConfig
 from keel.store import opened_store
+from keel.store.base import CheckpointRow
 from keel.timeparse import parse_ago
 
 __all__ = ["export", "keygen", "verify_store"]
@@ -22,14 +24,37 @@ __all__ = ["export", "keygen", "verify_store"]
 FORMATS = ("jsonl",)
 
 
-async def verify_store(config: KeelConfig) -> tuple[str, bool]:
-    """The report and whether every chain verified. ValueError for a config it cannot use."""
+async def verify_store(config: KeelConfig, witness: Path | None = None) -> tuple[str, bool]:
+    """The report and whether every chain verified, compared with the witness file given or
+    configured (audit.witness). ValueError for a config or witness it cannot use."""
     keys = verifier(config)
+    path = witness or (Path(config.audit.witness) if config.audit.witness else None)
+    witnessed, lines = _witnessed(path)
     async with opened_store(config.store.url) as store:
-        reports = await verify(store, keys)
+        reports = await verify(store, keys, witnessed)
         usage = await verify_usage(store)
-    ok = all(r.problem is None for r in reports) and not usage.problems
-    return f"{render(reports)}\n{render_usage(usage)}", ok
+    ok = all(r.problem is None for r in reports) and not usage.problems and not lines
+    text = f"{render(reports)}\n{render_usage(usage)}"
+    if path is not None:
+        text += f"\n{_render_witness(path, witnessed or {}, lines)}"
+    return text, ok
+
+
+def _witnessed(path: Path | None) -> tuple[dict[str, CheckpointRow] | None, list[int]]:
+    if path is None:
+        return None, []
+    try:
+        return newest(path)
+    except OSError as exc:
+        raise ValueError(f"the witness file {path} cannot be read: {exc.strerror}") from None
+
+
+def _render_witness(path: Path, witnessed: dict[str, CheckpointRow], bad: list[int]) -> str:
+    line = f"keel audit: witness {path}: the newest checkpoints of {len(witnessed)} writer(s)"
+    if not bad:
+        return line + " compared"
+    shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
+    return f"{line}; FAILED: {len(bad)} line(s) are not checkpoints (line {shown}): altered"
 
 
 async def export(

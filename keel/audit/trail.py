@@ -22,11 +22,13 @@ KEY_FILE = "audit-ed25519.pem"
 
 @dataclass(frozen=True, slots=True)
 class Trail:
-    """What the ledger needs to keep one writer's chain: the chain, its signer, the interval."""
+    """What the ledger needs to keep one writer's chain: the chain, its signer, the interval,
+    and the witness file its checkpoints are also appended to (keel.audit.witness)."""
 
     chain: Chain
     signer: Signer
     checkpoint_s: float
+    witness: Path | None = None
 
 
 def open_trail(config: KeelConfig) -> Trail | None:
@@ -36,7 +38,13 @@ def open_trail(config: KeelConfig) -> Trail | None:
     key = _signing_key(config, create=True)
     assert key is not None
     signer = Signer(key, _key_id(config.audit, key.public_key()))
-    return Trail(Chain(new_writer_id()), signer, config.audit.checkpoint_s)
+    witness = config.audit.witness
+    return Trail(
+        Chain(new_writer_id()),
+        signer,
+        config.audit.checkpoint_s,
+        Path(witness) if witness is not None else None,
+    )
 
 
 def verifier(config: KeelConfig) -> Verifier:

@@ -6,14 +6,23 @@ carry its own place (writer, seq, logged_at) as stored, in canonical form. A che
 signed by a known key and name a (seq, head) that the chain has. The first thing wrong in a
 writer's chain is reported with the record's seq and request id; nothing after it is trusted.
 
+A writer's checkpoints are numbered 0, 1, 2 …: a missing number is a deleted checkpoint. Each
+checkpoint names the other writers' latest checkpoints it saw in the store (its vouch), and a
+witness file, when there is one, holds every checkpoint too; the newest checkpoint of each
+writer that another writer or the witness saw must be in the store. So a writer deleted whole,
+or cut at its tail together with the checkpoints that covered it, is caught whenever another
+writer signed after it or a witness was kept.
+
 What cannot be proven is said, not hidden: records after a writer's last checkpoint (a gateway
 signs them within ``audit.checkpoint_s``; one killed never will) could have been rewritten or
-cut off together with the chain's tail without a trace.
+cut off together with the chain's tail without a trace, and without a witness, a store cut
+back to an earlier moment across all writers at once looks like one that stopped there.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +31,7 @@ import orjson
 
 from keel.audit.canonical import canonical
 from keel.audit.chain import ZERO, link_hash
-from keel.audit.checkpoint import Verifier
+from keel.audit.checkpoint import Verifier, digest, parse_vouch
 from keel.store.base import AuditRow, CheckpointRow, Store
 
 __all__ = ["ChainReport", "Problem", "render", "verify"]
@@ -37,6 +46,15 @@ class Problem:
     what: str
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A writer's checkpoint that someone saw: another writer's checkpoint, or the witness."""
+
+    n: int
+    digest: str
+    by: str  # who saw it, in words
+
+
 @dataclass(slots=True)
 class ChainReport:
     writer: str
@@ -46,13 +64,59 @@ class ChainReport:
     problem: Problem | None = None
 
 
-async def verify(store: Store, verifier: Verifier) -> list[ChainReport]:
-    """One report per writer, in writer order."""
-    return [await _verify_writer(store, verifier, w) for w in await store.audit_writers()]
+async def verify(
+    store: Store, verifier: Verifier, witnessed: dict[str, CheckpointRow] | None = None
+) -> list[ChainReport]:
+    """One report per writer, in writer order; ``witnessed``: each writer's newest checkpoint
+    in the witness file (keel.audit.witness), whose writers must all be in the store."""
+    writers = await store.audit_writers()
+    seen = await _vouched(store, verifier, writers)
+    problems: dict[str, Problem] = {}
+    for writer, row in (witnessed or {}).items():
+        what = verifier.problem(row)
+        if what is not None:
+            problems[writer] = Problem(row.seq, None, f"the witness's checkpoint {row.n}: {what}")
+        elif row.n is not None:
+            seen.setdefault(writer, []).append(Seen(row.n, digest(row), "the witness"))
+    reports = []
+    for writer in sorted({*writers, *seen, *problems}):
+        if writer in problems:
+            reports.append(ChainReport(writer, problem=problems[writer]))
+        elif writer not in writers:
+            saw = max(seen[writer], key=lambda s: s.n)
+            reports.append(ChainReport(writer, problem=Problem(0, None, (
+                f"the store holds no record or checkpoint of this writer, but {saw.by} saw its "
+                f"checkpoint {saw.n}: the whole writer was deleted"))))  # fmt: skip
+        else:
+            reports.append(await _verify_writer(store, verifier, writer, seen.get(writer, [])))
+    return reports
 
 
-async def _verify_writer(store: Store, verifier: Verifier, writer: str) -> ChainReport:
-    walk = _Walk(writer, await store.audit_checkpoints(writer), verifier)
+async def _vouched(
+    store: Store, verifier: Verifier, writers: Iterable[str]
+) -> dict[str, list[Seen]]:
+    """For each writer another writer vouched for, the newest of its checkpoints so seen (by
+    a voucher whose own signature verifies)."""
+    candidates: dict[str, list[tuple[int, str, CheckpointRow]]] = {}
+    for writer in writers:
+        for row in await store.audit_checkpoints(writer):
+            for other, n, pinned in parse_vouch(row.vouch):
+                if other != writer:
+                    candidates.setdefault(other, []).append((n, pinned, row))
+    seen: dict[str, list[Seen]] = {}
+    for other, found in candidates.items():
+        for n, pinned, row in sorted(found, key=lambda c: c[0], reverse=True):
+            if verifier.problem(row) is None:
+                by = f"writer {row.writer}'s checkpoint {row.n} (signed {_when(row.ts)})"
+                seen[other] = [Seen(n, pinned, by)]
+                break
+    return seen
+
+
+async def _verify_writer(
+    store: Store, verifier: Verifier, writer: str, seen: list[Seen]
+) -> ChainReport:
+    walk = _Walk(writer, await store.audit_checkpoints(writer), verifier, seen)
     problem = walk.checkpoints_at_head()
     after = 0
     while problem is None:
@@ -68,13 +132,22 @@ async def _verify_writer(store: Store, verifier: Verifier, writer: str) -> Chain
 class _Walk:
     """One writer's chain, record by record, with its checkpoints merged in by seq."""
 
-    def __init__(self, writer: str, checkpoints: list[CheckpointRow], verifier: Verifier) -> None:
+    def __init__(
+        self,
+        writer: str,
+        checkpoints: list[CheckpointRow],
+        verifier: Verifier,
+        seen: Iterable[Seen] = (),
+    ) -> None:
         self.report = ChainReport(writer)
         self.pending = deque(checkpoints)
         self.verifier = verifier
         self.seq, self.head = 0, ZERO
         self.first_request: str | None = None
         self.final: int | None = None  # the seq of a signed final head
+        self.last: CheckpointRow | None = None  # the last good numbered checkpoint
+        self.seen = {s.n: s for s in seen}  # checkpoints someone saw, by number
+        self.found: set[int] = set()  # of those, the ones stored as they were seen
 
     def record(self, row: AuditRow) -> Problem | None:
         record = parse_record(row.record)
@@ -127,6 +200,8 @@ class _Walk:
                     f"{self.seq} hashes to {self.head[:12]}…: records up to seq {self.seq} "
                     f"(after the checkpoint before it) were changed and the chain recomputed"
                 )
+            if what is None:
+                what = self._number_problem(checkpoint)
             if what is not None:
                 return Problem(checkpoint.seq, None, f"{_named(checkpoint)}: {what}")
             self.report.checkpoints += 1
@@ -135,8 +210,33 @@ class _Walk:
                 self.final = self.seq
         return None
 
+    def _number_problem(self, checkpoint: CheckpointRow) -> str | None:
+        """Numbered checkpoints follow each other with no gap; one seen elsewhere matches."""
+        n, last = checkpoint.n, self.last
+        if n is None:  # signed before checkpoints were numbered
+            return None
+        expected = 0 if last is None or last.n is None else last.n + 1
+        if last is not None and n == last.n:
+            if (checkpoint.seq, checkpoint.head) != (last.seq, last.head):
+                return f"it has the number of the one before it ({n}) but another head"
+            # the same checkpoint stored twice by a retried commit that had landed
+        elif n != expected:
+            gap = f"{expected}" if n == expected + 1 else f"{expected}-{n - 1}"
+            return (
+                f"it is numbered {n}, so this writer's checkpoint(s) {gap} are missing: deleted"
+                if n > expected
+                else f"it is numbered {n} after {expected - 1}: moved or not written by keel"
+            )
+        seen = self.seen.get(n)
+        if seen is not None:
+            if digest(checkpoint) != seen.digest:
+                return f"it is not the checkpoint {n} that {seen.by} saw: replaced"
+            self.found.add(n)
+        self.last = checkpoint
+        return None
+
     def finish(self) -> Problem | None:
-        """After the last record: checkpoints beyond it, or none at all."""
+        """After the last record: checkpoints beyond it, none at all, or fewer than were seen."""
         if self.pending:
             checkpoint = self.pending.popleft()
             what = self.verifier.problem(checkpoint) or (
@@ -152,6 +252,16 @@ class _Walk:
                 "starts, so these records were not written by a keel gateway, or its "
                 "checkpoints were deleted",
             )
+        for n, seen in sorted(self.seen.items()):
+            if n not in self.found:
+                last = self.last.n if self.last is not None else None
+                return Problem(
+                    self.seq,
+                    None,
+                    f"its checkpoint {n}, which {seen.by} saw, is not in the store (its last is "
+                    f"{last}): the writer's tail was cut together with the checkpoints that "
+                    "covered it, or the store was rolled back",
+                )
         return None
 
 

@@ -161,6 +161,14 @@ class AuditConfig(_Section):
         description="Seconds between signed checkpoints of each chain head; written when idle "
         "too, at start and at shutdown.",
     )
+    witness: str | None = Field(
+        None,
+        min_length=1,
+        description="A file outside the store (another disk or machine, an append-only "
+        "mount) that every checkpoint is also appended to; keel audit verify then requires "
+        "each writer's newest witnessed checkpoint in the store, so a store rolled back or "
+        "cut is caught. Gateways may share one file.",
+    )
 
     @field_validator("signing_key")
     @classmethod

@@ -163,6 +163,8 @@ class CheckpointRow:
     key_id: str
     signature: str
     final: bool = False  # signed at a clean stop: nothing follows it
+    n: int | None = None  # the writer's checkpoints are numbered 0, 1, 2 …; None before that
+    vouch: str | None = None  # JSON [[writer, n, digest], …]: other writers' checkpoints seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +294,11 @@ class Store(ABC):
     @abstractmethod
     async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
         """The writer's checkpoints by seq, then time."""
+
+    @abstractmethod
+    async def audit_latest_checkpoints(self, since: float, limit: int) -> list[CheckpointRow]:
+        """Each writer's highest-numbered checkpoint among those signed at ``since`` or later,
+        for the ``limit`` writers that signed last."""
 
     @abstractmethod
     async def audit_since(

@@ -9,6 +9,9 @@ audit records as it takes the batch, commits them in the transaction of the batc
 rows, and moves the chain's head only once that transaction has committed. At start, every
 ``checkpoint_s`` (when idle too) and at close, the head a transaction leads to is signed and
 the checkpoint committed with it, so a checkpoint never names a record that is not stored.
+Checkpoints are numbered as they commit, each vouches for the other writers' checkpoints seen
+in the store since the one before (keel.audit.checkpoint), and each committed one is appended
+to the witness file when there is one (keel.audit.witness).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError
 
+from keel.audit import witness
 from keel.audit.canonical import canonical
 from keel.audit.chain import RESERVED, Head
+from keel.audit.checkpoint import Vouch, digest
 from keel.store.base import Store
 from keel.store.request_ids import Taken, settle_taken
 
@@ -38,6 +43,11 @@ log = logging.getLogger("keel.ledger")
 Record = dict[str, Any]
 # A usage row, an audit record (either may be absent), and who waits for their commit.
 Item = tuple[Record | None, Record | None, asyncio.Future[None]]
+
+# The other writers a start checkpoint vouches for: those that signed in the last week, the
+# latest first, at most this many.
+START_WINDOW_S = 7 * 86400
+VOUCH_MAX = 64
 
 
 class RecordNotCommitted(Exception):
@@ -57,6 +67,8 @@ class Ledger:
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._checkpoint_due = False
+        self._n = 0  # the number of this writer's next checkpoint
+        self._vouched: dict[str, int] = {}  # each other writer's checkpoint last vouched for
         self._closing = False
         self.commits = 0
 
@@ -69,7 +81,10 @@ class Ledger:
         if self.trail is not None:
             # A chain is signed from its start (seq 0): records of a writer that has no
             # checkpoint at all were not written by keel.
-            await self.store.write([], [], [self._checkpoint(self.trail.chain.head)])
+            vouch = await self._seen(START_WINDOW_S)
+            row = self._checkpoint(self.trail.chain.head, vouch=vouch)
+            await self.store.write([], [], [row])
+            await self._signed(row, vouch)
             self._ticker = asyncio.create_task(self._tick(self.trail), name="keel-checkpoints")
         self._task = asyncio.create_task(self._run(), name="keel-ledger")
 
@@ -118,7 +133,10 @@ class Ledger:
             self._task = None
         if self.trail is not None:  # sign the end: a record after this head is forged
             try:
-                await self.store.write([], [], [self._checkpoint(self.trail.chain.head, True)])
+                vouch = await self._seen()
+                row = self._checkpoint(self.trail.chain.head, True, vouch)
+                await self.store.write([], [], [row])
+                await self._signed(row, vouch)
             except Exception as exc:  # the store is gone: verify sees a killed writer instead
                 log.warning("audit chain %s: final checkpoint not stored: %s",
                             self.trail.chain.writer, exc)  # fmt: skip
@@ -147,8 +165,9 @@ class Ledger:
         records = [audit for _, audit, _ in batch if audit is not None]
         # A checkpoint that fails with its batch waits for the next tick, not a tight loop.
         checkpoint, self._checkpoint_due = self._checkpoint_due, False
+        vouch = await self._seen() if checkpoint and self.trail is not None else None
         try:
-            head = await self._write(usage, records, checkpoint)
+            head, signed = await self._write(usage, records, vouch)
         except Exception as exc:
             if _refused_value(exc) and len(batch) > 1:
                 # One row's value the store refuses must not cost the others their records:
@@ -162,20 +181,25 @@ class Ledger:
             return
         if self.trail is not None:
             self.trail.chain.advance(head)
+        if signed and vouch is not None:
+            await self._signed(signed[0], vouch)
         self.commits += 1
         for _, _, future in batch:
             if not future.done():
                 future.set_result(None)
 
-    async def _write(self, usage: list[Record], records: list[Record], checkpoint: bool) -> Head:
-        """Commit the batch, linked onto the chain's committed head; the head it leads to.
-        Every try sends the same links, so a try that landed unseen is recognised."""
+    async def _write(
+        self, usage: list[Record], records: list[Record], vouch: list[Vouch] | None
+    ) -> tuple[Head, list[Record]]:
+        """Commit the batch, linked onto the chain's committed head, with a checkpoint of the
+        head it leads to if ``vouch`` is given; that head and the checkpoint. Every try sends
+        the same rows, so a try that landed unseen is recognised."""
         base, (links, head) = self._base(), self._link(records)
+        signed = [self._checkpoint(head, vouch=vouch)] if vouch is not None else []
         for attempt in range(self.attempts):
-            signed = [self._checkpoint(head)] if checkpoint else []
             try:
                 await self.store.write(usage, links, signed)
-                return head
+                return head, signed
             except Exception as exc:
                 log.warning(
                     "record commit failed (try %d of %d): %s", attempt + 1, self.attempts, exc
@@ -183,17 +207,18 @@ class Ledger:
                 if _refused_value(exc):  # a value refused: trying again cannot help
                     raise
                 if links and await self._landed(head):
-                    return head
+                    return head, signed
                 # A row whose request id is taken gets a fresh one; a row found stored as it
                 # is means the commit landed unseen (keel.store.request_ids).
                 taken = await settle_taken(self.store, usage, records)
                 if taken is Taken.LANDED and not links:
-                    return head
+                    return head, signed
                 if attempt + 1 == self.attempts:
                     raise
                 # The chain moved past an earlier commit that landed, or records got new ids.
                 if self._base() != base or taken is Taken.RENAMED:
                     base, (links, head) = self._base(), self._link(records)
+                    signed = [self._checkpoint(head, vouch=vouch)] if vouch is not None else []
                 if taken is not Taken.RENAMED:  # a client's taken id must not slow the batch
                     await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
@@ -206,9 +231,37 @@ class Ledger:
             return [], Head(0, "")
         return self.trail.chain.link(records)
 
-    def _checkpoint(self, head: Head, final: bool = False) -> Record:
+    def _checkpoint(
+        self, head: Head, final: bool = False, vouch: list[Vouch] | None = None
+    ) -> Record:
         assert self.trail is not None
-        return self.trail.signer.checkpoint(self.trail.chain.writer, head, final)
+        return self.trail.signer.checkpoint(self.trail.chain.writer, head, final, self._n, vouch)
+
+    async def _seen(self, window_s: float | None = None) -> list[Vouch]:
+        """The other writers' latest checkpoints not vouched for yet, signed within
+        ``window_s`` (default: two intervals and a minute, for commits that took a while)."""
+        assert self.trail is not None
+        window = window_s if window_s is not None else 2 * self.trail.checkpoint_s + 60
+        try:
+            rows = await self.store.audit_latest_checkpoints(time.time() - window, VOUCH_MAX)
+        except Exception as exc:  # the checkpoint still signs this chain; it vouches for none
+            log.warning("audit chain %s: other writers' checkpoints not read: %s",
+                        self.trail.chain.writer, exc)  # fmt: skip
+            return []
+        me = self.trail.chain.writer
+        return sorted(
+            (row.writer, row.n, digest(row))
+            for row in rows
+            if row.n is not None and row.writer != me and row.n > self._vouched.get(row.writer, -1)
+        )
+
+    async def _signed(self, row: Record, vouch: list[Vouch]) -> None:
+        """A checkpoint committed: number the next, remember what it vouched for, witness it."""
+        assert self.trail is not None
+        self._n += 1
+        self._vouched.update((writer, n) for writer, n, _ in vouch)
+        if self.trail.witness is not None:
+            await asyncio.to_thread(witness.append, self.trail.witness, row)
 
     async def _landed(self, head: Head) -> bool:
         """After a failed commit: did it land all the same (the connection dropped after the

@@ -8,7 +8,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, case, func, insert, inspect, select, text, tuple_, union, update
+from sqlalchemy import (
+    Select,
+    Table,
+    case,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    tuple_,
+    union,
+    update,
+)
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -55,7 +67,11 @@ _ADDED = (
     ("usage", "project", "VARCHAR(128)"),
     ("usage", "cached_tokens", "INTEGER NOT NULL DEFAULT 0"),
     ("audit_checkpoints", "final", "BOOLEAN NOT NULL DEFAULT FALSE"),
+    ("audit_checkpoints", "n", "BIGINT"),
+    ("audit_checkpoints", "vouch", "TEXT"),
 )
+# Indexes added after their table was first released (CREATE INDEX IF NOT EXISTS).
+_ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
 
 
 class SQLStore(Store):
@@ -250,14 +266,25 @@ class SQLStore(Store):
             return [_audit_row(row) for row in await conn.execute(query)]
 
     async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
-        c = audit_checkpoints.c
-        query = (
-            select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature, c.final)
-            .where(c.writer == writer)
-            .order_by(c.seq, c.ts, c.id)
-        )
+        query = _checkpoints().where(audit_checkpoints.c.writer == writer)
         async with self.engine.connect() as conn:
-            return [CheckpointRow(*row[:6], bool(row[6])) for row in await conn.execute(query)]
+            return [_checkpoint_row(row) for row in await conn.execute(query)]
+
+    async def audit_latest_checkpoints(self, since: float, limit: int) -> list[CheckpointRow]:
+        c = audit_checkpoints.c
+        latest = (
+            select(c.writer, func.max(c.n).label("n"))
+            .where(c.ts >= since, c.n.is_not(None))
+            .group_by(c.writer)
+            .order_by(func.max(c.ts).desc())
+            .limit(limit)
+            .subquery()
+        )
+        query = _checkpoints().join(latest, (c.writer == latest.c.writer) & (c.n == latest.c.n))
+        async with self.engine.connect() as conn:
+            rows = [_checkpoint_row(row) for row in await conn.execute(query)]
+        # A checkpoint stored twice (a retried commit that had landed) counts once.
+        return list({(row.writer, row.n): row for row in rows}.values())
 
     async def audit_since(
         self, since: float, writer: str | None, after: AuditRow | None, limit: int
@@ -446,6 +473,8 @@ def _create_tables(conn: Connection) -> None:
     for table, column, ddl in _ADDED:
         if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+    for name, table, columns in _ADDED_INDEXES:
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
     unique_request_ids(conn)
     _widen(conn)
 
@@ -462,3 +491,14 @@ def _widen(conn: Connection) -> None:
                 conn.execute(
                     text(f"ALTER TABLE {table} ALTER COLUMN key_id TYPE VARCHAR({KEY_ID_LEN})")
                 )
+
+
+def _checkpoints() -> Select[Any]:
+    c = audit_checkpoints.c
+    return select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature, c.final, c.n,
+                  c.vouch).order_by(c.seq, c.n, c.ts, c.id)  # fmt: skip
+
+
+def _checkpoint_row(row: Row[Any]) -> CheckpointRow:
+    writer, seq, head, ts, key_id, signature, final, n, vouch = tuple(row)
+    return CheckpointRow(writer, seq, head, ts, key_id, signature, bool(final), n, vouch)

@@ -143,7 +143,13 @@ audit_checkpoints = Table(
     Column("signature", String(128), nullable=False),  # base64 of the Ed25519 signature
     # The last checkpoint of a writer that stopped cleanly: nothing may follow its head.
     Column("final", Boolean, nullable=False, server_default=false()),
+    # The writer's checkpoints number 0, 1, 2 … (a gap is a deleted one); what it vouched for
+    # of other writers (keel.audit.checkpoint). Both NULL in checkpoints from before them.
+    Column("n", BigInteger),
+    Column("vouch", Text),
     Index("ix_audit_checkpoints_writer_seq", "writer", "seq"),
+    # Each checkpoint reads the other writers' latest by time.
+    Index("ix_audit_checkpoints_ts", "ts"),
 )
 
 # What a caller said about an answer (POST /v1/feedback): ``keel report roi`` values outcomes.

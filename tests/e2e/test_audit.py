@@ -181,3 +181,31 @@ def test_an_edited_or_deleted_usage_row_is_named_by_verify(tmp_path: Path) -> No
     assert "cost_usd 0.5" in report
     assert f"request {ids[1]} (call): its audit record has no usage row" in report
     assert "keel audit: FAILED: 2 usage row(s) do not match the audit" in report
+
+
+def test_a_deleted_writer_is_named_by_verify_with_the_witness(tmp_path: Path) -> None:
+    witness = tmp_path / "elsewhere" / "witness.jsonl"
+    witness.parent.mkdir()
+    with run_keel(tmp_path, config(witness=str(witness)), None, "--workers", "2") as (url, _, path):
+        for _ in range(4):
+            plain(url)
+    code, report = verify(path)
+    assert code == 0, report
+    assert f"keel audit: witness {witness}: the newest checkpoints of 2 writer(s) compared" in (
+        report
+    )
+    assert stat.S_IMODE(witness.stat().st_mode) == 0o600
+    with sqlite3.connect(tmp_path / "keel.db") as conn:
+        (writer,) = conn.execute("SELECT max(writer) FROM audit_checkpoints").fetchone()
+        conn.execute("DELETE FROM audit WHERE writer = ?", (writer,))
+        conn.execute("DELETE FROM audit_checkpoints WHERE writer = ?", (writer,))
+        conn.execute("DELETE FROM usage")  # its usage rows too, so only the audit can tell
+    code, report = verify(path)
+    assert code == 1, report
+    assert f"BAD  {writer}: seq 0: the store holds no record or checkpoint of this writer" in (
+        report
+    )
+    missing = keel_cli("audit", "verify", "--witness", str(tmp_path / "nope"), "--config",
+                       str(path), check=False)  # fmt: skip
+    assert missing.returncode == 2
+    assert f"the witness file {tmp_path / 'nope'} cannot be read: No such file" in missing.stderr

@@ -175,3 +175,23 @@ async def test_checkpoints_at_start_on_request_and_at_close(store: SQLStore) -> 
     assert [c.seq for c in checkpoints] == [0, 1, 1, 2, 2]
     assert [c.final for c in checkpoints] == [False] * 4 + [True]  # a clean stop signs its end
     assert checkpoints[1].ts < checkpoints[2].ts
+
+
+async def test_writers_vouch_for_each_others_latest_checkpoints(store: SQLStore) -> None:
+    first, second = make_trail(writer="w-1"), make_trail(writer="w-2")
+    async with ledger_on(store, first) as one:
+        await one.record(make_row(), audit_record(1))
+        await one.checkpoint()
+        async with ledger_on(store, second) as two:
+            await two.record(make_row(), audit_record(1))
+            await one.checkpoint()
+            latest = await store.audit_latest_checkpoints(0.0, 10)
+            assert sorted((row.writer, row.n) for row in latest) == [("w-1", 2), ("w-2", 0)]
+    seen = {
+        (row.writer, row.n): [v[:2] for v in orjson.loads(row.vouch or "[]")]
+        for writer in ("w-1", "w-2")
+        for row in await store.audit_checkpoints(writer)
+    }
+    assert seen[("w-2", 0)] == [["w-1", 1]]  # its start saw w-1's newest
+    assert seen[("w-1", 2)] == [["w-2", 0]]
+    assert [r.problem for r in await verify(store, verifier())] == [None, None]

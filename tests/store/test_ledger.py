@@ -115,6 +115,9 @@ class BrokenStore(Store):
     async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
         raise ConnectionError("database is down")
 
+    async def audit_latest_checkpoints(self, since: float, limit: int) -> list[CheckpointRow]:
+        raise ConnectionError("database is down")
+
     async def audit_since(
         self, since: float, writer: str | None, after: AuditRow | None, limit: int
     ) -> list[AuditRow]:
