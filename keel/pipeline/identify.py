@@ -20,7 +20,10 @@ from keel.identity.project import check_project
 from keel.identity.tokens import TokenVerifier, looks_like_jwt
 from keel.store.base import KeyRecord, Store
 
-__all__ = ["Identify"]
+__all__ = ["MAX_USER_CLAIM", "Identify"]
+
+# OpenID Connect Core 2: a `sub` is at most 255 ASCII characters; the records hold that much.
+MAX_USER_CLAIM = 255
 
 _NO_KEY = (
     "No API key. Send it as 'Authorization: Bearer <key>' (the OpenAI SDK's api_key). "
@@ -132,6 +135,13 @@ class Identify:
             )
         spec = self.config.teams[team]
         user = claims.get(oidc.user_claim)
+        if isinstance(user, str) and len(user) > MAX_USER_CLAIM:
+            raise AuthenticationError(
+                f"The token's {oidc.user_claim!r} claim is {len(user)} characters long; keel "
+                f"accepts at most {MAX_USER_CLAIM} (the OpenID Connect limit for 'sub'). Ask "
+                "the admin of your identity provider to shorten it.",
+                code="invalid_token",
+            )
         scopes = _scopes(claims.get(oidc.scope_claim), oidc.scope_claim)
         models = tuple(s.removeprefix("keel:model:") for s in scopes if s.startswith("keel:model:"))
         classes = tuple(

@@ -33,8 +33,9 @@ metadata = MetaData()
 # Each index is one more page written per commit on the hot path: ``ts`` (reports select by
 # time) and the unique request id. Add one with the feature that needs it.
 
-# A token principal's key_id carries its JWT `sub`, which OIDC allows up to 255 characters.
-KEY_ID_LEN = 256
+# A token principal's key_id is ``jwt:`` and its JWT `sub`, which OIDC allows up to 255
+# characters (keel.pipeline.identify refuses a longer one).
+KEY_ID_LEN = 260
 
 usage = Table(
     "usage",

@@ -118,6 +118,15 @@ def test_bad_claims_are_refused(
     assert error.code == code and words in error.message
 
 
+def test_a_sub_of_the_oidc_length_gets_in_and_a_longer_one_is_refused(
+    keel: str, keys: dict[str, Any]
+) -> None:
+    assert chat(keel, token(keys["k1"], sub="s" * 255)).parse().choices[0].message.content
+    error = refused(keel, token(keys["k1"], sub="s" * 300))
+    assert error.code == "invalid_token"
+    assert "'sub' claim is 300 characters long; keel accepts at most 255" in error.message
+
+
 def test_alg_none_is_refused(keel: str) -> None:
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "team": "t", "exp": time.time() + 60}
     error = refused(keel, unsigned({"alg": "none", "typ": "JWT", "kid": "k1"}, claims, None))

@@ -14,8 +14,8 @@ from keel.store.base import Store
 from tests.store.conftest import fresh_pg_database, make_row
 
 
-async def test_a_255_character_key_id_is_recorded(store: Store) -> None:
-    key_id = "tok:" + "s" * 251  # OIDC allows a `sub` of 255 characters
+async def test_a_token_key_id_with_a_255_character_sub_is_recorded(store: Store) -> None:
+    key_id = "jwt:" + "s" * 255  # OIDC allows a `sub` of 255 characters
     await store.write([make_row(key_id=key_id)])
     assert await store.count_usage() == 1
 
@@ -30,7 +30,7 @@ async def test_an_old_postgresql_database_gets_the_wider_key_id() -> None:
         finally:
             await conn.close()
         async with opened_store(url) as store:
-            await store.write([make_row(key_id="k" * 255)])
+            await store.write([make_row(key_id="jwt:" + "s" * 255)])
             assert await store.count_usage() == 1
 
 
