@@ -84,7 +84,7 @@ def _signing_key(config: KeelConfig, create: bool) -> Ed25519PrivateKey | None:
         log.warning(
             "audit: no audit.signing_key is configured, so keel made one: %s (key id %s). "
             "Keep it safe; gateways sharing a store need it too (or their own, listed in "
-            "audit.verify_keys). See README, Audit.",
+            "audit.verify_keys). See docs/audit.md, Signing keys.",
             path,
             _key_id(config.audit, key.public_key()),
         )

@@ -1,4 +1,4 @@
-"""The config reference in Markdown, generated from the schema (the README embeds it)."""
+"""The config reference in Markdown, generated from the schema (docs/config.md embeds it)."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ __all__ = [
     "screen",
 ]
 
-#: The threshold the README's precision and recall are measured at.
+#: The threshold docs/guards.md's precision and recall are measured at.
 DEFAULT_THRESHOLD = 0.5
 #: Roles whose content comes from outside the operator and is screened.
 SCREENED_ROLES = frozenset({"user", "tool", "function"})

@@ -17,7 +17,7 @@ ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests" / "guard" / "data" / "pii_corpus.jsonl"
 
 # (precision, recall) floors, a little under what scripts/pii_eval.py measured on this corpus
-# (see the README's PII section). The misses are formats outside the patterns on purpose:
+# (see docs/guards.md, PII). The misses are formats outside the patterns on purpose:
 # lower-case IBANs and NI numbers, internationalised e-mail addresses, 7-digit local phones.
 FLOORS = {
     "EMAIL": (0.99, 0.93),

@@ -1,4 +1,4 @@
-"""The corpus and the training script: reproducible, and the held-out numbers the README cites.
+"""The corpus and the training script: reproducible, and the held-out numbers docs/guards.md cites.
 
 The floors below are what the shipped corpus and weights measured on the held-out split at
 the shipped threshold (scripts/train_injection.py prints the same table), minus 0.02.
@@ -106,7 +106,7 @@ def held_out_scores() -> tuple[list[int], dict[str, list[float]]]:
 
 
 @pytest.mark.parametrize("judge", list(MEASURED))
-def test_held_out_precision_and_recall_are_at_least_what_the_readme_reports(judge: str) -> None:
+def test_held_out_precision_and_recall_are_at_least_what_the_docs_report(judge: str) -> None:
     labels, judges = held_out_scores()
     flagged = [s >= DEFAULT_THRESHOLD for s in judges[judge]]
     tp = sum(f and y == 1 for f, y in zip(flagged, labels, strict=True))

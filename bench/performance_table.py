@@ -1,6 +1,6 @@
-"""Put a results file's table, targets and machine into the README's Performance section.
+"""Put a results file's table, targets and machine into docs/performance.md.
 
-.venv/bin/python bench/readme_table.py bench/results/<date>-full.json
+.venv/bin/python bench/performance_table.py bench/results/<date>-full.json
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 START, END = "<!-- bench-table:start -->\n", "<!-- bench-table:end -->"
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
 
 
 def section(results: dict) -> str:  # type: ignore[type-arg]
@@ -38,9 +38,9 @@ def section(results: dict) -> str:  # type: ignore[type-arg]
 
 def main() -> None:
     results = json.loads(Path(sys.argv[1]).read_text())
-    text = README.read_text()
+    text = PAGE.read_text()
     before, rest = text.split(START, 1)
-    README.write_text(before + START + section(results) + END + rest.split(END, 1)[1])
+    PAGE.write_text(before + START + section(results) + END + rest.split(END, 1)[1])
 
 
 if __name__ == "__main__":
