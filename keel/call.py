@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Principal", "Usage"]
+if TYPE_CHECKING:  # the types of two stages' slots; neither module imports this one
+    from keel.guard.policy import RequestGuard
+    from keel.pipeline.admission import Admission
+
+__all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Kind", "Principal", "Usage"]
 
 Endpoint = Literal["chat", "completions", "embeddings"]
+# What a call is: one a client made, or the copy of one sent to a shadow deployment.
+Kind = Literal["call", "shadow"]
 # The body field that holds each endpoint's prompt.
 PROMPT_FIELD: dict[Endpoint, str] = {
     "chat": "messages",
@@ -72,10 +77,9 @@ class Call:
     deployment: str | None = None
     region: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
-    route: Sequence[Any] = ()  # set by the router: the deployments in the order it tries them
     data_class: str | None = None  # set by the classify stage; routing never leaves its regions
     asked_class: str | None = None  # the x-keel-data-class header, which may only be stricter
-    pii: Any = None  # the PII guard of this request (its pseudonyms span request and answer)
+    pii: RequestGuard | None = None  # this request's PII guard (its pseudonyms span the answer)
     usage: Usage | None = None
     cost_usd: float = 0.0
     status: int = 200
@@ -90,8 +94,10 @@ class Call:
     # The answer as the client got it, for the audit record: the body, or a stream's text.
     answer: bytes | str | None = field(default=None, repr=False)
     audit_full_text: bool = False  # the audit record keeps prompt and answer, not just hashes
-    admission: Any = None  # what the admit stage took (budgets, limits), given back after
+    admission: Admission | None = None  # what the admit stage took, given back after
     limit_headers: dict[str, str] | None = None  # x-ratelimit-* for the answer
+    kind: Kind = "call"
+    copy_of: Call | None = field(default=None, repr=False)  # a shadow copy's call
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()

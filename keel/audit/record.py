@@ -17,8 +17,8 @@ from keel.call import PROMPT_FIELD, Call
 __all__ = ["call_record"]
 
 
-def call_record(call: Call, kind: str = "call") -> dict[str, Any]:
-    """The record of ``call`` (``kind``: call, or shadow for a shadow copy); no I/O."""
+def call_record(call: Call) -> dict[str, Any]:
+    """The record of ``call`` (of its kind: call, or shadow for a shadow copy); no I/O."""
     principal, usage = call.principal, call.usage
     prompt = call.body.get(PROMPT_FIELD[call.endpoint])
     user = call.body.get("user")
@@ -26,7 +26,7 @@ def call_record(call: Call, kind: str = "call") -> dict[str, Any]:
         user = principal.user  # a token's user claim
     answer = call.answer.encode() if isinstance(call.answer, str) else call.answer
     record: dict[str, Any] = {
-        "kind": kind,
+        "kind": call.kind,
         "request_id": call.id,
         "ts": call.started_at,
         "team": principal.team if principal else None,

@@ -23,7 +23,9 @@ from keel.identity.keys import hash_key
 from keel.store.base import KeyRecord
 
 if TYPE_CHECKING:
-    from keel.gateway.app import Gateway
+    from keel.config.schema import KeelConfig
+    from keel.store.base import Store
+    from keel.store.ledger import Ledger
 
 __all__ = ["AdminRoutes", "key_json"]
 
@@ -40,9 +42,11 @@ def key_json(record: KeyRecord) -> dict[str, Any]:
 
 
 class AdminRoutes:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.hashes = [hash_key(k.get_secret_value()) for k in gateway.config.auth.admin_keys]
+    def __init__(self, config: KeelConfig, store: Store, ledger: Ledger) -> None:
+        self.config = config
+        self.store = store
+        self.ledger = ledger  # every admin action is audited
+        self.hashes = [hash_key(k.get_secret_value()) for k in config.auth.admin_keys]
 
     async def keys(self, request: Request) -> Response:
         if request.method == "GET":
@@ -89,7 +93,7 @@ class AdminRoutes:
         team = request.query_params.get("team")
         project = request.query_params.get("project")
         detail.update(team=team, project=project)
-        records = await self.gateway.store.list_keys(team, project)
+        records = await self.store.list_keys(team, project)
         return {"object": "list", "data": [key_json(r) for r in records]}, 200
 
     async def _create(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
@@ -116,7 +120,7 @@ class AdminRoutes:
                       project=project)  # fmt: skip
         try:
             key, record = await admin.create_in(
-                self.gateway.store, self.gateway.config, asked["team"],
+                self.store, self.config, asked["team"],
                 str(asked.get("name") or ""), asked.get("expires"), tuple(models),
                 asked.get("data_class"), project,
             )  # fmt: skip
@@ -128,12 +132,12 @@ class AdminRoutes:
     async def _revoke(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
         key_id = request.path_params["key_id"]
         detail["key_id"] = key_id
-        if not await self.gateway.store.revoke_key(key_id, time.time()):
+        if not await self.store.revoke_key(key_id, time.time()):
             raise NotFound(f"No key with id {key_id} (GET /admin/keys lists them).")
         return {"id": key_id, "revoked": True}, 200
 
     async def _teams(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
-        teams = self.gateway.config.teams
+        teams = self.config.teams
         data = [{"team": name, "models": spec.models, "data_class": spec.data_class}
                 for name, spec in teams.items()]  # fmt: skip
         return {"object": "list", "data": data}, 200
@@ -143,7 +147,7 @@ class AdminRoutes:
     ) -> None:
         record = {"kind": "admin", "action": action, "outcome": outcome, "ts": started, **detail}
         log.info("admin %s: %s", action, orjson.dumps(record).decode())
-        await self.gateway.ledger.audit(record)
+        await self.ledger.audit(record)
 
 
 def _refuse_nul(values: list[str]) -> None:

@@ -34,11 +34,12 @@ from keel.pipeline.admit import Admit
 from keel.pipeline.classify import Classify
 from keel.pipeline.guard import Guard
 from keel.pipeline.identify import Identify
+from keel.pipeline.meter import Meter
+from keel.pipeline.shadow import Shadows
 from keel.providers import build_provider
 from keel.routing.health import Prober
 from keel.routing.live import Rollouts
 from keel.routing.router import Router
-from keel.routing.shadow import Shadows
 from keel.state import open_state
 from keel.store import open_store
 from keel.store.ledger import Ledger
@@ -57,9 +58,6 @@ class Gateway:
         self.providers = {d.name: build_provider(d) for d in config.deployments}
         self.rollouts = Rollouts(config, self.store, self.metrics.rolled_back)
         self.router = Router(config, self.providers, self.rollouts)
-        self.shadows = Shadows(
-            config, self.providers, self.ledger, self.metrics, self.router.regions_of
-        )
         self.prober = Prober(self.router.targets.values())
         for name, target in self.router.targets.items():  # keel_deployment_up follows breakers
             target.breaker.on_change = partial(self.metrics.set_up, name)
@@ -71,8 +69,16 @@ class Gateway:
         self.state = open_state(config.state)
         self.alerter = Alerter(config.alerts, self.store, self._once, metrics=self.metrics)
         self.admit = Admit(config, self.state, self.store, self.metrics, alerter=self.alerter)
+        meter = Meter(self.metrics)
+        # A shadow copy is metered and recorded like any call: by the same stages.
+        self.shadows = Shadows(
+            config, self.providers, [meter, self.account], self.metrics, self.router.regions_of
+        )
         self.pipeline = Pipeline(
-            [self.identify, self.admit, Classify(config), self.guard, self.account]
+            [self.identify, self.admit, Classify(config), self.guard, meter, self.account],
+            self.router.invoke,
+            copy=self.shadows.copy if self.shadows.lanes else None,
+            metrics=self.metrics,
         )
 
     async def start(self) -> None:
@@ -122,8 +128,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPath:
     gateway = Gateway(config, access_log)
-    api = OpenAIRoutes(gateway)
-    admin_api = AdminRoutes(gateway)
+    api = OpenAIRoutes(config, gateway.pipeline, gateway.identify, gateway.router.visible_models)
+    admin_api = AdminRoutes(config, gateway.store, gateway.ledger)
+    feedback = FeedbackRoutes(config, gateway.store, gateway.identify)
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})
@@ -167,7 +174,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/v1/completions", api.completions, methods=["POST"]),
         Route("/v1/embeddings", api.embeddings, methods=["POST"]),
         Route("/v1/models", api.list_models, methods=["GET"]),
-        Route("/v1/feedback", FeedbackRoutes(gateway).post, methods=["POST"]),
+        Route("/v1/feedback", feedback.post, methods=["POST"]),
         Route("/v1/models/{model:path}", api.get_model, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

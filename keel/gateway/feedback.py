@@ -27,7 +27,9 @@ from keel.gateway.edge import bearer_token, check_headers, read_body, request_id
 from keel.store.base import FeedbackRecord
 
 if TYPE_CHECKING:
-    from keel.gateway.app import Gateway
+    from keel.config.schema import KeelConfig
+    from keel.pipeline import Stage
+    from keel.store.base import Store
 
 __all__ = ["FeedbackRoutes", "allowed_outcomes"]
 
@@ -38,22 +40,24 @@ _LIMITS = {"request_id": 128, "outcome": 64}
 _SHAPE = '{"request_id": "<the answer\'s x-request-id>", "outcome": "<label>"}'
 
 
-def allowed_outcomes(gateway: Gateway, project: str | None) -> list[str]:
+def allowed_outcomes(config: KeelConfig, project: str | None) -> list[str]:
     """The outcomes the project's use case declares, sorted; empty: any outcome goes."""
-    use_case = gateway.config.use_cases.get(project) if project is not None else None
+    use_case = config.use_cases.get(project) if project is not None else None
     if use_case is None:
         return []
     return sorted({*use_case.value_per_outcome_usd, *use_case.minutes_saved})
 
 
 class FeedbackRoutes:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+    def __init__(self, config: KeelConfig, store: Store, identify: Stage) -> None:
+        self.config = config
+        self.store = store
+        self.identify = identify
 
     async def post(self, request: Request) -> Response:
         principal = await self._caller(request)
         fields = _fields(await read_body(request, MAX_BODY))
-        allowed = allowed_outcomes(self.gateway, principal.project)
+        allowed = allowed_outcomes(self.config, principal.project)
         if allowed and fields["outcome"] not in allowed:
             raise BadRequest(
                 f"The outcome {fields['outcome']!r} is not one use case {principal.project!r} "
@@ -67,7 +71,7 @@ class FeedbackRoutes:
             principal.project, principal.key_id,
         )  # fmt: skip
         try:
-            seq = await self.gateway.store.add_feedback(record)
+            seq = await self.store.add_feedback(record)
         except Exception as exc:
             log.warning("feedback on %s not recorded: %s", record.request_id, exc)
             raise StoreUnavailable(
@@ -82,7 +86,7 @@ class FeedbackRoutes:
 
     async def _check_made_by(self, principal: Principal, request_id: str) -> None:
         try:
-            team = await self.gateway.store.call_team(request_id)
+            team = await self.store.call_team(request_id)
         except Exception as exc:
             log.warning("feedback on %s not checked: %s", request_id, exc)
             raise StoreUnavailable(
@@ -103,7 +107,7 @@ class FeedbackRoutes:
         )
         check_headers(request.headers)
         call.credential = bearer_token(request.headers)
-        await self.gateway.identify.before(call)
+        await self.identify.before(call)
         assert call.principal is not None
         return call.principal
 

@@ -1,20 +1,22 @@
-"""The OpenAI-compatible routes: translate HTTP into a ``Call``, run the pipeline, answer.
+"""The OpenAI-compatible routes: an HTTP request becomes a ``Call``, the pipeline's ``Answer``
+becomes the response (status, headers, JSON body or server-sent events).
 
 This module only translates; what happens to a call is decided in ``pipeline/`` and ``routing/``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from keel.answer import Answer
 from keel.call import Call, Endpoint
-from keel.errors import KeelError, ModelNotFound, StoreUnavailable, UpstreamError
+from keel.config.schema import KeelConfig
+from keel.errors import KeelError, ModelNotFound
 from keel.gateway.edge import (
     bearer_token,
     check_headers,
@@ -24,12 +26,9 @@ from keel.gateway.edge import (
     request_id,
 )
 from keel.gateway.streaming import EventStream
-from keel.pipeline.meter import usage_from_answer
+from keel.pipeline import Pipeline, Stage
 
-if TYPE_CHECKING:
-    from keel.gateway.app import Gateway
-
-__all__ = ["OpenAIRoutes", "keel_headers"]
+__all__ = ["OpenAIRoutes", "keel_headers", "respond"]
 
 log = logging.getLogger("keel.gateway")
 
@@ -49,12 +48,31 @@ def keel_headers(call: Call) -> dict[str, str]:
     return headers
 
 
+def respond(call: Call, answer: Answer) -> Response:
+    """The HTTP response for a call's answer."""
+    if answer.error is not None:
+        headers = {**keel_headers(call), **answer.error.headers()}
+        return Response(answer.error.to_body(), answer.error.status, headers, _JSON)
+    if answer.events is not None:
+        return EventStream(call, answer, keel_headers(call))
+    assert answer.body is not None
+    return Response(answer.body.raw, 200, keel_headers(call), _JSON)
+
+
 class OpenAIRoutes:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.max_body = gateway.config.server.max_body_bytes
-        self.deadline_s = gateway.config.server.deadline_s
-        self.limits = gateway.config.limits
+    def __init__(
+        self,
+        config: KeelConfig,
+        pipeline: Pipeline,
+        identify: Stage,
+        visible_models: Callable[[Call], list[str]],
+    ) -> None:
+        self.pipeline = pipeline
+        self.identify = identify  # for the model list: who may see which models
+        self.visible_models = visible_models
+        self.max_body = config.server.max_body_bytes
+        self.deadline_s = config.server.deadline_s
+        self.limits = config.limits
 
     async def chat(self, request: Request) -> Response:
         return await self.handle(request, "chat")
@@ -66,68 +84,32 @@ class OpenAIRoutes:
         return await self.handle(request, "embeddings")
 
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
-        gw = self.gateway
         call = Call(
             id=request_id(request.headers), endpoint=endpoint, body={}, model="", stream=False
         )
-        gw.metrics.in_flight.inc()
-        streaming = False
+        refused: KeelError | None = None
         try:
-            check_headers(request.headers)  # inside the try: this refusal is recorded too
+            check_headers(request.headers)
             call.credential = bearer_token(request.headers)
             call.asked_class = request.headers.get("x-keel-data-class")
             call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
             parse_body(call, await read_body(request, self.max_body), self.limits)
-            await gw.pipeline.before(call)
-            target, reply = await gw.router.invoke(call)
-            if (shadow := gw.shadows.get(call.model)) is not None:
-                shadow.copy(call)
-            if reply.events is not None:
-                streaming = True
-                return EventStream(gw, call, target, reply, keel_headers(call))
-            return await self.answer(call, reply.body)
-        except KeelError as exc:
-            return await self.fail(call, exc)
+        except KeelError as exc:  # recorded like any refusal
+            refused = exc
         except Exception as exc:
             log.exception("request %s failed inside keel", call.id)
-            internal = KeelError(f"Internal error in keel ({type(exc).__name__}); it is logged.")
-            return await self.fail(call, internal)
-        finally:
-            if not streaming:
-                gw.metrics.in_flight.dec()
-
-    async def answer(self, call: Call, body: bytes) -> Response:
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(
-                f"Deployment {call.deployment} answered with something that is not JSON."
-            ) from None
-        call.usage = usage_from_answer(call, parsed)
-        if call.pii is not None:  # the data class's rules on what leaves (DLP, pseudonyms)
-            body = self.gateway.guard.answer(call, body)
-        call.answer = body
-        await self.gateway.pipeline.after(call)
-        return Response(body, 200, keel_headers(call), _JSON)
-
-    async def fail(self, call: Call, exc: KeelError) -> Response:
-        if not isinstance(exc, StoreUnavailable):
-            call.status, call.error = exc.status, exc.code
-            # If even the failure cannot be recorded, the client still gets the original error.
-            with contextlib.suppress(StoreUnavailable):
-                await self.gateway.pipeline.after(call)
-        headers = {**keel_headers(call), **exc.headers()}
-        return Response(exc.to_body(), exc.status, headers, _JSON)
+            refused = KeelError(f"Internal error in keel ({type(exc).__name__}); it is logged.")
+        return respond(call, await self.pipeline.run(call, refused))
 
     async def list_models(self, request: Request) -> Response:
         call = await self._identified(request)
-        data = [_model_card(name) for name in self.gateway.router.visible_models(call)]
+        data = [_model_card(name) for name in self.visible_models(call)]
         return Response(orjson.dumps({"object": "list", "data": data}), 200, media_type=_JSON)
 
     async def get_model(self, request: Request) -> Response:
         call = await self._identified(request)
         name = request.path_params["model"]
-        if name not in self.gateway.router.visible_models(call):
+        if name not in self.visible_models(call):
             raise ModelNotFound(f"The model {name!r} does not exist or your key may not use it.")
         return Response(orjson.dumps(_model_card(name)), 200, media_type=_JSON)
 
@@ -137,7 +119,7 @@ class OpenAIRoutes:
         )
         check_headers(request.headers)
         call.credential = bearer_token(request.headers)
-        await self.gateway.identify.before(call)
+        await self.identify.before(call)
         return call
 
 

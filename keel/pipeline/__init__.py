@@ -1,20 +1,32 @@
-"""The request pipeline: ordered stages that read and add to one ``Call``.
+"""The request pipeline: ``Pipeline.run`` is the one place a call is orchestrated.
 
-``before`` runs in order and may stop the call by raising a ``KeelError``; ``after`` runs in
-reverse order once the call is over, whether it succeeded or not. Every stage's ``after``
-runs even if a later one raised (what a stage took, it gives back); the first error is then
-raised. The pipeline never imports
-Starlette: the HTTP edge translates requests into calls and answers back.
+A call runs each stage's ``before`` in order (any may stop it by raising a ``KeelError``), then
+the invoker (the router: route, retries, failover, queue, resume after a break), then each
+stage's outbound work over the answer (``outbound``: the guard's rewriting, the meter), then
+every stage's ``after`` in reverse order, exactly once, whatever happened: what a stage took,
+it gives back, and the call is recorded. For a stream, ``after`` runs when the stream ends.
+
+Nothing here knows HTTP: a protocol module at the edge turns its wire format into a ``Call``
+and the ``Answer`` back into its wire format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol, runtime_checkable
 
+from keel.answer import Answer, Event, Events, Item, Resumed
 from keel.call import Call
+from keel.errors import KeelError, StoreUnavailable
+from keel.monitor.metrics import Metrics
 
-__all__ = ["Pipeline", "Stage"]
+__all__ = ["CallStream", "Invoke", "Outbound", "Pipeline", "Stage", "Wraps"]
+
+log = logging.getLogger("keel.pipeline")
+
+Invoke = Callable[[Call], Awaitable[Answer]]
 
 
 class Stage(Protocol):
@@ -23,15 +35,82 @@ class Stage(Protocol):
     async def after(self, call: Call) -> None: ...
 
 
-class Pipeline:
-    def __init__(self, stages: Sequence[Stage]) -> None:
-        self.stages = tuple(stages)
+class Outbound(Protocol):
+    """A stage's work on one call's answer on its way out."""
 
-    async def before(self, call: Call) -> None:
-        for stage in self.stages:
-            await stage.before(call)
+    def body(self, body: Event) -> None:
+        """A whole answer: read it, or change it in place."""
+
+    def events(self, events: list[Event]) -> list[Event]:
+        """Events of a stream that arrived together: the ones to send on (changed in place)."""
+
+    def end(self) -> None:
+        """The stream ended, however it ended."""
+
+
+@runtime_checkable
+class Wraps(Protocol):
+    """A stage that also works on the answer."""
+
+    def outbound(self, call: Call) -> Outbound | None: ...
+
+
+class Pipeline:
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        invoke: Invoke,
+        copy: Callable[[Call], None] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.stages = tuple(stages)
+        self.wrapping = tuple(s for s in self.stages if isinstance(s, Wraps))
+        self.invoke = invoke
+        self.copy = copy  # shadow copies, once the call has its upstream answer
+        self.metrics = metrics
+
+    async def run(self, call: Call, refused: KeelError | None = None) -> Answer:
+        """The call's answer: a whole body, a stream, or the error the client is told.
+        ``refused``: the edge could not read the request; it is recorded like any refusal."""
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.in_flight.inc()
+        streams = False
+        try:
+            if refused is not None:
+                raise refused
+            for stage in self.stages:
+                await stage.before(call)
+            answer = await self.invoke(call)
+            if self.copy is not None:
+                self.copy(call)
+            outbound = [o for s in self.wrapping if (o := s.outbound(call)) is not None]
+            if answer.events is not None:
+                streams = True
+                stream = Answer()
+                stream.events = CallStream(self, call, answer.events, outbound, stream)
+                return stream
+            assert answer.body is not None
+            for out in outbound:
+                out.body(answer.body)
+        except KeelError as exc:
+            return await self._failed(call, exc)
+        except Exception as exc:
+            return await self._failed(call, _internal(call, exc))
+        finally:
+            if metrics is not None and not streams:
+                metrics.in_flight.dec()
+        try:
+            await self.after(call)
+        except KeelError as exc:  # the record could not be committed: no answer without it
+            return Answer(error=exc)
+        except Exception as exc:
+            return Answer(error=_internal(call, exc))
+        return answer
 
     async def after(self, call: Call) -> None:
+        """Every stage's ``after``, in reverse order, even if one raised; then the first
+        error is raised."""
         failed: BaseException | None = None
         for stage in reversed(self.stages):
             try:
@@ -40,3 +119,101 @@ class Pipeline:
                 failed = failed or exc
         if failed is not None:
             raise failed
+
+    async def _failed(self, call: Call, exc: KeelError) -> Answer:
+        if not isinstance(exc, StoreUnavailable):  # then the failure cannot be recorded either
+            call.status, call.error = exc.status, exc.code
+            try:
+                await self.after(call)
+            except StoreUnavailable:
+                pass  # the client still gets the original error
+            except Exception:
+                log.exception("request %s: a stage failed after the call failed", call.id)
+        return Answer(error=exc)
+
+class CallStream:
+    """A call's stream through each stage's outbound work. The call ends (its ``after``
+    runs) when the stream does: at its last item, or when it is closed, before or during its
+    iteration; a stream closed or cancelled early is a client that went away (499)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        call: Call,
+        source: Events,
+        outbound: list[Outbound],
+        answer: Answer,
+    ) -> None:
+        self.pipeline = pipeline
+        self.call = call
+        self.source = source
+        self.outbound = outbound
+        self.answer = answer
+        self._items = self._relay()
+        self._started = False
+        self._ended = False
+
+    def __aiter__(self) -> CallStream:
+        return self
+
+    async def __anext__(self) -> Item:
+        self._started = True
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
+        if self._started:
+            await self._items.aclose()
+        elif not self._ended:  # never read: the client went before the first event
+            self.call.status, self.call.error = 499, "client_disconnected"
+            await self._items.aclose()
+            await self._end(None)
+
+    async def _relay(self) -> AsyncGenerator[Item, None]:
+        call, metrics = self.call, self.pipeline.metrics
+        failure: KeelError | None = None
+        try:
+            async for item in self.source:
+                if isinstance(item, Resumed):
+                    if metrics is not None:
+                        metrics.resumed.labels(item.broken, item.target, item.kind).inc()
+                    yield item
+                    continue
+                for out in self.outbound:
+                    item = out.events(item)
+                if item:
+                    yield item
+        except KeelError as exc:  # it broke and could not be resumed
+            failure = exc
+        except (asyncio.CancelledError, GeneratorExit):  # the client went away
+            call.status, call.error = 499, "client_disconnected"
+        except Exception as exc:
+            failure = _internal(call, exc)
+        await self._end(failure)
+
+    async def _end(self, failure: KeelError | None) -> None:
+        """Close the upstream, let each stage see the end, record the call: once."""
+        if self._ended:
+            return
+        self._ended = True
+        call = self.call
+        try:
+            await self.source.aclose()
+            for out in self.outbound:
+                out.end()
+            if failure is not None:
+                call.status, call.error = 502, failure.code
+            try:
+                await self.pipeline.after(call)
+            except StoreUnavailable as exc:
+                failure = failure or exc
+            except Exception as exc:
+                failure = failure or _internal(call, exc)
+            self.answer.ended = failure
+        finally:
+            if self.pipeline.metrics is not None:
+                self.pipeline.metrics.in_flight.dec()
+
+
+def _internal(call: Call, exc: Exception) -> KeelError:
+    log.error("request %s failed inside keel", call.id, exc_info=exc)
+    return KeelError(f"Internal error in keel ({type(exc).__name__}); it is logged.")

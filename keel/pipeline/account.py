@@ -1,5 +1,6 @@
 """Stage 9, account: cost, the usage and audit records (committed before the client gets its
-answer), metrics and the access log line. Runs for every call, failed ones too."""
+answer), metrics and the access log line. Runs for every call, failed ones too; for a shadow
+copy too (its records are of kind ``shadow``; it is not in the metrics or the access log)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ class Account:
                 "Retry shortly; if it persists, check the store (GET /readyz)."
             ) from exc
         finally:
-            self.observe(call)
+            if call.kind == "call":
+                self.observe(call)
 
     def settle(self, call: Call) -> dict[str, Any]:
         """Price the call and build its record (no I/O)."""
@@ -88,7 +90,7 @@ def usage_row(call: Call) -> dict[str, Any]:
         "ttft_ms": call.ttft_s * 1000 if call.ttft_s is not None else None,
         "overhead_ms": call.overhead_s() * 1000,
         "attempts": orjson.dumps([_attempt(a) for a in call.attempts]).decode(),
-        "kind": "call",
+        "kind": call.kind,
     }
 
 

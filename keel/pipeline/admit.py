@@ -26,7 +26,6 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -42,6 +41,7 @@ from keel.finops.periods import Period, period_at
 from keel.finops.prices import Price
 from keel.monitor.alerts import Alerter, budget_alert, rate_limit_alert
 from keel.monitor.metrics import Metrics
+from keel.pipeline.admission import Admission, Check
 from keel.state.base import NEVER, UNLIMITED, Hold, Settle, State, StateUnavailable, Verdict
 from keel.store.base import Store
 
@@ -55,25 +55,6 @@ _BYTES_OVERHEAD = 16  # per request, for the tokens a chat template adds
 _PENDING_MAX = 100_000  # settles kept for retry while the state backend is down
 _ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 _SPEND_COLUMN = {"team": "team", "project": "project", "key": "key_id"}
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """What one hold is for: the policy, what it counts, whom it is about."""
-
-    policy: BudgetConfig | RateLimitConfig
-    kind: str  # budget | rpm | tpm | concurrency
-    subject: str
-    period: Period | None = None
-
-
-@dataclass(slots=True)
-class Admission:
-    """What a call took, to give back when it is over."""
-
-    token: str
-    holds: Sequence[Hold]
-    checks: Sequence[Check]
 
 
 class Admit:

@@ -12,7 +12,7 @@ from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.config.security import DataClassConfig
 from keel.guard import injection
-from keel.pipeline.pii_rules import PIIRules, StreamFilter
+from keel.pipeline.pii_rules import AnswerRules, PIIRules
 
 __all__ = ["Guard"]
 
@@ -38,17 +38,12 @@ class Guard:
     async def after(self, call: Call) -> None:
         return None
 
-    def answer(self, call: Call, body: bytes) -> bytes:
-        """A whole answer, as the data class lets it leave."""
-        if call.data_class is None or (rules := self.pii[call.data_class]) is None:
-            return body
-        return rules.outbound(call, body)
-
-    def stream(self, call: Call) -> StreamFilter | None:
-        """A per-stream filter of event payloads, or None when the answer leaves as it is."""
+    def outbound(self, call: Call) -> AnswerRules | None:
+        """The data class's rules on what leaves (DLP, pseudonyms) for this call's answer,
+        whole or streamed; None when the answer leaves as it is."""
         if call.data_class is None or (rules := self.pii[call.data_class]) is None:
             return None
-        return rules.stream(call)
+        return rules.outbound(call)
 
     def _screen(self, call: Call, spec: DataClassConfig) -> None:
         messages = call.body.get("messages")

@@ -1,4 +1,9 @@
-"""Reading token usage off answers: the upstream's own numbers, or an estimate marked as one."""
+"""Stage 8b, meter: token usage off the answer as the client gets it, the upstream's own numbers
+or an estimate marked as one; the answer kept for the audit record; a stream's first token.
+
+A whole answer that is not JSON is refused here (502). Of a stream, the malformed events and
+the usage chunk keel asked for on the client's behalf are kept back.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,28 @@ from typing import Any
 
 import orjson
 
+from keel.answer import Event, choice_text
 from keel.call import PROMPT_FIELD, Call, Usage
+from keel.errors import UpstreamError
+from keel.monitor.metrics import Metrics
 
-__all__ = ["StreamMeter", "estimate_tokens", "usage_from_answer"]
+__all__ = ["Meter", "StreamMeter", "estimate_tokens", "usage_from_answer"]
+
+
+class Meter:
+    """The stage: nothing before or after; its work is on the answer."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
+
+    async def before(self, call: Call) -> None:
+        return None
+
+    async def after(self, call: Call) -> None:
+        return None
+
+    def outbound(self, call: Call) -> StreamMeter:
+        return StreamMeter(call, self.metrics)
 
 
 def usage_from_answer(call: Call, answer: Any) -> Usage:
@@ -19,7 +43,7 @@ def usage_from_answer(call: Call, answer: Any) -> Usage:
         return usage
     completion = 0
     if isinstance(answer, dict) and isinstance(answer.get("choices"), list):
-        completion = sum(estimate_tokens(_choice_text(c)) for c in answer["choices"])
+        completion = sum(estimate_tokens(choice_text(c)) for c in answer["choices"])
     return Usage(_estimate_prompt(call), completion, estimated=True)
 
 
@@ -53,51 +77,49 @@ def _cached_tokens(raw: dict[str, Any], prompt: int) -> int:
     return cached
 
 
-def _calls_a_tool(choice: Any) -> bool:
-    delta = choice.get("delta") if isinstance(choice, dict) else None
-    return isinstance(delta, dict) and bool(delta.get("tool_calls") or delta.get("function_call"))
-
-
-def _choice_text(choice: Any) -> str:
-    if not isinstance(choice, dict):
-        return ""
-    message = choice.get("message") or choice.get("delta") or {}
-    text = choice.get("text")
-    if isinstance(text, str):
-        return text
-    content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else ""
-
-
 class StreamMeter:
-    """Watches a stream's events: usage, first token, finish, malformed events.
+    """One call's meter. Of a whole answer, ``body`` reads the usage. Of a stream, it watches
+    the events: usage, first token, finish, malformed events.
 
     ``feed`` says whether to forward an event: the usage-only chunk keel asked for on the
     client's behalf is kept back when the client did not ask for it, and so is a malformed
     event (counted; a client SDK would choke on it).
     """
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: Call, metrics: Metrics | None = None) -> None:
         self.call = call
+        self.metrics = metrics
         self.usage: Usage | None = None
         self.chars = 0
-        self.parts: list[str] = []  # the text the client got, so a broken stream can resume
-        self.tool_calls = False
-        self.finished = False
+        self.parts: list[str] = []  # the text the client got, for the audit record
         self.malformed = 0
-        self.error: dict[str, Any] | None = None
 
-    def feed(self, payload: bytes) -> bool:
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self.malformed += 1
-            return False
-        if not isinstance(event, dict):
+    def body(self, body: Event) -> None:
+        call = self.call
+        if not body.json:
+            raise UpstreamError(
+                f"Deployment {call.deployment} answered with something that is not JSON."
+            )
+        call.usage = usage_from_answer(call, body.value)
+        call.answer = body.raw
+
+    def events(self, events: list[Event]) -> list[Event]:
+        return [event for event in events if self.feed(event)]
+
+    def end(self) -> None:
+        call = self.call
+        call.usage = self.final_usage()
+        call.answer = self.text
+        if self.malformed and self.metrics is not None:
+            self.metrics.malformed.labels(call.deployment or "").inc(self.malformed)
+
+    def feed(self, payload: Event) -> bool:
+        event = payload.data
+        if event is None:
             self.malformed += 1
             return False
         if isinstance(event.get("error"), dict):
-            self.error = event["error"]  # reported by keel's own closing error event
+            # Not forwarded: routing ends or resumes the stream; keel's own error event follows.
             return False
         usage = _usage(event.get("usage"))
         if usage is not None:
@@ -110,24 +132,16 @@ class StreamMeter:
         return True
 
     def _see(self, choice: Any) -> None:
-        text = _choice_text(choice)
+        text = choice_text(choice)
         if text:
             if self.call.ttft_s is None:
                 self.call.ttft_s = time.perf_counter() - self.call.started
             self.chars += len(text)
             self.parts.append(text)
-        elif _calls_a_tool(choice):  # only a chunk without text can carry a tool call
-            self.tool_calls = True
-        if isinstance(choice, dict) and choice.get("finish_reason"):
-            self.finished = True
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
-
-    def resumable(self) -> bool:
-        """Only text can be continued from where it broke; a half-sent tool call cannot."""
-        return bool(self.parts) and not self.tool_calls and not self.finished
 
     def final_usage(self) -> Usage:
         if self.usage is not None:

@@ -9,8 +9,7 @@ personal data in what the model says (``block`` too: half of a stream cannot be 
 
 from __future__ import annotations
 
-import orjson
-
+from keel.answer import Event
 from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
@@ -19,7 +18,7 @@ from keel.guard.entities import Kind
 from keel.guard.policy import PiiPolicy, RequestGuard, blocked_message
 from keel.guard.stream import ChunkGuard, StreamGuard
 
-__all__ = ["PIIRules", "StreamFilter"]
+__all__ = ["AnswerRules", "PIIRules"]
 
 
 class PIIRules:
@@ -45,44 +44,45 @@ class PIIRules:
             call.guards.append(f"pii:{self.action}:" + ",".join(sorted(guard.found)))
             call.body = body
 
-    def outbound(self, call: Call, body: bytes) -> bytes:
+    def outbound(self, call: Call) -> AnswerRules | None:
         guard = call.pii
-        if not isinstance(guard, RequestGuard) or not self._acts(guard):
-            return body
-        try:
-            answer = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return body
-        text_guard = StreamGuard(self.out_kinds, guard.pseudonymiser, labels=guard.labels)
-        guarded = map_answer_text(answer, text_guard.apply)
-        return orjson.dumps(guarded)
-
-    def stream(self, call: Call) -> StreamFilter | None:
-        guard = call.pii
-        if not isinstance(guard, RequestGuard) or not self._acts(guard):
+        if guard is None or not self._acts(guard):
             return None
-        return StreamFilter(ChunkGuard(self.out_kinds, guard.pseudonymiser, labels=guard.labels))
+        return AnswerRules(self.out_kinds, guard)
 
     def _acts(self, guard: RequestGuard) -> bool:
         return bool(self.out_kinds) or guard.pseudonymiser is not None
 
 
-class StreamFilter:
-    """Rewrites each streamed chunk's text through the chunk guard; ``tail`` gives what a
-    broken stream still held back, to be sent before its error event."""
+class AnswerRules:
+    """One call's answer as its data class lets it leave: personal data redacted, its own
+    pseudonyms restored; a whole body, or each streamed chunk across chunk boundaries."""
 
-    def __init__(self, guard: ChunkGuard) -> None:
-        self.guard = guard
+    def __init__(self, kinds: frozenset[Kind], guard: RequestGuard) -> None:
+        self.kinds = kinds
+        self.request = guard
+        self.chunks: ChunkGuard | None = None
 
-    def __call__(self, payloads: list[bytes]) -> list[bytes]:
-        out = []
-        for payload in payloads:
-            try:
-                chunk = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                out.append(payload)  # the meter skips and counts it
-                continue
-            if isinstance(chunk, dict) and chunk.get("choices"):
-                payload = orjson.dumps(self.guard.feed(chunk))
-            out.append(payload)
-        return out
+    def body(self, body: Event) -> None:
+        answer = body.data
+        if answer is None:
+            return  # not an answer the meter will take either
+        guard = self.request
+        text_guard = StreamGuard(self.kinds, guard.pseudonymiser, labels=guard.labels)
+        guarded = map_answer_text(answer, text_guard.apply)
+        if guarded is not answer:  # an answer with nothing to change leaves byte for byte
+            body.replace(guarded)
+
+    def events(self, events: list[Event]) -> list[Event]:
+        if self.chunks is None:
+            guard = self.request
+            self.chunks = ChunkGuard(self.kinds, guard.pseudonymiser, labels=guard.labels)
+        for event in events:
+            chunk = event.data
+            if chunk is not None and chunk.get("choices"):
+                self.chunks.feed(chunk)  # in place
+                event.changed()
+        return events
+
+    def end(self) -> None:
+        return None

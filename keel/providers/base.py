@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from keel.answer import Event
 from keel.call import Endpoint
 from keel.config.schema import DeploymentConfig
 
@@ -37,7 +38,7 @@ class UpstreamReply:
     for longer than the limit last given to ``pace`` (None: no limit, as at first; the router
     waits for the first token under a timeout of its own, then sets the limit between chunks).
     ``done`` turns true once ``[DONE]`` is seen. ``prefetched`` holds what the router read
-    before answering the client.
+    before answering the client, as events.
     """
 
     body: bytes = b""
@@ -45,7 +46,7 @@ class UpstreamReply:
     headers: dict[str, str] = field(default_factory=dict)
     done: bool = False
     pace: Callable[[float | None], None] | None = None
-    prefetched: list[list[bytes]] = field(default_factory=list)
+    prefetched: list[list[Event]] = field(default_factory=list)
 
 
 class Provider(ABC):

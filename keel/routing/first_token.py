@@ -11,17 +11,12 @@ import asyncio
 import time
 from typing import Any
 
-import orjson
-
+from keel.answer import Event, starts_answer
 from keel.config.schema import TimeoutsConfig
 from keel.errors import StreamBroken, UpstreamError, UpstreamTimeout
 from keel.providers.base import UpstreamReply
 
-__all__ = ["await_first_token", "starts_answer"]
-
-# Delta fields besides content that carry an answer; a chunk with only a role (or empty
-# content) does not.
-_ANSWER_FIELDS = ("text", "tool_calls", "function_call", "refusal", "reasoning_content")
+__all__ = ["await_first_token"]
 
 
 async def await_first_token(
@@ -34,8 +29,9 @@ async def await_first_token(
     try:
         async with asyncio.timeout(max(wait, 0.0)):
             async for payloads in events:
-                reply.prefetched.append(payloads)
-                if _first_token_in(payloads, name):
+                read = [Event(p) for p in payloads]  # parsed here once, for every reader
+                reply.prefetched.append(read)
+                if _first_token_in(read, name):
                     break
             else:
                 if not reply.done:
@@ -52,43 +48,18 @@ async def await_first_token(
         reply.pace(timeouts.between_chunks_s)
 
 
-def _first_token_in(payloads: list[bytes], name: str) -> bool:
-    for payload in payloads:
-        event = _event(payload)
-        if event is None:
-            continue
-        error = event.get("error")
+def _first_token_in(events: list[Event], name: str) -> bool:
+    for event in events:
+        data = event.data
+        if data is None:
+            continue  # skipped here; the meter counts it when it is forwarded
+        error = data.get("error")
         if isinstance(error, dict):
             message = error.get("message", "unknown error")
             raise UpstreamError(f"deployment {name} failed before its first token: {message}")
-        if starts_answer(event):
+        if starts_answer(data):
             return True
     return False
-
-
-def starts_answer(event: dict[str, Any]) -> bool:
-    """Does this chunk carry part of an answer (text, a tool call, a finish)?"""
-    choices = event.get("choices")
-    if not isinstance(choices, list):
-        return False
-    for choice in choices:
-        if not isinstance(choice, dict):
-            continue
-        if choice.get("finish_reason"):
-            return True
-        delta = choice.get("delta")
-        part = delta if isinstance(delta, dict) else choice  # completions put text on the choice
-        if part.get("content") or any(part.get(f) for f in _ANSWER_FIELDS):
-            return True
-    return False
-
-
-def _event(payload: bytes) -> dict[str, Any] | None:
-    try:
-        event = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return None  # skipped here; the meter counts it when it is forwarded
-    return event if isinstance(event, dict) else None
 
 
 async def _close(events: Any) -> None:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from keel.answer import Event, starts_answer
 from keel.call import Call
 from keel.config.schema import DeploymentConfig
 from keel.errors import StreamDiverged
-from keel.routing.first_token import starts_answer
 
 __all__ = ["Splice", "continuation", "resumable"]
 
@@ -54,25 +52,23 @@ class Splice:
         self.matched = 0
         self.kind = "rerun" if prefix else "prefill"
 
-    def feed(self, payloads: list[bytes]) -> list[bytes]:
-        out: list[bytes] = []
-        for payload in payloads:
-            try:
-                event = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                out.append(payload)  # the meter skips and counts it
-                continue
-            if not isinstance(event, dict) or not event.get("choices"):
-                out.append(payload)
+    def feed(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for event in events:
+            data = event.data
+            if data is None or not data.get("choices"):
+                out.append(event)  # not JSON: the meter skips and counts it
             elif self.matched >= len(self.prefix):
-                if starts_answer(event):
-                    out.append(payload)
-            elif (rest := self._past_prefix(event)) is not None:
-                out.append(rest)
+                if starts_answer(data):
+                    out.append(event)
+            elif self._past_prefix(data):
+                event.changed()
+                out.append(event)
         return out
 
-    def _past_prefix(self, event: dict[str, Any]) -> bytes | None:
-        """Match one event against the prefix; what of it lies beyond, re-encoded, if any."""
+    def _past_prefix(self, event: dict[str, Any]) -> bool:
+        """Match one event against the prefix; cut it to what lies beyond, if anything does
+        (False: it lies wholly within the prefix)."""
         choice = event["choices"][0]
         part, key = _text_field(choice)
         text = part.get(key) if part is not None else None
@@ -81,7 +77,7 @@ class Splice:
         if need.startswith(text):
             self.matched += len(text)
             if not choice.get("finish_reason"):
-                return None
+                return False
             if self.matched < len(self.prefix):
                 raise StreamDiverged("the fallback's answer ended before the point of the break")
             text = need  # it ends exactly where the first one broke: forward just the finish
@@ -92,7 +88,7 @@ class Splice:
         self.matched = len(self.prefix)
         if part is not None:
             part[key] = text[len(need) :]
-        return orjson.dumps(event)
+        return True
 
 
 def _text_field(choice: Any) -> tuple[dict[str, Any] | None, str]:

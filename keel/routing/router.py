@@ -5,9 +5,11 @@ it is called. When one fails, the model's ``on_error`` policy says what follows,
 failure (``UpstreamError.kind``): ``retry`` the same deployment with backoff (``retry_wait``),
 then the next; ``failover`` to the next at once; ``fallback`` to the model's larger-context
 ``context_fallback``; or ``return`` the error to the client. A stream is handed over only once
-its first token is in, so a failure before that is failed over like any other. When every
+its first token is in, so a failure before that is failed over like any other; one that breaks
+later is resumed on another deployment where it can be (routing/stream.py). When every
 deployment is at its ``max_concurrency`` the call waits in a bounded queue; past it, 503.
-All of it within the request's deadline.
+All of it within the request's deadline. The answer is an ``Answer``: a whole body, or a
+stream that holds its deployment's slot until it ends.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from keel.answer import Answer, Event, Item, Resumed
 from keel.call import Attempt, Call
 from keel.config.schema import DeploymentConfig, ErrorPolicy, KeelConfig, ModelConfig
 from keel.errors import (
@@ -42,6 +45,7 @@ from keel.routing.live import Rollouts
 from keel.routing.resume import Splice, continuation, resumable
 from keel.routing.rollout import Split
 from keel.routing.strategies import LatencyWatch, order
+from keel.routing.stream import Progress, upstream_events
 from keel.routing.target import Target
 
 __all__ = ["Router", "Target", "retry_wait"]
@@ -52,7 +56,8 @@ _ENDPOINT_NAMES = {
     "embeddings": "embeddings",
 }
 
-Routed = tuple[Target, UpstreamReply]
+# The deployment that answered, its reply, and the route it was on (a resume goes on along it).
+Routed = tuple[Target, UpstreamReply, Sequence[Target]]
 
 
 @dataclass(slots=True)
@@ -119,10 +124,50 @@ class Router:
             )
         return usable
 
-    async def invoke(self, call: Call) -> Routed:
-        """Call candidates until one answers, within the call's deadline. For a stream the
-        caller must ``release()`` the returned target when the stream ends."""
-        return await self._route(call, call.model, self.candidates(call))
+    async def invoke(self, call: Call) -> Answer:
+        """Call candidates until one answers, within the call's deadline: its whole answer,
+        or its stream (which releases the deployment's slot when it ends, and must be
+        iterated to its end or closed)."""
+        target, reply, route = await self._route(call, call.model, self.candidates(call))
+        if reply.events is None:
+            return Answer(body=Event(reply.body))
+        return Answer(events=self._relay(call, target, reply, route))
+
+    async def _relay(
+        self, call: Call, target: Target, reply: UpstreamReply, route: Sequence[Target]
+    ) -> AsyncIterator[Item]:
+        """The stream's events; if it breaks, carry on from a fallback while one can."""
+        progress = Progress()
+        splice: Splice | None = None
+        try:
+            while True:
+                source = upstream_events(call, reply)
+                try:
+                    async for events in source:
+                        if splice is not None:
+                            events = splice.feed(events)
+                        progress.see(events)
+                        yield events
+                    failure = progress.failure(reply, call)
+                except StreamBroken as exc:
+                    failure = exc
+                finally:
+                    await source.aclose()
+                if failure is None:
+                    return
+                self.broke(call, target, failure)
+                found = None
+                if progress.resumable():
+                    found = await self.resume(call, target, progress.text, route)
+                if found is None:
+                    raise failure
+                broken = target
+                target, reply, splice = found
+                broken.release()
+                progress.error = None
+                yield Resumed(broken.name, target.name, failure.code, splice.kind)
+        finally:
+            target.release()
 
     def _serving(self, call: Call, model: str, anywhere: bool = False) -> tuple[Target, ...]:
         """The model's deployments that serve the call's endpoint, in the regions its data
@@ -147,7 +192,6 @@ class Router:
             candidates = order(strategy[0], candidates, strategy[1], self.latency, self.rng)
         if (rollout := self.rollouts.get(model)) is not None:
             candidates = rollout.order(call, candidates)
-        call.route = candidates
         spec = self.specs[model]
         tally = _Tally(rollout)
         for target in candidates:
@@ -156,7 +200,7 @@ class Router:
                 call.attempts.append(Attempt(target.name, "overloaded", 0.0))
                 continue
             target.acquire()
-            if (routed := await self._use(call, target, spec, tally)) is not None:
+            if (routed := await self._use(call, target, spec, tally, candidates)) is not None:
                 return routed
         for target in tally.busy:  # all were busy or failed: wait in line where there is room
             remaining = call.remaining_s()
@@ -164,12 +208,17 @@ class Router:
             if not await target.wait_for_slot(wait):
                 tally.out_of_time |= wait == remaining
                 continue
-            if (routed := await self._use(call, target, spec, tally)) is not None:
+            if (routed := await self._use(call, target, spec, tally, candidates)) is not None:
                 return routed
         raise _outcome(call, model, tally)
 
     async def _use(
-        self, call: Call, target: Target, spec: ModelConfig, tally: _Tally
+        self,
+        call: Call,
+        target: Target,
+        spec: ModelConfig,
+        tally: _Tally,
+        route: Sequence[Target],
     ) -> Routed | None:
         """Use one deployment whose slot the caller holds: its answer, or None to go on."""
         if call.remaining_s() <= 0 or not target.breaker.allow():
@@ -188,7 +237,7 @@ class Router:
         if isinstance(outcome, UpstreamReply):
             if not call.stream:
                 target.release()
-            return target, outcome
+            return target, outcome, route
         target.release()
         action = getattr(spec.on_error, outcome.kind)
         if action == "return":
@@ -279,14 +328,14 @@ class Router:
                 break
 
     async def resume(
-        self, call: Call, broken: Target, delivered: str
+        self, call: Call, broken: Target, delivered: str, route: Sequence[Target]
     ) -> tuple[Target, UpstreamReply, Splice] | None:
         """Another deployment to carry on a stream that broke after ``delivered`` was sent:
         the route's next ones that have not failed this call, each tried once."""
         if not self.specs[call.model].stream_recovery or not resumable(call):
             return None
         failed = {a.deployment for a in call.attempts if a.error is not None}
-        for target in call.route:
+        for target in route:
             if target is broken or target.name in failed or target.full():
                 continue
             if call.remaining_s() <= 0 or not target.breaker.allow():

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from keel.routing.first_token import starts_answer
+from keel.answer import starts_answer
 
 
 @pytest.mark.parametrize(

@@ -7,21 +7,22 @@ from typing import Any
 import orjson
 import pytest
 
+from keel.answer import Event
 from keel.call import Call
 from keel.config.schema import DeploymentConfig
 from keel.errors import StreamDiverged
 from keel.routing.resume import Splice, continuation, resumable
 
 
-def chunk(content: str | None = None, finish: str | None = None, **delta: Any) -> bytes:
+def chunk(content: str | None = None, finish: str | None = None, **delta: Any) -> Event:
     if content is not None:
         delta["content"] = content
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    return orjson.dumps({"id": "c", "choices": [choice]})
+    return Event(orjson.dumps({"id": "c", "choices": [choice]}))
 
 
-def texts(payloads: list[bytes]) -> list[str]:
-    return [orjson.loads(p)["choices"][0]["delta"].get("content", "") for p in payloads]
+def texts(events: list[Event]) -> list[str]:
+    return [orjson.loads(e.raw)["choices"][0]["delta"].get("content", "") for e in events]
 
 
 def test_a_re_run_is_forwarded_past_the_prefix_cut_at_its_end() -> None:
@@ -43,19 +44,21 @@ def test_a_re_run_that_ends_before_the_break_is_refused() -> None:
 
 def test_a_re_run_that_ends_exactly_at_the_break_forwards_just_the_finish() -> None:
     out = Splice("Hello").feed([chunk("Hello", finish="stop")])
-    assert texts(out) == [""] and orjson.loads(out[0])["choices"][0]["finish_reason"] == "stop"
+    assert texts(out) == [""] and orjson.loads(out[0].raw)["choices"][0]["finish_reason"] == "stop"
 
 
 def test_a_continuation_drops_its_role_chunk_and_keeps_usage_and_bad_events() -> None:
     usage = orjson.dumps({"id": "c", "choices": [], "usage": {"prompt_tokens": 1}})
-    out = Splice("").feed([chunk(role="assistant", content=""), chunk(" more"), usage, b"{bad"])
-    assert out[1:] == [usage, b"{bad"] and texts(out[:1]) == [" more"]
+    out = Splice("").feed(
+        [chunk(role="assistant", content=""), chunk(" more"), Event(usage), Event(b"{bad")]
+    )
+    assert [e.raw for e in out[1:]] == [usage, b"{bad"] and texts(out[:1]) == [" more"]
 
 
 def test_completions_text_is_spliced_too() -> None:
     payload = orjson.dumps({"choices": [{"index": 0, "text": "abcdef", "finish_reason": None}]})
-    (out,) = Splice("abc").feed([payload])
-    assert orjson.loads(out)["choices"][0]["text"] == "def"
+    (out,) = Splice("abc").feed([Event(payload)])
+    assert orjson.loads(out.raw)["choices"][0]["text"] == "def"
 
 
 def call(endpoint: Any = "chat", **body: Any) -> Call:

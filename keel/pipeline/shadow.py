@@ -5,8 +5,9 @@ copied or not alike. The copy leaves in the background once the real call has it
 answer, as a plain (non-streaming) request, and the client never waits for it: a shadow
 deployment that also serves real traffic gets a connection pool of its own here, and at most its
 ``max_concurrency`` copies are in flight (a copy beyond is dropped and counted in
-``keel_shadow_dropped_total``). The outcome is recorded as a usage row of kind ``shadow`` with
-the real request's id; the answer itself is discarded.
+``keel_shadow_dropped_total``). A copy runs through a pipeline of the same meter and account
+stages as every call, its own deployment for invoker: its outcome is recorded as a usage row
+(and audit record) of kind ``shadow`` with the real request's id; the answer is discarded.
 """
 
 from __future__ import annotations
@@ -14,23 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
-import orjson
-
-from keel.audit.record import call_record
+from keel.answer import Answer, Event
 from keel.call import Attempt, Call
 from keel.config.schema import DeploymentConfig, KeelConfig
 from keel.errors import UpstreamError, UpstreamTimeout
-from keel.finops.cost import cost_usd
 from keel.monitor.metrics import Metrics
-from keel.pipeline.account import usage_row
-from keel.pipeline.meter import usage_from_answer
+from keel.pipeline import Pipeline, Stage
 from keel.providers import build_provider
 from keel.providers.base import Provider, UpstreamRequest
 from keel.routing.rollout import BUCKETS, bucket
-from keel.store.ledger import Ledger
 
 __all__ = ["Shadow", "Shadows"]
 
@@ -40,13 +36,45 @@ _STREAM_FIELDS = ("stream", "stream_options")
 
 
 class Lane:
-    """One shadow deployment: its adapter and the copies in flight to it."""
+    """One shadow deployment: its adapter, the copies in flight to it, and the pipeline they
+    run through."""
 
-    def __init__(self, deployment: DeploymentConfig, provider: Provider, owned: bool) -> None:
+    def __init__(
+        self,
+        deployment: DeploymentConfig,
+        provider: Provider,
+        owned: bool,
+        stages: Sequence[Stage],
+    ) -> None:
         self.deployment = deployment
         self.provider = provider
         self.owned = owned  # built for shadows alone, so started and closed here
         self.in_flight = 0
+        self.pipeline = Pipeline(stages, self.invoke)
+
+    async def invoke(self, twin: Call) -> Answer:
+        """Send the copy as a plain request: its answer, or its failure raised."""
+        d = self.deployment
+        request = UpstreamRequest(twin.endpoint, twin.body, False, twin.id)
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            async with asyncio.timeout(d.timeouts.total_s):
+                reply = await self.provider.send(request)
+        except UpstreamError as exc:
+            error = exc.code
+            raise
+        except TimeoutError:
+            error = UpstreamTimeout.code
+            raise UpstreamTimeout(f"shadow deployment {d.name} did not answer in time") from None
+        finally:
+            self.in_flight -= 1
+            twin.upstream_s = time.perf_counter() - started
+            twin.attempts.append(Attempt(d.name, error, twin.upstream_s))
+            twin.deployment, twin.region = d.name, d.region
+            if twin.copy_of is not None:  # its id as recorded: a taken id is replaced at commit
+                twin.id = twin.copy_of.id
+        return Answer(body=Event(reply.body))
 
 
 class Shadow:
@@ -74,38 +102,11 @@ class Shadow:
         body = {k: v for k, v in call.body.items() if k not in _STREAM_FIELDS}
         body["model"] = lane.deployment.model
         twin = Call(id=call.id, endpoint=call.endpoint, body=body, model=call.model,
-                    stream=False, principal=call.principal)  # fmt: skip
+                    stream=False, principal=call.principal, kind="shadow",
+                    copy_of=call)  # fmt: skip
         lane.in_flight += 1
-        self.shadows.launch(self._send(twin, call))
-
-    async def _send(self, twin: Call, call: Call) -> None:
-        lane = self.lane
-        d = lane.deployment
-        request = UpstreamRequest(twin.endpoint, twin.body, False, twin.id)
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(d.timeouts.total_s):
-                reply = await lane.provider.send(request)
-            twin.usage = usage_from_answer(twin, orjson.loads(reply.body))
-        except UpstreamError as exc:
-            twin.status, twin.error = exc.status, exc.code
-        except TimeoutError:
-            twin.status, twin.error = 504, UpstreamTimeout.code
-        except orjson.JSONDecodeError:
-            twin.status, twin.error = 502, UpstreamError.code
-        finally:
-            lane.in_flight -= 1
-        twin.upstream_s = time.perf_counter() - started
-        twin.attempts.append(Attempt(d.name, twin.error, twin.upstream_s))
-        twin.deployment, twin.region, twin.finished = d.name, d.region, time.perf_counter()
-        if twin.status < 400:
-            twin.cost_usd = cost_usd(d.prices, twin.usage)
-        # The call's id as recorded, if its record is in: a taken id is replaced at commit.
-        twin.id = call.id
-        # Not awaited: nobody waits for a shadow's record; a failed commit is logged by the ledger.
-        ledger = self.shadows.ledger
-        ledger.submit({**usage_row(twin), "kind": "shadow"},
-                      call_record(twin, "shadow") if ledger.audited else None)  # fmt: skip
+        # Nobody waits for a shadow's record; a failed commit is logged by the ledger.
+        self.shadows.launch(lane.pipeline.run(twin))
 
 
 class Shadows:
@@ -115,11 +116,11 @@ class Shadows:
         self,
         config: KeelConfig,
         providers: dict[str, Provider],
-        ledger: Ledger,
+        stages: Sequence[Stage],
         metrics: Metrics,
         regions_of: dict[str, frozenset[str]],
     ) -> None:
-        self.ledger = ledger
+        """``stages``: what a copy runs through (the meter and the account)."""
         self.metrics = metrics
         self.regions_of = regions_of  # the router's: where each data class may go
         serving = {name for spec in config.models.values() for name in spec.deployments}
@@ -133,10 +134,17 @@ class Shadows:
                 d = config.deployment(name)
                 # Real traffic to it keeps its own pool: copies must never queue ahead of it.
                 own = name in serving
-                self.lanes[name] = Lane(d, build_provider(d) if own else providers[name], own)
+                provider = build_provider(d) if own else providers[name]
+                self.lanes[name] = Lane(d, provider, own, stages)
             self._shadows[model] = Shadow(spec.shadow.percent, self.lanes[name], self)
         self.get = self._shadows.get
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def copy(self, call: Call) -> None:
+        """Copy the call to its model's shadow, if it has one and the call is picked."""
+        shadow = self._shadows.get(call.model)
+        if shadow is not None:
+            shadow.copy(call)
 
     async def start(self) -> None:
         await asyncio.gather(*(lane.provider.start() for lane in self.lanes.values() if lane.owned))
@@ -149,13 +157,13 @@ class Shadows:
         owned = [lane.provider.close() for lane in self.lanes.values() if lane.owned]
         await asyncio.gather(*owned)
 
-    def launch(self, work: Coroutine[Any, Any, None]) -> None:
+    def launch(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(_logged(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
 
-async def _logged(work: Coroutine[Any, Any, None]) -> None:
+async def _logged(work: Coroutine[Any, Any, Any]) -> None:
     try:
         await work
     except Exception:

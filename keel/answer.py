@@ -1,0 +1,168 @@
+"""What a call gives back: an ``Answer``, a whole body or a stream of events.
+
+Every payload an upstream sends is an ``Event``: its bytes as they came, parsed at most once,
+however many stages read it, and encoded again only if a stage changed it. A protocol module at
+the edge turns an ``Answer`` into its wire format; nothing here knows HTTP.
+
+The payloads are OpenAI-shaped (chat completion chunks, completions, embeddings): every provider
+adapter speaks that shape to keel, so the readers of a chunk's parts are here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+
+if TYPE_CHECKING:
+    from keel.errors import KeelError
+
+__all__ = [
+    "Answer",
+    "Event",
+    "Events",
+    "Item",
+    "Resumed",
+    "calls_a_tool",
+    "choice_text",
+    "starts_answer",
+]
+
+_UNPARSED = object()
+_NOT_JSON = object()
+
+# Delta fields besides content that carry an answer; a chunk with only a role (or empty
+# content) does not.
+_ANSWER_FIELDS = ("text", "tool_calls", "function_call", "refusal", "reasoning_content")
+
+
+class Event:
+    """One JSON payload: a stream's event (an SSE ``data:`` line) or a whole answer's body."""
+
+    __slots__ = ("_raw", "_value", "_changed")
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._value: Any = _UNPARSED
+        self._changed = False
+
+    @property
+    def json(self) -> bool:
+        """Whether the payload is JSON at all."""
+        return self._parsed() is not _NOT_JSON
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """The parsed object (parsed on first use); None when it is not a JSON object."""
+        value = self._parsed()
+        return value if isinstance(value, dict) else None
+
+    @property
+    def value(self) -> Any:
+        """The parsed JSON value, whatever it is; ValueError when the payload is not JSON."""
+        value = self._parsed()
+        if value is _NOT_JSON:
+            raise ValueError("not JSON")
+        return value
+
+    def changed(self) -> None:
+        """A stage changed ``data`` in place: ``raw`` encodes it again."""
+        self._changed = True
+
+    def replace(self, data: dict[str, Any]) -> None:
+        """The payload is now ``data``."""
+        self._value, self._changed = data, True
+
+    @property
+    def raw(self) -> bytes:
+        """The bytes to send: as they came, unless a stage changed the payload."""
+        if self._changed:
+            self._raw, self._changed = orjson.dumps(self._value), False
+        return self._raw
+
+    def _parsed(self) -> Any:
+        if self._value is _UNPARSED:
+            try:
+                self._value = orjson.loads(self._raw)
+            except orjson.JSONDecodeError:
+                self._value = _NOT_JSON
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Event({self.raw!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """A stream broke on ``broken`` (``code``) and goes on from ``target`` by ``kind``
+    (prefill or rerun): the edge may tell a reader of the raw stream."""
+
+    broken: str
+    target: str
+    code: str
+    kind: str
+
+
+# What a stream yields: the events that arrived together (forwarded in one write), or a note.
+Item = list[Event] | Resumed
+
+
+class Events(Protocol):
+    """A stream's items as they come. Iterate it to its end or close it: either ends it
+    upstream and gives back what it holds."""
+
+    def __aiter__(self) -> AsyncIterator[Item]: ...
+
+    async def __anext__(self) -> Item: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Answer:
+    """A call's outcome. Exactly one of ``body`` (a whole answer), ``events`` (a stream) and
+    ``error`` (the call failed: what the client is told) is set.
+
+    A stream's ``ended`` is set once its events are exhausted: None if it finished, else the
+    error that ended it (the client already has a 200 and part of the answer)."""
+
+    body: Event | None = None
+    events: Events | None = None
+    error: KeelError | None = None
+    ended: KeelError | None = field(default=None)
+
+
+def choice_text(choice: Any) -> str:
+    """The text a chunk's (or an answer's) choice carries."""
+    if not isinstance(choice, dict):
+        return ""
+    text = choice.get("text")
+    if isinstance(text, str):
+        return text
+    message = choice.get("message") or choice.get("delta") or {}
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else ""
+
+
+def calls_a_tool(choice: Any) -> bool:
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    return isinstance(delta, dict) and bool(delta.get("tool_calls") or delta.get("function_call"))
+
+
+def starts_answer(event: dict[str, Any]) -> bool:
+    """Does this chunk carry part of an answer (text, a tool call, a finish)?"""
+    choices = event.get("choices")
+    if not isinstance(choices, list):
+        return False
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        if choice.get("finish_reason"):
+            return True
+        delta = choice.get("delta")
+        part = delta if isinstance(delta, dict) else choice  # completions put text on the choice
+        if part.get("content") or any(part.get(f) for f in _ANSWER_FIELDS):
+            return True
+    return False
