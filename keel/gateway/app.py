@@ -36,7 +36,7 @@ from keel.pipeline.guard import Guard
 from keel.pipeline.identify import Identify
 from keel.providers import build_provider
 from keel.routing.health import Prober
-from keel.routing.live import Rollouts
+from keel.routing.rollouts import Rollouts
 from keel.routing.router import Router
 from keel.routing.shadow import Shadows
 from keel.state import open_state

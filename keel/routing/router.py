@@ -36,11 +36,11 @@ from keel.errors import (
     UpstreamTimeout,
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
-from keel.routing.breaker import Breaker, State
+from keel.routing.breaker import Breaker, BreakerState
 from keel.routing.first_token import await_first_token
-from keel.routing.live import Rollouts
 from keel.routing.resume import Splice, continuation, resumable
-from keel.routing.rollout import Split
+from keel.routing.rollouts import Rollouts
+from keel.routing.split import Split
 from keel.routing.strategies import LatencyWatch, order
 from keel.routing.target import Target
 
@@ -225,7 +225,10 @@ class Router:
                 target.breaker.success()  # it answered: the request was at fault, not it
             else:
                 target.breaker.failure()
-            if getattr(policy, outcome.kind) != "retry" or target.breaker.state is not State.CLOSED:
+            if (
+                getattr(policy, outcome.kind) != "retry"
+                or target.breaker.state is not BreakerState.CLOSED
+            ):
                 return outcome  # not the kind a retry cures, or its breaker says stop
             wait = retry_wait(outcome, attempt, d, call.remaining_s())
             if wait is None:

@@ -29,7 +29,7 @@ from keel.pipeline.account import usage_row
 from keel.pipeline.meter import usage_from_answer
 from keel.providers import build_provider
 from keel.providers.base import Provider, UpstreamRequest
-from keel.routing.rollout import BUCKETS, bucket
+from keel.routing.split import BUCKETS, bucket
 from keel.store.ledger import Ledger
 
 __all__ = ["Shadow", "Shadows"]
