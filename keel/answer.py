@@ -41,7 +41,7 @@ _ANSWER_FIELDS = ("text", "tool_calls", "function_call", "refusal", "reasoning_c
 class Event:
     """One JSON payload: a stream's event (an SSE ``data:`` line) or a whole answer's body."""
 
-    __slots__ = ("_raw", "_value", "_changed")
+    __slots__ = ("_changed", "_raw", "_value")
 
     def __init__(self, raw: bytes) -> None:
         self._raw = raw

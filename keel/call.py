@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # the types of two stages' slots; neither module imports this one
-    from keel.guard.policy import RequestGuard
+    from keel.guard.pii.policy import RequestGuard
     from keel.pipeline.admission import Admission
 
 __all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Kind", "Principal", "Usage"]

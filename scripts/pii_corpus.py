@@ -6,7 +6,7 @@ negatives (numbers that look like PII but are not) sit next to them. Labels are 
 spans, written here by construction, never by running the detector.
 
 The values are built by this script's own arithmetic (Luhn and IBAN check digits, the
-Steuer-ID rules), independent of keel/guard/checks.py, so a bug there is not copied into the
+Steuer-ID rules), independent of keel/guard/pii/checks.py, so a bug there is not copied into the
 labels.
 """
 

@@ -12,8 +12,8 @@ import argparse
 import timeit
 from pathlib import Path
 
-from keel.guard import Kind, Pseudonymiser, StreamGuard, detect
-from keel.guard.evaluation import evaluate, load_corpus, score_table
+from keel.guard.pii import Kind, Pseudonymiser, StreamGuard, detect
+from keel.guard.pii.evaluation import evaluate, load_corpus, score_table
 
 CORPUS = Path(__file__).parents[1] / "tests" / "guard" / "data" / "pii_corpus.jsonl"
 

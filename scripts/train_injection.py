@@ -1,8 +1,8 @@
 """Train the prompt-injection classifier: python scripts/train_injection.py [--validate]
 
 Fits L2-regularised logistic regression on the corpus's train split (keel's own features
-and windows, keel.guard.injection_model) by full-batch Adam for a fixed number of steps, and
-writes keel/guard/data/injection_model.json. Nothing is random (full batch, zero start, fixed
+and windows, keel.guard.injection.model) by full-batch Adam for a fixed number of steps, and
+writes keel/guard/injection/data/model.json. Nothing is random (full batch, zero start, fixed
 step count, numpy's sequential bincount sums), so a re-run writes the same bytes.
 
 It trains on the train and validation splits, then prints precision, recall and F1 on the
@@ -28,7 +28,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from keel.guard.injection import DEFAULT_THRESHOLD
-from keel.guard.injection_model import (
+from keel.guard.injection.model import (
     BITS,
     MODEL_PATH,
     InjectionModel,
@@ -36,8 +36,8 @@ from keel.guard.injection_model import (
     features,
     window_members,
 )
-from keel.guard.injection_rules import rule_hits, rule_score
-from keel.guard.injection_text import normalise
+from keel.guard.injection.rules import rule_hits, rule_score
+from keel.guard.injection.text import normalise
 
 CORPUS = Path(__file__).parents[1] / "tests" / "guard" / "data" / "injection_corpus.jsonl"
 SWEEP = (0.5, 0.7, 0.8, 0.9, 0.95)  # thresholds a data class might choose, for the report

@@ -22,7 +22,7 @@ from keel.finops.budget_use import BudgetUse, budget_uses
 from keel.finops.periods import Period
 from keel.finops.report_period import parse_period
 from keel.finops.self_hosted import SelfHostedCost, hourly_rates, spread
-from keel.finops.tally import Tally, usage_in
+from keel.finops.tally import UsageTally, usage_in
 from keel.store import opened_store
 from keel.store.base import Store, UsageRecord
 from keel.table import render_table
@@ -37,7 +37,7 @@ FORMATS = ("table", "csv", "json")
 @dataclass(slots=True)
 class CostGroup:
     key: dict[str, str | None]  # grouping column -> value (None: not recorded)
-    tally: Tally
+    tally: UsageTally
     budgets: list[BudgetUse]
 
     @property
@@ -51,7 +51,7 @@ class CostReport:
     timezone: str
     by: tuple[str, ...]
     groups: list[CostGroup]
-    total: Tally
+    total: UsageTally
     self_hosted: list[SelfHostedCost]
 
     @property
@@ -98,15 +98,15 @@ async def cost_report(
     now = time.time() if now is None else now
     rates = hourly_rates(config)
     hourly = frozenset(rates)
-    tallies: dict[tuple[str | None, ...], Tally] = {}
+    tallies: dict[tuple[str | None, ...], UsageTally] = {}
     async for row in usage_in(store, period):
         key = _key(row, by)
         tally = tallies.get(key)
         if tally is None:
-            tally = tallies[key] = Tally()
+            tally = tallies[key] = UsageTally()
         tally.add(row, hourly)
     self_hosted = spread(tallies.values(), rates, period, now)
-    total = Tally()
+    total = UsageTally()
     groups = []
     for key in sorted(tallies, key=lambda k: tuple(v or "" for v in k)):
         names = dict(zip(by, key, strict=True))
@@ -133,7 +133,7 @@ _FIELDS = ("requests", "errors", "failed_tries", "prompt_tokens", "cached_tokens
            "p95_latency_ms")  # fmt: skip
 
 
-def _numbers(tally: Tally) -> dict[str, Any]:
+def _numbers(tally: UsageTally) -> dict[str, Any]:
     return {name: getattr(tally, name) for name in _FIELDS}
 
 
@@ -206,7 +206,7 @@ def _table(report: CostReport) -> str:
     return "\n".join(text)
 
 
-def _row(t: Tally, cost: float) -> tuple[str, ...]:
+def _row(t: UsageTally, cost: float) -> tuple[str, ...]:
     return (str(t.requests), str(t.errors), str(t.failed_tries), str(t.prompt_tokens),
             str(t.cached_tokens), str(t.completion_tokens), f"{cost:.6f}", _ms(t.avg_latency_ms),
             _ms(t.p95_latency_ms))  # fmt: skip

@@ -28,7 +28,7 @@ from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
 from keel.finops.report_period import months_in, parse_period
 from keel.finops.self_hosted import hourly_rates, spread
-from keel.finops.tally import Tally, usage_in
+from keel.finops.tally import UsageTally, usage_in
 from keel.store import opened_store
 from keel.store.base import FeedbackRecord, Store
 from keel.table import render_table
@@ -95,12 +95,12 @@ async def roi_report(
 
 async def _tallies(
     store: Store, config: KeelConfig, month: Period, now: float
-) -> dict[str | None, Tally]:
+) -> dict[str | None, UsageTally]:
     """Per project (None: untagged calls, which still use self-hosted capacity)."""
     rates = hourly_rates(config)
-    tallies: dict[str | None, Tally] = {}
+    tallies: dict[str | None, UsageTally] = {}
     async for usage in usage_in(store, month):
-        tallies.setdefault(usage.project, Tally()).add(usage, frozenset(rates))
+        tallies.setdefault(usage.project, UsageTally()).add(usage, frozenset(rates))
     spread(tallies.values(), rates, month, now)
     return tallies
 
@@ -111,7 +111,7 @@ def _latest_feedback(records: list[FeedbackRecord]) -> list[FeedbackRecord]:
     return list(latest.values())
 
 
-def _add_calls(row: RoiRow, tally: Tally | None, use_case: UseCaseConfig | None) -> None:
+def _add_calls(row: RoiRow, tally: UsageTally | None, use_case: UseCaseConfig | None) -> None:
     if tally is None:
         return
     row.requests, row.successes, row.cost_usd = tally.requests, tally.successes, tally.cost_usd

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
-from keel.finops.tally import Tally
+from keel.finops.tally import UsageTally
 
 __all__ = ["SelfHostedCost", "hourly_rates", "spread"]
 
@@ -48,7 +48,7 @@ def hourly_rates(config: KeelConfig) -> dict[str, float]:
 
 
 def spread(
-    tallies: Iterable[Tally], rates: dict[str, float], period: Period, now: float
+    tallies: Iterable[UsageTally], rates: dict[str, float], period: Period, now: float
 ) -> list[SelfHostedCost]:
     """Charge each tally its share of every self-hosted deployment's hours in ``period``."""
     tallies = list(tallies)

@@ -17,13 +17,13 @@ import orjson
 from keel.finops.periods import Period
 from keel.store.base import Store, UsageRecord
 
-__all__ = ["PAGE", "Tally", "nearest_rank", "usage_in"]
+__all__ = ["PAGE", "UsageTally", "nearest_rank", "usage_in"]
 
 PAGE = 5000  # rows read from the store at a time
 
 
 @dataclass(slots=True)
-class Tally:
+class UsageTally:
     requests: int = 0
     errors: int = 0  # requests answered with a status of 400 or more
     failed_tries: int = 0  # upstream tries that failed, retried or not
@@ -54,7 +54,7 @@ class Tally:
         self.failed_tries += _failed_tries(row.attempts)
         self.latencies.append(row.latency_ms)
 
-    def merge(self, other: Tally) -> None:
+    def merge(self, other: UsageTally) -> None:
         """Add ``other``'s totals to these (the report's total row)."""
         for name in ("requests", "errors", "failed_tries", "prompt_tokens", "cached_tokens",
                      "completion_tokens", "successes"):  # fmt: skip

@@ -38,7 +38,7 @@ from keel.pipeline.meter import Meter
 from keel.pipeline.shadow import Shadows
 from keel.providers import build_provider
 from keel.routing.health import Prober
-from keel.routing.live import Rollouts
+from keel.routing.rollouts import Rollouts
 from keel.routing.router import Router
 from keel.state import open_state
 from keel.store import open_store

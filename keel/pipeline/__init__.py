@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from keel.answer import Answer, Event, Events, Item, Resumed
@@ -130,6 +130,7 @@ class Pipeline:
             except Exception:
                 log.exception("request %s: a stage failed after the call failed", call.id)
         return Answer(error=exc)
+
 
 class CallStream:
     """A call's stream through each stage's outbound work. The call ends (its ``after``

@@ -35,14 +35,21 @@ import orjson
 from keel.call import PROMPT_FIELD, Call, Principal
 from keel.config.finops import BudgetConfig, RateLimitConfig
 from keel.config.schema import KeelConfig
-from keel.errors import BudgetExceeded, RateLimited
-from keel.errors import StateUnavailable as StateUnavailableError
+from keel.errors import BudgetExceeded, RateLimited, StateUnavailable
 from keel.finops.periods import Period, period_at
 from keel.finops.prices import Price
 from keel.monitor.alerts import Alerter, budget_alert, rate_limit_alert
 from keel.monitor.metrics import Metrics
 from keel.pipeline.admission import Admission, Check
-from keel.state.base import NEVER, UNLIMITED, Hold, Settle, State, StateUnavailable, Verdict
+from keel.state.base import (
+    NEVER,
+    UNLIMITED,
+    BackendUnavailable,
+    Hold,
+    LimitVerdict,
+    Settle,
+    StateBackend,
+)
 from keel.store.base import Store
 
 __all__ = ["Admission", "Admit", "Check"]
@@ -61,7 +68,7 @@ class Admit:
     def __init__(
         self,
         config: KeelConfig,
-        state: State,
+        state: StateBackend,
         store: Store,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
@@ -140,7 +147,7 @@ class Admit:
         token = secrets.token_hex(8)
         try:
             verdict = await self._admit(holds, checks, token, now_ms)
-        except StateUnavailable as exc:
+        except BackendUnavailable as exc:
             self._unchecked(checks, exc)
             return
         if not verdict.admitted:
@@ -152,14 +159,14 @@ class Admit:
 
     async def _admit(
         self, holds: list[Hold], checks: list[Check], token: str, now_ms: int
-    ) -> Verdict:
+    ) -> LimitVerdict:
         for _ in range(3):
             verdict = await self.state.admit(holds, token, now_ms)
             if not verdict.missing:
                 return verdict
             for i in verdict.missing:
                 await self._seed(holds[i], checks[i])
-        raise StateUnavailable("not ready (budget counters could not be started)")
+        raise BackendUnavailable("not ready (budget counters could not be started)")
 
     async def _seed(self, hold: Hold, check: Check) -> None:
         """A budget without a counter (its period just began, or the backend lost it) starts
@@ -172,12 +179,12 @@ class Admit:
                 column, check.subject, check.period.start, check.period.end
             )
         except Exception as exc:  # the store is down: the budget cannot know its spend
-            raise StateUnavailable(
+            raise BackendUnavailable(
                 f"not ready (the store could not say what was spent: {exc})"
             ) from exc
         await self.state.seed(hold.key, math.ceil(spent * NANO), hold.expires_ms, as_of)
 
-    def _unchecked(self, checks: list[Check], exc: StateUnavailable) -> None:
+    def _unchecked(self, checks: list[Check], exc: BackendUnavailable) -> None:
         self.metrics.state_errors.labels("admit").inc()
         closed = [c for c in checks if not _fails_open(c.policy)]
         if not closed:
@@ -185,7 +192,7 @@ class Admit:
             return
         self.metrics.state_unchecked.labels("fail_closed").inc()
         names = ", ".join(sorted({f"{_what(c)} '{c.policy.name}'" for c in closed}))
-        raise StateUnavailableError(
+        raise StateUnavailable(
             f"keel cannot check {names} because its state backend ({self.state.url}) is {exc}, "
             "and the policy is fail_closed. Retry shortly; if it persists, "
             "check the state backend, or set on_state_error: fail_open on the policy."
@@ -194,7 +201,7 @@ class Admit:
     def _refuse(
         self,
         call: Call,
-        verdict: Verdict,
+        verdict: LimitVerdict,
         holds: list[Hold],
         checks: list[Check],
         now: float,
@@ -312,7 +319,7 @@ class Admit:
         recorded_ms = int(self.clock() * 1000)
         try:
             spent = await self.state.settle(settles, admission.token, recorded_ms)
-        except StateUnavailable:
+        except BackendUnavailable:
             self.metrics.state_errors.labels("settle").inc()
             self.pending.append((settles, admission.token, recorded_ms))
             return
@@ -345,7 +352,7 @@ class Admit:
 
     def _saturation(
         self,
-        verdict: Verdict,
+        verdict: LimitVerdict,
         holds: Sequence[Hold],
         checks: Sequence[Check],
         now: float,
@@ -377,7 +384,7 @@ class Admit:
             settles, token, recorded_ms = self.pending[0]
             try:
                 await self.state.settle(settles, token, recorded_ms)
-            except StateUnavailable:
+            except BackendUnavailable:
                 return
             except Exception:
                 log.exception("a settle could not be applied; it is dropped")
@@ -459,7 +466,9 @@ def _price_bounds(config: KeelConfig) -> dict[str, Price]:
     }
 
 
-def _headers(verdict: Verdict, holds: Sequence[Hold], checks: Sequence[Check]) -> dict[str, str]:
+def _headers(
+    verdict: LimitVerdict, holds: Sequence[Hold], checks: Sequence[Check]
+) -> dict[str, str]:
     """OpenAI's x-ratelimit-* headers, from the tightest rpm and tpm windows, and what the
     tightest hard budget has left."""
     headers: dict[str, str] = {}

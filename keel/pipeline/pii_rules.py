@@ -13,10 +13,10 @@ from keel.answer import Event
 from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
-from keel.guard.chat import map_answer_text
-from keel.guard.entities import Kind
-from keel.guard.policy import PiiPolicy, RequestGuard, blocked_message
-from keel.guard.stream import ChunkGuard, StreamGuard
+from keel.guard.pii.chat import map_answer_text
+from keel.guard.pii.entities import Kind
+from keel.guard.pii.policy import PiiActions, RequestGuard, blocked_message
+from keel.guard.pii.stream import ChunkGuard, StreamGuard
 
 __all__ = ["AnswerRules", "PIIRules"]
 
@@ -28,7 +28,7 @@ class PIIRules:
             raise ValueError(f"unknown PII kinds {unknown}; use {', '.join(Kind)}")
         kinds = [Kind(k) for k in policy.entities] or [k for k in Kind if k is not Kind.PERSON]
         self.action = policy.prompts
-        self.inbound_policy = PiiPolicy.parse({k.value: policy.prompts for k in kinds})
+        self.inbound_policy = PiiActions.parse({k.value: policy.prompts for k in kinds})
         self.out_kinds = frozenset(kinds) if policy.answers != "allow" else frozenset()
 
     def inbound(self, call: Call) -> None:

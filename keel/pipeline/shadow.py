@@ -26,7 +26,7 @@ from keel.monitor.metrics import Metrics
 from keel.pipeline import Pipeline, Stage
 from keel.providers import build_provider
 from keel.providers.base import Provider, UpstreamRequest
-from keel.routing.rollout import BUCKETS, bucket
+from keel.routing.split import BUCKETS, bucket
 
 __all__ = ["Shadow", "Shadows"]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from keel.config.schema import KeelConfig, ModelConfig
-from keel.routing.rollout import baseline_of, config_state, describe, misfit
+from keel.routing.split import baseline_of, config_state, describe, misfit
 from keel.store import opened_store
 from keel.store.base import RolloutChange, RolloutState, Store
 

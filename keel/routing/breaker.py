@@ -17,10 +17,10 @@ from enum import Enum
 
 from keel.config.schema import BreakerConfig
 
-__all__ = ["Breaker", "State"]
+__all__ = ["Breaker", "BreakerState"]
 
 
-class State(Enum):
+class BreakerState(Enum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
@@ -29,7 +29,7 @@ class State(Enum):
 class Breaker:
     def __init__(self, config: BreakerConfig) -> None:
         self.config = config
-        self.state = State.CLOSED
+        self.state = BreakerState.CLOSED
         self.held = False  # tripped by an active probe: open whatever the requests say
         self.opened_at = 0.0
         #: Called with ``up`` whenever it changes (set by whoever shows it, e.g. a gauge).
@@ -41,21 +41,21 @@ class Breaker:
     @property
     def up(self) -> bool:
         """Does this deployment get traffic now (not resting, not held down)?"""
-        return self.state is State.CLOSED and not self.held
+        return self.state is BreakerState.CLOSED and not self.held
 
     def allow(self, now: float | None = None) -> bool:
         """May a request go to this deployment now? Takes the probe slot when half-open."""
         if self.held:
             return False
-        if not self.config.enabled or self.state is State.CLOSED:
+        if not self.config.enabled or self.state is BreakerState.CLOSED:
             return True
         now = time.monotonic() if now is None else now
-        if self.state is State.OPEN and now - self.opened_at >= self.config.cooldown_s:
-            self._move(State.HALF_OPEN)
+        if self.state is BreakerState.OPEN and now - self.opened_at >= self.config.cooldown_s:
+            self._move(BreakerState.HALF_OPEN)
             self._probing = False
         # A probe whose caller went away never reports back: after a cooldown, probe again.
         stale = now - self._probe_at >= self.config.cooldown_s
-        if self.state is State.HALF_OPEN and (not self._probing or stale):
+        if self.state is BreakerState.HALF_OPEN and (not self._probing or stale):
             self._probing = True
             self._probe_at = now
             return True
@@ -68,8 +68,8 @@ class Breaker:
     def success(self) -> None:
         if self.held:
             return  # a request sent before the probe said down: the probe decides
-        if self.state is not State.CLOSED:  # the hot path: every good answer comes here
-            self._move(State.CLOSED)
+        if self.state is not BreakerState.CLOSED:  # the hot path: every good answer comes here
+            self._move(BreakerState.CLOSED)
         self._failures.clear()
         self._probing = False
 
@@ -77,7 +77,7 @@ class Breaker:
         if not self.config.enabled or self.held:
             return
         now = time.monotonic() if now is None else now
-        if self.state is State.HALF_OPEN:
+        if self.state is BreakerState.HALF_OPEN:
             self._open(now)
             return
         self._failures.append(now)
@@ -97,18 +97,18 @@ class Breaker:
         """Release a hold and close: the deployment is known to be up, traffic may go at once."""
         was = self.up
         self.held = False
-        self.state = State.CLOSED
+        self.state = BreakerState.CLOSED
         self._failures.clear()
         self._probing = False
         self._changed(was)
 
     def _open(self, now: float) -> None:
-        self._move(State.OPEN)
+        self._move(BreakerState.OPEN)
         self.opened_at = now
         self._failures.clear()
         self._probing = False
 
-    def _move(self, state: State) -> None:
+    def _move(self, state: BreakerState) -> None:
         was = self.up
         self.state = state
         self._changed(was)

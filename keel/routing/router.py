@@ -18,7 +18,7 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from keel.errors import (
     Overloaded,
     PermissionDenied,
     ResidencyViolation,
+    StreamBroken,
     StreamDiverged,
     UnsupportedOperation,
     UpstreamError,
@@ -39,11 +40,11 @@ from keel.errors import (
     UpstreamTimeout,
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
-from keel.routing.breaker import Breaker, State
+from keel.routing.breaker import Breaker, BreakerState
 from keel.routing.first_token import await_first_token
-from keel.routing.live import Rollouts
 from keel.routing.resume import Splice, continuation, resumable
-from keel.routing.rollout import Split
+from keel.routing.rollouts import Rollouts
+from keel.routing.split import Split
 from keel.routing.strategies import LatencyWatch, order
 from keel.routing.stream import Progress, upstream_events
 from keel.routing.target import Target
@@ -135,7 +136,7 @@ class Router:
 
     async def _relay(
         self, call: Call, target: Target, reply: UpstreamReply, route: Sequence[Target]
-    ) -> AsyncIterator[Item]:
+    ) -> AsyncGenerator[Item, None]:
         """The stream's events; if it breaks, carry on from a fallback while one can."""
         progress = Progress()
         splice: Splice | None = None
@@ -165,7 +166,7 @@ class Router:
                 target, reply, splice = found
                 broken.release()
                 progress.error = None
-                yield Resumed(broken.name, target.name, failure.code, splice.kind)
+                yield Resumed(broken.name, target.name, failure.code or "", splice.kind)
         finally:
             target.release()
 
@@ -274,7 +275,10 @@ class Router:
                 target.breaker.success()  # it answered: the request was at fault, not it
             else:
                 target.breaker.failure()
-            if getattr(policy, outcome.kind) != "retry" or target.breaker.state is not State.CLOSED:
+            if (
+                getattr(policy, outcome.kind) != "retry"
+                or target.breaker.state is not BreakerState.CLOSED
+            ):
                 return outcome  # not the kind a retry cures, or its breaker says stop
             wait = retry_wait(outcome, attempt, d, call.remaining_s())
             if wait is None:

@@ -17,7 +17,7 @@ import orjson
 
 from keel.config.schema import KeelConfig
 from keel.routing.admin import Effective, effective, model_spec, summary
-from keel.routing.rollout import baseline_of, describe
+from keel.routing.split import baseline_of, describe
 from keel.store import opened_store
 from keel.store.base import RolloutEvent, RolloutState, Store
 from keel.table import render_table

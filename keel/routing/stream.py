@@ -11,7 +11,7 @@ The deployment slot the router took is released when the stream ends, however it
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from keel.answer import Event, calls_a_tool, choice_text
@@ -71,7 +71,7 @@ class Progress:
         return None
 
 
-async def upstream_events(call: Call, reply: UpstreamReply) -> AsyncIterator[list[Event]]:
+async def upstream_events(call: Call, reply: UpstreamReply) -> AsyncGenerator[list[Event], None]:
     """The reply's events: what was read while waiting for the first token, then the rest as
     it comes, the time spent waiting on the upstream added to ``call.upstream_s``. The
     upstream's stream is closed however this ends."""

@@ -4,12 +4,12 @@ scheme picks the backend: ``memory://`` (one process) or ``redis://`` (every rep
 from __future__ import annotations
 
 from keel.config.finops import StateConfig
-from keel.state.base import Hold, Settle, State, StateUnavailable, Verdict
+from keel.state.base import BackendUnavailable, Hold, LimitVerdict, Settle, StateBackend
 
-__all__ = ["Hold", "Settle", "State", "StateUnavailable", "Verdict", "open_state"]
+__all__ = ["BackendUnavailable", "Hold", "LimitVerdict", "Settle", "StateBackend", "open_state"]
 
 
-def open_state(config: StateConfig) -> State:
+def open_state(config: StateConfig) -> StateBackend:
     if config.url.startswith("memory://"):
         from keel.state.memory import MemoryState
 

@@ -27,11 +27,11 @@ from typing import Literal
 __all__ = [
     "NEVER",
     "UNLIMITED",
+    "BackendUnavailable",
     "Hold",
+    "LimitVerdict",
     "Settle",
-    "State",
-    "StateUnavailable",
-    "Verdict",
+    "StateBackend",
 ]
 
 HoldKind = Literal["window", "slots", "budget"]
@@ -41,7 +41,7 @@ UNLIMITED = 2**62  # the limit of a budget that only counts (soft budgets)
 KEEP_DAYS_MS = 86_400_000  # counters outlive their period by a day (late settles, reports)
 
 
-class StateUnavailable(Exception):
+class BackendUnavailable(Exception):
     """The backend could not be reached or did not answer in time."""
 
 
@@ -56,7 +56,7 @@ class Hold:
 
 
 @dataclass(slots=True)
-class Verdict:
+class LimitVerdict:
     """What ``admit`` decided. ``levels`` is, per hold, its use after admission (or, when
     refused, its use as found): the window's sum, the slots taken, a budget's spent plus
     reserved. ``spent`` is a budget's settled spend (0 for other holds)."""
@@ -80,7 +80,7 @@ class Settle:
     amount: int = 0
 
 
-class State(ABC):
+class StateBackend(ABC):
     """Shared counters. Every call takes ``now_ms`` from the caller, so tests can drive the
     clock and every replica reads its own (keep them in step with NTP)."""
 
@@ -93,7 +93,7 @@ class State(ABC):
         """Release connections."""
 
     @abstractmethod
-    async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> Verdict:
+    async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> LimitVerdict:
         """Check every hold and take all of them, or none. ``token`` names this admission
         (settle passes it back). Budgets without a counter yet are listed in ``missing``
         and nothing is taken: seed them, then admit again."""
@@ -118,4 +118,4 @@ class State(ABC):
 
     @abstractmethod
     async def ping(self) -> None:
-        """Raise StateUnavailable if the backend cannot be reached."""
+        """Raise BackendUnavailable if the backend cannot be reached."""

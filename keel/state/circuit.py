@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from keel.state.base import StateUnavailable
+from keel.state.base import BackendUnavailable
 
 __all__ = ["Circuit"]
 
@@ -41,7 +41,7 @@ class Circuit:
         return "half-open" if self._probing or self.clock() >= self._open_until else "open"
 
     def check(self) -> None:
-        """Let a call through, or raise StateUnavailable at once while the circuit is open
+        """Let a call through, or raise BackendUnavailable at once while the circuit is open
         (and while a half-open probe is out)."""
         if self._open_until is None:
             return
@@ -49,7 +49,7 @@ class Circuit:
             self._probing = True  # this call is the probe
             return
         wait = max(0.0, self._open_until - self.clock())
-        raise StateUnavailable(
+        raise BackendUnavailable(
             f"marked down after {self.failures} failures in a row (last: {self.last_error}); "
             + (f"trying it again in {wait:.1f} s" if wait else "a probe is under way")
         )

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from keel.state.base import KEEP_DAYS_MS, NEVER, Hold, Settle, State, Verdict
+from keel.state.base import KEEP_DAYS_MS, NEVER, Hold, LimitVerdict, Settle, StateBackend
 
 __all__ = ["MemoryState"]
 
@@ -61,7 +61,7 @@ class _Budget:
                 self.reserved -= amount
 
 
-class MemoryState(State):
+class MemoryState(StateBackend):
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self.windows: dict[str, _Window] = {}
@@ -73,14 +73,14 @@ class MemoryState(State):
     async def ping(self) -> None:
         return None
 
-    async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> Verdict:
+    async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> LimitVerdict:
         self._admissions += 1
         if self._admissions % _SWEEP_EVERY == 0:
             self._sweep(now_ms)
         budgets = self.budgets
         missing = [i for i, h in enumerate(holds) if h.kind == "budget" and h.key not in budgets]
         if missing:
-            return Verdict(False, [], [], missing=missing)
+            return LimitVerdict(False, [], [], missing=missing)
         levels: list[int] = []
         spent: list[int] = []
         waits: list[int] = []
@@ -92,12 +92,12 @@ class MemoryState(State):
         refused = _longest(waits)
         resets = [self._reset(h, now_ms) for h in holds]
         if refused >= 0:
-            return Verdict(False, levels, spent, refused, waits[refused], resets)
+            return LimitVerdict(False, levels, spent, refused, waits[refused], resets)
         for i, hold in enumerate(holds):
             levels[i] += self._take(hold, token, now_ms)
             if hold.kind == "window":
                 resets[i] = hold.span_ms
-        return Verdict(True, levels, spent, resets_ms=resets)
+        return LimitVerdict(True, levels, spent, resets_ms=resets)
 
     def _check(self, hold: Hold, now_ms: int) -> tuple[int, int, int]:
         """(use now, wait in ms or 0 if it fits, budget spent)."""

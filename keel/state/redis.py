@@ -26,7 +26,14 @@ from redis.exceptions import ConnectionError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from keel.config.finops import StateConfig
-from keel.state.base import KEEP_DAYS_MS, Hold, Settle, State, StateUnavailable, Verdict
+from keel.state.base import (
+    KEEP_DAYS_MS,
+    BackendUnavailable,
+    Hold,
+    LimitVerdict,
+    Settle,
+    StateBackend,
+)
 from keel.state.circuit import Circuit
 
 __all__ = ["RedisState"]
@@ -253,7 +260,7 @@ class _PoolBusy(Exception):
     pass
 
 
-class RedisState(State):
+class RedisState(StateBackend):
     def __init__(self, config: StateConfig) -> None:
         self.url = config.url
         self.config = config
@@ -299,7 +306,7 @@ class RedisState(State):
                 result = await op()
         except _PoolBusy as exc:
             self.circuit.passed()
-            raise StateUnavailable(
+            raise BackendUnavailable(
                 f"busy (all {self.config.pool_size} of keel's connections to it were in use for "
                 f"{self.config.pool_wait_s:g} s: keel is overloaded, not necessarily Redis)"
             ) from exc
@@ -311,14 +318,14 @@ class RedisState(State):
         self.circuit.succeeded()
         return result
 
-    def _failed(self, error: str) -> StateUnavailable:
+    def _failed(self, error: str) -> BackendUnavailable:
         self.circuit.failed(error)
-        return StateUnavailable(error)
+        return BackendUnavailable(error)
 
     async def ping(self) -> None:
         await self._run(self.redis.ping)
 
-    async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> Verdict:
+    async def admit(self, holds: Sequence[Hold], token: str, now_ms: int) -> LimitVerdict:
         args: list[Any] = [now_ms, token]
         for hold in holds:
             args += (_KIND[hold.kind], hold.limit, hold.amount, hold.span_ms, hold.expires_ms)
@@ -328,12 +335,12 @@ class RedisState(State):
         reply = [int(v) for v in raw]
         n = len(holds)
         if reply[0] == 2:
-            return Verdict(False, [], [], missing=reply[1:])
+            return LimitVerdict(False, [], [], missing=reply[1:])
         at = 1 if reply[0] == 0 else 3
         levels, spent, resets = reply[at : at + n], reply[at + n : at + 2 * n], reply[at + 2 * n :]
         if reply[0] == 0:
-            return Verdict(True, levels, spent, resets_ms=resets)
-        return Verdict(False, levels, spent, reply[1], reply[2], resets)
+            return LimitVerdict(True, levels, spent, resets_ms=resets)
+        return LimitVerdict(False, levels, spent, reply[1], reply[2], resets)
 
     async def settle(self, settles: Sequence[Settle], token: str, now_ms: int) -> list[int]:
         args: list[Any] = [now_ms, token]

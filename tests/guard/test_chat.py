@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from keel.guard import (
+from keel.guard.pii import (
     Kind,
     Pseudonymiser,
     blocked_types_chat,

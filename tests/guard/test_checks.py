@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from keel.guard.checks import (
+from keel.guard.pii.checks import (
     card_brand_ok,
     de_tax_id_ok,
     iban_ok,

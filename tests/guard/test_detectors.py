@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from keel.guard import Entity, Kind, detect
-from keel.guard.detectors import PRIORITY, resolve
-from keel.guard.patterns import GROUP_TOKEN
+from keel.guard.pii import Entity, Kind, detect
+from keel.guard.pii.detectors import PRIORITY, resolve
+from keel.guard.pii.patterns import GROUP_TOKEN
 
 
 def found(text: str) -> list[tuple[str, str]]:

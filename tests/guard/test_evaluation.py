@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from keel.guard.evaluation import ALL, evaluate, load_corpus
+from keel.guard.pii.evaluation import ALL, evaluate, load_corpus
 
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests" / "guard" / "data" / "pii_corpus.jsonl"

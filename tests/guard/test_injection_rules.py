@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from keel.guard.injection_rules import FAMILIES, family_hits, rule_hits, rule_score
-from keel.guard.injection_text import normalise, words
+from keel.guard.injection.rules import FAMILIES, family_hits, rule_hits, rule_score
+from keel.guard.injection.text import normalise, words
 
 CORPUS = Path(__file__).parent / "data" / "injection_corpus.jsonl"
 

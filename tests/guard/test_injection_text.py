@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from keel.guard.injection_text import collapse, fold, has_disguise, normalise, words
+from keel.guard.injection.text import collapse, fold, has_disguise, normalise, words
 
 
 def test_fold_undoes_look_alikes_full_width_and_invisible_characters() -> None:

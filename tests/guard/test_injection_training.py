@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from keel.guard.injection import DEFAULT_THRESHOLD
-from keel.guard.injection_model import MODEL_PATH, InjectionModel, default_model
-from keel.guard.injection_rules import rule_hits, rule_score
-from keel.guard.injection_text import normalise
+from keel.guard.injection.model import MODEL_PATH, InjectionModel, default_model
+from keel.guard.injection.rules import rule_hits, rule_score
+from keel.guard.injection.text import normalise
 
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests" / "guard" / "data" / "injection_corpus.jsonl"

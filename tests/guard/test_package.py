@@ -1,11 +1,11 @@
-"""keel.guard's public face."""
+"""keel.guard.pii's public face."""
 
 from __future__ import annotations
 
-import keel.guard
+import keel.guard.pii
 
 
 def test_all_is_sorted_and_every_name_resolves() -> None:
-    assert keel.guard.__all__ == sorted(keel.guard.__all__)
-    for name in keel.guard.__all__:
-        assert getattr(keel.guard, name) is not None
+    assert keel.guard.pii.__all__ == sorted(keel.guard.pii.__all__)
+    for name in keel.guard.pii.__all__:
+        assert getattr(keel.guard.pii, name) is not None

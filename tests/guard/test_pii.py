@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keel.guard import Kind, Pseudonymiser, blocked_types, redact
+from keel.guard.pii import Kind, Pseudonymiser, blocked_types, redact
 
 TEXT = (
     "Write to ann@example.com or bob@example.org, or call +44 20 7946 0958; ann@example.com again."

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from keel.guard import Action, Entity, Kind, PiiPolicy, RequestGuard, blocked_message
+from keel.guard.pii import Action, Entity, Kind, PiiActions, RequestGuard, blocked_message
 
-POLICY = PiiPolicy.parse(
+POLICY = PiiActions.parse(
     {"EMAIL": "pseudonymise", "PHONE": "redact", "US_SSN": "block", "IP": "allow"}
 )
 
@@ -63,7 +63,7 @@ def test_the_stream_guard_follows_the_same_rules() -> None:
 
 
 def test_numbering_is_shared_by_the_request_and_its_answer() -> None:
-    guard = RequestGuard(PiiPolicy({Kind.PHONE: Action.REDACT}, numbered=True))
+    guard = RequestGuard(PiiActions({Kind.PHONE: Action.REDACT}, numbered=True))
     body, _ = guard.inbound(chat("mine 555-123-4567, hers 555-765-4321"))
     assert body["messages"][0]["content"] == "mine [PHONE_1], hers [PHONE_2]"
     out = guard.outbound(answer("so 555-765-4321 and 020 7946 0958"))
@@ -71,7 +71,7 @@ def test_numbering_is_shared_by_the_request_and_its_answer() -> None:
 
 
 def test_a_policy_that_allows_everything_touches_nothing() -> None:
-    guard = RequestGuard(PiiPolicy.parse({"EMAIL": "allow"}))
+    guard = RequestGuard(PiiActions.parse({"EMAIL": "allow"}))
     body = chat("ann@example.com")
     assert guard.inbound(body) == (body, [])
     reply = answer("ann@example.com")
@@ -81,20 +81,20 @@ def test_a_policy_that_allows_everything_touches_nothing() -> None:
 
 def test_parse_names_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="unknown PII kind 'NAME'"):
-        PiiPolicy.parse({"NAME": "redact"})
+        PiiActions.parse({"NAME": "redact"})
     with pytest.raises(ValueError, match="unknown PII action 'hide'"):
-        PiiPolicy.parse({"EMAIL": "hide"})
+        PiiActions.parse({"EMAIL": "hide"})
 
 
 def test_person_needs_a_recogniser() -> None:
     with pytest.raises(ValueError, match="PERSON needs a recogniser"):
-        PiiPolicy.parse({"PERSON": "redact"})
+        PiiActions.parse({"PERSON": "redact"})
 
     def names(text: str) -> list[Entity]:
         at = text.find("Jane Doe")
         return [Entity(Kind.PERSON, at, at + 8)] if at >= 0 else []
 
-    guard = RequestGuard(PiiPolicy.parse({"PERSON": "pseudonymise"}, ner=names))
+    guard = RequestGuard(PiiActions.parse({"PERSON": "pseudonymise"}, ner=names))
     body, _ = guard.inbound(chat("Write to Jane Doe today"))
     assert body["messages"][0]["content"] == "Write to <PERSON_1> today"
     assert guard.outbound(answer("Dear <PERSON_1>,"))["choices"][0]["message"] == {

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keel.guard import ChunkGuard, Kind, Pseudonymiser, StreamGuard, redact
-from keel.guard.stream import MAX_HOLD
+from keel.guard.pii import ChunkGuard, Kind, Pseudonymiser, StreamGuard, redact
+from keel.guard.pii.stream import MAX_HOLD
 
 KINDS = frozenset(Kind) - {Kind.PERSON}
 

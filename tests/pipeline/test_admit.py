@@ -19,7 +19,7 @@ from keel.errors import BudgetExceeded, RateLimited, StateUnavailable
 from keel.finops.periods import period_at
 from keel.monitor.metrics import Metrics
 from keel.pipeline.admit import Admit
-from keel.state import State, open_state
+from keel.state import StateBackend, open_state
 from keel.store import opened_store
 from keel.store.base import Store
 from tests.e2e.procs import free_port
@@ -83,7 +83,7 @@ def daily(limit: float, zone: str = "Europe/Berlin", **more: Any) -> dict[str, A
 
 
 async def test_a_day_budget_resets_at_local_midnight(
-    state: State, store: Store, prefix: str
+    state: StateBackend, store: Store, prefix: str
 ) -> None:
     clock = Clock(utc(2027, 11, 20, 22, 30))  # 23:30 in Berlin (UTC+1)
     admit = Admit(config(prefix, budgets=[daily(0.02)]), state, store, Metrics(), clock)
@@ -107,7 +107,7 @@ async def test_a_day_budget_resets_at_local_midnight(
 
 
 async def test_the_same_instant_is_another_day_in_another_zone(
-    state: State, store: Store, prefix: str
+    state: StateBackend, store: Store, prefix: str
 ) -> None:
     budgets = [daily(0.01, "Asia/Tokyo", name="tokyo"), daily(0.01, "America/New_York",
                name="ny")]  # fmt: skip
@@ -129,7 +129,7 @@ async def test_the_same_instant_is_another_day_in_another_zone(
 
 
 async def test_a_month_budget_rolls_over_and_a_week_starts_on_monday(
-    state: State, store: Store, prefix: str
+    state: StateBackend, store: Store, prefix: str
 ) -> None:
     month = {"name": "month", "scope": "key", "limit_usd": 0.01, "period": "month",
              "timezone": "America/New_York"}  # fmt: skip
@@ -155,7 +155,7 @@ async def test_a_day_of_a_dst_change_is_as_long_as_the_wall_clock_says() -> None
     assert autumn.end - autumn.start == 25 * 3600
 
 
-async def test_rpm_window_edges_and_headers(state: State, store: Store, prefix: str) -> None:
+async def test_rpm_window_edges_and_headers(state: StateBackend, store: Store, prefix: str) -> None:
     limit = {"name": "rpm", "scope": "key", "rpm": 3, "tpm": 100}
     clock = Clock(utc(2027, 11, 20, 12, 0, 0))
     admit = Admit(config(prefix, rate_limits=[limit]), state, store, Metrics(), clock)
@@ -182,7 +182,7 @@ async def test_rpm_window_edges_and_headers(state: State, store: Store, prefix: 
 
 
 async def test_tokens_are_counted_at_admission_and_corrected_after(
-    state: State, store: Store, prefix: str
+    state: StateBackend, store: Store, prefix: str
 ) -> None:
     limit = {"name": "tpm", "scope": "team", "tpm": 100}
     clock = Clock(utc(2027, 11, 20, 12))
@@ -204,7 +204,7 @@ async def test_tokens_are_counted_at_admission_and_corrected_after(
 
 
 async def test_concurrency_slots_free_when_the_call_is_over(
-    state: State, store: Store, prefix: str
+    state: StateBackend, store: Store, prefix: str
 ) -> None:
     limit = {"name": "cc", "scope": "model", "match": "m", "concurrency": 2}
     admit = Admit(config(prefix, rate_limits=[limit]), state, store, Metrics(), time.time)
@@ -219,7 +219,7 @@ async def test_concurrency_slots_free_when_the_call_is_over(
 
 
 async def test_a_new_counter_starts_from_what_the_records_say_was_spent(
-    state: State, store: Store, prefix: str
+    state: StateBackend, store: Store, prefix: str
 ) -> None:
     now = utc(2027, 11, 20, 12)
     await store.write_usage([
@@ -262,7 +262,7 @@ async def test_state_unreachable_fails_closed_for_hard_budgets_and_open_for_the_
 
 
 async def test_a_project_budget_holds_the_keys_tagged_with_it(
-    state: State, store: Store, prefix: str
+    state: StateBackend, store: Store, prefix: str
 ) -> None:
     budget = {"name": "proj", "scope": "project", "match": "search", "limit_usd": 0.01}
     admit = Admit(config(prefix, budgets=[budget]), state, store, Metrics(), time.time)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keel.config.schema import BreakerConfig
-from keel.routing.breaker import Breaker, State
+from keel.routing.breaker import Breaker, BreakerState
 
 
 def breaker(**settings: object) -> Breaker:
@@ -15,9 +15,9 @@ def test_opens_after_failures_within_the_window() -> None:
     b = breaker()
     b.failure(0)
     b.failure(1)
-    assert b.state is State.CLOSED and b.allow(1)
+    assert b.state is BreakerState.CLOSED and b.allow(1)
     b.failure(2)
-    assert b.state is State.OPEN and not b.allow(3)
+    assert b.state is BreakerState.OPEN and not b.allow(3)
     assert b.retry_after_s(3) == 4  # opened at 2, rests 5 s
 
 
@@ -26,7 +26,7 @@ def test_old_failures_fall_out_of_the_window() -> None:
     b.failure(0)
     b.failure(1)
     b.failure(12)  # the first two are older than 10 s by now
-    assert b.state is State.CLOSED
+    assert b.state is BreakerState.CLOSED
 
 
 def test_a_success_forgets_the_failures() -> None:
@@ -35,7 +35,7 @@ def test_a_success_forgets_the_failures() -> None:
     b.failure(1)
     b.success()
     b.failure(2)
-    assert b.state is State.CLOSED
+    assert b.state is BreakerState.CLOSED
 
 
 def test_half_open_lets_exactly_one_probe_through() -> None:
@@ -43,7 +43,7 @@ def test_half_open_lets_exactly_one_probe_through() -> None:
     for t in (0, 0, 0):
         b.failure(t)
     assert not b.allow(4.9)
-    assert b.allow(5) and b.state is State.HALF_OPEN
+    assert b.allow(5) and b.state is BreakerState.HALF_OPEN
     assert not b.allow(5.1)  # one probe at a time
 
 
@@ -53,10 +53,10 @@ def test_a_good_probe_closes_a_bad_one_reopens() -> None:
         b.failure(t)
     assert b.allow(5)
     b.failure(5.5)
-    assert b.state is State.OPEN and not b.allow(6)
+    assert b.state is BreakerState.OPEN and not b.allow(6)
     assert b.allow(10.5)
     b.success()
-    assert b.state is State.CLOSED and b.allow(10.6)
+    assert b.state is BreakerState.CLOSED and b.allow(10.6)
 
 
 def test_a_probe_that_never_reports_back_is_replaced() -> None:
@@ -72,15 +72,15 @@ def test_disabled_never_opens() -> None:
     b = breaker(enabled=False)
     for t in range(10):
         b.failure(t)
-    assert b.state is State.CLOSED and b.allow(10)
+    assert b.state is BreakerState.CLOSED and b.allow(10)
 
 
 def test_a_trip_holds_it_open_without_a_half_open_request() -> None:
     b = breaker()
     b.trip(0)
-    assert b.state is State.OPEN and b.held and not b.up
+    assert b.state is BreakerState.OPEN and b.held and not b.up
     assert not b.allow(5) and not b.allow(1000)  # no cooldown ends a hold
-    assert b.state is State.OPEN
+    assert b.state is BreakerState.OPEN
 
 
 def test_answers_in_flight_do_not_end_a_hold() -> None:
@@ -98,12 +98,12 @@ def test_reset_ends_a_hold_and_lets_traffic_through_at_once() -> None:
     b.failure(0)
     b.trip(1)
     b.reset()
-    assert b.state is State.CLOSED and b.up and b.allow(1)
+    assert b.state is BreakerState.CLOSED and b.up and b.allow(1)
     b.failure(2)
     b.failure(2)
-    assert b.state is State.CLOSED  # the earlier failures were forgotten
+    assert b.state is BreakerState.CLOSED  # the earlier failures were forgotten
     b.failure(2)
-    assert b.state is State.OPEN  # and the passive breaker works as before
+    assert b.state is BreakerState.OPEN  # and the passive breaker works as before
 
 
 def test_a_trip_holds_even_a_disabled_breaker() -> None:

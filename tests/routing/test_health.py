@@ -11,7 +11,7 @@ import pytest
 
 from keel.config.schema import BreakerConfig, DeploymentConfig, HealthConfig
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
-from keel.routing.breaker import Breaker, State
+from keel.routing.breaker import Breaker, BreakerState
 from keel.routing.health import Prober, Watch
 
 
@@ -94,7 +94,7 @@ async def test_down_holds_the_breaker_and_up_closes_it(caplog: pytest.LogCapture
         assert await prober.check("gpu1") == "down"
         assert t.breaker.held and not t.breaker.allow(1e9)  # no half-open request either
         assert await prober.check("gpu1") == "up"
-    assert t.breaker.state is State.CLOSED and t.breaker.allow()
+    assert t.breaker.state is BreakerState.CLOSED and t.breaker.allow()
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
     assert "gpu1 is down" in lines[0] and "HTTP 503" in lines[0]

@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from keel.config.finops import StateConfig
-from keel.state import State, open_state
+from keel.state import StateBackend, open_state
 
 REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -35,7 +35,7 @@ def prefix() -> str:
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def state(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[State]:
+async def state(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[StateBackend]:
     if request.param == "memory":
         opened = open_state(StateConfig(url="memory://"))
     else:

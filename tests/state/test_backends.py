@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from keel.state import Hold, Settle, State
+from keel.state import Hold, Settle, StateBackend
 from keel.state.base import NEVER, UNLIMITED
 
 # Now, in ms: every test moves its own clock from here. (Redis expires keys on its own
@@ -18,7 +18,7 @@ def rpm(prefix: str, limit: int) -> Hold:
 
 
 async def test_window_admits_up_to_its_limit_and_frees_exactly_a_window_later(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     for i, at in enumerate((0, 10_000, 20_000)):
         verdict = await state.admit([rpm(prefix, 3)], f"t{i}", T0 + at)
@@ -36,7 +36,7 @@ async def test_window_admits_up_to_its_limit_and_frees_exactly_a_window_later(
 
 
 async def test_token_window_counts_weights_and_takes_the_correction(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     tpm = Hold("window", f"{prefix}:tpm", 100, 60, 60_000)
     assert (await state.admit([tpm], "a", T0)).admitted
@@ -52,7 +52,7 @@ async def test_token_window_counts_weights_and_takes_the_correction(
 
 
 async def test_slots_free_when_settled_or_when_the_lease_runs_out(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     slot = Hold("slots", f"{prefix}:cc", 2, 1, 10_000)
     assert (await state.admit([slot], "a", T0)).admitted
@@ -71,7 +71,7 @@ def budget(prefix: str, limit: int, amount: int, expires: int = T0 + 3_600_000) 
 
 
 async def test_budget_reserves_worst_case_and_settles_to_the_real_cost(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     first = await state.admit([budget(prefix, 100, 40)], "a", T0)
     assert not first.admitted and first.missing == [0]  # no counter yet: seed it first
@@ -90,7 +90,7 @@ async def test_budget_reserves_worst_case_and_settles_to_the_real_cost(
 
 
 async def test_budget_reservation_lapses_with_its_lease_and_a_late_settle_still_counts(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     await state.seed(f"{prefix}:b", 5, T0 + 3_600_000, T0)
     assert (await state.admit([budget(prefix, 100, 90)], "a", T0)).admitted
@@ -102,7 +102,7 @@ async def test_budget_reservation_lapses_with_its_lease_and_a_late_settle_still_
 
 
 async def test_seed_never_overwrites_a_counter_another_replica_started(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     await state.seed(f"{prefix}:b", 25, T0 + 3_600_000, T0)
     await state.seed(f"{prefix}:b", 0, T0 + 3_600_000, T0)
@@ -110,7 +110,7 @@ async def test_seed_never_overwrites_a_counter_another_replica_started(
     assert verdict.admitted and verdict.spent == [25]
 
 
-async def test_an_admission_takes_all_its_holds_or_none(state: State, prefix: str) -> None:
+async def test_an_admission_takes_all_its_holds_or_none(state: StateBackend, prefix: str) -> None:
     await state.seed(f"{prefix}:b", 0, T0 + 3_600_000, T0)
     holds = [rpm(prefix, 10), Hold("slots", f"{prefix}:cc", 5, 1, 10_000), budget(prefix, 10, 20)]
     refused = await state.admit(holds, "a", T0)
@@ -120,14 +120,16 @@ async def test_an_admission_takes_all_its_holds_or_none(state: State, prefix: st
 
 
 async def test_settling_a_budget_whose_counter_is_gone_leaves_it_to_the_next_seed(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     assert await state.settle([Settle("budget", f"{prefix}:gone", 50)], "a", T0) == [-1]
     verdict = await state.admit([budget(prefix, 100, 1)], "b", T0)
     assert verdict.missing == [0]
 
 
-async def test_concurrent_admissions_never_pass_the_budget(state: State, prefix: str) -> None:
+async def test_concurrent_admissions_never_pass_the_budget(
+    state: StateBackend, prefix: str
+) -> None:
     await state.seed(f"{prefix}:b", 0, T0 + 3_600_000, T0)
     verdicts = await asyncio.gather(
         *(state.admit([budget(prefix, 50 * 7, 7)], f"t{i}", T0 + i) for i in range(200))
@@ -135,14 +137,14 @@ async def test_concurrent_admissions_never_pass_the_budget(state: State, prefix:
     assert sum(v.admitted for v in verdicts) == 50
 
 
-async def test_once_is_claimed_by_the_first_caller_only(state: State, prefix: str) -> None:
+async def test_once_is_claimed_by_the_first_caller_only(state: StateBackend, prefix: str) -> None:
     assert await state.once(f"{prefix}:alert", 60_000, T0)
     assert not await state.once(f"{prefix}:alert", 60_000, T0 + 1)
     assert await state.once(f"{prefix}:other", 60_000, T0 + 2)
 
 
 async def test_a_settle_the_seed_already_counted_is_not_added_again(
-    state: State, prefix: str
+    state: StateBackend, prefix: str
 ) -> None:
     # The counter was lost; the call's record (cost 7) was committed at T0 + 10, and the
     # counter was seeded from the records at T0 + 20: the seed holds the 7 already.

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from keel.config.finops import StateConfig
-from keel.state.base import StateUnavailable
+from keel.state.base import BackendUnavailable
 from keel.state.circuit import Circuit
 from keel.state.redis import RedisState
 from tests.e2e.procs import free_port
@@ -43,12 +43,12 @@ def test_a_run_of_failures_opens_it_then_one_probe_goes_through() -> None:
     for _ in range(3):
         circuit.failed("unreachable (refused)")
     assert circuit.state == "open"
-    with pytest.raises(StateUnavailable, match=r"3 failures in a row.*refused.*again in 1\.0 s"):
+    with pytest.raises(BackendUnavailable, match=r"3 failures in a row.*refused.*again in 1\.0 s"):
         circuit.check()
     clock.now += 1.0
     circuit.check()  # the probe
     assert circuit.state == "half-open"
-    with pytest.raises(StateUnavailable, match="probe is under way"):
+    with pytest.raises(BackendUnavailable, match="probe is under way"):
         circuit.check()  # only one probe at a time
     circuit.succeeded()
     assert circuit.state == "closed"
@@ -64,7 +64,7 @@ def test_a_failed_probe_opens_it_again_at_once() -> None:
     circuit.check()
     circuit.failed("x")
     assert circuit.state == "open"
-    with pytest.raises(StateUnavailable):
+    with pytest.raises(BackendUnavailable):
         circuit.check()
 
 
@@ -95,7 +95,7 @@ async def test_a_wait_for_a_busy_pool_is_not_redis_failing() -> None:
     async with opened(config) as state:
         held = await state.pool.get_connection()
         try:
-            with pytest.raises(StateUnavailable, match=r"busy \(all 1 of keel's connections"):
+            with pytest.raises(BackendUnavailable, match=r"busy \(all 1 of keel's connections"):
                 await state.ping()
         finally:
             await state.pool.release(held)
@@ -108,9 +108,9 @@ async def test_a_closed_port_is_unreachable_and_opens_after_a_run() -> None:
     config = StateConfig(url=url, pool_size=2, failures_to_open=2, open_s=60)
     async with opened(config) as state:  # starts though nothing listens
         for _ in range(2):
-            with pytest.raises(StateUnavailable, match=r"^unreachable \(ConnectionError"):
+            with pytest.raises(BackendUnavailable, match=r"^unreachable \(ConnectionError"):
                 await state.ping()
-        with pytest.raises(StateUnavailable, match=r"marked down after 2 failures in a row"):
+        with pytest.raises(BackendUnavailable, match=r"marked down after 2 failures in a row"):
             await state.ping()
 
 
@@ -128,7 +128,7 @@ async def test_a_silent_server_is_slow_not_unreachable() -> None:
     config = StateConfig(url=f"redis://127.0.0.1:{port}/0", pool_size=1, timeout_s=0.2)
     try:
         async with opened(config) as state:
-            with pytest.raises(StateUnavailable, match=r"^slow \(no answer within 200 ms\)"):
+            with pytest.raises(BackendUnavailable, match=r"^slow \(no answer within 200 ms\)"):
                 await state.ping()
             assert state.circuit.failures == 1 and state.circuit.state == "closed"
     finally:

@@ -14,7 +14,7 @@ little-endian integer (an unaligned 8-byte view at every offset, masked to n byt
 key a polynomial hash from differences of one prefix sum of ``byte * P**-k`` (mod 2**64), and
 windows are two sums of per-block ``bincount``s.
 
-The weights file (``data/injection_model.json``) holds int16 weights, zlib-compressed and
+The weights file (``data/model.json``) holds int16 weights, zlib-compressed and
 base64-encoded, a scale and a bias; ``scripts/train_injection.py`` writes it.
 """
 
@@ -53,7 +53,7 @@ FEATURES: dict[str, Any] = {
     "words": [1, 2],
     "window_bytes": 2 * STEP,
 }
-MODEL_PATH = Path(__file__).parent / "data" / "injection_model.json"
+MODEL_PATH = Path(__file__).parent / "data" / "model.json"
 
 Ints = npt.NDArray[np.intp]
 _U64 = np.uint64

@@ -1,8 +1,8 @@
 """Patterns of the attacks that try to take the model over: ignore your instructions, reveal
 them, become someone else, follow new ones, play a game without rules.
 
-Patterns run on normalised text (see ``injection_text``): lower case, single spaces, line
-breaks kept. English comes with German, French and Spanish phrasings of the commonest attacks.
+Patterns run on normalised text (see ``text``): lower case, single spaces, line breaks kept.
+English comes with German, French and Spanish phrasings of the commonest attacks.
 They ask for the *object* of an attack, not just its verb: "ignore the typo in my last
 message" and "act as a travel agent" are everyday requests, "ignore your previous
 instructions" and "act as an AI without restrictions" are not.
@@ -10,7 +10,7 @@ instructions" and "act as an AI without restrictions" are not.
 
 from __future__ import annotations
 
-from keel.guard.injection_family import GAP, NEAR, Family, family
+from keel.guard.injection.family import GAP, NEAR, Family, family
 
 __all__ = ["OVERRIDE"]
 

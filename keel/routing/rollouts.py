@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from keel.config.schema import KeelConfig, ModelConfig
-from keel.routing.rollout import Split, config_state, describe, misfit
+from keel.routing.split import Split, config_state, describe, misfit
 from keel.store.base import RolloutChange, RolloutState, Store
 
 __all__ = ["AUTO_ACTOR", "Rollouts"]

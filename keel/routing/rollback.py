@@ -16,12 +16,12 @@ import random
 
 from keel.config.schema import AutoRollbackConfig
 
-__all__ = ["SAMPLE", "Tally", "verdict"]
+__all__ = ["SAMPLE", "AttemptTally", "verdict"]
 
 SAMPLE = 2048  # durations kept per side: exact p95 up to this many, a uniform sample beyond
 
 
-class Tally:
+class AttemptTally:
     """Attempts on one deployment. The durations are a reservoir sample kept sorted, so adding
     one is a C-level insert and the p95 is a lookup: both cheap enough for every attempt."""
 
@@ -59,7 +59,7 @@ class Tally:
         return self.durations[math.ceil(0.95 * len(self.durations)) - 1]
 
 
-def verdict(canary: Tally, baseline: Tally, rule: AutoRollbackConfig) -> str | None:
+def verdict(canary: AttemptTally, baseline: AttemptTally, rule: AutoRollbackConfig) -> str | None:
     """Why the canary should be rolled back, with the numbers; None while it may stay."""
     if min(canary.count, baseline.count) < rule.min_requests:
         return None

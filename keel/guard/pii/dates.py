@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from keel.guard.patterns import DOB_CONTEXT
+from keel.guard.pii.patterns import DOB_CONTEXT
 
 __all__ = ["AFTER", "BEFORE", "MONTH_NUMBERS", "accept_dob", "birth_words", "dob_pending"]
 

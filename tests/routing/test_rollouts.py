@@ -15,8 +15,8 @@ import pytest
 from keel.call import Attempt
 from keel.config.loader import parse_config
 from keel.config.schema import KeelConfig
-from keel.routing.live import AUTO_ACTOR, Rollouts
-from keel.routing.rollout import Split
+from keel.routing.rollouts import AUTO_ACTOR, Rollouts
+from keel.routing.split import Split
 from keel.store import opened_store
 from keel.store.base import RolloutChange, RolloutState, Store
 from tests.store.test_ledger import BrokenStore

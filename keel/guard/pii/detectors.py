@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from keel.guard import patterns as p
-from keel.guard.checks import (
+from keel.guard.pii import patterns as p
+from keel.guard.pii.checks import (
     IBAN_LENGTHS,
     card_brand_ok,
     de_tax_id_ok,
@@ -22,8 +22,8 @@ from keel.guard.checks import (
     uk_ni_ok,
     us_ssn_ok,
 )
-from keel.guard.dates import BEFORE, accept_dob, birth_words, dob_pending
-from keel.guard.entities import Entity, Kind, Recogniser
+from keel.guard.pii.dates import BEFORE, accept_dob, birth_words, dob_pending
+from keel.guard.pii.entities import Entity, Kind, Recogniser
 
 __all__ = ["LOOK_BEHIND", "PRIORITY", "SSN_WINDOW", "Scan", "detect", "resolve", "scan"]
 

@@ -2,15 +2,15 @@
 the user, exfiltration to URLs, encoded instructions, fake role markers, and text in a
 document or tool result addressing the assistant (indirect injection).
 
-Same conventions as ``injection_override``: normalised text, the object of the attack asked
-for, English with German, French and Spanish where the phrasing is common.
+Same conventions as ``override``: normalised text, the object of the attack asked for,
+English with German, French and Spanish where the phrasing is common.
 """
 
 from __future__ import annotations
 
 import re
 
-from keel.guard.injection_family import GAP, NEAR, Family, family
+from keel.guard.injection.family import GAP, NEAR, Family, family
 
 __all__ = ["COVERT"]
 

@@ -1,10 +1,9 @@
 """The rules: which known prompt-injection families a text shows, and a score from them.
 
-The families' patterns live in ``injection_override`` and ``injection_covert``. Besides the
-text as written, the rules read its obfuscated views (leetspeak, spaced letters, ROT13) and
-decoded base64 and hex runs (``injection_views``); a family found only there also counts as
-``obfuscated`` or ``encoded``, and look-alike or invisible characters around a hit count as
-``obfuscated`` too.
+The families' patterns live in ``override`` and ``covert``. Besides the text as written, the
+rules read its obfuscated views (leetspeak, spaced letters, ROT13) and decoded base64 and hex
+runs (``views``); a family found only there also counts as ``obfuscated`` or ``encoded``, and
+look-alike or invisible characters around a hit count as ``obfuscated`` too.
 
 A family's weight is how sure a hit alone makes us; the rule score combines the families that
 hit as independent evidence (noisy-OR), so two families together outweigh either one.
@@ -14,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from keel.guard.injection_covert import COVERT
-from keel.guard.injection_family import Family
-from keel.guard.injection_override import OVERRIDE
-from keel.guard.injection_text import collapse, fold, has_disguise, normalise, words
-from keel.guard.injection_views import decoded_texts, obfuscated_views
+from keel.guard.injection.covert import COVERT
+from keel.guard.injection.family import Family
+from keel.guard.injection.override import OVERRIDE
+from keel.guard.injection.text import collapse, fold, has_disguise, normalise, words
+from keel.guard.injection.views import decoded_texts, obfuscated_views
 
 __all__ = ["FAMILIES", "family_hits", "rule_hits", "rule_score"]
 

@@ -2,9 +2,9 @@
 
 A text's score is the higher of two judges, both in [0, 1]:
 
-- the rules (``injection_rules``): known attack families, each with a weight, combined by
+- the rules (``rules``): known attack families, each with a weight, combined by
   noisy-OR; 0 when no family matches;
-- the classifier (``injection_model``): a logistic regression's P(injection).
+- the classifier (``model``): a logistic regression's P(injection).
 
 Taking the maximum keeps each judge's meaning: a rule hit scores at least its family's
 weight whatever the classifier thinks, and a phrasing no rule knows can still score high.
@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from keel.errors import PromptInjection
-from keel.guard.injection_model import default_model
-from keel.guard.injection_rules import rule_hits, rule_score
-from keel.guard.injection_text import collapse, fold
+from keel.guard.injection.model import default_model
+from keel.guard.injection.rules import rule_hits, rule_score
+from keel.guard.injection.text import collapse, fold
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "SCREENED_ROLES",
     "Action",
     "Assessment",
+    "InjectionVerdict",
     "Screening",
-    "Verdict",
     "assess",
     "decide",
     "score",
@@ -81,7 +81,7 @@ class Screening:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class InjectionVerdict:
     """What the data class's rule makes of a screening: ``pass``, ``flag`` or ``block``."""
 
     outcome: Literal["pass", "flag", "block"]
@@ -132,14 +132,14 @@ def screen(messages: Sequence[Any]) -> Screening:
     return best
 
 
-def decide(screening: Screening, threshold: float, action: Action) -> Verdict:
+def decide(screening: Screening, threshold: float, action: Action) -> InjectionVerdict:
     """A data class's rule applied: at or above ``threshold``, ``action``; below, ``pass``."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be within [0, 1], not {threshold}")
     if action not in ("flag", "block"):
         raise ValueError(f"action must be 'flag' or 'block', not {action!r}")
     hit = screening.source is not None and screening.score >= threshold
-    return Verdict(action if hit else "pass", screening, threshold)
+    return InjectionVerdict(action if hit else "pass", screening, threshold)
 
 
 def _screened_texts(messages: Sequence[Any]) -> Iterator[tuple[str, str, str]]:

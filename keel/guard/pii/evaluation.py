@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keel.guard.detectors import detect
-from keel.guard.entities import Kind
+from keel.guard.pii.detectors import detect
+from keel.guard.pii.entities import Kind
 from keel.table import render_table
 
 __all__ = ["Score", "evaluate", "load_corpus", "score_table"]

@@ -22,11 +22,11 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from keel.guard.dates import MONTH_NUMBERS
-from keel.guard.detectors import LOOK_BEHIND, Scan, scan
-from keel.guard.entities import Entity, Kind
-from keel.guard.patterns import GROUP_TOKEN
-from keel.guard.pii import PLACEHOLDER, PLACEHOLDER_MAX, Labels, Pseudonymiser, rewrite
+from keel.guard.pii.dates import MONTH_NUMBERS
+from keel.guard.pii.detectors import LOOK_BEHIND, Scan, scan
+from keel.guard.pii.entities import Entity, Kind
+from keel.guard.pii.patterns import GROUP_TOKEN
+from keel.guard.pii.rewrite import PLACEHOLDER, PLACEHOLDER_MAX, Labels, Pseudonymiser, rewrite
 
 __all__ = ["MAX_HOLD", "ChunkGuard", "StreamGuard"]
 

@@ -12,8 +12,8 @@ from keel.call import Call, Principal
 from keel.config.loader import parse_config
 from keel.config.schema import KeelConfig
 from keel.providers import build_provider
-from keel.routing.rollout import BUCKETS, Split, bucket, config_state
 from keel.routing.router import Router
+from keel.routing.split import BUCKETS, Split, bucket, config_state
 from keel.store.base import RolloutState
 
 BASE = """\

@@ -7,13 +7,13 @@ import random
 import pytest
 
 from keel.config.schema import AutoRollbackConfig
-from keel.routing.verdict import SAMPLE, Tally, verdict
+from keel.routing.rollback import SAMPLE, AttemptTally, verdict
 
 RULE = AutoRollbackConfig(min_requests=50, max_error_rate_increase=0.05, max_p95_ratio=1.5)
 
 
-def tally(attempts: int, errors: int = 0, seconds: float = 0.1) -> Tally:
-    t = Tally()
+def tally(attempts: int, errors: int = 0, seconds: float = 0.1) -> AttemptTally:
+    t = AttemptTally()
     for i in range(attempts):
         t.add(i >= errors, seconds)
     return t
@@ -53,13 +53,13 @@ def test_a_p95_difference_below_the_floor_is_noise() -> None:
 
 
 def test_p95_is_the_nearest_rank_95th_percentile() -> None:
-    t = Tally()
+    t = AttemptTally()
     for ms in range(1, 101):
         t.add(True, ms / 1000)
     t.add(False, 99.0)  # a failure's duration is not a latency
     assert t.p95() == pytest.approx(0.095)
     assert (t.count, t.errors) == (101, 1)
-    assert Tally().p95() is None
+    assert AttemptTally().p95() is None
 
 
 def test_a_canary_that_never_succeeds_is_judged_on_errors_alone() -> None:
@@ -67,7 +67,7 @@ def test_a_canary_that_never_succeeds_is_judged_on_errors_alone() -> None:
 
 
 def test_the_sample_stays_bounded_and_representative() -> None:
-    t = Tally(random.Random(7))
+    t = AttemptTally(random.Random(7))
     rng = random.Random(1)
     for _ in range(20 * SAMPLE):
         t.add(True, rng.uniform(0, 1))

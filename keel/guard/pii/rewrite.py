@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from keel.guard.chat import chat_texts, map_chat_text
-from keel.guard.detectors import detect
-from keel.guard.entities import Entity, Kind, Recogniser
+from keel.guard.pii.chat import chat_texts, map_chat_text
+from keel.guard.pii.detectors import detect
+from keel.guard.pii.entities import Entity, Kind, Recogniser
 
 __all__ = [
     "Labels",

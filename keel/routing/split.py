@@ -1,4 +1,4 @@
-"""Rollouts: which deployment of a model goes first for a caller, and the canary's judge.
+"""A rollout's split: which deployment of a model goes first for a caller.
 
 A canary gets ``percent`` of a model's callers; an A/B split shares them by weight. A caller is
 hashed with the model into one of ``BUCKETS`` buckets, so it stays on one side while the split
@@ -6,8 +6,9 @@ holds, and raising a canary's percent only adds callers to it. The chosen deploy
 the model's other candidates follow in their order as the failover order.
 
 The split of one version of a rollout is a ``Split``: built once (never per request), it orders
-candidates and tallies the canary's and the baseline's attempts for the automatic rollback.
-The live set of splits, fed by the store, is ``keel.routing.live.Rollouts``.
+candidates and tallies the canary's and the baseline's attempts for the automatic rollback
+(judged in ``keel.routing.rollback``). The live set of splits, fed by the store, is
+``keel.routing.rollouts.Rollouts``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from keel.call import Attempt, Call
 from keel.config.schema import AutoRollbackConfig, ModelConfig, RolloutConfig
-from keel.routing.verdict import Tally, verdict
+from keel.routing.rollback import AttemptTally, verdict
 from keel.store.base import RolloutState
 
 if TYPE_CHECKING:
@@ -108,11 +109,11 @@ class Split:
         self.rule = spec.rollout.auto_rollback if spec.rollout else AutoRollbackConfig()
         self.lines = _lines(state, self.deployments, self.baseline)
         self.on_verdict = on_verdict
-        self.tallies: dict[str, Tally] = {}
+        self.tallies: dict[str, AttemptTally] = {}
         self.reason: str | None = None
         judged = state.mode == "canary" and state.status == "active" and state.percent > 0
         if judged and self.rule.enabled and self.baseline is not None and state.canary:
-            self.tallies = {state.canary: Tally(), self.baseline: Tally()}
+            self.tallies = {state.canary: AttemptTally(), self.baseline: AttemptTally()}
 
     def pick(self, key: str) -> str:
         """The deployment that goes first for this caller."""

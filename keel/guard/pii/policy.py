@@ -1,6 +1,7 @@
-"""A data class's PII rules, and the guard that applies them to one request and its answer.
+"""What to do with each PII kind (``PiiActions``), and the guard that applies it to one request
+and its answer.
 
-    policy = PiiPolicy.parse({"EMAIL": "pseudonymise", "CARD": "block", "PHONE": "redact"})
+    policy = PiiActions.parse({"EMAIL": "pseudonymise", "CARD": "block", "PHONE": "redact"})
     guard = RequestGuard(policy)                  # one per request
     body, blocked = guard.inbound(call.body)      # blocked: a 400 naming the kinds
     answer = guard.outbound(answer)               # or guard.chunk_guard() for a stream
@@ -17,13 +18,13 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from keel.guard.chat import map_answer_text, map_chat_text
-from keel.guard.detectors import detect
-from keel.guard.entities import Entity, Kind, Recogniser
-from keel.guard.pii import Labels, Pseudonymiser, rewrite
-from keel.guard.stream import ChunkGuard, StreamGuard
+from keel.guard.pii.chat import map_answer_text, map_chat_text
+from keel.guard.pii.detectors import detect
+from keel.guard.pii.entities import Entity, Kind, Recogniser
+from keel.guard.pii.rewrite import Labels, Pseudonymiser, rewrite
+from keel.guard.pii.stream import ChunkGuard, StreamGuard
 
-__all__ = ["Action", "PiiPolicy", "RequestGuard", "blocked_message"]
+__all__ = ["Action", "PiiActions", "RequestGuard", "blocked_message"]
 
 
 class Action(StrEnum):
@@ -33,7 +34,7 @@ class Action(StrEnum):
     BLOCK = "block"
 
 
-class PiiPolicy:
+class PiiActions:
     """What to do with each kind; a kind not named is allowed (not even looked for)."""
 
     def __init__(
@@ -59,7 +60,7 @@ class PiiPolicy:
     @classmethod
     def parse(
         cls, actions: Mapping[str, str], *, numbered: bool = False, ner: Recogniser | None = None
-    ) -> PiiPolicy:
+    ) -> PiiActions:
         """From config strings; a ValueError names the unknown kind or action."""
         parsed: dict[Kind, Action] = {}
         for kind, action in actions.items():
@@ -77,7 +78,7 @@ class PiiPolicy:
 class RequestGuard:
     """The PII guard for one request: its pseudonyms and numbering span request and answer."""
 
-    def __init__(self, policy: PiiPolicy) -> None:
+    def __init__(self, policy: PiiActions) -> None:
         self.policy = policy
         self.labels = Labels(policy.numbered)
         self.pseudonymiser: Pseudonymiser | None = None
