@@ -10,7 +10,7 @@ adapter speaks that shape to keel, so the readers of a chunk's parts are here to
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "Events",
     "Item",
+    "Items",
     "Resumed",
     "calls_a_tool",
     "choice_text",
@@ -118,6 +119,38 @@ class Events(Protocol):
     async def __anext__(self) -> Item: ...
 
     async def aclose(self) -> None: ...
+
+
+class Items:
+    """A stream's items from an async generator that cleans up in its ``finally``. Closed
+    before its first item, when that ``finally`` has not started, it runs ``abandon``
+    instead, so what the stream holds (a deployment slot, an upstream connection, the
+    call's record) is given back either way."""
+
+    __slots__ = ("_abandon", "_closed", "_items", "_started")
+
+    def __init__(
+        self, items: AsyncGenerator[Item, None], abandon: Callable[[], Awaitable[None]]
+    ) -> None:
+        self._items = items
+        self._abandon = abandon
+        self._started = False
+        self._closed = False
+
+    def __aiter__(self) -> Items:
+        return self
+
+    async def __anext__(self) -> Item:
+        self._started = True
+        return await self._items.__anext__()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._items.aclose()
+        if not self._started:
+            await self._abandon()
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
-from keel.answer import Answer, Event, Events, Item, Resumed
+from keel.answer import Answer, Event, Events, Item, Items, Resumed
 from keel.call import Call
 from keel.errors import KeelError, StoreUnavailable
 from keel.monitor.metrics import Metrics
@@ -88,7 +88,7 @@ class Pipeline:
             if answer.events is not None:
                 streams = True
                 stream = Answer()
-                stream.events = CallStream(self, call, answer.events, outbound, stream)
+                stream.events = CallStream(self, call, answer.events, outbound, stream).items
                 return stream
             assert answer.body is not None
             for out in outbound:
@@ -150,24 +150,8 @@ class CallStream:
         self.source = source
         self.outbound = outbound
         self.answer = answer
-        self._items = self._relay()
-        self._started = False
+        self.items = Items(self._relay(), self._abandon)
         self._ended = False
-
-    def __aiter__(self) -> CallStream:
-        return self
-
-    async def __anext__(self) -> Item:
-        self._started = True
-        return await self._items.__anext__()
-
-    async def aclose(self) -> None:
-        if self._started:
-            await self._items.aclose()
-        elif not self._ended:  # never read: the client went before the first event
-            self.call.status, self.call.error = 499, "client_disconnected"
-            await self._items.aclose()
-            await self._end(None)
 
     async def _relay(self) -> AsyncGenerator[Item, None]:
         call, metrics = self.call, self.pipeline.metrics
@@ -190,6 +174,11 @@ class CallStream:
         except Exception as exc:
             failure = _internal(call, exc)
         await self._end(failure)
+
+    async def _abandon(self) -> None:
+        """Closed before its first item: the client went before the first event."""
+        self.call.status, self.call.error = 499, "client_disconnected"
+        await self._end(None)
 
     async def _end(self, failure: KeelError | None) -> None:
         """Close the upstream, let each stage see the end, record the call: once."""

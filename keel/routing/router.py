@@ -20,9 +20,10 @@ import random
 import time
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from keel.answer import Answer, Event, Item, Resumed
+from keel.answer import Answer, Event, Item, Items, Resumed
 from keel.call import Attempt, Call
 from keel.config.schema import DeploymentConfig, ErrorPolicy, KeelConfig, ModelConfig
 from keel.errors import (
@@ -132,7 +133,8 @@ class Router:
         target, reply, route = await self._route(call, call.model, self.candidates(call))
         if reply.events is None:
             return Answer(body=Event(reply.body))
-        return Answer(events=self._relay(call, target, reply, route))
+        relay = self._relay(call, target, reply, route)
+        return Answer(events=Items(relay, partial(_abandon, target, reply)))
 
     async def _relay(
         self, call: Call, target: Target, reply: UpstreamReply, route: Sequence[Target]
@@ -359,6 +361,14 @@ class Router:
             if outcome.kind not in CLIENT_KINDS:
                 target.breaker.failure()
         return None
+
+
+async def _abandon(target: Target, reply: UpstreamReply) -> None:
+    """A stream closed before it was read: the slot back, the upstream closed."""
+    target.release()
+    aclose = getattr(reply.events, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def retry_wait(

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
+from keel.answer import Event
 from keel.call import Call, Usage
 from keel.pipeline.meter import StreamMeter, usage_from_answer
 
@@ -58,10 +59,10 @@ def test_details_that_are_not_an_object_are_ignored() -> None:
     assert got == Usage(100, 7)
 
 
-def stream_events(final_usage: dict[str, Any]) -> list[bytes]:
+def stream_events(final_usage: dict[str, Any]) -> list[Event]:
     chunk = {"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]}
     done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-    return [orjson.dumps(e) for e in (chunk, done, {"choices": [], "usage": final_usage})]
+    return [Event(orjson.dumps(e)) for e in (chunk, done, {"choices": [], "usage": final_usage})]
 
 
 @pytest.mark.parametrize("client_wants_usage", [True, False])
