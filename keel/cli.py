@@ -124,7 +124,7 @@ def sim(
 ) -> None:
     """Run the LLM simulator as a standalone OpenAI-compatible server."""
     from keel.config.schema import SimConfig
-    from keel.providers.sim_server import run_sim_server
+    from keel.gateway.sim_server import run_sim_server
 
     settings = SimConfig(
         ttft_ms=ttft_ms,

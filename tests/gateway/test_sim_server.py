@@ -17,8 +17,8 @@ import pytest
 from starlette.applications import Starlette
 
 from keel.config.schema import DeploymentConfig
+from keel.gateway.sim_server import create_sim_app
 from keel.providers.sim import Slots
-from keel.providers.sim_server import create_sim_app
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {"ttft_ms": 0, "tokens_per_s": 1_000_000}
@@ -127,7 +127,7 @@ def server() -> Iterator[str]:
     port = free_port()
     code = (
         "from keel.config.schema import SimConfig\n"
-        "from keel.providers.sim_server import run_sim_server\n"
+        "from keel.gateway.sim_server import run_sim_server\n"
         f"run_sim_server('127.0.0.1', {port}, SimConfig(ttft_ms=0, tokens_per_s=100000))\n"
     )
     process = subprocess.Popen(
