@@ -75,6 +75,7 @@ class Pipeline:
         metrics = self.metrics
         if metrics is not None:
             metrics.in_flight.inc()
+        failure: KeelError | None = None
         streams = False
         try:
             if refused is not None:
@@ -94,42 +95,34 @@ class Pipeline:
             for out in outbound:
                 out.body(answer.body)
         except KeelError as exc:
-            return await self._failed(call, exc)
+            failure = exc
         except Exception as exc:
-            return await self._failed(call, _internal(call, exc))
+            failure = _internal(call, exc)
         finally:
             if metrics is not None and not streams:
                 metrics.in_flight.dec()
-        try:
-            await self.after(call)
-        except KeelError as exc:  # the record could not be committed: no answer without it
-            return Answer(error=exc)
-        except Exception as exc:
-            return Answer(error=_internal(call, exc))
-        return answer
+        if failure is None:
+            # Without its record, the answer is withheld.
+            problem = await self.end(call)
+            return answer if problem is None else Answer(error=problem)
+        if not isinstance(failure, StoreUnavailable):  # else it cannot be recorded either
+            call.status, call.error = failure.status, failure.code
+            await self.end(call)  # if even this cannot be recorded, the client is told why
+        return Answer(error=failure)
 
-    async def after(self, call: Call) -> None:
-        """Every stage's ``after``, in reverse order, even if one raised; then the first
-        error is raised."""
-        failed: BaseException | None = None
+    async def end(self, call: Call) -> KeelError | None:
+        """End the call: every stage's ``after``, in reverse order, each even if one before it
+        raised (what a stage took, it gives back). The one place they run. The first error
+        raised, as the client is to be told it (the record could not be committed)."""
+        failed: KeelError | None = None
         for stage in reversed(self.stages):
             try:
                 await stage.after(call)
-            except Exception as exc:
+            except KeelError as exc:
                 failed = failed or exc
-        if failed is not None:
-            raise failed
-
-    async def _failed(self, call: Call, exc: KeelError) -> Answer:
-        if not isinstance(exc, StoreUnavailable):  # then the failure cannot be recorded either
-            call.status, call.error = exc.status, exc.code
-            try:
-                await self.after(call)
-            except StoreUnavailable:
-                pass  # the client still gets the original error
-            except Exception:
-                log.exception("request %s: a stage failed after the call failed", call.id)
-        return Answer(error=exc)
+            except Exception as exc:
+                failed = failed or _internal(call, exc)
+        return failed
 
 
 class CallStream:
@@ -192,13 +185,8 @@ class CallStream:
                 out.end()
             if failure is not None:
                 call.status, call.error = 502, failure.code
-            try:
-                await self.pipeline.after(call)
-            except StoreUnavailable as exc:
-                failure = failure or exc
-            except Exception as exc:
-                failure = failure or _internal(call, exc)
-            self.answer.ended = failure
+            problem = await self.pipeline.end(call)
+            self.answer.ended = failure or problem
         finally:
             if self.pipeline.metrics is not None:
                 self.pipeline.metrics.in_flight.dec()
