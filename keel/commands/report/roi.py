@@ -8,7 +8,7 @@ of the key that gave it, and only while no later feedback of the same team on th
 exists: one team's word never displaces another's (the gateway takes feedback only on the
 caller's team's own calls; older stores may hold feedback from before it checked).
 Cost = the calls' and shadow copies' own cost + the project's share of self-hosted hours in
-that month (``keel.finops.self_hosted``; what idle deployments cost is nobody's use case).
+that month (``self_hosted``; what idle deployments cost is nobody's use case).
 A project with no use case configured is listed with value 0, so its spend stays visible;
 calls without a project tag are left out.
 """
@@ -23,12 +23,12 @@ from typing import Any
 
 import orjson
 
+from keel.commands.report.period import months_in, parse_period
+from keel.commands.report.self_hosted import hourly_rates, spread
+from keel.commands.report.tally import Tally, usage_in
 from keel.config.finops import UseCaseConfig
 from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
-from keel.finops.report_period import months_in, parse_period
-from keel.finops.self_hosted import hourly_rates, spread
-from keel.finops.tally import Tally, usage_in
 from keel.store import opened_store
 from keel.store.base import FeedbackRecord, Store
 from keel.table import render_table

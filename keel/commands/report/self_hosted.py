@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from keel.commands.report.tally import Tally
 from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
-from keel.finops.tally import Tally
 
 __all__ = ["SelfHostedCost", "hourly_rates", "spread"]
 

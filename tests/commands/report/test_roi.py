@@ -1,4 +1,4 @@
-"""``keel report roi`` on the known ledger (tests/finops/ledger.py) plus known feedback, on
+"""``keel report roi`` on the known ledger (ledger.py here) plus known feedback, on
 SQLite and PostgreSQL: value from successes and latest outcomes, cost with self-hosted shares."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from keel.finops.report_period import parse_period
-from keel.finops.roi_report import RoiRow, render, roi_report
+from keel.commands.report.period import parse_period
+from keel.commands.report.roi import RoiRow, render, roi_report
 from keel.store.base import FeedbackRecord, Store
-from tests.finops.ledger import config, ledger, utc
+from tests.commands.report.ledger import config, ledger, utc
 
 BERLIN = "Europe/Berlin"
 AFTER = utc(2026, 12, 10)
