@@ -33,7 +33,7 @@ from keel.store import opened_store
 from keel.store.base import FeedbackRecord, Store
 from keel.table import render_table
 
-__all__ = ["FORMATS", "RoiRow", "render", "roi", "roi_report"]
+__all__ = ["FORMATS", "RoiRow", "render", "roi", "roi_rows"]
 
 FORMATS = ("table", "csv", "json")
 
@@ -70,11 +70,11 @@ async def roi(
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     span = parse_period(period, timezone)
     async with opened_store(config.store.url) as store:
-        rows = await roi_report(store, config, span, timezone, now)
+        rows = await roi_rows(store, config, span, timezone, now)
     return render(rows, span.label, timezone, fmt)
 
 
-async def roi_report(
+async def roi_rows(
     store: Store, config: KeelConfig, period: Period, timezone: str, now: float | None = None
 ) -> list[RoiRow]:
     now = time.time() if now is None else now
