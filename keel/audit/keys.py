@@ -1,5 +1,5 @@
 """Ed25519 keys for signing checkpoints: made by keel (once, race-free), written as PEM or
-base64, named by a fingerprint. Reading the keys config gives: ``keel.config.ed25519``."""
+base64, named by a fingerprint. Keys given in keel.yaml are read by ``keel.config.ed25519``."""
 
 from __future__ import annotations
 
