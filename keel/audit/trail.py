@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from keel.audit.chain import Chain, new_writer_id
 from keel.audit.checkpoint import Signer, Verifier
-from keel.audit.keys import fingerprint, load_or_create, load_private, load_public
+from keel.audit.keys import fingerprint, load_or_create
+from keel.config.ed25519 import load_private, load_public
 from keel.config.schema import AuditConfig, KeelConfig
 
 __all__ = ["KEY_FILE", "Trail", "key_file", "open_trail", "verifier"]

@@ -18,8 +18,7 @@ from starlette.responses import Response
 
 from keel.errors import AuthenticationError, BadRequest, KeelError, NotFound, PermissionDenied
 from keel.gateway.edge import bearer_token, check_headers
-from keel.identity import admin
-from keel.identity.keys import hash_key
+from keel.identity.keys import create_checked, hash_key
 from keel.store.base import KeyRecord
 
 if TYPE_CHECKING:
@@ -115,7 +114,7 @@ class AdminRoutes:
                       data_class=asked.get("data_class"), expires=asked.get("expires"),
                       project=project)  # fmt: skip
         try:
-            key, record = await admin.create_in(
+            key, record = await create_checked(
                 self.gateway.store, self.gateway.config, asked["team"],
                 str(asked.get("name") or ""), asked.get("expires"), tuple(models),
                 asked.get("data_class"), project,

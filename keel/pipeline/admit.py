@@ -35,10 +35,10 @@ import orjson
 
 from keel.call import PROMPT_FIELD, Call, Principal
 from keel.config.finops import BudgetConfig, RateLimitConfig
+from keel.config.prices import Price
 from keel.config.schema import KeelConfig
 from keel.errors import BudgetExceeded, RateLimited, StateUnavailable
 from keel.finops.periods import Period, period_at
-from keel.finops.prices import Price
 from keel.monitor.alerts import Alerter, budget_alert, rate_limit_alert
 from keel.monitor.metrics import Metrics
 from keel.state.base import (

@@ -1,4 +1,4 @@
-"""Rollout administration against the configured store (used by ``keel rollout``).
+"""``keel rollout set|promote|rollback``: a model's split changed in the configured store.
 
 Every change is checked against the config first (the model, its deployments, the numbers),
 then written with its event in one transaction that names the version it was decided on: a
