@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from keel.identity.admin import StoreKeys
     from keel.identity.remote import AdminClient
     from keel.routing.admin import Plan
-    from keel.store.base import RolloutState
+    from keel.store.rollouts import RolloutState
 
 __all__ = ["app", "main"]
 

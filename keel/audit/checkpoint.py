@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from keel.audit.canonical import canonical
 from keel.audit.chain import Head
-from keel.store.base import CheckpointRow
+from keel.store.audit import CheckpointRow
 
 __all__ = ["Signer", "Verifier", "Vouch", "digest", "parse_vouch", "signed_bytes"]
 

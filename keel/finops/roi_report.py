@@ -30,7 +30,9 @@ from keel.finops.report_period import months_in, parse_period
 from keel.finops.self_hosted import hourly_rates, spread
 from keel.finops.tally import Tally, usage_in
 from keel.store import opened_store
-from keel.store.base import FeedbackRecord, Store
+from keel.store.base import Store
+from keel.store.feedback import FeedbackRecord
+from keel.store.usage import UsageStore
 from keel.table import render_table
 
 __all__ = ["FORMATS", "RoiRow", "render", "roi", "roi_report"]
@@ -94,7 +96,7 @@ async def roi_report(
 
 
 async def _tallies(
-    store: Store, config: KeelConfig, month: Period, now: float
+    store: UsageStore, config: KeelConfig, month: Period, now: float
 ) -> dict[str | None, Tally]:
     """Per project (None: untagged calls, which still use self-hosted capacity)."""
     rates = hourly_rates(config)

@@ -20,7 +20,7 @@ from keel.errors import AuthenticationError, BadRequest, KeelError, NotFound, Pe
 from keel.gateway.edge import bearer_token, check_headers
 from keel.identity import admin
 from keel.identity.keys import hash_key
-from keel.store.base import KeyRecord
+from keel.store.keys import KeyRecord
 
 if TYPE_CHECKING:
     from keel.gateway.app import Gateway

@@ -10,7 +10,7 @@ from keel.config.schema import KeelConfig
 from keel.identity.keys import create_key
 from keel.identity.project import check_project
 from keel.store import opened_store
-from keel.store.base import KeyRecord, Store
+from keel.store.keys import KeyRecord, KeyStore
 from keel.table import render_table
 from keel.timeparse import parse_until
 
@@ -31,7 +31,7 @@ async def create(
 
 
 async def create_in(
-    store: Store,
+    store: KeyStore,
     config: KeelConfig,
     team: str,
     name: str,

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 import time
 
-from keel.store.base import KeyRecord, Store
+from keel.store.keys import KeyRecord, KeyStore
 
 __all__ = ["create_key", "hash_key"]
 
@@ -22,7 +22,7 @@ def hash_key(key: str) -> str:
 
 
 async def create_key(
-    store: Store,
+    store: KeyStore,
     team: str,
     name: str = "",
     expires_at: float | None = None,

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from keel.store.base import KeyRecord
+from keel.store.keys import KeyRecord
 
 __all__ = ["AdminClient", "RemoteError"]
 

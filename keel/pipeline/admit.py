@@ -43,7 +43,7 @@ from keel.finops.prices import Price
 from keel.monitor.alerts import Alerter, budget_alert, rate_limit_alert
 from keel.monitor.metrics import Metrics
 from keel.state.base import NEVER, UNLIMITED, Hold, Settle, State, StateUnavailable, Verdict
-from keel.store.base import Store
+from keel.store.usage import UsageStore
 
 __all__ = ["Admission", "Admit", "Check"]
 
@@ -81,7 +81,7 @@ class Admit:
         self,
         config: KeelConfig,
         state: State,
-        store: Store,
+        store: UsageStore,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
         alerter: Alerter | None = None,

@@ -25,22 +25,13 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from keel.store.base import (
-    AUDITED_USAGE,
-    AlertRecord,
-    AuditRow,
-    CheckpointRow,
-    FeedbackRecord,
-    KeyRecord,
-    RolloutChange,
-    RolloutEvent,
-    RolloutState,
-    Rows,
-    Store,
-    UsageGroup,
-    UsageRecord,
-)
+from keel.store.alerts import AlertRecord
+from keel.store.audit import AuditRow, CheckpointRow
+from keel.store.base import Rows, Store
+from keel.store.feedback import FeedbackRecord
+from keel.store.keys import KeyRecord
 from keel.store.request_ids import unique_request_ids
+from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.tables import (
     KEY_ID_LEN,
     alerts,
@@ -53,6 +44,7 @@ from keel.store.tables import (
     rollouts,
     usage,
 )
+from keel.store.usage import AUDITED_USAGE, UsageGroup, UsageRecord
 
 __all__ = ["SQLStore", "apply_change", "insert_alert", "insert_feedback", "insert_key", "revoke_in"]
 

@@ -34,14 +34,11 @@ from sqlalchemy import Table, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.base import (
-    AlertRecord,
-    FeedbackRecord,
-    KeyRecord,
-    RolloutChange,
-    RolloutState,
-    Rows,
-)
+from keel.store.alerts import AlertRecord
+from keel.store.base import Rows
+from keel.store.feedback import FeedbackRecord
+from keel.store.keys import KeyRecord
+from keel.store.rollouts import RolloutChange, RolloutState
 from keel.store.sql import (
     SQLStore,
     apply_change,

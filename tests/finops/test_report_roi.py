@@ -8,7 +8,8 @@ import pytest
 
 from keel.finops.report_period import parse_period
 from keel.finops.roi_report import RoiRow, render, roi_report
-from keel.store.base import FeedbackRecord, Store
+from keel.store.base import Store
+from keel.store.feedback import FeedbackRecord
 from tests.finops.ledger import config, ledger, utc
 
 BERLIN = "Europe/Berlin"
