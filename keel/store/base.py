@@ -42,6 +42,12 @@ class Store(UsageStore, KeyStore, RolloutStore, AuditStore, AlertStore, Feedback
     async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
         """Commit usage rows, audit rows and audit checkpoints in one transaction: all or none."""
 
+    def refused_value(self, exc: Exception) -> bool:
+        """Whether ``exc``, raised by ``write``, is the database refusing a value (one too long
+        for its column, say) rather than failing to commit (connection lost, busy): trying the
+        same rows again cannot help."""
+        return False
+
     async def write_usage(self, rows: Rows) -> None:
         """Commit usage rows alone (tools and tests; the ledger writes through ``write``)."""
         await self.write(rows)

@@ -19,12 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.exc import DataError
 
 from keel.audit import witness
 from keel.audit.canonical import canonical
@@ -169,7 +166,7 @@ class Ledger:
         try:
             head, signed = await self._write(usage, records, vouch)
         except Exception as exc:
-            if _refused_value(exc) and len(batch) > 1:
+            if self.store.refused_value(exc) and len(batch) > 1:
                 # One row's value the store refuses must not cost the others their records:
                 # commit each half on its own (each relinks onto the head committed by then,
                 # so the chain stays whole) until the bad row stands alone and alone fails.
@@ -204,7 +201,7 @@ class Ledger:
                 log.warning(
                     "record commit failed (try %d of %d): %s", attempt + 1, self.attempts, exc
                 )
-                if _refused_value(exc):  # a value refused: trying again cannot help
+                if self.store.refused_value(exc):  # a value refused: trying again cannot help
                     raise
                 if links and await self._landed(head):
                     return head, signed
@@ -281,18 +278,6 @@ class Ledger:
             log.warning("audit chain %s: seq %d was committed after all", chain.writer, stored.seq)
             chain.advance(Head(stored.seq, stored.hash))
         return False
-
-
-def _refused_value(exc: Exception) -> bool:
-    """Did the database refuse a value (SQLSTATE class 22, e.g. too long for its column),
-    as opposed to failing to commit (connection lost, busy)?"""
-    if isinstance(exc, DataError | sqlite3.DataError):
-        return True
-    orig = getattr(exc, "orig", None)
-    for cause in (orig, getattr(orig, "__cause__", None)):
-        if str(getattr(cause, "sqlstate", "") or "").startswith("22"):
-            return True
-    return False
 
 
 def _refuse(batch: list[Item], exc: Exception) -> None:

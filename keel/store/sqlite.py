@@ -117,6 +117,10 @@ class SQLiteStore(SQLStore):
         else:
             await self._in_thread(self._insert, usage, audit, checkpoints)
 
+    def refused_value(self, exc: Exception) -> bool:
+        # The hot path's writes go through sqlite3 itself, whose errors SQLAlchemy never wraps.
+        return super().refused_value(exc) or isinstance(exc, sqlite3.DataError)
+
     async def change_rollout(self, change: RolloutChange) -> RolloutState | None:
         return await asyncio.get_running_loop().run_in_executor(None, self._change, change)
 
