@@ -124,8 +124,9 @@ class Ledger:
                 await self.store.write([], [], [row])
                 await self.trail.checkpointed(row, vouch)
             except Exception as exc:  # the store is gone: verify sees a killed writer instead
-                log.warning("audit chain %s: final checkpoint not stored: %s",
-                            self.trail.writer, exc)  # fmt: skip
+                log.warning(
+                    "audit chain %s: final checkpoint not stored: %s", self.trail.writer, exc
+                )
 
     async def _tick(self, trail: ChainKeeper) -> None:
         while True:
@@ -228,8 +229,9 @@ class Ledger:
         try:
             return await trail.seen(self.store, starting)
         except Exception as exc:  # the checkpoint still signs this chain; it vouches for none
-            log.warning("audit chain %s: other writers' checkpoints not read: %s",
-                        trail.writer, exc)  # fmt: skip
+            log.warning(
+                "audit chain %s: other writers' checkpoints not read: %s", trail.writer, exc
+            )
             return []
 
     async def _landed(self, head: Head) -> bool:
