@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from keel.commands.keys import AdminClient, StoreKeys
     from keel.commands.rollout import Plan
     from keel.config.schema import ModelConfig
-    from keel.store.base import RolloutState
+    from keel.store.rollouts import RolloutState
 
 __all__ = ["app", "main"]
 

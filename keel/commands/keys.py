@@ -17,7 +17,7 @@ import orjson
 from keel.config.schema import KeelConfig
 from keel.identity.keys import create_checked
 from keel.store import opened_store
-from keel.store.base import KeyRecord
+from keel.store.keys import KeyRecord
 from keel.table import render_table
 
 __all__ = [

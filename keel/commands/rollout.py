@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from keel.config.schema import KeelConfig, ModelConfig
 from keel.routing.split import baseline_of, config_state, describe, misfit
 from keel.store import opened_store
-from keel.store.base import RolloutChange, RolloutState, Store
+from keel.store.rollouts import RolloutChange, RolloutState, RolloutStore
 
 __all__ = [
     "Effective",
@@ -71,7 +71,7 @@ def model_spec(config: KeelConfig, model: str) -> ModelConfig:
     return spec
 
 
-async def effective(store: Store, config: KeelConfig, model: str) -> Effective:
+async def effective(store: RolloutStore, config: KeelConfig, model: str) -> Effective:
     spec = model_spec(config, model)
     stored = next((s for s in await store.rollouts() if s.model == model), None)
     if stored is not None:

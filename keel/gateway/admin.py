@@ -19,7 +19,7 @@ from starlette.responses import Response
 from keel.errors import AuthenticationError, BadRequest, KeelError, NotFound, PermissionDenied
 from keel.gateway.edge import bearer_token, check_headers
 from keel.identity.keys import create_checked, hash_key
-from keel.store.base import KeyRecord
+from keel.store.keys import KeyRecord
 
 if TYPE_CHECKING:
     from keel.gateway.app import Gateway

@@ -13,7 +13,7 @@ import time
 
 from keel.config.schema import KeelConfig
 from keel.identity.project import check_project
-from keel.store.base import KeyRecord, Store
+from keel.store.keys import KeyRecord, KeyStore
 from keel.timeparse import parse_until
 
 __all__ = ["create_checked", "create_key", "hash_key"]
@@ -26,7 +26,7 @@ def hash_key(key: str) -> str:
 
 
 async def create_key(
-    store: Store,
+    store: KeyStore,
     team: str,
     name: str = "",
     expires_at: float | None = None,
@@ -53,7 +53,7 @@ async def create_key(
 
 
 async def create_checked(
-    store: Store,
+    store: KeyStore,
     config: KeelConfig,
     team: str,
     name: str,

@@ -24,7 +24,7 @@ from keel.commands.report.tally import UsageTally, usage_in
 from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
 from keel.store import opened_store
-from keel.store.base import Store, UsageRecord
+from keel.store.usage import UsageRecord, UsageStore
 from keel.table import render_table
 
 __all__ = ["BY", "FORMATS", "CostGroup", "CostReport", "cost_report", "costs", "parse_by", "render"]
@@ -92,7 +92,7 @@ async def costs(
 
 
 async def cost_report(
-    store: Store, config: KeelConfig, period: Period, by: tuple[str, ...], timezone: str,
+    store: UsageStore, config: KeelConfig, period: Period, by: tuple[str, ...], timezone: str,
     now: float | None = None,
 ) -> CostReport:  # fmt: skip
     now = time.time() if now is None else now

@@ -30,7 +30,9 @@ from keel.config.finops import UseCaseConfig
 from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
 from keel.store import opened_store
-from keel.store.base import FeedbackRecord, Store
+from keel.store.base import Store
+from keel.store.feedback import FeedbackRecord
+from keel.store.usage import UsageStore
 from keel.table import render_table
 
 __all__ = ["FORMATS", "RoiRow", "render", "roi", "roi_rows"]
@@ -94,7 +96,7 @@ async def roi_rows(
 
 
 async def _tallies(
-    store: Store, config: KeelConfig, month: Period, now: float
+    store: UsageStore, config: KeelConfig, month: Period, now: float
 ) -> dict[str | None, UsageTally]:
     """Per project (None: untagged calls, which still use self-hosted capacity)."""
     rates = hourly_rates(config)

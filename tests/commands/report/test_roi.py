@@ -8,7 +8,8 @@ import pytest
 
 from keel.commands.report.period import parse_period
 from keel.commands.report.roi import RoiRow, render, roi_rows
-from keel.store.base import FeedbackRecord, Store
+from keel.store.base import Store
+from keel.store.feedback import FeedbackRecord
 from tests.commands.report.ledger import config, ledger, utc
 
 BERLIN = "Europe/Berlin"
