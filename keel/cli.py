@@ -18,11 +18,10 @@ from keel.config.schema import KeelConfig
 from keel.errors import ConfigError
 
 if TYPE_CHECKING:
+    from keel.commands.keys import AdminClient, StoreKeys
+    from keel.commands.rollout import Plan
     from keel.config.schema import ModelConfig
-    from keel.identity.admin import StoreKeys
-    from keel.identity.remote import AdminClient
-    from keel.routing.admin import Plan
-    from keel.store.base import RolloutState
+    from keel.store.rollouts import RolloutState
 
 __all__ = ["app", "main"]
 
@@ -190,7 +189,7 @@ def keys_list(
     config: ConfigOpt = None,
 ) -> None:
     """List API keys (never the keys themselves)."""
-    from keel.identity.admin import render_keys
+    from keel.commands.keys import render_keys
 
     try:
         records = _keys(server, admin_key, config).list_keys(team, project)
@@ -220,17 +219,17 @@ def keys_revoke(
 def _keys(server: str | None, admin_key: str | None, config: str | None) -> StoreKeys | AdminClient:
     """Where key commands act: a running gateway's admin API, or the configured store."""
     if server is not None:
-        from keel.identity.remote import AdminClient
+        from keel.commands.keys import AdminClient
 
         return AdminClient(server, admin_key)
-    from keel.identity.admin import StoreKeys
+    from keel.commands.keys import StoreKeys
 
     return StoreKeys(_load(config))
 
 
 def _refuse(exc: Exception) -> NoReturn:
     """A refused key command: what went wrong, exit 2 (anything unexpected still raises)."""
-    from keel.identity.remote import RemoteError
+    from keel.commands.keys import RemoteError
 
     if isinstance(exc, ValueError | RemoteError):
         typer.echo(f"keel: {exc}", err=True)
@@ -250,10 +249,10 @@ def report_usage(
     config: ConfigOpt = None,
 ) -> None:
     """Requests, tokens, cost and latency from the usage records."""
-    from keel.finops import report
+    from keel.commands.report import usage
 
     try:
-        typer.echo(asyncio.run(report.usage(_load(config), since, by, format)))
+        typer.echo(asyncio.run(usage.usage(_load(config), since, by, format)))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -268,10 +267,10 @@ def report_alerts(
     config: ConfigOpt = None,
 ) -> None:
     """Budget and rate-limit alerts as recorded: when, about what, and whether they got out."""
-    from keel.monitor import alert_report
+    from keel.commands.report import alerts
 
     try:
-        typer.echo(asyncio.run(alert_report.alerts(_load(config), since, format)))
+        typer.echo(asyncio.run(alerts.alerts(_load(config), since, format)))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -301,10 +300,10 @@ def report_costs(
 
     Budget used: the subject's spend (shadow copies excluded, as budgets count) in the budget's
     period holding the report period's end (or now, if it is running), over the limit."""
-    from keel.finops import costs_report
+    from keel.commands.report import costs
 
     try:
-        typer.echo(asyncio.run(costs_report.costs(_load(config), period, by, format, tz)))
+        typer.echo(asyncio.run(costs.costs(_load(config), period, by, format, tz)))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -322,10 +321,10 @@ def report_roi(
     Value: successes x value_per_success_usd, plus each request's latest feedback outcome
     (value_per_outcome_usd, minutes_saved at hourly_rate_usd), counted in the month it was
     given. Projects without a use case are listed with value 0; untagged calls are left out."""
-    from keel.finops import roi_report
+    from keel.commands.report import roi
 
     try:
-        typer.echo(asyncio.run(roi_report.roi(_load(config), period, format, tz)))
+        typer.echo(asyncio.run(roi.roi(_load(config), period, format, tz)))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -340,7 +339,7 @@ def prices(
     ] = None,
 ) -> None:
     """The bundled price list, or with --config each deployment's resolved price."""
-    from keel.finops.price_table import deployment_prices, list_prices, render_prices
+    from keel.commands.prices import deployment_prices, list_prices, render_prices
 
     rows = list_prices() if config is None else deployment_prices(_load(config))
     try:
@@ -360,7 +359,7 @@ def rollout_status(
     config: ConfigOpt = None,
 ) -> None:
     """The live split, the latest changes and each deployment's numbers since the last one."""
-    from keel.routing.status import status
+    from keel.commands.rollout_status import status
 
     typer.echo(_rollout_action(lambda: status(_load(config), model, format)))
 
@@ -376,11 +375,12 @@ def rollout_set(
     config: ConfigOpt = None,
 ) -> None:
     """Set a canary (--canary DEP --percent N) or an A/B split (--weights a=70,b=30)."""
-    from keel.routing import admin
+    from keel.commands import rollout
 
     def plan(spec: ModelConfig, current: RolloutState | None) -> RolloutState:
-        return admin.plan_set(spec, model, current, canary=canary, percent=percent,
-                              weights=weights, sticky=sticky)  # fmt: skip
+        return rollout.plan_set(
+            spec, model, current, canary=canary, percent=percent, weights=weights, sticky=sticky
+        )
 
     _rollout_change(config, model, "set", plan, reason)
 
@@ -392,9 +392,11 @@ def rollout_promote(
     config: ConfigOpt = None,
 ) -> None:
     """Give the canary every caller (100%), marked promoted."""
-    from keel.routing import admin
+    from keel.commands import rollout
 
-    _rollout_change(config, model, "promote", lambda _, cur: admin.plan_promote(model, cur), reason)
+    _rollout_change(
+        config, model, "promote", lambda _, cur: rollout.plan_promote(model, cur), reason
+    )
 
 
 @rollout_app.command("rollback")
@@ -404,31 +406,31 @@ def rollout_rollback(
     config: ConfigOpt = None,
 ) -> None:
     """Send no caller to the canary first (0%), marked rolled back."""
-    from keel.routing import admin
+    from keel.commands import rollout
 
     _rollout_change(
-        config, model, "rollback", lambda _, cur: admin.plan_rollback(model, cur), reason
+        config, model, "rollback", lambda _, cur: rollout.plan_rollback(model, cur), reason
     )
 
 
 def _rollout_change(
     config_path: str | None, model: str, action: str, plan: Plan, reason: str
 ) -> None:
-    from keel.routing import admin
+    from keel.commands import rollout
 
     cfg = _load(config_path)
-    stored, before = _rollout_action(lambda: admin.change(cfg, model, action, plan, reason))
+    stored, before = _rollout_action(lambda: rollout.change(cfg, model, action, plan, reason))
     spec = cfg.models[model]
     if stored is None:
         assert before.state is not None
-        typer.echo(f"{model}: no change ({admin.summary(before.state, spec)})")
+        typer.echo(f"{model}: no change ({rollout.summary(before.state, spec)})")
         return
-    typer.echo(f"{model}: {admin.summary(stored, spec)} (version {stored.version})")
+    typer.echo(f"{model}: {rollout.summary(stored, spec)} (version {stored.version})")
     typer.echo(f"Running gateways apply it within {cfg.server.rollout_refresh_s:g}s.", err=True)
 
 
 def _rollout_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    from keel.routing.admin import RolloutConflict
+    from keel.commands.rollout import RolloutConflict
 
     try:
         return asyncio.run(action())
@@ -449,11 +451,11 @@ def audit_verify(
     config: ConfigOpt = None,
 ) -> None:
     """Check every link and signature; exit 1 naming each broken chain's first bad record."""
-    from keel.audit import admin
+    from keel.commands import audit
 
     cfg = _load(config)
     try:
-        text, ok = asyncio.run(admin.verify_store(cfg, witness))
+        text, ok = asyncio.run(audit.verify_store(cfg, witness))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -474,11 +476,11 @@ def audit_export(
     config: ConfigOpt = None,
 ) -> None:
     """Print the audit records with their chain fields, one JSON line each, for a SIEM."""
-    from keel.audit import admin
+    from keel.commands import audit
 
     cfg = _load(config)
     try:
-        count = asyncio.run(admin.export(cfg, since, format, writer, sys.stdout.buffer))
+        count = asyncio.run(audit.export(cfg, since, format, writer, sys.stdout.buffer))
     except ValueError as exc:
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -492,10 +494,10 @@ def audit_keygen(
     ] = None,
 ) -> None:
     """Make an Ed25519 key for audit.signing_key; print its public key for audit.verify_keys."""
-    from keel.audit import admin
+    from keel.commands import audit
 
     try:
-        pem, public, key_id = admin.keygen(out)
+        pem, public, key_id = audit.keygen(out)
     except FileExistsError:
         typer.echo(f"keel: {out} exists; keygen never overwrites a key", err=True)
         raise typer.Exit(2) from None

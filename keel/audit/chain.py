@@ -17,12 +17,12 @@ import hashlib
 import os
 import socket
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from keel.audit.canonical import canonical
+from keel.store.audit import Head
 
-__all__ = ["RESERVED", "ZERO", "Chain", "Head", "link_hash", "new_writer_id"]
+__all__ = ["RESERVED", "ZERO", "Chain", "link_hash", "new_writer_id"]
 
 ZERO = "0" * 64
 # Set by the chain (prev and hash in an export line); a record handed in must not carry them.
@@ -36,14 +36,6 @@ def new_writer_id() -> str:
 
 def link_hash(prev: str, record_json: bytes) -> str:
     return hashlib.sha256(prev.encode("ascii") + record_json).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """The last committed record of a chain (seq 0 and ZERO before the first)."""
-
-    seq: int
-    hash: str
 
 
 class Chain:

@@ -24,13 +24,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from keel.audit.canonical import canonical
-from keel.audit.chain import Head
-from keel.store.base import CheckpointRow
+from keel.store.audit import CheckpointRow, Head, Vouch
 
-__all__ = ["Signer", "Verifier", "Vouch", "digest", "parse_vouch", "signed_bytes"]
-
-# Another writer's checkpoint this one saw in the store: writer, n, digest of its signature.
-Vouch = tuple[str, int, str]
+__all__ = ["Signer", "Verifier", "digest", "parse_vouch", "signed_bytes"]
 
 
 def signed_bytes(

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import orjson
 
 from keel.audit.canonical import canonical
-from keel.store.base import AuditRow, Store
+from keel.store.audit import AuditRow, AuditStore
 
 __all__ = ["export_line", "export_lines"]
 
@@ -27,7 +27,7 @@ def export_line(row: AuditRow) -> bytes:
     return canonical({**record, "prev": row.prev, "hash": row.hash}) + b"\n"
 
 
-async def export_lines(store: Store, since: float, writer: str | None) -> AsyncIterator[bytes]:
+async def export_lines(store: AuditStore, since: float, writer: str | None) -> AsyncIterator[bytes]:
     """Every record linked at ``since`` or later (of one writer, or all), a page at a time."""
     after: AuditRow | None = None
     while True:

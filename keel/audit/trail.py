@@ -1,34 +1,99 @@
-"""The audit trail as the config sets it up: this process's chain, its signer, the verifier."""
+"""The audit trail as the config sets it up: this process's chain, its signer, the verifier.
+
+The ledger (keel.store.ledger) keeps the chain through ``Trail``, which is its
+``keel.store.audit.ChainKeeper``: the ledger commits what the trail links and signs, and tells
+it what committed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from keel.audit.chain import Chain, new_writer_id
-from keel.audit.checkpoint import Signer, Verifier
-from keel.audit.keys import fingerprint, load_or_create, load_private, load_public
+from keel.audit import witness
+from keel.audit.canonical import canonical
+from keel.audit.chain import RESERVED, Chain, new_writer_id
+from keel.audit.checkpoint import Signer, Verifier, digest
+from keel.audit.keys import fingerprint, load_or_create
+from keel.config.ed25519 import load_private, load_public
 from keel.config.schema import AuditConfig, KeelConfig
+from keel.store.audit import AuditStore, ChainKeeper, Head, Vouch
 
 __all__ = ["KEY_FILE", "Trail", "key_file", "open_trail", "verifier"]
 
 log = logging.getLogger("keel.audit")
 
 KEY_FILE = "audit-ed25519.pem"
+# The other writers a start checkpoint vouches for: those that signed in the last week, the
+# latest first, at most this many.
+START_WINDOW_S = 7 * 86400
+VOUCH_MAX = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Trail:
-    """What the ledger needs to keep one writer's chain: the chain, its signer, the interval,
-    and the witness file its checkpoints are also appended to (keel.audit.witness)."""
+class Trail(ChainKeeper):
+    """One writer's chain as the ledger keeps it: the chain, its signer, the interval, and the
+    witness file its checkpoints are also appended to (keel.audit.witness). Checkpoints are
+    numbered as they commit, and each vouches for the other writers' checkpoints seen in the
+    store since the one before (keel.audit.checkpoint)."""
 
-    chain: Chain
-    signer: Signer
-    checkpoint_s: float
-    witness: Path | None = None
+    def __init__(
+        self, chain: Chain, signer: Signer, checkpoint_s: float, witness: Path | None = None
+    ) -> None:
+        self.chain = chain
+        self.signer = signer
+        self.checkpoint_s = checkpoint_s
+        self.witness = witness
+        self._n = 0  # the number of this writer's next checkpoint
+        self._vouched: dict[str, int] = {}  # each other writer's checkpoint last vouched for
+
+    @property
+    def writer(self) -> str:
+        return self.chain.writer
+
+    @property
+    def head(self) -> Head:
+        return self.chain.head
+
+    def check(self, record: dict[str, Any]) -> None:
+        if taken := RESERVED & record.keys():
+            raise ValueError(f"the audit chain sets {sorted(taken)}; leave them out")
+        canonical(record)  # a TypeError here, not a failed commit of everyone's batch
+
+    def link(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], Head]:
+        return self.chain.link(records)
+
+    def advance(self, head: Head) -> None:
+        self.chain.advance(head)
+
+    def checkpoint(
+        self, head: Head, final: bool = False, vouch: list[Vouch] | None = None
+    ) -> dict[str, Any]:
+        return self.signer.checkpoint(self.chain.writer, head, final, self._n, vouch)
+
+    async def seen(self, store: AuditStore, starting: bool = False) -> list[Vouch]:
+        # Signed within two intervals and a minute (for commits that took a while), or at start
+        # within the last week.
+        window = START_WINDOW_S if starting else 2 * self.checkpoint_s + 60
+        rows = await store.audit_latest_checkpoints(time.time() - window, VOUCH_MAX)
+        return sorted(
+            (row.writer, row.n, digest(row))
+            for row in rows
+            if row.n is not None
+            and row.writer != self.chain.writer
+            and row.n > self._vouched.get(row.writer, -1)
+        )
+
+    async def checkpointed(self, row: dict[str, Any], vouch: list[Vouch]) -> None:
+        """Number the next checkpoint, remember what this one vouched for, witness it."""
+        self._n += 1
+        self._vouched.update((writer, n) for writer, n, _ in vouch)
+        if self.witness is not None:
+            await asyncio.to_thread(witness.append, self.witness, row)
 
 
 def open_trail(config: KeelConfig) -> Trail | None:

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keel.audit.verify import parse_record
-from keel.store.base import AUDITED_USAGE, Store
+from keel.store.audit import AuditStore
+from keel.store.base import Store
+from keel.store.usage import AUDITED_USAGE
 
 __all__ = ["UsageReport", "render_usage", "verify_usage"]
 
@@ -51,7 +53,7 @@ async def verify_usage(store: Store) -> UsageReport:
     return report
 
 
-async def _call_records(store: Store) -> dict[Key, dict[str, Any]]:
+async def _call_records(store: AuditStore) -> dict[Key, dict[str, Any]]:
     found: dict[Key, dict[str, Any]] = {}
     for writer in await store.audit_writers():
         after = 0

@@ -32,7 +32,7 @@ import orjson
 from keel.audit.canonical import canonical
 from keel.audit.chain import ZERO, link_hash
 from keel.audit.checkpoint import Verifier, digest, parse_vouch
-from keel.store.base import AuditRow, CheckpointRow, Store
+from keel.store.audit import AuditRow, AuditStore, CheckpointRow
 
 __all__ = ["ChainReport", "Problem", "render", "verify"]
 
@@ -65,7 +65,7 @@ class ChainReport:
 
 
 async def verify(
-    store: Store, verifier: Verifier, witnessed: dict[str, CheckpointRow] | None = None
+    store: AuditStore, verifier: Verifier, witnessed: dict[str, CheckpointRow] | None = None
 ) -> list[ChainReport]:
     """One report per writer, in writer order; ``witnessed``: each writer's newest checkpoint
     in the witness file (keel.audit.witness), whose writers must all be in the store."""
@@ -93,7 +93,7 @@ async def verify(
 
 
 async def _vouched(
-    store: Store, verifier: Verifier, writers: Iterable[str]
+    store: AuditStore, verifier: Verifier, writers: Iterable[str]
 ) -> dict[str, list[Seen]]:
     """For each writer another writer vouched for, the newest of its checkpoints so seen (by
     a voucher whose own signature verifies)."""
@@ -114,7 +114,7 @@ async def _vouched(
 
 
 async def _verify_writer(
-    store: Store, verifier: Verifier, writer: str, seen: list[Seen]
+    store: AuditStore, verifier: Verifier, writer: str, seen: list[Seen]
 ) -> ChainReport:
     walk = _Walk(writer, await store.audit_checkpoints(writer), verifier, seen)
     problem = walk.checkpoints_at_head()

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from keel.audit.canonical import canonical
-from keel.store.base import CheckpointRow
+from keel.store.audit import CheckpointRow
 
 __all__ = ["append", "newest", "read"]
 

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from keel.config.defaults import apply_defaults, from_defaults, without_extensions
 from keel.config.names import not_a_deployment, not_a_model
+from keel.config.prices import PRICE_LIST, unknown_list_name
 from keel.config.schema import KeelConfig
 from keel.errors import ConfigError, ConfigProblem
-from keel.finops.prices import PRICE_LIST, unknown_list_name
 
 __all__ = ["DEMO_CONFIG", "default_config_path", "load_config", "parse_config"]
 

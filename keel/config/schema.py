@@ -29,8 +29,8 @@ from keel.config.policies import (
     RolloutConfig,
     ShadowConfig,
 )
+from keel.config.prices import Price, resolve
 from keel.config.security import AuditConfig, AuthConfig, DataClassConfig, LimitsConfig, Trust
-from keel.finops.prices import Price, resolve
 
 __all__ = [
     "AlertsConfig",

@@ -174,7 +174,7 @@ class AuditConfig(_Section):
     @classmethod
     def _private_key(cls, key: SecretStr | None) -> SecretStr | None:
         if key is not None:
-            from keel.audit.keys import load_private
+            from keel.config.ed25519 import load_private  # cryptography loads only for a key given
 
             load_private(key.get_secret_value())
         return key
@@ -182,7 +182,7 @@ class AuditConfig(_Section):
     @field_validator("verify_keys")
     @classmethod
     def _public_keys(cls, keys: dict[str, str]) -> dict[str, str]:
-        from keel.audit.keys import load_public
+        from keel.config.ed25519 import load_public  # cryptography loads only for a key given
 
         for key_id, text in keys.items():
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keel.call import Usage
-from keel.finops.prices import Price
+from keel.config.prices import Price
 
 __all__ = ["cost_usd"]
 

@@ -18,9 +18,8 @@ from starlette.responses import Response
 
 from keel.errors import AuthenticationError, BadRequest, KeelError, NotFound, PermissionDenied
 from keel.gateway.edge import bearer_token, check_headers
-from keel.identity import admin
-from keel.identity.keys import hash_key
-from keel.store.base import KeyRecord
+from keel.identity.keys import create_checked, hash_key
+from keel.store.keys import KeyRecord
 
 if TYPE_CHECKING:
     from keel.config.schema import KeelConfig
@@ -119,7 +118,7 @@ class AdminRoutes:
                       data_class=asked.get("data_class"), expires=asked.get("expires"),
                       project=project)  # fmt: skip
         try:
-            key, record = await admin.create_in(
+            key, record = await create_checked(
                 self.store, self.config, asked["team"],
                 str(asked.get("name") or ""), asked.get("expires"), tuple(models),
                 asked.get("data_class"), project,

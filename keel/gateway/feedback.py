@@ -24,7 +24,7 @@ from starlette.responses import Response
 from keel.call import Call, Principal
 from keel.errors import BadRequest, InvalidJSON, RequestNotFound, StoreUnavailable
 from keel.gateway.edge import bearer_token, check_headers, read_body, request_id
-from keel.store.base import FeedbackRecord
+from keel.store.feedback import FeedbackRecord
 
 if TYPE_CHECKING:
     from keel.config.schema import KeelConfig

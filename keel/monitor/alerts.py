@@ -37,7 +37,7 @@ import orjson
 
 from keel.config.finops import AlertsConfig, BudgetConfig, RateLimitConfig, WebhookConfig
 from keel.monitor.alert_body import json_body, number, slack_body
-from keel.store.base import AlertRecord, Store
+from keel.store.alerts import AlertRecord, AlertStore
 
 if TYPE_CHECKING:
     from keel.monitor.metrics import Metrics
@@ -148,7 +148,7 @@ class Alerter:
     def __init__(
         self,
         config: AlertsConfig,
-        store: Store | None,
+        store: AlertStore | None,
         once: Once,
         *,
         client: httpx.AsyncClient | None = None,

@@ -11,10 +11,10 @@ import orjson
 
 from keel.audit.record import call_record
 from keel.call import Attempt, Call
+from keel.config.prices import Price
 from keel.config.schema import KeelConfig
 from keel.errors import StoreUnavailable
 from keel.finops.cost import cost_usd
-from keel.finops.prices import Price
 from keel.monitor.access_log import AccessLog
 from keel.monitor.metrics import Metrics
 from keel.store.ledger import Ledger, RecordNotCommitted

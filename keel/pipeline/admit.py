@@ -1,66 +1,56 @@
 """Stage 3, admit: rate limits and budgets, checked and taken in one atomic step before the
 call, settled to the real amounts after it.
 
-What a request takes:
+What a request takes (keel.pipeline.holds):
 
 - each ``rpm`` limit: one request in its 60-second sliding window;
 - each ``tpm`` limit: its tokens (the prompt estimated, plus the completion cap) in its
   window, corrected to the real count when the call is over;
 - each ``concurrency`` limit: a slot until the call is over;
-- each hard budget: the call's worst-case cost, reserved until the call is over and then
-  settled to the real cost. The worst case prices every prompt byte as a token (a token is
-  never shorter than a byte) and the completion cap (``max_tokens``, or the budget's
-  ``default_max_tokens``, which is then sent upstream as ``max_tokens``) at the dearest
-  deployment the model may route to. So a settled cost never passes its reservation, and
-  concurrent requests cannot together pass the budget.
+- each hard budget: the call's worst-case cost (keel.pipeline.worst_case), reserved until the
+  call is over and then settled to the real cost. So a settled cost never passes its
+  reservation, and concurrent requests cannot together pass the budget.
 
 Soft budgets take nothing and refuse nothing: they count the real cost and alert.
+
+A refusal says why in words (keel.pipeline.refusals); an admitted call's answer carries its
+limits' headers (keel.pipeline.limit_headers); budgets and rate limits that fill alert
+(keel.pipeline.limit_alerts); settles the state backend missed are retried
+(keel.pipeline.pending_settles).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import math
 import secrets
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
+from typing import NoReturn
 
-import orjson
-
-from keel.call import PROMPT_FIELD, Call, Principal
-from keel.config.finops import BudgetConfig, RateLimitConfig
+from keel.call import Call
+from keel.config.finops import BudgetConfig
 from keel.config.schema import KeelConfig
-from keel.errors import BudgetExceeded, RateLimited, StateUnavailable
 from keel.finops.periods import Period, period_at
-from keel.finops.prices import Price
-from keel.monitor.alerts import Alerter, budget_alert, rate_limit_alert
+from keel.monitor.alerts import Alerter
 from keel.monitor.metrics import Metrics
 from keel.pipeline.admission import Admission, Check
-from keel.state.base import (
-    NEVER,
-    UNLIMITED,
-    BackendUnavailable,
-    Hold,
-    LimitVerdict,
-    Settle,
-    StateBackend,
+from keel.pipeline.holds import (
+    NANO,
+    applying,
+    budget_hold,
+    limit_holds,
+    settles_of,
 )
-from keel.store.base import Store
+from keel.pipeline.limit_alerts import LimitAlerts
+from keel.pipeline.limit_headers import limit_headers
+from keel.pipeline.pending_settles import PendingSettles
+from keel.pipeline.refusals import refusal, unchecked
+from keel.pipeline.worst_case import WorstCase, prompt_bytes
+from keel.state.base import NEVER, BackendUnavailable, Hold, LimitVerdict, StateBackend
+from keel.store.usage import UsageStore
 
-__all__ = ["Admission", "Admit", "Check"]
+__all__ = ["Admit"]
 
-log = logging.getLogger("keel.admit")
-
-WINDOW_MS = 60_000
-NANO = 1_000_000_000  # budgets count nano-dollars: integers, exact on every backend
-_BYTES_OVERHEAD = 16  # per request, for the tokens a chat template adds
-_PENDING_MAX = 100_000  # settles kept for retry while the state backend is down
-_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 _SPEND_COLUMN = {"team": "team", "project": "project", "key": "key_id"}
 
 
@@ -69,7 +59,7 @@ class Admit:
         self,
         config: KeelConfig,
         state: StateBackend,
-        store: Store,
+        store: UsageStore,
         metrics: Metrics,
         clock: Callable[[], float] = time.time,
         alerter: Alerter | None = None,
@@ -83,26 +73,18 @@ class Admit:
         self.clock = clock
         self.prefix = config.state.prefix
         self.lease_ms = int((config.server.deadline_s + 60) * 1000)
-        self.max_tokens = config.limits.max_tokens
-        self.bounds = _price_bounds(config)
-        self.dearest = _max_price(d.prices for d in config.deployments)
-        self.alerter = alerter
-        self._alerted: dict[str, float] = {}  # budget counter -> highest threshold notified
-        # Settles the backend missed: (settles, token, when the call's record was committed).
-        self.pending: deque[tuple[list[Settle], str, int]] = deque(maxlen=_PENDING_MAX)
+        self.worst_case = WorstCase(config)
+        self.alerts = LimitAlerts(alerter) if alerter is not None else None
+        self.pending = PendingSettles(state)
         self._periods: dict[str, Period] = {}
-        self._retry_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.state.start()
         if self.active:
-            self._retry_task = asyncio.create_task(self._retry_settles())
+            self.pending.start()
 
     async def close(self) -> None:
-        if self._retry_task is not None:
-            self._retry_task.cancel()
-            await asyncio.gather(self._retry_task, return_exceptions=True)
-        await self._flush_pending()
+        await self.pending.close()
         await self.state.close()
 
     # before the call
@@ -111,51 +93,36 @@ class Admit:
         if not self.active or call.principal is None:
             return
         principal = call.principal
-        budgets = _applying(self.budgets, principal, call)
-        limits = _applying(self.limits, principal, call)
+        budgets = applying(self.budgets, principal, call)
+        limits = applying(self.limits, principal, call)
         if not budgets and not limits:
             return
         now = self.clock()
-        now_ms = int(now * 1000)
         hard = [b for b, _ in budgets if b.mode == "hard"]
-        cap = self._completion_cap(call, hard)
-        prompt = _prompt_bytes(call) if hard or any(r.tpm for r, _ in limits) else 0
-        worst = self._worst_nano(call.model, prompt, cap) if hard else 0
+        cap = self.worst_case.completion_cap(call, hard)
+        prompt = prompt_bytes(call) if hard or any(r.tpm for r, _ in limits) else 0
+        worst = self.worst_case.nano(call.model, prompt, cap) if hard else 0
         tokens = (prompt + 3) // 4 + cap  # about four bytes a token: tpm's admission count
-        holds: list[Hold] = []
-        checks: list[Check] = []
+        taken: list[tuple[Hold, Check]] = []
         for budget, subject in budgets:
             period = self._period(budget, now)
-            key = f"{self.prefix}:b:{budget.name}:{subject}:{int(period.start)}"
-            is_hard = budget.mode == "hard"
-            holds.append(Hold(
-                "budget", key, round(budget.limit_usd * NANO) if is_hard else UNLIMITED,
-                worst if is_hard else 0, self.lease_ms, int(period.end * 1000),
-            ))  # fmt: skip
-            checks.append(Check(budget, "budget", subject, period))
+            taken.append(budget_hold(budget, subject, period, self.prefix, worst, self.lease_ms))
         for limit, subject in limits:
-            base = f"{self.prefix}:l:{limit.name}:{subject}"
-            if limit.rpm is not None:
-                holds.append(Hold("window", base + ":rpm", limit.rpm, 1, WINDOW_MS))
-                checks.append(Check(limit, "rpm", subject))
-            if limit.tpm is not None:
-                holds.append(Hold("window", base + ":tpm", limit.tpm, tokens, WINDOW_MS))
-                checks.append(Check(limit, "tpm", subject))
-            if limit.concurrency is not None:
-                holds.append(Hold("slots", base + ":cc", limit.concurrency, 1, self.lease_ms))
-                checks.append(Check(limit, "concurrency", subject))
+            taken.extend(limit_holds(limit, subject, self.prefix, tokens, self.lease_ms))
+        holds = [hold for hold, _ in taken]
+        checks = [check for _, check in taken]
         token = secrets.token_hex(8)
         try:
-            verdict = await self._admit(holds, checks, token, now_ms)
+            verdict = await self._admit(holds, checks, token, int(now * 1000))
         except BackendUnavailable as exc:
             self._unchecked(checks, exc)
             return
         if not verdict.admitted:
             self._refuse(call, verdict, holds, checks, now, worst)
         call.admission = Admission(token, holds, checks)
-        call.limit_headers = _headers(verdict, holds, checks)
-        if self.alerter is not None:
-            self._saturation(verdict, holds, checks, now)
+        call.limit_headers = limit_headers(verdict, holds, checks)
+        if self.alerts is not None:
+            self.alerts.saturation(verdict, holds, checks, now)
 
     async def _admit(
         self, holds: list[Hold], checks: list[Check], token: str, now_ms: int
@@ -186,17 +153,10 @@ class Admit:
 
     def _unchecked(self, checks: list[Check], exc: BackendUnavailable) -> None:
         self.metrics.state_errors.labels("admit").inc()
-        closed = [c for c in checks if not _fails_open(c.policy)]
-        if not closed:
-            self.metrics.state_unchecked.labels("fail_open").inc()
-            return
-        self.metrics.state_unchecked.labels("fail_closed").inc()
-        names = ", ".join(sorted({f"{_what(c)} '{c.policy.name}'" for c in closed}))
-        raise StateUnavailable(
-            f"keel cannot check {names} because its state backend ({self.state.url}) is {exc}, "
-            "and the policy is fail_closed. Retry shortly; if it persists, "
-            "check the state backend, or set on_state_error: fail_open on the policy."
-        )
+        error = unchecked(checks, self.state.url, exc)
+        self.metrics.state_unchecked.labels("fail_open" if error is None else "fail_closed").inc()
+        if error is not None:
+            raise error
 
     def _refuse(
         self,
@@ -206,89 +166,18 @@ class Admit:
         checks: list[Check],
         now: float,
         worst: int,
-    ) -> None:
+    ) -> NoReturn:
         i = verdict.refused
         hold, check = holds[i], checks[i]
         self.metrics.refused.labels(check.policy.name, check.kind).inc()
-        call.limit_headers = _headers(verdict, holds, checks)
-        wait = verdict.retry_after_ms
-        if self.alerter is not None:
-            self._saturation(verdict, holds, checks, now, refused=i)
-        if check.kind == "budget":
-            policy = check.policy
-            assert isinstance(policy, BudgetConfig) and check.period is not None
-            spent, used = verdict.spent[i], verdict.levels[i]
-            if self.alerter is not None and wait != NEVER:  # used up: refusing from now on
-                self._budget_alerts(hold.key, check, max(used, hold.limit) / NANO, at_least=100)
-            who = f"{policy.scope} {check.subject}"
-            if wait == NEVER:
-                raise BudgetExceeded(
-                    f"This request could cost up to ${worst / NANO:.6f}, more than the whole "
-                    f"{_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} "
-                    f"(${policy.limit_usd:.2f}). "
-                    "Send a lower max_tokens or a shorter prompt.",
-                    retry_after_ms=int((check.period.end - now) * 1000),
-                )
-            resets = datetime.fromtimestamp(check.period.end, ZoneInfo(policy.timezone))
-            raise BudgetExceeded(
-                f"The {_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} is used up for "
-                f"{check.period.label}: ${spent / NANO:.4f} spent and "
-                f"${(used - spent) / NANO:.4f} reserved by requests in flight, of "
-                f"${policy.limit_usd:.2f}; this request could cost up to ${worst / NANO:.6f}. "
-                f"It resets at {resets.isoformat()} (retry-after). To go on sooner, raise "
-                "limit_usd in keel.yaml or send a lower max_tokens.",
-                retry_after_ms=wait,
-            )
-        seconds = max(1, -(-wait // 1000))
-        who = f"{check.policy.scope} {check.subject}"
-        if check.kind == "concurrency":
-            message = (
-                f"Rate limit '{check.policy.name}': {hold.limit} requests of {who} are already "
-                "in flight. Retry when one finishes."
-            )
-            raise RateLimited(message, retry_after_ms=wait)
-        unit = "requests" if check.kind == "rpm" else "tokens"
-        if wait == NEVER:
-            raise RateLimited(
-                f"Rate limit '{check.policy.name}': this request counts {hold.amount} tokens "
-                f"(its prompt, estimated, plus max_tokens), more than the {hold.limit} tokens "
-                f"per minute {who} may use. Send a shorter prompt or a lower max_tokens.",
-                retry_after_ms=WINDOW_MS,
-                retry=False,
-                code="tokens_exceed_limit",
-            )
-        raise RateLimited(
-            f"Rate limit '{check.policy.name}' reached: {who} may use {hold.limit} {unit} per "
-            f"minute and has used {verdict.levels[i]}. Retry in {seconds}s (retry-after).",
-            retry_after_ms=wait,
-        )
-
-    def _completion_cap(self, call: Call, hard: list[BudgetConfig]) -> int:
-        if call.endpoint == "embeddings":
-            return 0
-        body = call.body
-        asked = body.get("max_completion_tokens") or body.get("max_tokens")
-        if isinstance(asked, int) and not isinstance(asked, bool):
-            cap = asked
-        elif hard:
-            cap = min(min(b.default_max_tokens for b in hard), self.max_tokens)
-            body["max_tokens"] = cap  # the reservation's bound holds only if upstream keeps it
-        else:
-            cap = 0
-        choices = body.get("n")
-        if isinstance(choices, int) and not isinstance(choices, bool) and choices > 1:
-            cap *= choices
-        return cap
-
-    def _worst_nano(self, model: str, prompt_bytes: int, cap: int) -> int:
-        price = self.bounds.get(model, self.dearest)
-        per_input = max(price.input_per_mtok, price.cached_input_per_mtok)
-        usd = (
-            price.per_request
-            + (prompt_bytes + _BYTES_OVERHEAD) * per_input / 1e6
-            + cap * price.output_per_mtok / 1e6
-        )
-        return math.ceil(usd * NANO)
+        call.limit_headers = limit_headers(verdict, holds, checks)
+        if self.alerts is not None:
+            self.alerts.saturation(verdict, holds, checks, now, refused=i)
+            # A budget used up (not one this request alone is too dear for) refuses from now on.
+            if check.kind == "budget" and verdict.retry_after_ms != NEVER:
+                used = verdict.levels[i]
+                self.alerts.budget(hold.key, check, max(used, hold.limit) / NANO, at_least=100)
+        raise refusal(verdict, hold, check, now, worst)
 
     def _period(self, budget: BudgetConfig, now: float) -> Period:
         period = self._periods.get(budget.name)
@@ -305,15 +194,7 @@ class Admit:
             return
         call.admission = None
         tokens = call.usage.total_tokens if call.usage is not None else 0
-        cost = round(call.cost_usd * NANO)
-        settles: list[Settle] = []
-        for hold, check in zip(admission.holds, admission.checks, strict=True):
-            if check.kind == "tpm":
-                settles.append(Settle("window", hold.key, tokens))
-            elif check.kind == "concurrency":
-                settles.append(Settle("slots", hold.key))
-            elif check.kind == "budget":
-                settles.append(Settle("budget", hold.key, cost))
+        settles = settles_of(admission, tokens, round(call.cost_usd * NANO))
         if not settles:
             return
         recorded_ms = int(self.clock() * 1000)
@@ -321,183 +202,7 @@ class Admit:
             spent = await self.state.settle(settles, admission.token, recorded_ms)
         except BackendUnavailable:
             self.metrics.state_errors.labels("settle").inc()
-            self.pending.append((settles, admission.token, recorded_ms))
+            self.pending.add(settles, admission.token, recorded_ms)
             return
-        if self.alerter is None:
-            return
-        budgets = [(h, c) for h, c in zip(admission.holds, admission.checks, strict=True)
-                   if c.kind == "budget"]  # fmt: skip
-        settled = [v for item, v in zip(settles, spent, strict=True) if item.kind == "budget"]
-        for (hold, check), value in zip(budgets, settled, strict=True):
-            if value >= 0:
-                self._budget_alerts(hold.key, check, value / NANO)
-
-    def _budget_alerts(self, key: str, check: Check, spent_usd: float, at_least: float = 0) -> None:
-        """Alert each threshold the spend has reached (once per period: the alerter dedupes
-        across replicas; this only saves it the asking on every request)."""
-        policy = check.policy
-        assert isinstance(policy, BudgetConfig) and check.period is not None
-        assert self.alerter is not None
-        share = max(100 * spent_usd / policy.limit_usd, at_least)
-        reached = [t for t in policy.alert_at if t <= share and t > self._alerted.get(key, -1.0)]
-        if not reached:
-            return
-        if len(self._alerted) > 10_000:
-            self._alerted.clear()
-        self._alerted[key] = max(reached)
-        for threshold in reached:
-            self.alerter.notify(budget_alert(
-                policy, check.subject, threshold, spent_usd, check.period.start, check.period.end
-            ))  # fmt: skip
-
-    def _saturation(
-        self,
-        verdict: LimitVerdict,
-        holds: Sequence[Hold],
-        checks: Sequence[Check],
-        now: float,
-        refused: int = -1,
-    ) -> None:
-        """A rate limit's window at or past its alert_at: one alert an hour per limit."""
-        assert self.alerter is not None
-        hour = now - now % 3600
-        for i, (hold, check) in enumerate(zip(holds, checks, strict=True)):
-            policy = check.policy
-            if check.kind == "budget" or not isinstance(policy, RateLimitConfig):
-                continue
-            if policy.alert_at is None or not verdict.levels:
-                continue
-            used = hold.limit if i == refused else verdict.levels[i]
-            if 100 * used < policy.alert_at * hold.limit:
-                continue
-            self.alerter.notify(rate_limit_alert(
-                policy, check.subject, check.kind, used, hold.limit, hour, hour + 3600
-            ))  # fmt: skip
-
-    async def _retry_settles(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            await self._flush_pending()
-
-    async def _flush_pending(self) -> None:
-        while self.pending:
-            settles, token, recorded_ms = self.pending[0]
-            try:
-                await self.state.settle(settles, token, recorded_ms)
-            except BackendUnavailable:
-                return
-            except Exception:
-                log.exception("a settle could not be applied; it is dropped")
-            self.pending.popleft()
-
-
-def _subject(scope: str, principal: Principal, call: Call) -> str | None:
-    if scope == "team":
-        return principal.team
-    if scope == "key":
-        return principal.key_id
-    if scope == "project":
-        return principal.project
-    return call.model or None
-
-
-P = TypeVar("P", BudgetConfig, RateLimitConfig)
-
-
-def _applying(policies: Sequence[P], principal: Principal, call: Call) -> list[tuple[P, str]]:
-    """The policies that hold this call, each with its subject (the team, key, ...)."""
-    found = []
-    for policy in policies:
-        subject = _subject(policy.scope, principal, call)
-        if subject is not None and policy.match in ("*", subject):
-            found.append((policy, subject))
-    return found
-
-
-def _fails_open(policy: BudgetConfig | RateLimitConfig) -> bool:
-    if isinstance(policy, BudgetConfig):
-        return policy.fails_open
-    return policy.on_state_error == "fail_open"
-
-
-def _what(check: Check) -> str:
-    return "budget" if check.kind == "budget" else "rate limit"
-
-
-def _prompt_bytes(call: Call) -> int:
-    prompt: Any = call.body.get(PROMPT_FIELD[call.endpoint])
-    return len(orjson.dumps(prompt)) if prompt is not None else 0
-
-
-def _max_price(prices: Any) -> Price:
-    found = list(prices)
-    if not found:
-        return Price()
-    return Price(
-        max(p.input_per_mtok for p in found),
-        max(p.cached_input_per_mtok for p in found),
-        max(p.output_per_mtok for p in found),
-        max(p.per_request for p in found),
-    )
-
-
-def _price_bounds(config: KeelConfig) -> dict[str, Price]:
-    """Per logical model, the dearest price of every deployment it may route to: its own,
-    a rollout's, and those of its context fallback."""
-    by_name = {d.name: d.prices for d in config.deployments}
-
-    def names(model: str, seen: set[str]) -> set[str]:
-        spec = config.models.get(model)
-        if spec is None or model in seen:
-            return set()
-        seen.add(model)
-        found = set(spec.deployments)
-        if spec.rollout is not None:
-            found |= set(spec.rollout.weights)
-            if spec.rollout.canary is not None:
-                found.add(spec.rollout.canary)
-        if spec.context_fallback is not None:
-            found |= names(spec.context_fallback, seen)
-        return found
-
-    return {
-        model: _max_price(by_name[n] for n in names(model, set()) if n in by_name)
-        for model in config.models
-    }
-
-
-def _headers(
-    verdict: LimitVerdict, holds: Sequence[Hold], checks: Sequence[Check]
-) -> dict[str, str]:
-    """OpenAI's x-ratelimit-* headers, from the tightest rpm and tpm windows, and what the
-    tightest hard budget has left."""
-    headers: dict[str, str] = {}
-    best: dict[str, tuple[int, int, int]] = {}
-    budget_left: int | None = None
-    for i, (hold, check) in enumerate(zip(holds, checks, strict=True)):
-        if not verdict.levels:
-            break
-        left = max(0, hold.limit - verdict.levels[i])
-        if check.kind in ("rpm", "tpm"):
-            unit = "requests" if check.kind == "rpm" else "tokens"
-            reset = verdict.resets_ms[i] if i < len(verdict.resets_ms) else 0
-            if unit not in best or left < best[unit][1]:
-                best[unit] = (hold.limit, left, reset)
-        elif check.kind == "budget" and hold.limit != UNLIMITED:
-            budget_left = left if budget_left is None else min(budget_left, left)
-    for unit, (limit, left, reset) in best.items():
-        headers[f"x-ratelimit-limit-{unit}"] = str(limit)
-        headers[f"x-ratelimit-remaining-{unit}"] = str(left)
-        headers[f"x-ratelimit-reset-{unit}"] = _duration(reset)
-    if budget_left is not None:
-        headers["x-keel-budget-remaining-usd"] = f"{budget_left / NANO:.6f}"
-    return headers
-
-
-def _duration(ms: int) -> str:
-    """OpenAI's form: 20ms, 1s, 6m0s."""
-    if ms < 1000:
-        return f"{ms}ms"
-    seconds = -(-ms // 1000)
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+        if self.alerts is not None:
+            self.alerts.settled(admission, settles, spent)

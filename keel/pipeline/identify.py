@@ -18,7 +18,7 @@ from keel.errors import AuthenticationError
 from keel.identity.keys import hash_key
 from keel.identity.project import check_project
 from keel.identity.tokens import TokenVerifier, looks_like_jwt
-from keel.store.base import KeyRecord, Store
+from keel.store.keys import KeyRecord, KeyStore
 
 __all__ = ["MAX_USER_CLAIM", "Identify"]
 
@@ -36,7 +36,7 @@ _BAD_KEY = (
 
 
 class Identify:
-    def __init__(self, config: KeelConfig, store: Store, cache_ttl_s: float = 5.0) -> None:
+    def __init__(self, config: KeelConfig, store: KeyStore, cache_ttl_s: float = 5.0) -> None:
         self.config = config
         self.store = store
         self.cache_ttl_s = cache_ttl_s

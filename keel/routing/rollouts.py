@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from keel.config.schema import KeelConfig, ModelConfig
 from keel.routing.split import Split, config_state, describe, misfit
-from keel.store.base import RolloutChange, RolloutState, Store
+from keel.store.rollouts import RolloutChange, RolloutState, RolloutStore
 
 __all__ = ["AUTO_ACTOR", "Rollouts"]
 
@@ -37,7 +37,7 @@ class Rollouts:
     def __init__(
         self,
         config: KeelConfig,
-        store: Store | None = None,
+        store: RolloutStore | None = None,
         on_rollback: Callable[[str], None] | None = None,
     ) -> None:
         self.specs: dict[str, ModelConfig] = dict(config.models)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from keel.call import Attempt, Call
 from keel.config.schema import AutoRollbackConfig, ModelConfig, RolloutConfig
 from keel.routing.rollback import AttemptTally, verdict
-from keel.store.base import RolloutState
+from keel.store.rollouts import RolloutState
 
 if TYPE_CHECKING:
     from keel.routing.router import Target

@@ -1,4 +1,5 @@
-"""Records: usage and API keys. The store URL's scheme picks the backend."""
+"""Records: usage, audit, API keys, rollouts, alerts and feedback (keel.store.base). The store
+URL's scheme picks the backend: keel.store.sqlite or keel.store.postgres."""
 
 from __future__ import annotations
 
@@ -17,12 +18,9 @@ def open_store(url: str) -> Store:
 
         return SQLiteStore(url)
     if url.startswith(("postgresql://", "postgres://")):
-        from sqlalchemy.ext.asyncio import create_async_engine
+        from keel.store.postgres import PostgresStore
 
-        from keel.store.sql import SQLStore
-
-        async_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
-        return SQLStore(create_async_engine(async_url, pool_size=5, max_overflow=5))
+        return PostgresStore(url)
     raise ValueError(f"unsupported store url {url!r}: use sqlite:/// or postgresql://")
 
 

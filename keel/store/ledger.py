@@ -4,14 +4,14 @@ Each request hands its records to the ledger and waits until a transaction holdi
 committed. One writer task takes everything queued at that moment and commits it in one
 transaction, so concurrent requests share a commit instead of queueing behind each other's.
 
-The writer task also keeps this process's audit chain (keel.audit.chain): it links a batch's
-audit records as it takes the batch, commits them in the transaction of the batch's usage
-rows, and moves the chain's head only once that transaction has committed. At start, every
-``checkpoint_s`` (when idle too) and at close, the head a transaction leads to is signed and
-the checkpoint committed with it, so a checkpoint never names a record that is not stored.
-Checkpoints are numbered as they commit, each vouches for the other writers' checkpoints seen
-in the store since the one before (keel.audit.checkpoint), and each committed one is appended
-to the witness file when there is one (keel.audit.witness).
+The writer task also keeps this process's audit chain, through its ``ChainKeeper``
+(keel.store.audit; keel.audit.trail.Trail is the one): it links a batch's audit records as it
+takes the batch, commits them in the transaction of the batch's usage rows, and moves the
+chain's head only once that transaction has committed. At start, every ``checkpoint_s`` (when
+idle too) and at close, the head a transaction leads to is signed and the checkpoint committed
+with it, so a checkpoint never names a record that is not stored. Each checkpoint vouches for
+the other writers' checkpoints the keeper has seen in the store, and the keeper hears of each
+one committed (to number the next and append it to the witness file).
 """
 
 from __future__ import annotations
@@ -19,22 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy.exc import DataError
-
-from keel.audit import witness
-from keel.audit.canonical import canonical
-from keel.audit.chain import RESERVED, Head
-from keel.audit.checkpoint import Vouch, digest
+from keel.store.audit import ChainKeeper, Head, Vouch
 from keel.store.base import Store
 from keel.store.request_ids import Taken, settle_taken
-
-if TYPE_CHECKING:
-    from keel.audit.trail import Trail
 
 __all__ = ["Ledger", "RecordNotCommitted"]
 
@@ -44,11 +35,6 @@ Record = dict[str, Any]
 # A usage row, an audit record (either may be absent), and who waits for their commit.
 Item = tuple[Record | None, Record | None, asyncio.Future[None]]
 
-# The other writers a start checkpoint vouches for: those that signed in the last week, the
-# latest first, at most this many.
-START_WINDOW_S = 7 * 86400
-VOUCH_MAX = 64
-
 
 class RecordNotCommitted(Exception):
     """The store refused or could not be reached; the record was not committed."""
@@ -56,7 +42,11 @@ class RecordNotCommitted(Exception):
 
 class Ledger:
     def __init__(
-        self, store: Store, batch_max: int = 512, attempts: int = 3, trail: Trail | None = None
+        self,
+        store: Store,
+        batch_max: int = 512,
+        attempts: int = 3,
+        trail: ChainKeeper | None = None,
     ) -> None:
         self.store = store
         self.batch_max = batch_max
@@ -67,8 +57,6 @@ class Ledger:
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._checkpoint_due = False
-        self._n = 0  # the number of this writer's next checkpoint
-        self._vouched: dict[str, int] = {}  # each other writer's checkpoint last vouched for
         self._closing = False
         self.commits = 0
 
@@ -81,10 +69,10 @@ class Ledger:
         if self.trail is not None:
             # A chain is signed from its start (seq 0): records of a writer that has no
             # checkpoint at all were not written by keel.
-            vouch = await self._seen(START_WINDOW_S)
-            row = self._checkpoint(self.trail.chain.head, vouch=vouch)
+            vouch = await self._seen(self.trail, starting=True)
+            row = self.trail.checkpoint(self.trail.head, vouch=vouch)
             await self.store.write([], [], [row])
-            await self._signed(row, vouch)
+            await self.trail.checkpointed(row, vouch)
             self._ticker = asyncio.create_task(self._tick(self.trail), name="keel-checkpoints")
         self._task = asyncio.create_task(self._run(), name="keel-ledger")
 
@@ -106,9 +94,7 @@ class Ledger:
         process's chain; ``ts`` defaults to now. Does nothing when the trail is off."""
         if self.trail is None:
             return
-        if taken := RESERVED & record.keys():
-            raise ValueError(f"the audit chain sets {sorted(taken)}; leave them out")
-        canonical(record)  # a TypeError here, not a failed commit of everyone's batch
+        self.trail.check(record)
         await asyncio.shield(self.submit(None, {"ts": time.time(), **record}))
 
     async def checkpoint(self) -> None:
@@ -133,15 +119,16 @@ class Ledger:
             self._task = None
         if self.trail is not None:  # sign the end: a record after this head is forged
             try:
-                vouch = await self._seen()
-                row = self._checkpoint(self.trail.chain.head, True, vouch)
+                vouch = await self._seen(self.trail)
+                row = self.trail.checkpoint(self.trail.head, True, vouch)
                 await self.store.write([], [], [row])
-                await self._signed(row, vouch)
+                await self.trail.checkpointed(row, vouch)
             except Exception as exc:  # the store is gone: verify sees a killed writer instead
-                log.warning("audit chain %s: final checkpoint not stored: %s",
-                            self.trail.chain.writer, exc)  # fmt: skip
+                log.warning(
+                    "audit chain %s: final checkpoint not stored: %s", self.trail.writer, exc
+                )
 
-    async def _tick(self, trail: Trail) -> None:
+    async def _tick(self, trail: ChainKeeper) -> None:
         while True:
             await asyncio.sleep(trail.checkpoint_s)
             self._checkpoint_due = True
@@ -165,11 +152,11 @@ class Ledger:
         records = [audit for _, audit, _ in batch if audit is not None]
         # A checkpoint that fails with its batch waits for the next tick, not a tight loop.
         checkpoint, self._checkpoint_due = self._checkpoint_due, False
-        vouch = await self._seen() if checkpoint and self.trail is not None else None
+        vouch = await self._seen(self.trail) if checkpoint and self.trail is not None else None
         try:
             head, signed = await self._write(usage, records, vouch)
         except Exception as exc:
-            if _refused_value(exc) and len(batch) > 1:
+            if self.store.refused_value(exc) and len(batch) > 1:
                 # One row's value the store refuses must not cost the others their records:
                 # commit each half on its own (each relinks onto the head committed by then,
                 # so the chain stays whole) until the bad row stands alone and alone fails.
@@ -180,9 +167,9 @@ class Ledger:
             _refuse(batch, exc)
             return
         if self.trail is not None:
-            self.trail.chain.advance(head)
-        if signed and vouch is not None:
-            await self._signed(signed[0], vouch)
+            self.trail.advance(head)
+            if signed and vouch is not None:
+                await self.trail.checkpointed(signed[0], vouch)
         self.commits += 1
         for _, _, future in batch:
             if not future.done():
@@ -195,7 +182,7 @@ class Ledger:
         head it leads to if ``vouch`` is given; that head and the checkpoint. Every try sends
         the same rows, so a try that landed unseen is recognised."""
         base, (links, head) = self._base(), self._link(records)
-        signed = [self._checkpoint(head, vouch=vouch)] if vouch is not None else []
+        signed = self._checkpoints(head, vouch)
         for attempt in range(self.attempts):
             try:
                 await self.store.write(usage, links, signed)
@@ -204,7 +191,7 @@ class Ledger:
                 log.warning(
                     "record commit failed (try %d of %d): %s", attempt + 1, self.attempts, exc
                 )
-                if _refused_value(exc):  # a value refused: trying again cannot help
+                if self.store.refused_value(exc):  # a value refused: trying again cannot help
                     raise
                 if links and await self._landed(head):
                     return head, signed
@@ -218,81 +205,53 @@ class Ledger:
                 # The chain moved past an earlier commit that landed, or records got new ids.
                 if self._base() != base or taken is Taken.RENAMED:
                     base, (links, head) = self._base(), self._link(records)
-                    signed = [self._checkpoint(head, vouch=vouch)] if vouch is not None else []
+                    signed = self._checkpoints(head, vouch)
                 if taken is not Taken.RENAMED:  # a client's taken id must not slow the batch
                     await asyncio.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
 
     def _base(self) -> Head | None:
-        return self.trail.chain.head if self.trail is not None else None
+        return self.trail.head if self.trail is not None else None
 
     def _link(self, records: list[Record]) -> tuple[list[Record], Head]:
         if self.trail is None:
             return [], Head(0, "")
-        return self.trail.chain.link(records)
+        return self.trail.link(records)
 
-    def _checkpoint(
-        self, head: Head, final: bool = False, vouch: list[Vouch] | None = None
-    ) -> Record:
-        assert self.trail is not None
-        return self.trail.signer.checkpoint(self.trail.chain.writer, head, final, self._n, vouch)
-
-    async def _seen(self, window_s: float | None = None) -> list[Vouch]:
-        """The other writers' latest checkpoints not vouched for yet, signed within
-        ``window_s`` (default: two intervals and a minute, for commits that took a while)."""
-        assert self.trail is not None
-        window = window_s if window_s is not None else 2 * self.trail.checkpoint_s + 60
-        try:
-            rows = await self.store.audit_latest_checkpoints(time.time() - window, VOUCH_MAX)
-        except Exception as exc:  # the checkpoint still signs this chain; it vouches for none
-            log.warning("audit chain %s: other writers' checkpoints not read: %s",
-                        self.trail.chain.writer, exc)  # fmt: skip
+    def _checkpoints(self, head: Head, vouch: list[Vouch] | None) -> list[Record]:
+        """The checkpoint of ``head`` to commit with the batch, if one is due (``vouch``)."""
+        if self.trail is None or vouch is None:
             return []
-        me = self.trail.chain.writer
-        return sorted(
-            (row.writer, row.n, digest(row))
-            for row in rows
-            if row.n is not None and row.writer != me and row.n > self._vouched.get(row.writer, -1)
-        )
+        return [self.trail.checkpoint(head, vouch=vouch)]
 
-    async def _signed(self, row: Record, vouch: list[Vouch]) -> None:
-        """A checkpoint committed: number the next, remember what it vouched for, witness it."""
-        assert self.trail is not None
-        self._n += 1
-        self._vouched.update((writer, n) for writer, n, _ in vouch)
-        if self.trail.witness is not None:
-            await asyncio.to_thread(witness.append, self.trail.witness, row)
+    async def _seen(self, trail: ChainKeeper, starting: bool = False) -> list[Vouch]:
+        """The other writers' checkpoints a checkpoint due now vouches for."""
+        try:
+            return await trail.seen(self.store, starting)
+        except Exception as exc:  # the checkpoint still signs this chain; it vouches for none
+            log.warning(
+                "audit chain %s: other writers' checkpoints not read: %s", trail.writer, exc
+            )
+            return []
 
     async def _landed(self, head: Head) -> bool:
         """After a failed commit: did it land all the same (the connection dropped after the
         COMMIT)? If an earlier commit taken for failed did land, the chain moves past it, so
         the next batch does not collide with it."""
-        assert self.trail is not None
-        chain = self.trail.chain
+        trail = self.trail
+        assert trail is not None
         try:
-            stored = await self.store.audit_head(chain.writer)
+            stored = await self.store.audit_head(trail.writer)
         except Exception:
             return False
         if stored is None:
             return False
         if (stored.seq, stored.hash) == (head.seq, head.hash):
             return True
-        if stored.seq > chain.head.seq:
-            log.warning("audit chain %s: seq %d was committed after all", chain.writer, stored.seq)
-            chain.advance(Head(stored.seq, stored.hash))
+        if stored.seq > trail.head.seq:
+            log.warning("audit chain %s: seq %d was committed after all", trail.writer, stored.seq)
+            trail.advance(Head(stored.seq, stored.hash))
         return False
-
-
-def _refused_value(exc: Exception) -> bool:
-    """Did the database refuse a value (SQLSTATE class 22, e.g. too long for its column),
-    as opposed to failing to commit (connection lost, busy)?"""
-    if isinstance(exc, DataError | sqlite3.DataError):
-        return True
-    orig = getattr(exc, "orig", None)
-    for cause in (orig, getattr(orig, "__cause__", None)):
-        if str(getattr(cause, "sqlstate", "") or "").startswith("22"):
-            return True
-    return False
 
 
 def _refuse(batch: list[Item], exc: Exception) -> None:

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.engine import Connection
 
-from keel.store.base import Store
 from keel.store.tables import usage
+from keel.store.usage import UsageStore
 
 __all__ = ["Taken", "fresh_request_id", "settle_taken", "unique_request_ids"]
 
@@ -46,7 +46,7 @@ def fresh_request_id() -> str:
     return os.urandom(12).hex()
 
 
-async def settle_taken(store: Store, usage: list[Record], audit: list[Record]) -> Taken:
+async def settle_taken(store: UsageStore, usage: list[Record], audit: list[Record]) -> Taken:
     """After a failed commit of ``usage``: give each row whose id is stored for another
     request, or repeats one earlier in the batch, a fresh id (and its audit record too)."""
     if not usage:

@@ -1,4 +1,6 @@
-"""The SQL store on SQLAlchemy Core: PostgreSQL as it is, and the base of the SQLite store."""
+"""The SQL store on SQLAlchemy Core, shared by both backends: every query and write, on an
+async engine. keel.store.postgres runs it on asyncpg; keel.store.sqlite writes the hot path's
+records through sqlite3 itself and runs its other writes on threads of their own."""
 
 from __future__ import annotations
 
@@ -22,27 +24,17 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from keel.store.base import (
-    AUDITED_USAGE,
-    AlertRecord,
-    AuditRow,
-    CheckpointRow,
-    FeedbackRecord,
-    KeyRecord,
-    RolloutChange,
-    RolloutEvent,
-    RolloutState,
-    Rows,
-    Store,
-    UsageGroup,
-    UsageRecord,
-)
+from keel.store.alerts import AlertRecord
+from keel.store.audit import AuditRow, CheckpointRow
+from keel.store.base import Rows, Store
+from keel.store.feedback import FeedbackRecord
+from keel.store.keys import KeyRecord
 from keel.store.request_ids import unique_request_ids
+from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.tables import (
-    KEY_ID_LEN,
     alerts,
     api_keys,
     audit,
@@ -53,6 +45,7 @@ from keel.store.tables import (
     rollouts,
     usage,
 )
+from keel.store.usage import AUDITED_USAGE, UsageGroup, UsageRecord
 
 __all__ = ["SQLStore", "apply_change", "insert_alert", "insert_feedback", "insert_key", "revoke_in"]
 
@@ -75,6 +68,8 @@ _ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
 
 
 class SQLStore(Store):
+    """The record store on any SQLAlchemy async engine; the backends add what is theirs."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
@@ -84,7 +79,7 @@ class SQLStore(Store):
         for attempt in range(3):
             try:
                 async with self.engine.begin() as conn:
-                    await conn.run_sync(_create_tables)
+                    await conn.run_sync(self._create_tables)
                 return
             except DBAPIError:
                 if attempt == 2:
@@ -102,6 +97,20 @@ class SQLStore(Store):
         async with self.engine.begin() as conn:
             for table, rows in _tables(usage, audit, checkpoints):
                 await conn.execute(insert(table), list(rows))
+
+    def refused_value(self, exc: Exception) -> bool:
+        return isinstance(exc, DataError)
+
+    def _create_tables(self, conn: Connection) -> None:
+        """Create what is missing: tables, columns and indexes added since, the unique request
+        ids. In the caller's transaction."""
+        metadata.create_all(conn, checkfirst=True)
+        for table, column, ddl in _ADDED:
+            if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+        for name, table, columns in _ADDED_INDEXES:
+            conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
+        unique_request_ids(conn)
 
     async def usage_by(self, column: str, since: float) -> list[UsageGroup]:
         if column not in _GROUPABLE:
@@ -466,31 +475,6 @@ def _alert(row: Row[Any]) -> AlertRecord:
     m = dict(row._mapping)
     m["limit"] = m.pop("limit_value")
     return AlertRecord(**m)
-
-
-def _create_tables(conn: Connection) -> None:
-    metadata.create_all(conn, checkfirst=True)
-    for table, column, ddl in _ADDED:
-        if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
-    for name, table, columns in _ADDED_INDEXES:
-        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
-    unique_request_ids(conn)
-    _widen(conn)
-
-
-def _widen(conn: Connection) -> None:
-    # Databases made before key_id held a token's full `sub` have it narrower; PostgreSQL
-    # enforces VARCHAR lengths (SQLite does not), so widen them in place.
-    if conn.dialect.name != "postgresql":
-        return
-    for table in ("usage", "feedback"):
-        for column in inspect(conn).get_columns(table):
-            length = getattr(column["type"], "length", None)
-            if column["name"] == "key_id" and length is not None and length < KEY_ID_LEN:
-                conn.execute(
-                    text(f"ALTER TABLE {table} ALTER COLUMN key_id TYPE VARCHAR({KEY_ID_LEN})")
-                )
 
 
 def _checkpoints() -> Select[Any]:

@@ -34,14 +34,11 @@ from sqlalchemy import Table, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from keel.store.base import (
-    AlertRecord,
-    FeedbackRecord,
-    KeyRecord,
-    RolloutChange,
-    RolloutState,
-    Rows,
-)
+from keel.store.alerts import AlertRecord
+from keel.store.base import Rows
+from keel.store.feedback import FeedbackRecord
+from keel.store.keys import KeyRecord
+from keel.store.rollouts import RolloutChange, RolloutState
 from keel.store.sql import (
     SQLStore,
     apply_change,
@@ -119,6 +116,10 @@ class SQLiteStore(SQLStore):
             self._insert(usage, audit, checkpoints)
         else:
             await self._in_thread(self._insert, usage, audit, checkpoints)
+
+    def refused_value(self, exc: Exception) -> bool:
+        # The hot path's writes go through sqlite3 itself, whose errors SQLAlchemy never wraps.
+        return super().refused_value(exc) or isinstance(exc, sqlite3.DataError)
 
     async def change_rollout(self, change: RolloutChange) -> RolloutState | None:
         return await asyncio.get_running_loop().run_in_executor(None, self._change, change)

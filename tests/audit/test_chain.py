@@ -9,7 +9,8 @@ import socket
 import orjson
 
 from keel.audit.canonical import canonical
-from keel.audit.chain import ZERO, Chain, Head, new_writer_id
+from keel.audit.chain import ZERO, Chain, new_writer_id
+from keel.store.audit import Head
 
 
 def records(n: int) -> list[dict[str, object]]:

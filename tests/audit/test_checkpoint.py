@@ -9,9 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from keel.audit.canonical import canonical
-from keel.audit.chain import Head
 from keel.audit.checkpoint import Signer, Verifier, signed_bytes
-from keel.store.base import CheckpointRow
+from keel.store.audit import CheckpointRow, Head
 
 KEY = Ed25519PrivateKey.generate()
 

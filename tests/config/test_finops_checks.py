@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from keel.config.loader import parse_config
+from keel.config.prices import PRICE_LIST
 from keel.config.schema import KeelConfig
 from keel.errors import ConfigError, ConfigProblem
-from keel.finops.prices import PRICE_LIST
 
 BASE = """\
 regions:

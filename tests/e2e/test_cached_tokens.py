@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import pytest
 
-from keel.finops.prices import PRICE_LIST
+from keel.config.prices import PRICE_LIST
 from tests.e2e.procs import free_port, run_keel, run_process
 
 KEY = "sk-test-cache"

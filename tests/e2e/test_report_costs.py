@@ -1,5 +1,5 @@
 """``keel report costs`` and ``keel report roi`` as a user runs them: the CLI on a SQLite
-store holding the known ledger (tests/finops/ledger.py), in every format, and refusing bad
+store holding the known ledger (tests/commands/report/ledger.py), in every format, and refusing bad
 input with exit 2."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from keel.store import opened_store
+from tests.commands.report.ledger import config_dict, ledger
 from tests.e2e.procs import keel_cli
-from tests.finops.ledger import config_dict, ledger
 
 BUDGET = {"name": "alpha-month", "scope": "team", "match": "alpha", "limit_usd": 10,
           "period": "month", "timezone": "Europe/Berlin"}  # fmt: skip

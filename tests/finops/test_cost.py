@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from keel.call import Usage
+from keel.config.prices import Price
 from keel.finops.cost import cost_usd
-from keel.finops.prices import Price
 
 PRICE = Price(input_per_mtok=2.0, cached_input_per_mtok=0.5, output_per_mtok=8.0)
 

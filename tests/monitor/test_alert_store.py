@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from keel.store.base import AlertRecord, Store
+from keel.store.alerts import AlertRecord
+from keel.store.base import Store
 
 
 def record(**fields: object) -> AlertRecord:

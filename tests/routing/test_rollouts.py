@@ -18,7 +18,8 @@ from keel.config.schema import KeelConfig
 from keel.routing.rollouts import AUTO_ACTOR, Rollouts
 from keel.routing.split import Split
 from keel.store import opened_store
-from keel.store.base import RolloutChange, RolloutState, Store
+from keel.store.base import Store
+from keel.store.rollouts import RolloutChange, RolloutState
 from tests.store.test_ledger import BrokenStore
 
 CONFIG = """\

@@ -14,7 +14,7 @@ from keel.config.schema import KeelConfig
 from keel.providers import build_provider
 from keel.routing.router import Router
 from keel.routing.split import BUCKETS, Split, bucket, config_state
-from keel.store.base import RolloutState
+from keel.store.rollouts import RolloutState
 
 BASE = """\
 regions: {r: {}}

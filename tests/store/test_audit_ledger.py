@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from keel.audit.verify import verify
-from keel.store.base import AuditRow, Rows
+from keel.store.audit import AuditRow
+from keel.store.base import Rows
 from keel.store.ledger import Ledger, RecordNotCommitted
 from keel.store.sql import SQLStore
 from tests.audit.conftest import audit_record, ledger_on, make_trail, verifier

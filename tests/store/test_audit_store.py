@@ -7,7 +7,7 @@ import pytest
 
 from keel.audit.chain import Chain
 from keel.audit.checkpoint import Signer
-from keel.store.base import AuditRow
+from keel.store.audit import AuditRow
 from keel.store.sql import SQLStore
 from tests.audit.conftest import KEY, audit_record
 from tests.store.conftest import make_row

@@ -6,7 +6,8 @@ from sqlalchemy import text
 
 from keel.identity.keys import create_key, hash_key
 from keel.store import open_store
-from keel.store.base import KeyRecord, Store
+from keel.store.base import Store
+from keel.store.keys import KeyRecord
 from keel.store.sql import SQLStore
 
 

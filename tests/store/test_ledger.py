@@ -8,22 +8,15 @@ from typing import Any
 
 import pytest
 
-from keel.store.base import (
-    AlertRecord,
-    AuditRow,
-    CheckpointRow,
-    FeedbackRecord,
-    KeyRecord,
-    RolloutChange,
-    RolloutEvent,
-    RolloutState,
-    Rows,
-    Store,
-    UsageGroup,
-    UsageRecord,
-)
+from keel.store.alerts import AlertRecord
+from keel.store.audit import AuditRow, CheckpointRow
+from keel.store.base import Rows, Store
+from keel.store.feedback import FeedbackRecord
+from keel.store.keys import KeyRecord
 from keel.store.ledger import Ledger, RecordNotCommitted
+from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.sql import SQLStore
+from keel.store.usage import UsageGroup, UsageRecord
 from tests.store.conftest import make_row
 
 

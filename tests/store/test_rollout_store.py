@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from keel.store import open_store
-from keel.store.base import RolloutChange, RolloutState, Store
+from keel.store.base import Store
+from keel.store.rollouts import RolloutChange, RolloutState
 from keel.store.sql import SQLStore
 from tests.store.conftest import make_row
 

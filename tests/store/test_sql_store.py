@@ -8,7 +8,7 @@ import pytest
 
 from keel.identity.keys import create_key, hash_key
 from keel.store import open_store
-from keel.store.base import KeyRecord
+from keel.store.keys import KeyRecord
 from keel.store.sql import SQLStore
 from tests.store.conftest import make_row
 

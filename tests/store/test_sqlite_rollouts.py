@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from keel.store.base import RolloutChange, RolloutState
+from keel.store.rollouts import RolloutChange, RolloutState
 from keel.store.sqlite import SQLiteStore
 from tests.store.conftest import make_row
 

@@ -15,11 +15,12 @@ from typing import Any
 
 import orjson
 
+from keel.commands.rollout import Effective, effective, model_spec, summary
 from keel.config.schema import KeelConfig
-from keel.routing.admin import Effective, effective, model_spec, summary
 from keel.routing.split import baseline_of, describe
 from keel.store import opened_store
-from keel.store.base import RolloutEvent, RolloutState, Store
+from keel.store.base import Store
+from keel.store.rollouts import RolloutEvent, RolloutState
 from keel.table import render_table
 
 __all__ = ["DeploymentStats", "deployment_stats", "status"]

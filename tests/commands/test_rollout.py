@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from keel.cli import app
 from keel.store import opened_store
-from keel.store.base import RolloutEvent, RolloutState
+from keel.store.rollouts import RolloutEvent, RolloutState
 from tests.store.conftest import make_row
 
 CONFIG: dict[str, Any] = {

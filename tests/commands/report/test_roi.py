@@ -1,4 +1,4 @@
-"""``keel report roi`` on the known ledger (tests/finops/ledger.py) plus known feedback, on
+"""``keel report roi`` on the known ledger (ledger.py here) plus known feedback, on
 SQLite and PostgreSQL: value from successes and latest outcomes, cost with self-hosted shares."""
 
 from __future__ import annotations
@@ -6,10 +6,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from keel.finops.report_period import parse_period
-from keel.finops.roi_report import RoiRow, render, roi_report
-from keel.store.base import FeedbackRecord, Store
-from tests.finops.ledger import config, ledger, utc
+from keel.commands.report.period import parse_period
+from keel.commands.report.roi import RoiRow, render, roi_rows
+from keel.store.base import Store
+from keel.store.feedback import FeedbackRecord
+from tests.commands.report.ledger import config, ledger, utc
 
 BERLIN = "Europe/Berlin"
 AFTER = utc(2026, 12, 10)
@@ -40,7 +41,7 @@ async def report(store: Store, period: str = "2026-11") -> list[RoiRow]:
     for record in FEEDBACK:
         await store.add_feedback(record)
     cfg = config(use_cases=USE_CASES)
-    return await roi_report(store, cfg, parse_period(period, BERLIN), BERLIN, AFTER)
+    return await roi_rows(store, cfg, parse_period(period, BERLIN), BERLIN, AFTER)
 
 
 async def test_value_and_cost_per_use_case(store: Store) -> None:
@@ -84,7 +85,7 @@ async def test_formats(store: Store) -> None:
     assert lines[2] == "support,2026-11,true,2,2,2,14.000000,2.900000,4.827586"  # 14 / 2.9
     table = render(rows, "2026-11", BERLIN, "table")
     assert "cv (no use case)" in table and "4.83" in table
-    october = await roi_report(store, config(), parse_period("2026-09", BERLIN), BERLIN, AFTER)
+    october = await roi_rows(store, config(), parse_period("2026-09", BERLIN), BERLIN, AFTER)
     assert render(october, "2026-09", BERLIN, "table").startswith("no use case had requests")
 
 
@@ -105,7 +106,7 @@ async def test_the_latest_feedback_is_per_team(store: Store) -> None:
         FeedbackRecord(utc(2026, 11, 6), "A", "escalated", "beta", "billing", "key_beta")
     )
     cfg = config(use_cases={**USE_CASES, "billing": {"value_per_outcome_usd": {"escalated": 1}}})
-    rows = await roi_report(store, cfg, parse_period("2026-11", BERLIN), BERLIN, AFTER)
+    rows = await roi_rows(store, cfg, parse_period("2026-11", BERLIN), BERLIN, AFTER)
     by_case = {r.use_case: r for r in rows}
     assert by_case["support"].outcomes == {"resolved": 1}
     assert by_case["support"].value_usd == pytest.approx(10.0)  # 4.0 + 6 / 60 x 60

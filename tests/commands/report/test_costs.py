@@ -1,4 +1,4 @@
-"""``keel report costs`` on a known ledger (tests/finops/ledger.py), on SQLite and PostgreSQL:
+"""``keel report costs`` on a known ledger (ledger.py here), on SQLite and PostgreSQL:
 period edges in Berlin, failed tries, p95, budget use and self-hosted hours spread."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from keel.finops.costs_report import CostReport, cost_report, parse_by, render
-from keel.finops.report_period import parse_period
-from keel.finops.tally import nearest_rank
+from keel.commands.report.costs import CostReport, cost_report, parse_by, render
+from keel.commands.report.period import parse_period
+from keel.commands.report.tally import nearest_rank
 from keel.store.base import Store
-from tests.finops.ledger import config, ledger, row, utc
+from tests.commands.report.ledger import config, ledger, row, utc
 
 BERLIN = "Europe/Berlin"
 AFTER = utc(2026, 12, 10)  # "now": November is over

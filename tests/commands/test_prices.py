@@ -11,7 +11,7 @@ import orjson
 import pytest
 import yaml
 
-from keel.finops.prices import PRICE_LIST, PRICE_LIST_AS_OF
+from keel.config.prices import PRICE_LIST, PRICE_LIST_AS_OF
 from tests.e2e.procs import keel_cli
 
 CONFIG = {

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from keel.commands.report.tally import UsageTally
 from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
-from keel.finops.tally import UsageTally
 
 __all__ = ["SelfHostedCost", "hourly_rates", "spread"]
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from keel.store import opened_store
-from keel.store.base import AlertRecord
+from keel.store.alerts import AlertRecord
 from tests.e2e.procs import keel_cli
 from tests.monitor.test_alert_store import record
 

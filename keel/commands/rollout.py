@@ -1,4 +1,4 @@
-"""Rollout administration against the configured store (used by ``keel rollout``).
+"""``keel rollout set|promote|rollback``: a model's split changed in the configured store.
 
 Every change is checked against the config first (the model, its deployments, the numbers),
 then written with its event in one transaction that names the version it was decided on: a
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from keel.config.schema import KeelConfig, ModelConfig
 from keel.routing.split import baseline_of, config_state, describe, misfit
 from keel.store import opened_store
-from keel.store.base import RolloutChange, RolloutState, Store
+from keel.store.rollouts import RolloutChange, RolloutState, RolloutStore
 
 __all__ = [
     "Effective",
@@ -71,7 +71,7 @@ def model_spec(config: KeelConfig, model: str) -> ModelConfig:
     return spec
 
 
-async def effective(store: Store, config: KeelConfig, model: str) -> Effective:
+async def effective(store: RolloutStore, config: KeelConfig, model: str) -> Effective:
     spec = model_spec(config, model)
     stored = next((s for s in await store.rollouts() if s.model == model), None)
     if stored is not None:

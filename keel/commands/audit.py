@@ -16,7 +16,7 @@ from keel.audit.verify import render, verify
 from keel.audit.witness import newest
 from keel.config.schema import KeelConfig
 from keel.store import opened_store
-from keel.store.base import CheckpointRow
+from keel.store.audit import CheckpointRow
 from keel.timeparse import parse_ago
 
 __all__ = ["export", "keygen", "verify_store"]

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
+from keel.config.prices import PRICE_LIST, PRICE_LIST_AS_OF, PRICE_PROVIDERS
 from keel.config.schema import DeploymentConfig, KeelConfig
-from keel.finops.prices import PRICE_LIST, PRICE_LIST_AS_OF, PRICE_PROVIDERS
 from keel.table import render_table
 
 __all__ = ["FORMATS", "NOTE", "deployment_prices", "list_prices", "render_prices"]

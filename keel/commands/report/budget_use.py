@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from keel.config.finops import BudgetConfig
 from keel.finops.periods import Period, period_at
-from keel.store.base import Store
+from keel.store.usage import UsageStore
 
 __all__ = ["SUBJECTS", "BudgetUse", "budget_uses"]
 
@@ -41,7 +41,7 @@ class BudgetUse:
 
 
 async def budget_uses(
-    store: Store,
+    store: UsageStore,
     budgets: list[BudgetConfig],
     group: dict[str, str | None],
     report: Period,

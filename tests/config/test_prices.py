@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from keel.config.finops import PriceConfig
-from keel.finops.prices import _BY_PROVIDER as BY_PROVIDER
-from keel.finops.prices import (
+from keel.config.prices import _BY_PROVIDER as BY_PROVIDER
+from keel.config.prices import (
     PRICE_LIST,
     PRICE_PROVIDERS,
     Price,

@@ -10,7 +10,7 @@ import orjson
 
 from keel.config.schema import KeelConfig
 from keel.store import opened_store
-from keel.store.base import UsageGroup
+from keel.store.usage import UsageGroup
 from keel.table import render_table
 from keel.timeparse import parse_ago
 

@@ -1,18 +1,108 @@
-"""``keel keys --server URL``: the same key commands, through a running gateway's admin API."""
+"""``keel keys``: make, list and revoke API keys in the configured store (``StoreKeys``) or,
+with ``--server``, through a running gateway's admin API (``AdminClient``); the key table."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from keel.store.base import KeyRecord
+from keel.config.schema import KeelConfig
+from keel.identity.keys import create_checked
+from keel.store import opened_store
+from keel.store.keys import KeyRecord
+from keel.table import render_table
 
-__all__ = ["AdminClient", "RemoteError"]
+__all__ = [
+    "AdminClient",
+    "RemoteError",
+    "StoreKeys",
+    "create",
+    "list_keys",
+    "render_keys",
+    "revoke",
+]
+
+
+async def create(
+    config: KeelConfig,
+    team: str,
+    name: str,
+    expires: str | None,
+    models: tuple[str, ...] = (),
+    data_class: str | None = None,
+    project: str | None = None,
+) -> tuple[str, KeyRecord]:
+    async with opened_store(config.store.url) as store:
+        return await create_checked(store, config, team, name, expires, models, data_class, project)
+
+
+async def list_keys(
+    config: KeelConfig, team: str | None, project: str | None = None
+) -> list[KeyRecord]:
+    async with opened_store(config.store.url) as store:
+        return await store.list_keys(team, project)
+
+
+async def revoke(config: KeelConfig, key_id: str) -> bool:
+    async with opened_store(config.store.url) as store:
+        return await store.revoke_key(key_id, time.time())
+
+
+class StoreKeys:
+    """The key commands acting on the store itself, with the methods of ``AdminClient``
+    (which acts through a running gateway), so the CLI treats both alike."""
+
+    def __init__(self, config: KeelConfig) -> None:
+        self.config = config
+
+    def create(
+        self,
+        team: str,
+        name: str,
+        expires: str | None,
+        models: tuple[str, ...],
+        data_class: str | None,
+        project: str | None = None,
+    ) -> tuple[str, KeyRecord]:
+        return asyncio.run(create(self.config, team, name, expires, models, data_class, project))
+
+    def list_keys(self, team: str | None, project: str | None = None) -> list[KeyRecord]:
+        return asyncio.run(list_keys(self.config, team, project))
+
+    def revoke(self, key_id: str) -> bool:
+        return asyncio.run(revoke(self.config, key_id))
+
+
+def render_keys(records: list[KeyRecord]) -> str:
+    if not records:
+        return "no keys (make one: keel keys create --team <team>)"
+    rows: list[tuple[str, ...]] = [
+        ("id", "team", "project", "name", "key starts", "created", "expires", "status")
+    ]
+    now = time.time()
+    for r in records:
+        status = (
+            "revoked"
+            if r.revoked_at
+            else "expired"
+            if r.expires_at and r.expires_at <= now
+            else "active"
+        )
+        started, ends = _day(r.created_at), _day(r.expires_at)
+        rows.append((r.id, r.team, r.project or "-", r.name, r.prefix + "…", started, ends, status))
+    return render_table(rows)
+
+
+def _day(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d") if ts else "-"
 
 
 class RemoteError(Exception):

@@ -8,7 +8,7 @@ of the key that gave it, and only while no later feedback of the same team on th
 exists: one team's word never displaces another's (the gateway takes feedback only on the
 caller's team's own calls; older stores may hold feedback from before it checked).
 Cost = the calls' and shadow copies' own cost + the project's share of self-hosted hours in
-that month (``keel.finops.self_hosted``; what idle deployments cost is nobody's use case).
+that month (``self_hosted``; what idle deployments cost is nobody's use case).
 A project with no use case configured is listed with value 0, so its spend stays visible;
 calls without a project tag are left out.
 """
@@ -23,17 +23,19 @@ from typing import Any
 
 import orjson
 
+from keel.commands.report.period import months_in, parse_period
+from keel.commands.report.self_hosted import hourly_rates, spread
+from keel.commands.report.tally import UsageTally, usage_in
 from keel.config.finops import UseCaseConfig
 from keel.config.schema import KeelConfig
 from keel.finops.periods import Period
-from keel.finops.report_period import months_in, parse_period
-from keel.finops.self_hosted import hourly_rates, spread
-from keel.finops.tally import UsageTally, usage_in
 from keel.store import opened_store
-from keel.store.base import FeedbackRecord, Store
+from keel.store.base import Store
+from keel.store.feedback import FeedbackRecord
+from keel.store.usage import UsageStore
 from keel.table import render_table
 
-__all__ = ["FORMATS", "RoiRow", "render", "roi", "roi_report"]
+__all__ = ["FORMATS", "RoiRow", "render", "roi", "roi_rows"]
 
 FORMATS = ("table", "csv", "json")
 
@@ -70,11 +72,11 @@ async def roi(
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     span = parse_period(period, timezone)
     async with opened_store(config.store.url) as store:
-        rows = await roi_report(store, config, span, timezone, now)
+        rows = await roi_rows(store, config, span, timezone, now)
     return render(rows, span.label, timezone, fmt)
 
 
-async def roi_report(
+async def roi_rows(
     store: Store, config: KeelConfig, period: Period, timezone: str, now: float | None = None
 ) -> list[RoiRow]:
     now = time.time() if now is None else now
@@ -94,7 +96,7 @@ async def roi_report(
 
 
 async def _tallies(
-    store: Store, config: KeelConfig, month: Period, now: float
+    store: UsageStore, config: KeelConfig, month: Period, now: float
 ) -> dict[str | None, UsageTally]:
     """Per project (None: untagged calls, which still use self-hosted capacity)."""
     rates = hourly_rates(config)

@@ -10,7 +10,7 @@ import orjson
 from keel.config.schema import KeelConfig
 from keel.monitor.alert_body import iso, number
 from keel.store import opened_store
-from keel.store.base import AlertRecord
+from keel.store.alerts import AlertRecord
 from keel.table import render_table
 from keel.timeparse import parse_ago
 

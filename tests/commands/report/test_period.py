@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from keel.finops.report_period import months_in, parse_period
-from tests.finops.ledger import utc
+from keel.commands.report.period import months_in, parse_period
+from tests.commands.report.ledger import utc
 
 
 def test_a_month_in_berlin_starts_at_its_local_midnight() -> None:

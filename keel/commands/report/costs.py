@@ -3,8 +3,8 @@ deployment and region, with self-hosted hours spread over the tokens they served
 
 Per group: requests, errors (status 400 or more), failed upstream tries, tokens, dollars, the
 mean and the p95 latency (nearest rank), and the use of any budget whose subject the group
-names (``keel.finops.budget_use``). Shadow copies are costed, not counted as requests
-(``keel.finops.tally``). Self-hosted deployments: ``keel.finops.self_hosted``.
+names (``budget_use``). Shadow copies are costed, not counted as requests (``tally``).
+Self-hosted deployments: ``self_hosted``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 
 import orjson
 
+from keel.commands.report.budget_use import BudgetUse, budget_uses
+from keel.commands.report.period import parse_period
+from keel.commands.report.self_hosted import SelfHostedCost, hourly_rates, spread
+from keel.commands.report.tally import UsageTally, usage_in
 from keel.config.schema import KeelConfig
-from keel.finops.budget_use import BudgetUse, budget_uses
 from keel.finops.periods import Period
-from keel.finops.report_period import parse_period
-from keel.finops.self_hosted import SelfHostedCost, hourly_rates, spread
-from keel.finops.tally import UsageTally, usage_in
 from keel.store import opened_store
-from keel.store.base import Store, UsageRecord
+from keel.store.usage import UsageRecord, UsageStore
 from keel.table import render_table
 
 __all__ = ["BY", "FORMATS", "CostGroup", "CostReport", "cost_report", "costs", "parse_by", "render"]
@@ -92,7 +92,7 @@ async def costs(
 
 
 async def cost_report(
-    store: Store, config: KeelConfig, period: Period, by: tuple[str, ...], timezone: str,
+    store: UsageStore, config: KeelConfig, period: Period, by: tuple[str, ...], timezone: str,
     now: float | None = None,
 ) -> CostReport:  # fmt: skip
     now = time.time() if now is None else now

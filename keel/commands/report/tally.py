@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from keel.finops.periods import Period
-from keel.store.base import Store, UsageRecord
+from keel.store.usage import UsageRecord, UsageStore
 
 __all__ = ["PAGE", "UsageTally", "nearest_rank", "usage_in"]
 
@@ -88,7 +88,7 @@ def nearest_rank(values: list[float], percent: float) -> float | None:
     return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1]
 
 
-async def usage_in(store: Store, period: Period) -> AsyncIterator[UsageRecord]:
+async def usage_in(store: UsageStore, period: Period) -> AsyncIterator[UsageRecord]:
     """Every usage row of ``period``, read a page at a time."""
     after = 0
     while True:
