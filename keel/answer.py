@@ -52,18 +52,23 @@ class Event:
     @property
     def json(self) -> bool:
         """Whether the payload is JSON at all."""
-        return self._parsed() is not _NOT_JSON
+        value = self._value
+        return (self._parse() if value is _UNPARSED else value) is not _NOT_JSON
 
     @property
     def data(self) -> dict[str, Any] | None:
         """The parsed object (parsed on first use); None when it is not a JSON object."""
-        value = self._parsed()
-        return value if isinstance(value, dict) else None
+        value = self._value
+        if value is _UNPARSED:
+            value = self._parse()
+        return value if type(value) is dict else None
 
     @property
     def value(self) -> Any:
         """The parsed JSON value, whatever it is; ValueError when the payload is not JSON."""
-        value = self._parsed()
+        value = self._value
+        if value is _UNPARSED:
+            value = self._parse()
         if value is _NOT_JSON:
             raise ValueError("not JSON")
         return value
@@ -83,12 +88,11 @@ class Event:
             self._raw, self._changed = orjson.dumps(self._value), False
         return self._raw
 
-    def _parsed(self) -> Any:
-        if self._value is _UNPARSED:
-            try:
-                self._value = orjson.loads(self._raw)
-            except orjson.JSONDecodeError:
-                self._value = _NOT_JSON
+    def _parse(self) -> Any:
+        try:
+            self._value = orjson.loads(self._raw)
+        except orjson.JSONDecodeError:
+            self._value = _NOT_JSON
         return self._value
 
     def __repr__(self) -> str:
@@ -116,7 +120,7 @@ class Events(Protocol):
 
     def __aiter__(self) -> AsyncIterator[Item]: ...
 
-    async def __anext__(self) -> Item: ...
+    def __anext__(self) -> Awaitable[Item]: ...
 
     async def aclose(self) -> None: ...
 
@@ -140,9 +144,10 @@ class Items:
     def __aiter__(self) -> Items:
         return self
 
-    async def __anext__(self) -> Item:
+    def __anext__(self) -> Awaitable[Item]:
+        # The generator's own awaitable: no coroutine of its own on the path of each item.
         self._started = True
-        return await self._items.__anext__()
+        return self._items.__anext__()
 
     async def aclose(self) -> None:
         if self._closed:

@@ -47,7 +47,7 @@ from keel.routing.resume import Splice, continuation, resumable
 from keel.routing.rollouts import Rollouts
 from keel.routing.split import Split
 from keel.routing.strategies import LatencyWatch, order
-from keel.routing.stream import Progress, upstream_events
+from keel.routing.stream import Progress
 from keel.routing.target import Target
 
 __all__ = ["Router", "Target", "retry_wait"]
@@ -144,18 +144,25 @@ class Router:
         splice: Splice | None = None
         try:
             while True:
-                source = upstream_events(call, reply)
+                source = reply.events
+                assert source is not None
                 try:
-                    async for events in source:
-                        if splice is not None:
-                            events = splice.feed(events)
-                        progress.see(events)
-                        yield events
-                    failure = progress.failure(reply, call)
+                    try:
+                        # What was read while waiting for the first token, then the rest.
+                        for events in reply.prefetched:
+                            yield _onward(events, splice, progress)
+                        reply.prefetched = []
+                        waited = time.perf_counter()
+                        async for payloads in source:
+                            call.upstream_s += time.perf_counter() - waited
+                            yield _onward([Event(p) for p in payloads], splice, progress)
+                            waited = time.perf_counter()
+                        call.upstream_s += time.perf_counter() - waited
+                        failure = progress.failure(reply, call)
+                    finally:
+                        await _close(source)
                 except StreamBroken as exc:
                     failure = exc
-                finally:
-                    await source.aclose()
                 if failure is None:
                     return
                 self.broke(call, target, failure)
@@ -363,12 +370,24 @@ class Router:
         return None
 
 
+def _onward(events: list[Event], splice: Splice | None, progress: Progress) -> list[Event]:
+    """Events as they go on: spliced past what a resumed stream already sent, and seen."""
+    if splice is not None:
+        events = splice.feed(events)
+    progress.see(events)
+    return events
+
+
+async def _close(source: object) -> None:
+    aclose = getattr(source, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 async def _abandon(target: Target, reply: UpstreamReply) -> None:
     """A stream closed before it was read: the slot back, the upstream closed."""
     target.release()
-    aclose = getattr(reply.events, "aclose", None)
-    if aclose is not None:
-        await aclose()
+    await _close(reply.events)
 
 
 def retry_wait(

@@ -1,17 +1,10 @@
-"""A routed stream: the upstream's events as they come, carried on elsewhere when it breaks.
-
-The router hands a stream over once its first token is in (routing/first_token.py). From then
-on, a stream that is cut, ends before its answer is finished or reports an error is resumed on
-another deployment of the model where it can be (routing/resume.py): its attempt is marked
-broken, the fallback's events are spliced on, and a ``Resumed`` item says so. Where it cannot,
-the failure is raised to the pipeline, which ends the client's stream with an error event.
-The deployment slot the router took is released when the stream ends, however it ends.
+"""What routing follows of a stream it relays (``Router._relay``): the text sent on so far, so
+that a fallback can continue from it; whether it finished or called a tool; an error it
+reported. A stream that ends otherwise than finished is broken, and is resumed where it can be.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from keel.answer import Event, calls_a_tool, choice_text
@@ -19,7 +12,7 @@ from keel.call import Call
 from keel.errors import KeelError, StreamBroken, UpstreamError
 from keel.providers.base import UpstreamReply
 
-__all__ = ["Progress", "upstream_events"]
+__all__ = ["Progress"]
 
 
 class Progress:
@@ -69,25 +62,3 @@ class Progress:
                 "The answer above is incomplete; retry the request."
             )
         return None
-
-
-async def upstream_events(call: Call, reply: UpstreamReply) -> AsyncGenerator[list[Event], None]:
-    """The reply's events: what was read while waiting for the first token, then the rest as
-    it comes, the time spent waiting on the upstream added to ``call.upstream_s``. The
-    upstream's stream is closed however this ends."""
-    source = reply.events
-    assert source is not None
-    try:
-        for events in reply.prefetched:
-            yield events
-        reply.prefetched = []
-        waited = time.perf_counter()
-        async for payloads in source:
-            call.upstream_s += time.perf_counter() - waited
-            yield [Event(p) for p in payloads]
-            waited = time.perf_counter()
-        call.upstream_s += time.perf_counter() - waited
-    finally:
-        aclose = getattr(source, "aclose", None)
-        if aclose is not None:
-            await aclose()
