@@ -28,7 +28,7 @@ from keel.store.feedback import FeedbackRecord
 
 if TYPE_CHECKING:
     from keel.config.schema import KeelConfig
-    from keel.pipeline import Stage
+    from keel.pipeline import Before
     from keel.store.base import Store
 
 __all__ = ["FeedbackRoutes", "allowed_outcomes"]
@@ -49,7 +49,7 @@ def allowed_outcomes(config: KeelConfig, project: str | None) -> list[str]:
 
 
 class FeedbackRoutes:
-    def __init__(self, config: KeelConfig, store: Store, identify: Stage) -> None:
+    def __init__(self, config: KeelConfig, store: Store, identify: Before) -> None:
         self.config = config
         self.store = store
         self.identify = identify

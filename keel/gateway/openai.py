@@ -26,7 +26,7 @@ from keel.gateway.edge import (
     request_id,
 )
 from keel.gateway.streaming import EventStream
-from keel.pipeline import Pipeline, Stage
+from keel.pipeline import Before, Pipeline
 
 __all__ = ["OpenAIRoutes", "keel_headers", "respond"]
 
@@ -64,7 +64,7 @@ class OpenAIRoutes:
         self,
         config: KeelConfig,
         pipeline: Pipeline,
-        identify: Stage,
+        identify: Before,
         visible_models: Callable[[Call], list[str]],
     ) -> None:
         self.pipeline = pipeline

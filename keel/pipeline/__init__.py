@@ -5,6 +5,7 @@ the invoker (the router: route, retries, failover, queue, resume after a break),
 stage's outbound work over the answer (``outbound``: the guard's rewriting, the meter), then
 every stage's ``after`` in reverse order, exactly once, whatever happened: what a stage took,
 it gives back, and the call is recorded. For a stream, ``after`` runs when the stream ends.
+A stage has the parts it needs of the three: ``before``, ``outbound``, ``after``.
 
 Nothing here knows HTTP: a protocol module at the edge turns its wire format into a ``Call``
 and the ``Answer`` back into its wire format.
@@ -22,15 +23,23 @@ from keel.call import Call
 from keel.errors import KeelError, StoreUnavailable
 from keel.monitor.metrics import Metrics
 
-__all__ = ["CallStream", "Invoke", "Outbound", "Pipeline", "Stage", "Wraps"]
+__all__ = ["After", "Before", "CallStream", "Invoke", "Outbound", "Pipeline", "Stage", "Wraps"]
 
 log = logging.getLogger("keel.pipeline")
 
 Invoke = Callable[[Call], Awaitable[Answer]]
 
 
-class Stage(Protocol):
+@runtime_checkable
+class Before(Protocol):
+    """A stage that works on the call before it is invoked (and may stop it)."""
+
     async def before(self, call: Call) -> None: ...
+
+
+@runtime_checkable
+class After(Protocol):
+    """A stage with work once the call is over: what it took, given back; the record."""
 
     async def after(self, call: Call) -> None: ...
 
@@ -50,9 +59,12 @@ class Outbound(Protocol):
 
 @runtime_checkable
 class Wraps(Protocol):
-    """A stage that also works on the answer."""
+    """A stage that works on the answer."""
 
     def outbound(self, call: Call) -> Outbound | None: ...
+
+
+Stage = Before | After | Wraps
 
 
 class Pipeline:
@@ -64,7 +76,9 @@ class Pipeline:
         metrics: Metrics | None = None,
     ) -> None:
         self.stages = tuple(stages)
+        self.befores = tuple(s for s in self.stages if isinstance(s, Before))
         self.wrapping = tuple(s for s in self.stages if isinstance(s, Wraps))
+        self.afters = tuple(s for s in reversed(self.stages) if isinstance(s, After))
         self.invoke = invoke
         self.copy = copy  # shadow copies, once the call has its upstream answer
         self.metrics = metrics
@@ -80,7 +94,7 @@ class Pipeline:
         try:
             if refused is not None:
                 raise refused
-            for stage in self.stages:
+            for stage in self.befores:
                 await stage.before(call)
             answer = await self.invoke(call)
             if self.copy is not None:
@@ -115,7 +129,7 @@ class Pipeline:
         raised (what a stage took, it gives back). The one place they run. The first error
         raised, as the client is to be told it (the record could not be committed)."""
         failed: KeelError | None = None
-        for stage in reversed(self.stages):
+        for stage in self.afters:
             try:
                 await stage.after(call)
             except KeelError as exc:

@@ -31,9 +31,6 @@ class Account:
         self.metrics = metrics
         self.access_log = access_log
 
-    async def before(self, call: Call) -> None:
-        return None
-
     async def after(self, call: Call) -> None:
         row = self.settle(call)
         audit = call_record(call) if self.ledger.audited else None

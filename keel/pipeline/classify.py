@@ -37,9 +37,6 @@ class Classify:
                 code="data_class_not_allowed",
             )
 
-    async def after(self, call: Call) -> None:
-        return None
-
     def _stricter(self, asked: str, base: str | None) -> str:
         spec = self.classes.get(asked)
         if spec is None:

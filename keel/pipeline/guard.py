@@ -35,9 +35,6 @@ class Guard:
         if rules is not None:
             rules.inbound(call)
 
-    async def after(self, call: Call) -> None:
-        return None
-
     def outbound(self, call: Call) -> AnswerRules | None:
         """The data class's rules on what leaves (DLP, pseudonyms) for this call's answer,
         whole or streamed; None when the answer leaves as it is."""

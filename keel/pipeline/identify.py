@@ -76,9 +76,6 @@ class Identify:
             principal = self._principal(await self._lookup(digest))
         call.principal = principal
 
-    async def after(self, call: Call) -> None:
-        return None
-
     async def _lookup(self, digest: str) -> KeyRecord | None:
         now = time.monotonic()
         cached = self._cache.get(digest)

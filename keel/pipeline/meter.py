@@ -21,16 +21,10 @@ __all__ = ["Meter", "StreamMeter", "estimate_tokens", "usage_from_answer"]
 
 
 class Meter:
-    """The stage: nothing before or after; its work is on the answer."""
+    """The stage: its work is on the answer only."""
 
     def __init__(self, metrics: Metrics | None = None) -> None:
         self.metrics = metrics
-
-    async def before(self, call: Call) -> None:
-        return None
-
-    async def after(self, call: Call) -> None:
-        return None
 
     def outbound(self, call: Call) -> StreamMeter:
         return StreamMeter(call, self.metrics)
@@ -104,7 +98,35 @@ class StreamMeter:
         call.answer = body.raw
 
     def events(self, events: list[Event]) -> list[Event]:
-        return [event for event in events if self.feed(event)]
+        # On every chunk of every stream: the loop is written out, with no call per event.
+        out = []
+        parts = self.parts
+        for payload in events:
+            event = payload.data
+            if event is None:
+                self.malformed += 1
+                continue
+            if type(event.get("error")) is dict:
+                # Not forwarded: routing ends or resumes the stream; keel's error event follows.
+                continue
+            raw = event.get("usage")
+            usage = _usage(raw) if raw is not None else None
+            if usage is not None:
+                self.usage = usage
+            choices = event.get("choices")
+            if not choices:
+                if usage is None or self.call.client_wants_usage:
+                    out.append(payload)
+                continue
+            for choice in choices:
+                text = choice_text(choice)
+                if text:
+                    if not parts:
+                        self.call.ttft_s = time.perf_counter() - self.call.started
+                    self.chars += len(text)
+                    parts.append(text)
+            out.append(payload)
+        return out
 
     def end(self) -> None:
         call = self.call
@@ -113,31 +135,9 @@ class StreamMeter:
         if self.malformed and self.metrics is not None:
             self.metrics.malformed.labels(call.deployment or "").inc(self.malformed)
 
-    def feed(self, payload: Event) -> bool:
-        event = payload.data
-        if event is None:
-            self.malformed += 1
-            return False
-        if isinstance(event.get("error"), dict):
-            # Not forwarded: routing ends or resumes the stream; keel's own error event follows.
-            return False
-        usage = _usage(event.get("usage"))
-        if usage is not None:
-            self.usage = usage
-        choices = event.get("choices")
-        if not choices:
-            return usage is None or self.call.client_wants_usage
-        for choice in choices:
-            self._see(choice)
-        return True
-
-    def _see(self, choice: Any) -> None:
-        text = choice_text(choice)
-        if text:
-            if self.call.ttft_s is None:
-                self.call.ttft_s = time.perf_counter() - self.call.started
-            self.chars += len(text)
-            self.parts.append(text)
+    def feed(self, event: Event) -> bool:
+        """Whether one event is to be forwarded (and it is metered)."""
+        return bool(self.events([event]))
 
     @property
     def text(self) -> str:

@@ -26,21 +26,24 @@ class Progress:
         self.error: dict[str, Any] | None = None
 
     def see(self, events: list[Event]) -> None:
+        # On every chunk of every stream: the loop is written out, with no call per choice.
         for event in events:
             data = event.data
             if data is None:
                 continue
             error = data.get("error")
-            if isinstance(error, dict):
+            if type(error) is dict:
                 self.error = error
                 continue
             for choice in data.get("choices") or ():
+                if type(choice) is not dict:
+                    continue
                 text = choice_text(choice)
                 if text:
                     self.parts.append(text)
                 elif calls_a_tool(choice):  # only a chunk without text can carry a tool call
                     self.tool_calls = True
-                if isinstance(choice, dict) and choice.get("finish_reason"):
+                if choice.get("finish_reason"):
                     self.finished = True
 
     @property
