@@ -31,69 +31,43 @@ __all__ = [
     "starts_answer",
 ]
 
-_UNPARSED = object()
-_NOT_JSON = object()
-
 # Delta fields besides content that carry an answer; a chunk with only a role (or empty
 # content) does not.
 _ANSWER_FIELDS = ("text", "tool_calls", "function_call", "refusal", "reasoning_content")
 
 
 class Event:
-    """One JSON payload: a stream's event (an SSE ``data:`` line) or a whole answer's body."""
+    """One JSON payload: a stream's event (an SSE ``data:`` line) or a whole answer's body.
 
-    __slots__ = ("_changed", "_raw", "_value")
+    It is parsed when it is made: every payload is read by some stage (the first-token wait,
+    the relay, the meter), and each reads ``data``, the parsed object, which is then a plain
+    attribute. A stage that changes ``data`` in place sets ``edited``; ``raw`` then encodes it
+    again, once."""
+
+    __slots__ = ("_raw", "data", "edited", "json", "value")
 
     def __init__(self, raw: bytes) -> None:
         self._raw = raw
-        self._value: Any = _UNPARSED
-        self._changed = False
-
-    @property
-    def json(self) -> bool:
-        """Whether the payload is JSON at all."""
-        value = self._value
-        return (self._parse() if value is _UNPARSED else value) is not _NOT_JSON
-
-    @property
-    def data(self) -> dict[str, Any] | None:
-        """The parsed object (parsed on first use); None when it is not a JSON object."""
-        value = self._value
-        if value is _UNPARSED:
-            value = self._parse()
-        return value if type(value) is dict else None
-
-    @property
-    def value(self) -> Any:
-        """The parsed JSON value, whatever it is; ValueError when the payload is not JSON."""
-        value = self._value
-        if value is _UNPARSED:
-            value = self._parse()
-        if value is _NOT_JSON:
-            raise ValueError("not JSON")
-        return value
-
-    def changed(self) -> None:
-        """A stage changed ``data`` in place: ``raw`` encodes it again."""
-        self._changed = True
+        self.edited = False
+        try:
+            value: Any = orjson.loads(raw)
+            self.json = True  # whether the payload is JSON at all
+        except orjson.JSONDecodeError:
+            value, self.json = None, False
+        self.value = value  # the parsed JSON value, whatever it is (None if not JSON)
+        self.data: dict[str, Any] | None = value if type(value) is dict else None
 
     def replace(self, data: dict[str, Any]) -> None:
         """The payload is now ``data``."""
-        self._value, self._changed = data, True
+        self.value = self.data = data
+        self.edited = True
 
     @property
     def raw(self) -> bytes:
         """The bytes to send: as they came, unless a stage changed the payload."""
-        if self._changed:
-            self._raw, self._changed = orjson.dumps(self._value), False
+        if self.edited:
+            self._raw, self.edited = orjson.dumps(self.value), False
         return self._raw
-
-    def _parse(self) -> Any:
-        try:
-            self._value = orjson.loads(self._raw)
-        except orjson.JSONDecodeError:
-            self._value = _NOT_JSON
-        return self._value
 
     def __repr__(self) -> str:
         return f"Event({self.raw!r})"

@@ -62,7 +62,7 @@ class Splice:
                 if starts_answer(data):
                     out.append(event)
             elif self._past_prefix(data):
-                event.changed()
+                event.edited = True
                 out.append(event)
         return out
 

@@ -155,7 +155,11 @@ class Router:
                         waited = time.perf_counter()
                         async for payloads in source:
                             call.upstream_s += time.perf_counter() - waited
-                            yield _onward([Event(p) for p in payloads], splice, progress)
+                            events = [Event(p) for p in payloads]
+                            if splice is not None:
+                                events = splice.feed(events)
+                            progress.see(events)
+                            yield events
                             waited = time.perf_counter()
                         call.upstream_s += time.perf_counter() - waited
                         failure = progress.failure(reply, call)
