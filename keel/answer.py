@@ -41,36 +41,47 @@ class Event:
 
     It is parsed when it is made: every payload is read by some stage (the first-token wait,
     the relay, the meter), and each reads ``data``, the parsed object, which is then a plain
-    attribute. A stage that changes ``data`` in place sets ``edited``; ``raw`` then encodes it
-    again, once."""
+    attribute. A stage that changes ``data`` in place calls ``changed``; ``raw`` then encodes
+    it again, once."""
 
-    __slots__ = ("_raw", "data", "edited", "json", "value")
+    __slots__ = ("_raw", "data", "value")
 
     def __init__(self, raw: bytes) -> None:
-        self._raw = raw
-        self.edited = False
+        self._raw: bytes | None = raw
         try:
             value: Any = orjson.loads(raw)
-            self.json = True  # whether the payload is JSON at all
         except orjson.JSONDecodeError:
-            value, self.json = None, False
-        self.value = value  # the parsed JSON value, whatever it is (None if not JSON)
+            value = _NOT_JSON
+        self.value = value  # the parsed JSON value, whatever it is
         self.data: dict[str, Any] | None = value if type(value) is dict else None
+
+    @property
+    def json(self) -> bool:
+        """Whether the payload is JSON at all."""
+        return self.value is not _NOT_JSON
+
+    def changed(self) -> None:
+        """A stage changed ``data`` in place: ``raw`` encodes it again."""
+        self._raw = None
 
     def replace(self, data: dict[str, Any]) -> None:
         """The payload is now ``data``."""
         self.value = self.data = data
-        self.edited = True
+        self._raw = None
 
     @property
     def raw(self) -> bytes:
         """The bytes to send: as they came, unless a stage changed the payload."""
-        if self.edited:
-            self._raw, self.edited = orjson.dumps(self.value), False
-        return self._raw
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = orjson.dumps(self.value)
+        return raw
 
     def __repr__(self) -> str:
         return f"Event({self.raw!r})"
+
+
+_NOT_JSON: Any = object()
 
 
 @dataclass(frozen=True, slots=True)

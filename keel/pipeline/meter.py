@@ -119,7 +119,10 @@ class StreamMeter:
                     out.append(payload)
                 continue
             for choice in choices:
-                text = choice_text(choice)
+                delta = choice.get("delta") if type(choice) is dict else None
+                text = delta.get("content") if type(delta) is dict else None
+                if type(text) is not str:  # not a chat chunk's text: the general reader
+                    text = choice_text(choice)
                 if text:
                     if not parts:
                         self.call.ttft_s = time.perf_counter() - self.call.started

@@ -81,7 +81,7 @@ class AnswerRules:
             chunk = event.data
             if chunk is not None and chunk.get("choices"):
                 self.chunks.feed(chunk)  # in place
-                event.edited = True
+                event.changed()
         return events
 
     def end(self) -> None:

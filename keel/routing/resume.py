@@ -62,7 +62,7 @@ class Splice:
                 if starts_answer(data):
                     out.append(event)
             elif self._past_prefix(data):
-                event.edited = True
+                event.changed()
                 out.append(event)
         return out
 

@@ -38,7 +38,10 @@ class Progress:
             for choice in data.get("choices") or ():
                 if type(choice) is not dict:
                     continue
-                text = choice_text(choice)
+                delta = choice.get("delta")  # a chat chunk's text, read here without a call
+                text = delta.get("content") if type(delta) is dict else None
+                if type(text) is not str:
+                    text = choice_text(choice)
                 if text:
                     self.parts.append(text)
                 elif calls_a_tool(choice):  # only a chunk without text can carry a tool call
