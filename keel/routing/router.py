@@ -140,7 +140,8 @@ class Router:
         self, call: Call, target: Target, reply: UpstreamReply, route: Sequence[Target]
     ) -> AsyncGenerator[Item, None]:
         """The stream's events; if it breaks, carry on from a fallback while one can."""
-        progress = Progress()
+        # What was sent is followed where another deployment could carry the stream on.
+        progress = Progress(len(route) > 1 and self._may_resume(call))
         splice: Splice | None = None
         try:
             while True:
@@ -182,6 +183,9 @@ class Router:
                 yield Resumed(broken.name, target.name, failure.code or "", splice.kind)
         finally:
             target.release()
+
+    def _may_resume(self, call: Call) -> bool:
+        return self.specs[call.model].stream_recovery and resumable(call)
 
     def _serving(self, call: Call, model: str, anywhere: bool = False) -> tuple[Target, ...]:
         """The model's deployments that serve the call's endpoint, in the regions its data
@@ -349,7 +353,7 @@ class Router:
     ) -> tuple[Target, UpstreamReply, Splice] | None:
         """Another deployment to carry on a stream that broke after ``delivered`` was sent:
         the route's next ones that have not failed this call, each tried once."""
-        if not self.specs[call.model].stream_recovery or not resumable(call):
+        if not self._may_resume(call):
             return None
         failed = {a.deployment for a in call.attempts if a.error is not None}
         for target in route:

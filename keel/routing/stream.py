@@ -17,9 +17,11 @@ __all__ = ["Progress"]
 
 class Progress:
     """What routing needs to know of a stream so far: the text sent on (a fallback continues
-    from it), whether it finished or called a tool, and an error it reported."""
+    from it; kept only where there is one to continue on), whether it finished or called a
+    tool, and an error it reported."""
 
-    def __init__(self) -> None:
+    def __init__(self, keeps_text: bool = True) -> None:
+        self.keeps_text = keeps_text
         self.parts: list[str] = []
         self.tool_calls = False
         self.finished = False
@@ -27,6 +29,7 @@ class Progress:
 
     def see(self, events: list[Event]) -> None:
         # On every chunk of every stream: the loop is written out, with no call per choice.
+        keeps_text = self.keeps_text
         for event in events:
             data = event.data
             if data is None:
@@ -38,6 +41,10 @@ class Progress:
             for choice in data.get("choices") or ():
                 if type(choice) is not dict:
                     continue
+                if choice.get("finish_reason"):
+                    self.finished = True
+                if not keeps_text:
+                    continue
                 delta = choice.get("delta")  # a chat chunk's text, read here without a call
                 text = delta.get("content") if type(delta) is dict else None
                 if type(text) is not str:
@@ -46,8 +53,6 @@ class Progress:
                     self.parts.append(text)
                 elif calls_a_tool(choice):  # only a chunk without text can carry a tool call
                     self.tool_calls = True
-                if choice.get("finish_reason"):
-                    self.finished = True
 
     @property
     def text(self) -> str:
