@@ -103,7 +103,8 @@ class Pipeline:
             if answer.events is not None:
                 streams = True
                 stream = Answer()
-                stream.events = CallStream(self, call, answer.events, outbound, stream).items
+                relay = CallStream(self, call, answer.events, outbound, stream)
+                stream.events = Items(relay.items(), relay.abandon)
                 return stream
             assert answer.body is not None
             for out in outbound:
@@ -156,11 +157,10 @@ class CallStream:
         self.call = call
         self.source = source
         self.outbound = outbound
-        self.answer = answer
-        self.items = Items(self._relay(), self._abandon)
+        self.answer: Answer | None = answer
         self._ended = False
 
-    async def _relay(self) -> AsyncGenerator[Item, None]:
+    async def items(self) -> AsyncGenerator[Item, None]:
         call, metrics = self.call, self.pipeline.metrics
         failure: KeelError | None = None
         try:
@@ -182,7 +182,7 @@ class CallStream:
             failure = _internal(call, exc)
         await self._end(failure)
 
-    async def _abandon(self) -> None:
+    async def abandon(self) -> None:
         """Closed before its first item: the client went before the first event."""
         self.call.status, self.call.error = 499, "client_disconnected"
         await self._end(None)
@@ -200,7 +200,9 @@ class CallStream:
             if failure is not None:
                 call.status, call.error = 502, failure.code
             problem = await self.pipeline.end(call)
+            assert self.answer is not None
             self.answer.ended = failure or problem
+            self.answer = None  # the answer refers to this stream: no cycle left for the collector
         finally:
             if self.pipeline.metrics is not None:
                 self.pipeline.metrics.in_flight.dec()
