@@ -1,4 +1,5 @@
-"""The ``keel`` command: up, validate, config schema, keys, report, prices, rollout, audit, sim."""
+"""The ``keel`` command: up, validate, config schema, keys, report, prices, rollout, audit, models,
+sim."""
 
 from __future__ import annotations
 
@@ -40,8 +41,13 @@ app.add_typer(report_app, name="report")
 audit_app = typer.Typer(
     no_args_is_help=True, help="The tamper-evident audit trail: verify, export, make a key."
 )
+models_app = typer.Typer(
+    no_args_is_help=True,
+    help="The predictive model registry: register versions, move aliases, see lineage.",
+)
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(audit_app, name="audit")
+app.add_typer(models_app, name="models")
 
 ConfigOpt = Annotated[
     str | None,
@@ -504,6 +510,115 @@ def audit_keygen(
     if out is None:
         typer.echo(pem.decode(), nl=False)
     typer.echo(f"public key: {public}\nkey id:     {key_id}", err=True)
+
+
+@models_app.command("register")
+def models_register(
+    name: Annotated[str, typer.Argument(help="The model's name, e.g. fraud.")],
+    artifact: Annotated[
+        Path, typer.Argument(help="An .onnx or .skops file, or an MLflow model directory.")
+    ],
+    metrics: Annotated[
+        Path | None, typer.Option(help='A JSON object of metrics, e.g. {"auc": 0.97}.')
+    ] = None,
+    train_data: Annotated[
+        Path | None,
+        typer.Option("--train-data", help="The training data (CSV, or Parquet with pyarrow)."),
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag, k=v (repeatable).")] = None,
+    description: Annotated[str, typer.Option(help="What this version is.")] = "",
+    trusted: Annotated[
+        bool, typer.Option(help="Load a pickle (runs its code): only for files you trust.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Register the artifact as NAME's next version: stored by SHA-256, signature read."""
+    from keel.commands import models
+
+    tags = dict(_tag(t) for t in tag or [])
+    cfg = _load(config)
+    stored = _models_action(lambda: models.register(
+        cfg, name, artifact, metrics, train_data, tags, description, trusted))  # fmt: skip
+    typer.echo(f"{stored.name}:{stored.version} registered ({stored.format}, {stored.sha256})")
+
+
+@models_app.command("list")
+def models_list(config: ConfigOpt = None) -> None:
+    """Every model: its versions, the latest, its aliases."""
+    from keel.commands import models
+
+    cfg = _load(config)
+    typer.echo(models.render_models(*_models_action(lambda: models.list_models(cfg))))
+
+
+@models_app.command("show")
+def models_show(
+    ref: Annotated[str, typer.Argument(help="NAME (latest live), NAME@ALIAS or NAME:VERSION.")],
+    config: ConfigOpt = None,
+) -> None:
+    """One version's record as JSON: signature, metrics, training statistics, aliases."""
+    from keel.commands import models
+
+    cfg = _load(config)
+    typer.echo(models.render_version(*_models_action(lambda: models.show(cfg, ref))))
+
+
+@models_app.command("alias")
+def models_alias(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    alias: Annotated[str, typer.Argument(help="The alias, e.g. champion.")],
+    version: Annotated[int, typer.Argument(help="The version it names from now on.")],
+    why: Annotated[str, typer.Option(help="Why: recorded with the move.")] = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Point NAME@ALIAS at VERSION, recorded with who and why."""
+    from keel.commands import models
+
+    cfg = _load(config)
+    event = _models_action(lambda: models.alias(cfg, name, alias, version, why))
+    before = "new" if event.before is None else f"was {event.before}"
+    typer.echo(f"{name}@{alias} -> {event.after} ({before})")
+
+
+@models_app.command("lineage")
+def models_lineage(
+    name: Annotated[str, typer.Argument(help="The model's name.")], config: ConfigOpt = None
+) -> None:
+    """NAME's versions with their aliases, and every alias move."""
+    from keel.commands import models
+
+    cfg = _load(config)
+    typer.echo(models.render_lineage(*_models_action(lambda: models.lineage(cfg, name))))
+
+
+@models_app.command("archive")
+def models_archive(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    version: Annotated[int, typer.Argument(help="The version to archive.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Archive a version no alias names: kept on record, no longer named by aliases."""
+    from keel.commands import models
+
+    cfg = _load(config)
+    _models_action(lambda: models.archive(cfg, name, version))
+    typer.echo(f"{name}:{version} archived")
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        typer.echo(f"keel: tag {text!r}: give k=v", err=True)
+        raise typer.Exit(2)
+    return key, value
+
+
+def _models_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(action())
+    except ValueError as exc:  # refusals: unsafe or unreadable artifacts, unknown names
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

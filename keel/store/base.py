@@ -3,8 +3,8 @@
 Code that reads or writes one family is typed with that family's protocol (``KeyStore`` for
 key lookups, ``AuditStore`` for ``keel audit verify``, ``UsageStore`` for reports); the
 backends (keel.store.sqlite, keel.store.postgres, both on keel.store.sql) implement ``Store``.
-Each family's rows live beside its protocol: keel.store.usage, keys, rollouts, audit, alerts
-and feedback.
+Each family's rows live beside its protocol: keel.store.usage, keys, rollouts, audit, alerts,
+feedback and models.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from keel.store.alerts import AlertStore
 from keel.store.audit import AuditStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
+from keel.store.models import ModelStore
 from keel.store.rollouts import RolloutStore
 from keel.store.usage import UsageStore
 
@@ -25,7 +26,9 @@ __all__ = ["Rows", "Store"]
 Rows = Sequence[dict[str, Any]]
 
 
-class Store(UsageStore, KeyStore, RolloutStore, AuditStore, AlertStore, FeedbackStore, ABC):
+class Store(
+    UsageStore, KeyStore, RolloutStore, AuditStore, AlertStore, FeedbackStore, ModelStore, ABC
+):
     """Every record family, and the one write the hot path makes (``write``)."""
 
     async def start(self) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+import random
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -32,6 +33,16 @@ from keel.store.audit import AuditRow, CheckpointRow
 from keel.store.base import Rows, Store
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
+from keel.store.model_sql import (
+    RETRIES,
+    alias_event,
+    archive_in,
+    insert_version,
+    model_alias,
+    model_version,
+    move_alias_in,
+)
+from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
 from keel.store.request_ids import unique_request_ids
 from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.tables import (
@@ -41,11 +52,16 @@ from keel.store.tables import (
     audit_checkpoints,
     feedback,
     metadata,
+    model_alias_events,
+    model_aliases,
+    model_versions,
     rollout_events,
     rollouts,
     usage,
 )
 from keel.store.usage import AUDITED_USAGE, UsageGroup, UsageRecord
+
+T = TypeVar("T")
 
 __all__ = ["SQLStore", "apply_change", "insert_alert", "insert_feedback", "insert_key", "revoke_in"]
 
@@ -100,6 +116,11 @@ class SQLStore(Store):
 
     def refused_value(self, exc: Exception) -> bool:
         return isinstance(exc, DataError)
+
+    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
+        """Run ``write(conn, *args)`` in one transaction (SQLite runs it on a thread)."""
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(write, *args)
 
     def _create_tables(self, conn: Connection) -> None:
         """Create what is missing: tables, columns and indexes added since, the unique request
@@ -332,6 +353,61 @@ class SQLStore(Store):
         )
         async with self.engine.connect() as conn:
             return [FeedbackRecord(*row) for row in await conn.execute(query)]
+
+    async def add_model_version(self, record: ModelVersion) -> ModelVersion:
+        for attempt in range(RETRIES):
+            try:
+                return await self._transaction(insert_version, record)
+            except IntegrityError:  # another writer took the number: take the next
+                if attempt == RETRIES - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise AssertionError("unreachable")
+
+    async def model_versions(self, name: str | None = None) -> list[ModelVersion]:
+        c = model_versions.c
+        query = select(model_versions).order_by(c.name, c.version)
+        if name is not None:
+            query = query.where(c.name == name)
+        async with self.engine.connect() as conn:
+            return [model_version(row._mapping) for row in await conn.execute(query)]
+
+    async def model_version(self, name: str, version: int) -> ModelVersion | None:
+        c = model_versions.c
+        query = select(model_versions).where(c.name == name, c.version == version)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return model_version(row._mapping) if row is not None else None
+
+    async def archive_model_version(self, name: str, version: int, when: float) -> bool:
+        return await self._transaction(archive_in, name, version, when)
+
+    async def model_aliases(self, name: str | None = None) -> list[ModelAlias]:
+        c = model_aliases.c
+        query = select(c.name, c.alias, c.version).order_by(c.name, c.alias)
+        if name is not None:
+            query = query.where(c.name == name)
+        async with self.engine.connect() as conn:
+            return [model_alias(row) for row in await conn.execute(query)]
+
+    async def move_model_alias(self, move: AliasMove) -> AliasEvent:
+        for attempt in range(RETRIES):
+            try:
+                event = await self._transaction(move_alias_in, move)
+            except IntegrityError:  # another writer made the alias first: move it from there
+                event = None
+            if event is not None:
+                return event
+            await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise RuntimeError(f"{move.name}@{move.alias} kept moving under {RETRIES} tries; retry")
+
+    async def model_alias_events(self, name: str | None = None) -> list[AliasEvent]:
+        c = model_alias_events.c
+        query = select(model_alias_events).order_by(c.seq)
+        if name is not None:
+            query = query.where(c.name == name)
+        async with self.engine.connect() as conn:
+            return [alias_event(row) for row in await conn.execute(query)]
 
 
 _REPORT_COLUMNS = tuple(usage.c[f.name] for f in dataclasses.fields(UsageRecord))

@@ -163,6 +163,14 @@ class SQLiteStore(SQLStore):
         with self._sync.begin() as conn:
             return revoke_in(conn, key_id, when)
 
+    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
+        # The model registry's writes, like a rollout change: on a thread of their own.
+        return await asyncio.get_running_loop().run_in_executor(None, self._run, write, *args)
+
+    def _run(self, write: Callable[..., T], *args: Any) -> T:
+        with self._sync.begin() as conn:
+            return write(conn, *args)
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False)
         for pragma in _PRAGMAS:

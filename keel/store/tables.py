@@ -23,6 +23,9 @@ __all__ = [
     "audit_checkpoints",
     "feedback",
     "metadata",
+    "model_alias_events",
+    "model_aliases",
+    "model_versions",
     "rollout_events",
     "rollouts",
     "usage",
@@ -188,4 +191,47 @@ alerts = Table(
     Column("failed", Integer, nullable=False),  # webhooks that did not, after every retry
     Column("attempts", Integer, nullable=False),  # POSTs made, over every webhook
     Column("last_error", Text),
+)
+
+# The model registry (keel.registry): one row per registered version, numbered per name; JSON
+# in the Text columns. The unique (name, version) index is what numbers versions atomically.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("training", Text),  # fingerprint, rows, per-feature reference statistics
+    Column("tags", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("code_version", String(64)),  # the git commit registered from, if any
+    Column("creator", String(256), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("archived_at", Float),
+    Index("ux_model_versions_name_version", "name", "version", unique=True),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("alias", String(128), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+model_alias_events = Table(
+    "model_alias_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("name", String(128), nullable=False, index=True),
+    Column("alias", String(128), nullable=False),
+    Column("before", Integer),  # null: the alias was new
+    Column("after", Integer, nullable=False),
+    Column("who", String(256), nullable=False),
+    Column("why", Text, nullable=False),
 )
