@@ -14,6 +14,7 @@ from keel.store.base import Rows, Store
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
 from keel.store.ledger import Ledger, RecordNotCommitted
+from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
 from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.sql import SQLStore
 from keel.store.usage import UsageGroup, UsageRecord
@@ -114,6 +115,27 @@ class BrokenStore(Store):
     async def audit_since(
         self, since: float, writer: str | None, after: AuditRow | None, limit: int
     ) -> list[AuditRow]:
+        raise ConnectionError("database is down")
+
+    async def add_model_version(self, record: ModelVersion) -> ModelVersion:
+        raise ConnectionError("database is down")
+
+    async def model_versions(self, name: str | None = None) -> list[ModelVersion]:
+        raise ConnectionError("database is down")
+
+    async def model_version(self, name: str, version: int) -> ModelVersion | None:
+        raise ConnectionError("database is down")
+
+    async def archive_model_version(self, name: str, version: int, when: float) -> bool:
+        raise ConnectionError("database is down")
+
+    async def model_aliases(self, name: str | None = None) -> list[ModelAlias]:
+        raise ConnectionError("database is down")
+
+    async def move_model_alias(self, move: AliasMove) -> AliasEvent:
+        raise ConnectionError("database is down")
+
+    async def model_alias_events(self, name: str | None = None) -> list[AliasEvent]:
         raise ConnectionError("database is down")
 
 
