@@ -6,6 +6,7 @@
 - ``routing/`` does not import ``pipeline/``;
 - ``providers/`` import neither ``pipeline/`` nor ``routing/``;
 - ``store/`` and ``state/`` do not import ``pipeline/``;
+- ``runtime/`` (model sessions) imports none of ``pipeline/``, ``routing/``, ``gateway/``;
 - ``config/`` imports nothing of keel but ``config/`` and ``keel.errors``;
 - ``commands/`` (the control plane) is imported by the CLI only;
 - no two packages import each other, directly or round a cycle. Imports made only for type
@@ -104,6 +105,8 @@ RULES = [
      ("keel.pipeline", "keel.routing")),
     ("store and state do not import the pipeline", ("keel.store", "keel.state"),
      ("keel.pipeline",)),
+    ("model runtimes know no request path", ("keel.runtime",),
+     ("keel.pipeline", "keel.routing", "keel.gateway", "starlette")),
 ]  # fmt: skip
 
 
