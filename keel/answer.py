@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from keel.errors import KeelError
 
 __all__ = [
@@ -145,8 +147,9 @@ class Items:
 
 @dataclass(slots=True)
 class Answer:
-    """A call's outcome. Exactly one of ``body`` (a whole answer), ``events`` (a stream) and
-    ``error`` (the call failed: what the client is told) is set.
+    """A call's outcome. Exactly one of ``body`` (a whole answer), ``events`` (a stream),
+    ``tensors`` (a predictive model's outputs) and ``error`` (the call failed: what the
+    client is told) is set.
 
     A stream's ``ended`` is set once its events are exhausted: None if it finished, else the
     error that ended it (the client already has a 200 and part of the answer)."""
@@ -155,6 +158,7 @@ class Answer:
     events: Events | None = None
     error: KeelError | None = None
     ended: KeelError | None = field(default=None)
+    tensors: dict[str, npt.NDArray[Any]] | None = None
 
 
 def choice_text(choice: Any) -> str:

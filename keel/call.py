@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # the types of two stages' slots; neither module imports this one
     from keel.guard.pii.policy import RequestGuard
     from keel.pipeline.admission import Admission
+    from keel.runtime import Prediction
 
 __all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Kind", "Principal", "Usage"]
 
-Endpoint = Literal["chat", "completions", "embeddings"]
+Endpoint = Literal["chat", "completions", "embeddings", "infer"]
 # What a call is: one a client made, or the copy of one sent to a shadow deployment.
 Kind = Literal["call", "shadow"]
 # The body field that holds each endpoint's prompt.
@@ -21,6 +22,7 @@ PROMPT_FIELD: dict[Endpoint, str] = {
     "chat": "messages",
     "completions": "prompt",
     "embeddings": "input",
+    "infer": "inputs",  # a prediction: the tensors' names, types, shapes and data hashes
 }
 
 
@@ -97,6 +99,7 @@ class Call:
     admission: Admission | None = None  # what the admit stage took, given back after
     limit_headers: dict[str, str] | None = None  # x-ratelimit-* for the answer
     kind: Kind = "call"
+    prediction: Prediction | None = field(default=None, repr=False)  # a predictive model's call
     copy_of: Call | None = field(default=None, repr=False)  # a shadow copy's call
 
     def elapsed_s(self) -> float:

@@ -23,6 +23,7 @@ from keel.config.schema import KeelConfig
 from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
 from keel.gateway.feedback import FeedbackRoutes
+from keel.gateway.oip import OIPRoutes
 from keel.gateway.openai import OpenAIRoutes
 from keel.gateway.openapi import document_bytes
 from keel.monitor.access_log import AccessLog
@@ -37,9 +38,11 @@ from keel.pipeline.identify import Identify
 from keel.pipeline.meter import Meter
 from keel.pipeline.shadow import Shadows
 from keel.providers import build_provider
+from keel.registry.artifacts import ArtifactStore, artifact_root
 from keel.routing.health import Prober
 from keel.routing.rollouts import Rollouts
 from keel.routing.router import Router
+from keel.serving.predictor import Predictor
 from keel.state import open_state
 from keel.store import open_store
 from keel.store.ledger import Ledger
@@ -80,6 +83,14 @@ class Gateway:
             copy=self.shadows.copy if self.shadows.lanes else None,
             metrics=self.metrics,
         )
+        # Predictive models (OIP v2): identified, classified and recorded like every call;
+        # budgets and rate limits do not apply to them yet.
+        self.predictor = Predictor(self.store, ArtifactStore(artifact_root(config)))
+        self.predictions = Pipeline(
+            [self.identify, Classify(config), self.account],
+            self.predictor.invoke,
+            metrics=self.metrics,
+        )
 
     async def start(self) -> None:
         await self.store.start()
@@ -102,6 +113,7 @@ class Gateway:
         await asyncio.gather(*(p.close() for p in self.providers.values()))
         await self.admit.close()
         await self.alerter.close()
+        self.predictor.close()
         await self.ledger.close()
         await self.store.close()
 
@@ -131,6 +143,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     api = OpenAIRoutes(config, gateway.pipeline, gateway.identify, gateway.router.visible_models)
     admin_api = AdminRoutes(config, gateway.store, gateway.ledger)
     feedback = FeedbackRoutes(config, gateway.store, gateway.identify)
+    oip = OIPRoutes(config, gateway.predictions, gateway.identify, gateway.predictor)
 
     async def healthz(_: Request) -> Response:
         return _json({"status": "ok"})
@@ -183,6 +196,15 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/admin/keys", admin_api.keys, methods=["GET", "POST"]),
         Route("/admin/keys/{key_id}", admin_api.key, methods=["DELETE"]),
         Route("/admin/teams", admin_api.teams, methods=["GET"]),
+        Route("/v2", oip.server, methods=["GET"]),
+        Route("/v2/health/live", oip.live, methods=["GET"]),
+        Route("/v2/health/ready", oip.ready, methods=["GET"]),
+        Route("/v2/models/{model}", oip.model, methods=["GET"]),
+        Route("/v2/models/{model}/ready", oip.model_ready, methods=["GET"]),
+        Route("/v2/models/{model}/infer", oip.infer, methods=["POST"]),
+        Route("/v2/models/{model}/versions/{version}", oip.model, methods=["GET"]),
+        Route("/v2/models/{model}/versions/{version}/ready", oip.model_ready, methods=["GET"]),
+        Route("/v2/models/{model}/versions/{version}/infer", oip.infer, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

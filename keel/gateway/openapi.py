@@ -41,6 +41,7 @@ class Operation:
     stream: bool = False  # may answer as server-sent events
     params: tuple[dict[str, Any], ...] = field(default=())
     raw: dict[str, Any] | None = None  # a non-JSON answer: {media type: schema}
+    error_schema: str = "Error"  # the schema of its errors' bodies
 
 
 _DATA = (400, 401, 403, 404, 413, 429, 431, 502, 503, 504)
@@ -78,7 +79,38 @@ _TRAFFIC = (
     },
 )
 
+_VERSION = ({"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},)
+_OIP_ERRORS = (400, 401, 403, 404, 413, 431, 503)
+
+
+def _oip(path: str, params: tuple[dict[str, Any], ...]) -> tuple[Operation, ...]:
+    """A model's metadata, readiness and inference, at ``path`` (a model, or one version)."""
+    return (
+        Operation("GET", path, "A registered model's metadata (OIP v2).", "predictive models",
+                  "teamKey", answer=s.OipModel, errors=(401, 403, 404, 431, 503), params=params,
+                  error_schema="OipError"),
+        Operation("GET", f"{path}/ready", "Whether the model is loaded (this loads it).",
+                  "predictive models", "teamKey", answer=s.OipState,
+                  errors=(401, 403, 404, 431, 503), params=params, error_schema="OipError"),
+        Operation("POST", f"{path}/infer", "A prediction (OIP v2, Triton's binary extension "
+                  "too).", "predictive models", "teamKey", s.OipInferRequest,
+                  s.OipInferResponse, errors=_OIP_ERRORS, keel_headers=True,
+                  params=params + _TRAFFIC, error_schema="OipError"),
+    )  # fmt: skip
+
+
 OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET", "/v2", "The OIP v2 server's metadata.", "predictive models", None, answer=s.OipServer
+    ),
+    Operation(
+        "GET", "/v2/health/live", "OIP v2 liveness.", "predictive models", None, answer=s.OipState
+    ),
+    Operation(
+        "GET", "/v2/health/ready", "OIP v2 readiness.", "predictive models", None, answer=s.OipState
+    ),
+    *_oip("/v2/models/{model}", _MODEL),
+    *_oip("/v2/models/{model}/versions/{version}", _MODEL + _VERSION),
     Operation(
         "POST",
         "/v1/chat/completions",
@@ -288,7 +320,9 @@ def document(config: KeelConfig) -> dict[str, Any]:
             "title": "keel",
             "version": "1",
             "description": "keel, an OpenAI-compatible AI gateway: the data plane (/v1) and "
-            'the admin API (/admin). Every error is {"error": {message, type, code, param}}.',
+            "the admin API (/admin) and predictive models on the Open Inference Protocol v2 "
+            '(/v2). Every error is {"error": {message, type, code, param}}; on /v2, '
+            '{"error": "message"}, as the protocol has it.',
         },
         "paths": paths,
         "components": components,
@@ -325,7 +359,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         schema = {"$ref": _REF.format(model=op.body.__name__)}
         out["requestBody"] = {"required": True, "content": {_JSON: {"schema": schema}}}
     for status in op.errors:
-        out["responses"][str(status)] = _error(status, op.keel_headers)
+        out["responses"][str(status)] = _error(status, op.keel_headers, op.error_schema)
     return out
 
 
@@ -344,10 +378,10 @@ def _answer(op: Operation) -> dict[str, Any]:
     return out
 
 
-def _error(status: int, keel_headers: bool) -> dict[str, Any]:
+def _error(status: int, keel_headers: bool, schema: str = "Error") -> dict[str, Any]:
     out: dict[str, Any] = {
         "description": _STATUS[status],
-        "content": {_JSON: {"schema": {"$ref": _REF.format(model="Error")}}},
+        "content": {_JSON: {"schema": {"$ref": _REF.format(model=schema)}}},
     }
     if keel_headers:
         out["headers"] = {"x-request-id": {"$ref": "#/components/headers/x-request-id"}}

@@ -197,6 +197,57 @@ class Health(_Open):
     status: str
 
 
+class OipError(_Closed):
+    """An Open Inference Protocol error."""
+
+    error: str
+
+
+class OipTensor(_Open):
+    name: str
+    datatype: Literal[
+        "BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64",
+        "FP16", "FP32", "FP64", "BYTES",
+    ]  # fmt: skip
+    shape: list[int]
+    data: list[Any] | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class OipInferRequest(_Open):
+    """An OIP v2 infer request; with Triton's binary extension, JSON then the tensors' bytes."""
+
+    id: str | None = None
+    inputs: list[OipTensor]
+    outputs: list[dict[str, Any]] | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class OipInferResponse(_Open):
+    model_name: str
+    model_version: str | None = None
+    id: str | None = None
+    outputs: list[dict[str, Any]]
+
+
+class OipModel(_Open):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+
+
+class OipServer(_Open):
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class OipState(_Open):
+    """``{"live": true}``, ``{"ready": true}``, or a model's readiness."""
+
+
 SCHEMAS: tuple[type[BaseModel], ...] = (
     Error,
     ChatRequest,
@@ -217,4 +268,11 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     Team,
     TeamList,
     Health,
+    OipError,
+    OipTensor,
+    OipInferRequest,
+    OipInferResponse,
+    OipModel,
+    OipServer,
+    OipState,
 )

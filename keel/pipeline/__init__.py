@@ -106,9 +106,9 @@ class Pipeline:
                 relay = CallStream(self, call, answer.events, outbound, stream)
                 stream.events = Items(relay.items(), relay.abandon)
                 return stream
-            assert answer.body is not None
-            for out in outbound:
-                out.body(answer.body)
+            if answer.body is not None:  # (a prediction's tensors are for the protocol alone)
+                for out in outbound:
+                    out.body(answer.body)
         except KeelError as exc:
             failure = exc
         except Exception as exc:

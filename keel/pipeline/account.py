@@ -52,8 +52,9 @@ class Account:
         call.finished = time.perf_counter()
         # A client that hung up mid-stream still consumed what the upstream generated;
         # an upstream that failed is never billed as a completion.
-        if call.deployment is not None and (call.status < 400 or call.status == 499):
-            call.cost_usd = cost_usd(self.prices[call.deployment], call.usage)
+        price = self.prices.get(call.deployment) if call.deployment is not None else None
+        if price is not None and (call.status < 400 or call.status == 499):
+            call.cost_usd = cost_usd(price, call.usage)
         return usage_row(call)
 
     def observe(self, call: Call) -> None:

@@ -11,13 +11,24 @@ parallelism is onnxruntime's intra-op threads, and batching, not concurrent runs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy.typing as npt
 
 from keel.runtime.signature import Signature, TensorSpec
 
-__all__ = ["Session", "Signature", "TensorSpec"]
+__all__ = ["Prediction", "Session", "Signature", "TensorSpec"]
+
+
+@dataclass(slots=True)
+class Prediction:
+    """What a predictive model is asked (named input tensors, the outputs wanted: all when
+    None) and which of its versions answered."""
+
+    inputs: dict[str, npt.NDArray[Any]]
+    outputs: list[str] | None = None
+    version: int | None = None
 
 
 @runtime_checkable

@@ -1,0 +1,163 @@
+"""The invoker of predictive models: a prediction's ``Call`` runs on the registered version
+that its model name resolves to.
+
+A model is named ``name`` (its ``champion`` alias, else its newest version), ``name@alias``,
+or with a version. Each version is loaded once, when first asked for, after its artifact's
+SHA-256 is checked against the registry's: a corrupted artifact is refused, and a version
+already loaded keeps serving. ONNX artifacts run on onnxruntime, scikit-learn ones saved with
+skops on scikit-learn; a pickle is not loaded (loading one runs its code). Runs go to each
+session's own worker thread, so the event loop never waits on a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from keel.answer import Answer
+from keel.call import Call
+from keel.errors import BadRequest, KeelError, ModelNotFound, PermissionDenied
+from keel.registry.artifacts import ArtifactStore, CorruptArtifact
+from keel.registry.formats import detect
+from keel.runtime import Session
+from keel.store.models import ModelStore, ModelVersion
+
+__all__ = ["ModelUnavailable", "Predictor", "parse_name"]
+
+log = logging.getLogger("keel.serving")
+
+DEFAULT_ALIAS = "champion"
+MAX_NAME = 128 + 1 + 128  # a name (its column holds 128) and an alias
+MAX_VERSION = 2**31 - 1
+
+
+class ModelUnavailable(KeelError):
+    """The version asked for cannot be loaded (its artifact is damaged or of a kind keel does
+    not load)."""
+
+    status = 503
+    type = "api_error"
+    code = "model_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    record: ModelVersion
+    session: Session
+
+
+def parse_name(model: str, version: str | None = None) -> tuple[str, str | None, int | None]:
+    """``name``, ``name@alias``: (name, alias, version); ``version`` from the path wins."""
+    if len(model) > MAX_NAME or not model.isprintable():
+        raise BadRequest(
+            f"A model name is at most {MAX_NAME} printable characters, as registered "
+            "(keel models list)."
+        )
+    name, _, alias = model.partition("@")
+    if len(name) > 128 or len(alias) > 128:
+        raise BadRequest("A model name, and an alias, is at most 128 characters each.")
+    if version is not None:
+        if not version.isdigit() or not 1 <= int(version) <= MAX_VERSION:
+            raise BadRequest(f"The model version {version[:32]!r} is not a version number.")
+        return name, None, int(version)
+    return name, alias or None, None
+
+
+class Predictor:
+    def __init__(self, store: ModelStore, artifacts: ArtifactStore) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self._loaded: dict[tuple[str, int], Loaded] = {}
+        self._loading: dict[tuple[str, int], asyncio.Lock] = {}
+
+    async def resolve(self, model: str, version: str | None = None) -> ModelVersion:
+        """The registered, unarchived version a model name (and version) names."""
+        name, alias, number = parse_name(model, version)
+        if number is None:
+            aliases = {a.alias: a.version for a in await self.store.model_aliases(name)}
+            number = aliases.get(alias or DEFAULT_ALIAS)
+            if alias is not None and number is None:
+                raise ModelNotFound(f"The model {name!r} has no alias {alias!r}.")
+        if number is None:  # no champion: the newest version
+            versions = [v for v in await self.store.model_versions(name) if v.archived_at is None]
+            if not versions:
+                raise ModelNotFound(f"No model {name!r} is registered (keel models list).")
+            return max(versions, key=lambda v: v.version)
+        record = await self.store.model_version(name, number)
+        if record is None or record.archived_at is not None:
+            raise ModelNotFound(f"The model {name!r} has no version {number}.")
+        return record
+
+    async def session(self, record: ModelVersion) -> Session:
+        """The loaded session of a version: loaded (and checked) at its first use."""
+        key = (record.name, record.version)
+        loaded = self._loaded.get(key)
+        if loaded is not None:
+            return loaded.session
+        lock = self._loading.setdefault(key, asyncio.Lock())
+        async with lock:
+            loaded = self._loaded.get(key)
+            if loaded is None:
+                session = await asyncio.to_thread(self._load, record)
+                loaded = self._loaded[key] = Loaded(record, session)
+        return loaded.session
+
+    def loaded(self) -> list[Loaded]:
+        return list(self._loaded.values())
+
+    async def invoke(self, call: Call) -> Answer:
+        """Run the prediction on the version its model resolves to (``call.model`` as the
+        client named it; the version answering is set on the call)."""
+        prediction = call.prediction
+        assert prediction is not None
+        record = await self.resolve(call.model, call.body.get("version"))
+        if call.principal is not None and not call.principal.may_use(record.name):
+            raise PermissionDenied(
+                f"Team {call.principal.team!r} may not use the model {record.name!r}. "
+                "Ask your keel admin to add it to the team's models.",
+                code="model_not_allowed",
+            )
+        session = await self.session(record)
+        prediction.version = record.version
+        call.deployment = f"{record.name}:{record.version}"
+        session.check(prediction.inputs)
+        outputs = await session.run_async(prediction.inputs, prediction.outputs)
+        return Answer(tensors=outputs)
+
+    def _load(self, record: ModelVersion) -> Session:
+        try:
+            path = self.artifacts.verify(record.sha256)
+        except CorruptArtifact as exc:
+            log.error("model %s version %d: %s", record.name, record.version, exc)
+            raise ModelUnavailable(
+                f"The artifact of {record.name!r} version {record.version} does not match its "
+                "registered SHA-256: it is damaged or was changed. Register it again."
+            ) from None
+        kind = record.format.removeprefix("mlflow+")
+        model_file = path / detect(path).model_file if path.is_dir() else path
+        if kind == "onnx":
+            from keel.runtime.onnx import OnnxSession
+
+            return OnnxSession(model_file)
+        if kind == "skops":
+            import skops.io
+
+            from keel.runtime.sklearn import SklearnSession
+
+            untrusted = skops.io.get_untrusted_types(file=model_file)
+            if untrusted:
+                raise ModelUnavailable(
+                    f"{record.name!r} version {record.version} holds types skops does not know "
+                    f"to be safe ({', '.join(untrusted)}); keel does not load them."
+                )
+            return SklearnSession(skops.io.load(model_file))
+        raise ModelUnavailable(
+            f"{record.name!r} version {record.version} is a {record.format} artifact, which "
+            "keel does not serve: loading a pickle runs its code. Export the model to ONNX "
+            "or skops and register that."
+        )
+
+    def close(self) -> None:
+        for loaded in self._loaded.values():
+            loaded.session.close()
