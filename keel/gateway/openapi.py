@@ -81,17 +81,18 @@ _TRAFFIC = (
 
 _VERSION = ({"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},)
 _OIP_ERRORS = (400, 401, 403, 404, 413, 431, 503)
+_OIP_META_ERRORS = (400, 401, 403, 404, 431, 503)
 
 
 def _oip(path: str, params: tuple[dict[str, Any], ...]) -> tuple[Operation, ...]:
     """A model's metadata, readiness and inference, at ``path`` (a model, or one version)."""
     return (
         Operation("GET", path, "A registered model's metadata (OIP v2).", "predictive models",
-                  "teamKey", answer=s.OipModel, errors=(401, 403, 404, 431, 503), params=params,
+                  "teamKey", answer=s.OipModel, errors=_OIP_META_ERRORS, params=params,
                   error_schema="OipError"),
         Operation("GET", f"{path}/ready", "Whether the model is loaded (this loads it).",
                   "predictive models", "teamKey", answer=s.OipState,
-                  errors=(401, 403, 404, 431, 503), params=params, error_schema="OipError"),
+                  errors=_OIP_META_ERRORS, params=params, error_schema="OipError"),
         Operation("POST", f"{path}/infer", "A prediction (OIP v2, Triton's binary extension "
                   "too).", "predictive models", "teamKey", s.OipInferRequest,
                   s.OipInferResponse, errors=_OIP_ERRORS, keel_headers=True,
