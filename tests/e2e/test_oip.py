@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 import onnxruntime as ort
+import orjson
 import pytest
 import tritonclient.http as triton
 
@@ -127,3 +128,38 @@ def test_every_prediction_is_recorded_with_its_version(keel: tuple[str, Path]) -
     keel_verify = keel_cli("audit", "verify", "--config", str(db.parent / "keel.yaml"),
                            check=False)  # fmt: skip
     assert "BAD" not in keel_verify.stdout
+
+
+def test_a_damaged_artifact_is_refused_and_the_loaded_ones_keep_serving(
+    keel: tuple[str, Path], models_dir: Path
+) -> None:
+    url, db = keel
+    c = ("--config", str(db.parent / "keel.yaml"))
+    keel_cli("models", "register", "other", str(models_dir / "mlflow-onnx"), *c)
+    sha = orjson.loads(keel_cli("models", "show", "other", *c).stdout)["sha256"]
+    model = db.parent / "artifacts" / sha[:2] / sha / "model.onnx"
+    model.write_bytes(model.read_bytes()[:-10])  # cut, as a failed copy would leave it
+    good = {"name": "X", "datatype": "FP32", "shape": [1, 30], "data": [0.0] * 30}
+    auth = {"authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=url, headers=auth) as http:
+        damaged = http.post("/v2/models/other/infer", json={"inputs": [good]})
+        still = http.post("/v2/models/clf/infer", json={"inputs": [good]})
+    assert damaged.status_code == 503
+    assert "does not match its registered SHA-256" in damaged.json()["error"]
+    assert still.status_code == 200
+    with sqlite3.connect(db) as conn:
+        (status,) = conn.execute(
+            "SELECT status FROM usage WHERE request_id = ?", (damaged.headers["x-request-id"],)
+        ).fetchone()
+    assert status == 503
+
+
+def test_a_pickle_is_never_served(keel: tuple[str, Path], models_dir: Path) -> None:
+    url, db = keel
+    c = ("--config", str(db.parent / "keel.yaml"))
+    keel_cli("models", "register", "pickled", str(models_dir / "model.pkl"), "--trusted", *c)
+    good = {"name": "input", "datatype": "FP64", "shape": [1, 30], "data": [0.0] * 30}
+    with httpx.Client(base_url=url, headers={"authorization": f"Bearer {KEY}"}) as http:
+        refused = http.post("/v2/models/pickled/infer", json={"inputs": [good]})
+    assert refused.status_code == 503
+    assert "loading a pickle runs its code" in refused.json()["error"]
