@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,7 +15,7 @@ from keel.runtime.signature import Signature, check_inputs
 __all__ = ["SessionBase"]
 
 
-class SessionBase:
+class SessionBase(ABC):
     """A session's signature, its limit and its own worker thread; a backend adds ``run``."""
 
     signature: Signature
@@ -31,10 +32,11 @@ class SessionBase:
     def check(self, inputs: dict[str, npt.NDArray[Any]]) -> None:
         check_inputs(self.signature, inputs, self.max_batch_size)
 
+    @abstractmethod
     def run(
         self, inputs: dict[str, npt.NDArray[Any]], outputs: list[str] | None = None
     ) -> dict[str, npt.NDArray[Any]]:
-        raise NotImplementedError
+        """The named outputs (all when None) for inputs that passed ``check``."""
 
     async def run_async(
         self, inputs: dict[str, npt.NDArray[Any]], outputs: list[str] | None = None
