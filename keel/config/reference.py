@@ -25,6 +25,8 @@ from keel.config.schema import (
     HealthConfig,
     KeelConfig,
     ModelConfig,
+    PredictiveConfig,
+    PredictiveModelConfig,
     PriceConfig,
     RegionConfig,
     RolloutConfig,
@@ -76,6 +78,8 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("auth.oidc", OIDCConfig),
     ("limits", LimitsConfig),
     ("audit", AuditConfig),
+    ("predictive", PredictiveConfig),
+    ("predictive.models.<name>", PredictiveModelConfig),
 ]
 
 

@@ -323,6 +323,35 @@ class TeamConfig(_Section):
         return "*" in self.models or model in self.models
 
 
+class PredictiveModelConfig(_Section):
+    """How keel serves one registered predictive model (keel models register): its runs, and
+    adaptive batching, off unless max_batch_size is set."""
+
+    max_batch_size: int | None = Field(
+        None,
+        gt=0,
+        description="Merge concurrent requests into one run of at most this many rows (the "
+        "first dimension); unset: each request runs alone.",
+    )
+    max_wait_ms: float = Field(
+        2.0,
+        ge=0,
+        description="With batching, how long the first request of a batch waits for others; "
+        "a request that cannot be answered within it and one run is refused (503).",
+    )
+    intra_op_threads: int = Field(1, gt=0, description="onnxruntime's threads per run.")
+
+
+class PredictiveConfig(_Section):
+    """Predictive models served on the Open Inference Protocol v2 (/v2)."""
+
+    models: dict[str, PredictiveModelConfig] = Field(
+        default_factory=dict,
+        description="Per registered model name; a model not named here is served with the "
+        "defaults.",
+    )
+
+
 class KeelConfig(_Section):
     """The whole of ``keel.yaml``."""
 
@@ -346,6 +375,7 @@ class KeelConfig(_Section):
     rate_limits: list[RateLimitConfig] = Field(default_factory=list)
     use_cases: dict[str, UseCaseConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = AlertsConfig()
+    predictive: PredictiveConfig = PredictiveConfig()
 
     def deployment(self, name: str) -> DeploymentConfig:
         for deployment in self.deployments:

@@ -85,7 +85,9 @@ class Gateway:
         )
         # Predictive models (OIP v2): identified, classified and recorded like every call;
         # budgets and rate limits do not apply to them yet.
-        self.predictor = Predictor(self.store, ArtifactStore(artifact_root(config)))
+        self.predictor = Predictor(
+            self.store, ArtifactStore(artifact_root(config)), config.predictive, self.metrics
+        )
         self.predictions = Pipeline(
             [self.identify, Classify(config), self.account],
             self.predictor.invoke,

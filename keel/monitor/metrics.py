@@ -91,6 +91,18 @@ class Metrics:
             "keel_alert_store_errors", "Alerts whose record the store refused (logged).",
             registry=r,
         )  # fmt: skip
+        self.batch_size = Histogram(
+            "keel_batch_size", "Rows in each batched run of a predictive model.",
+            ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r,
+        )  # fmt: skip
+        self.batch_wait = Histogram(
+            "keel_batch_queue_wait_seconds", "How long a batch's first request waited for it.",
+            ["model"], buckets=_OVERHEAD, registry=r,
+        )  # fmt: skip
+        self.model_memory = Gauge(
+            "keel_model_memory_bytes", "What loading each predictive model version cost "
+            "(best effort).", ["model", "version"], registry=r, multiprocess_mode="liveall",
+        )  # fmt: skip
         self.in_flight = Gauge(
             "keel_in_flight_requests", "Requests being served.", registry=r,
             multiprocess_mode="livesum",

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 from keel.answer import Answer
 from keel.call import Call
+from keel.config.schema import PredictiveConfig, PredictiveModelConfig
 from keel.errors import BadRequest, KeelError, ModelNotFound, PermissionDenied
+from keel.monitor.metrics import Metrics
 from keel.registry.artifacts import ArtifactStore, CorruptArtifact
 from keel.registry.formats import detect
 from keel.runtime import Session
@@ -65,9 +67,17 @@ def parse_name(model: str, version: str | None = None) -> tuple[str, str | None,
 
 
 class Predictor:
-    def __init__(self, store: ModelStore, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        store: ModelStore,
+        artifacts: ArtifactStore,
+        config: PredictiveConfig | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
+        self.config = config or PredictiveConfig()
+        self.metrics = metrics
         self._loaded: dict[tuple[str, int], Loaded] = {}
         self._loading: dict[tuple[str, int], asyncio.Lock] = {}
 
@@ -101,6 +111,10 @@ class Predictor:
             if loaded is None:
                 session = await asyncio.to_thread(self._load, record)
                 loaded = self._loaded[key] = Loaded(record, session)
+                if self.metrics is not None and session.memory_bytes is not None:
+                    self.metrics.model_memory.labels(record.name, str(record.version)).set(
+                        session.memory_bytes
+                    )
         return loaded.session
 
     def loaded(self) -> list[Loaded]:
@@ -136,10 +150,11 @@ class Predictor:
             ) from None
         kind = record.format.removeprefix("mlflow+")
         model_file = path / detect(path).model_file if path.is_dir() else path
+        settings = self.config.models.get(record.name, PredictiveModelConfig())
         if kind == "onnx":
             from keel.runtime.onnx import OnnxSession
 
-            return OnnxSession(model_file)
+            return OnnxSession(model_file, intra_op_threads=settings.intra_op_threads)
         if kind == "skops":
             import skops.io
 
