@@ -2,11 +2,13 @@
 that its model name resolves to.
 
 A model is named ``name`` (its ``champion`` alias, else its newest version), ``name@alias``,
-or with a version. Each version is loaded once, when first asked for, after its artifact's
-SHA-256 is checked against the registry's: a corrupted artifact is refused, and a version
-already loaded keeps serving. ONNX artifacts run on onnxruntime, scikit-learn ones saved with
-skops on scikit-learn; a pickle is not loaded (loading one runs its code). Runs go to each
-session's own worker thread, so the event loop never waits on a model.
+or with a version. With ``predictive.models.<name>.max_batch_size`` set, concurrent requests
+are merged into batched runs (``keel.serving.batcher``). Each version is loaded once, when
+first asked for, after its artifact's SHA-256 is checked against the registry's: a corrupted
+artifact is refused, and a version already loaded keeps serving. ONNX artifacts run on
+onnxruntime, scikit-learn ones saved with skops on scikit-learn; a pickle is not loaded
+(loading one runs its code). Runs go to each session's own worker thread, so the event loop
+never waits on a model.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from keel.monitor.metrics import Metrics
 from keel.registry.artifacts import ArtifactStore, CorruptArtifact
 from keel.registry.formats import detect
 from keel.runtime import Session
+from keel.serving.batcher import Batcher
 from keel.store.models import ModelStore, ModelVersion
 
 __all__ = ["ModelUnavailable", "Predictor", "parse_name"]
@@ -47,6 +50,7 @@ class ModelUnavailable(KeelError):
 class Loaded:
     record: ModelVersion
     session: Session
+    batcher: Batcher | None = None  # when the model's config turns batching on
 
 
 def parse_name(model: str, version: str | None = None) -> tuple[str, str | None, int | None]:
@@ -101,21 +105,24 @@ class Predictor:
 
     async def session(self, record: ModelVersion) -> Session:
         """The loaded session of a version: loaded (and checked) at its first use."""
+        return (await self._loaded_version(record)).session
+
+    async def _loaded_version(self, record: ModelVersion) -> Loaded:
         key = (record.name, record.version)
         loaded = self._loaded.get(key)
         if loaded is not None:
-            return loaded.session
+            return loaded
         lock = self._loading.setdefault(key, asyncio.Lock())
         async with lock:
             loaded = self._loaded.get(key)
             if loaded is None:
                 session = await asyncio.to_thread(self._load, record)
-                loaded = self._loaded[key] = Loaded(record, session)
+                loaded = self._loaded[key] = Loaded(record, session, self._batcher(record, session))
                 if self.metrics is not None and session.memory_bytes is not None:
                     self.metrics.model_memory.labels(record.name, str(record.version)).set(
                         session.memory_bytes
                     )
-        return loaded.session
+        return loaded
 
     def loaded(self) -> list[Loaded]:
         return list(self._loaded.values())
@@ -132,12 +139,29 @@ class Predictor:
                 "Ask your keel admin to add it to the team's models.",
                 code="model_not_allowed",
             )
-        session = await self.session(record)
+        loaded = await self._loaded_version(record)
         prediction.version = record.version
         call.deployment = f"{record.name}:{record.version}"
-        session.check(prediction.inputs)
-        outputs = await session.run_async(prediction.inputs, prediction.outputs)
+        loaded.session.check(prediction.inputs)
+        if loaded.batcher is not None:
+            outputs = await loaded.batcher.run(prediction.inputs, prediction.outputs)
+        else:
+            outputs = await loaded.session.run_async(prediction.inputs, prediction.outputs)
         return Answer(tensors=outputs)
+
+    def _batcher(self, record: ModelVersion, session: Session) -> Batcher | None:
+        settings = self.config.models.get(record.name)
+        if settings is None or settings.max_batch_size is None:
+            return None
+        metrics, model = self.metrics, record.name
+
+        def observe(size: int, wait_s: float) -> None:
+            if metrics is not None:
+                metrics.batch_size.labels(model).observe(size)
+                metrics.batch_wait.labels(model).observe(wait_s)
+
+        return Batcher(session, max_batch_size=settings.max_batch_size,
+                       max_wait_ms=settings.max_wait_ms, on_batch=observe)  # fmt: skip
 
     def _load(self, record: ModelVersion) -> Session:
         try:

@@ -5,6 +5,7 @@ binary tensors) and by plain httpx; answers equal onnxruntime's own; refusals ar
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ def keel(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator
     tmp = tmp_path_factory.mktemp("oip")
     config = sim_config(KEY)
     config["teams"]["narrow"] = {"api_keys": [NARROW], "models": ["m"]}
+    # clf is batched: every test of it goes through the batcher.
+    config["predictive"] = {"models": {"clf": {"max_batch_size": 16, "max_wait_ms": 5}}}
     with run_keel(tmp, config) as (url, _, path):
         c = ("--config", str(path))
         keel_cli("models", "register", "clf", str(models_dir / "model.onnx"), *c)
@@ -163,3 +166,40 @@ def test_a_pickle_is_never_served(keel: tuple[str, Path], models_dir: Path) -> N
         refused = http.post("/v2/models/pickled/infer", json={"inputs": [good]})
     assert refused.status_code == 503
     assert "loading a pickle runs its code" in refused.json()["error"]
+
+
+async def test_64_concurrent_clients_each_get_their_own_answer(
+    keel: tuple[str, Path], models_dir: Path
+) -> None:
+    url, _ = keel
+    data = rows(models_dir, 128)
+    sizes = [1 + i % 3 for i in range(64)]
+    starts = [sum(sizes[:i]) for i in range(64)]
+    auth = {"authorization": f"Bearer {KEY}"}
+
+    async def one(http: httpx.AsyncClient, start: int, size: int) -> Any:
+        x = data[start : start + size]
+        body = {"inputs": [{"name": "X", "datatype": "FP32", "shape": list(x.shape),
+                            "data": x.ravel().tolist()}]}  # fmt: skip
+        return await http.post("/v2/models/clf/versions/1/infer", json=body)
+
+    async with httpx.AsyncClient(base_url=url, headers=auth, timeout=60) as http:
+        before = batched_rows(await http.get("/metrics"))
+        answers = await asyncio.gather(
+            *(one(http, a, n) for a, n in zip(starts, sizes, strict=True))
+        )
+        after = batched_rows(await http.get("/metrics"))
+    for answer, start, size in zip(answers, starts, sizes, strict=True):
+        assert answer.status_code == 200, answer.text
+        expected = direct(models_dir, data[start : start + size])
+        (label,) = [o for o in answer.json()["outputs"] if o["name"] == "label"]
+        assert label["data"] == expected["label"].tolist()
+    assert after - before == sum(sizes)  # every row went through the batcher
+
+
+def batched_rows(metrics: httpx.Response) -> float:
+    total = 0.0
+    for line in metrics.text.splitlines():
+        if line.startswith('keel_batch_size_sum{model="clf"}'):
+            total += float(line.split()[-1])
+    return total
