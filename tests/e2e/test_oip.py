@@ -32,7 +32,8 @@ def keel(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator
     config = sim_config(KEY)
     config["teams"]["narrow"] = {"api_keys": [NARROW], "models": ["m"]}
     # clf is batched: every test of it goes through the batcher.
-    config["predictive"] = {"models": {"clf": {"max_batch_size": 16, "max_wait_ms": 5}}}
+    # A generous bound: 64 clients queue up to 8 runs, on a machine that may be busy.
+    config["predictive"] = {"models": {"clf": {"max_batch_size": 16, "max_wait_ms": 250}}}
     with run_keel(tmp, config) as (url, _, path):
         c = ("--config", str(path))
         keel_cli("models", "register", "clf", str(models_dir / "model.onnx"), *c)
