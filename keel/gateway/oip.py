@@ -22,12 +22,12 @@ from keel.answer import Answer
 from keel.audit.canonical import sha256_hex
 from keel.call import Call
 from keel.config.schema import KeelConfig
-from keel.errors import BadRequest, KeelError, PermissionDenied
+from keel.errors import BadRequest, KeelError
 from keel.gateway.edge import bearer_token, check_headers, deadline_s, read_body, request_id
 from keel.gateway.oip_codec import InferRequest, decode_request, encode_response
 from keel.pipeline import Before, Pipeline
 from keel.runtime import Prediction
-from keel.serving.predictor import Predictor, parse_name
+from keel.serving.predictor import Predictor, allow, parse_name
 from keel.store.models import ModelVersion
 
 __all__ = ["OIPRoutes"]
@@ -119,10 +119,7 @@ class OIPRoutes:
         record = await self.predictor.resolve(
             request.path_params["model"], request.path_params.get("version")
         )
-        if call.principal is not None and not call.principal.may_use(record.name):
-            raise PermissionDenied(
-                f"Your key may not use the model {record.name!r}.", code="model_not_allowed"
-            )
+        allow(call, record)
         return record
 
 

@@ -16,7 +16,7 @@ from keel.config.schema import TimeoutsConfig
 from keel.errors import StreamBroken, UpstreamError, UpstreamTimeout
 from keel.providers.base import UpstreamReply
 
-__all__ = ["await_first_token"]
+__all__ = ["await_first_token", "close_events"]
 
 
 async def await_first_token(
@@ -37,12 +37,12 @@ async def await_first_token(
                 if not reply.done:
                     raise StreamBroken(f"deployment {name} ended the stream before its first token")
     except TimeoutError:
-        await _close(events)
+        await close_events(events)
         raise UpstreamTimeout(
             f"deployment {name} sent no token within first_token_s ({timeouts.first_token_s:g} s)"
         ) from None
     except BaseException:
-        await _close(events)
+        await close_events(events)
         raise
     if reply.pace is not None:
         reply.pace(timeouts.between_chunks_s)
@@ -62,7 +62,8 @@ def _first_token_in(events: list[Event], name: str) -> bool:
     return False
 
 
-async def _close(events: Any) -> None:
+async def close_events(events: Any) -> None:
+    """Close an upstream's stream of events (an async generator, or anything with aclose)."""
     aclose = getattr(events, "aclose", None)
     if aclose is not None:
         await aclose()

@@ -42,7 +42,7 @@ from keel.errors import (
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 from keel.routing.breaker import Breaker, BreakerState
-from keel.routing.first_token import await_first_token
+from keel.routing.first_token import await_first_token, close_events
 from keel.routing.resume import Splice, continuation, resumable
 from keel.routing.rollouts import Rollouts
 from keel.routing.split import Split
@@ -165,7 +165,7 @@ class Router:
                         call.upstream_s += time.perf_counter() - waited
                         failure = progress.failure(reply, call)
                     finally:
-                        await _close(source)
+                        await close_events(source)
                 except StreamBroken as exc:
                     failure = exc
                 if failure is None:
@@ -386,16 +386,10 @@ def _onward(events: list[Event], splice: Splice | None, progress: Progress) -> l
     return events
 
 
-async def _close(source: object) -> None:
-    aclose = getattr(source, "aclose", None)
-    if aclose is not None:
-        await aclose()
-
-
 async def _abandon(target: Target, reply: UpstreamReply) -> None:
     """A stream closed before it was read: the slot back, the upstream closed."""
     target.release()
-    await _close(reply.events)
+    await close_events(reply.events)
 
 
 def retry_wait(

@@ -28,7 +28,7 @@ from keel.runtime import Session
 from keel.serving.batcher import Batcher
 from keel.store.models import ModelStore, ModelVersion
 
-__all__ = ["ModelUnavailable", "Predictor", "parse_name"]
+__all__ = ["ModelUnavailable", "Predictor", "allow", "parse_name"]
 
 log = logging.getLogger("keel.serving")
 
@@ -51,6 +51,16 @@ class Loaded:
     record: ModelVersion
     session: Session
     batcher: Batcher | None = None  # when the model's config turns batching on
+
+
+def allow(call: Call, record: ModelVersion) -> None:
+    """Refuse (403) a caller whose team's models do not name the model."""
+    if call.principal is not None and not call.principal.may_use(record.name):
+        raise PermissionDenied(
+            f"Team {call.principal.team!r} may not use the model {record.name!r}. "
+            "Ask your keel admin to add it to the team's models.",
+            code="model_not_allowed",
+        )
 
 
 def parse_name(model: str, version: str | None = None) -> tuple[str, str | None, int | None]:
@@ -133,12 +143,7 @@ class Predictor:
         prediction = call.prediction
         assert prediction is not None
         record = await self.resolve(call.model, call.body.get("version"))
-        if call.principal is not None and not call.principal.may_use(record.name):
-            raise PermissionDenied(
-                f"Team {call.principal.team!r} may not use the model {record.name!r}. "
-                "Ask your keel admin to add it to the team's models.",
-                code="model_not_allowed",
-            )
+        allow(call, record)
         loaded = await self._loaded_version(record)
         prediction.version = record.version
         call.deployment = f"{record.name}:{record.version}"
