@@ -82,7 +82,27 @@ def up(
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
     from keel.gateway.server import serve
 
-    serve(cfg, host or cfg.server.host, cfg.server.port if port is None else port, workers)
+    background = _demo_model(cfg) if cfg.server.demo else None
+    bind = cfg.server.port if port is None else port
+    serve(cfg, host or cfg.server.host, bind, workers, background)
+
+
+def _demo_model(cfg: KeelConfig) -> Callable[[], None]:
+    """The demo's predictive model, made at its first start while the gateway serves."""
+
+    def make() -> None:
+        from keel.commands.demo_model import ensure_demo_model
+
+        try:
+            done = asyncio.run(ensure_demo_model(cfg))
+        except Exception as exc:  # the gateway serves on without the demo model
+            typer.echo(
+                f"keel: the demo model was not made ({exc}); the next start retries.", err=True
+            )
+            return
+        typer.echo(f"keel: {done}", err=True)
+
+    return make
 
 
 @app.command()

@@ -85,7 +85,10 @@ class ServerConfig(_Section):
         1.0, gt=0, description="How often the live rollout split is read from the store."
     )
     demo: bool = Field(
-        False, description="Demo mode: refuse to bind beyond loopback (set by the demo config)."
+        False,
+        description="Demo mode (set by the demo config): refuse to bind beyond loopback, print "
+        "the demo's snippets, and at the first start train and register the predictive model "
+        "demo-classifier.",
     )
 
 
