@@ -57,6 +57,13 @@ def register(admin: httpx.Client, name: str, body: bytes, **query: Any) -> httpx
     )
 
 
+def two_versions(admin: httpx.Client, name: str, models_dir: Path, **query: Any) -> None:
+    """Register model.onnx twice over HTTP: versions 1 and 2 of ``name``."""
+    onnx = (models_dir / "model.onnx").read_bytes()
+    for _ in range(2):
+        assert register(admin, name, onnx, **query).status_code == 201
+
+
 def infer(url: str, model: str, x: np.ndarray[Any, Any], name: str = "X") -> httpx.Response:
     datatype = "FP32" if x.dtype == np.float32 else "FP64"
     body = {
@@ -132,9 +139,7 @@ def test_alias_moves_show_in_lineage_with_the_admin_as_who(
     keel: tuple[str, Path], admin: httpx.Client, models_dir: Path
 ) -> None:
     url, path = keel
-    onnx = (models_dir / "model.onnx").read_bytes()
-    for _ in range(2):
-        assert register(admin, "churn", onnx).status_code == 201
+    two_versions(admin, "churn", models_dir)
     first = admin.post("/admin/models/churn/aliases/champion", json={"version": 1, "why": "v1"})
     assert first.status_code == 200, first.text
     assert (first.json()["before"], first.json()["after"], first.json()["who"]) == (
@@ -164,9 +169,7 @@ def test_archive_refuses_a_named_version_then_archives(
     keel: tuple[str, Path], admin: httpx.Client, models_dir: Path
 ) -> None:
     url, _ = keel
-    onnx = (models_dir / "model.onnx").read_bytes()
-    for _ in range(2):
-        assert register(admin, "old", onnx).status_code == 201
+    two_versions(admin, "old", models_dir)
     admin.post("/admin/models/old/aliases/champion", json={"version": 1})
     refused = admin.post("/admin/models/old/versions/1/archive")
     assert error(refused) == (
@@ -300,9 +303,7 @@ def test_the_model_commands_act_through_a_running_gateway(
     keel: tuple[str, Path], admin: httpx.Client, models_dir: Path
 ) -> None:
     url, _ = keel
-    onnx = (models_dir / "model.onnx").read_bytes()
-    for _ in range(2):
-        assert register(admin, "remote", onnx, description="over http").status_code == 201
+    two_versions(admin, "remote", models_dir, description="over http")
     moved = cli(url, "alias", "remote", "champion", "2", "--why", "from the cli")
     assert moved.returncode == 0 and moved.stdout == "remote@champion -> 2 (new)\n", moved.stderr
     shown = json.loads(cli(url, "show", "remote@champion").stdout)
