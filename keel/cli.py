@@ -20,6 +20,7 @@ from keel.errors import ConfigError
 
 if TYPE_CHECKING:
     from keel.commands.keys import AdminClient, StoreKeys
+    from keel.commands.models_remote import RemoteModels
     from keel.commands.rollout import Plan
     from keel.config.schema import ModelConfig
     from keel.store.rollouts import RolloutState
@@ -563,24 +564,30 @@ def models_register(
 
 
 @models_app.command("list")
-def models_list(config: ConfigOpt = None) -> None:
+def models_list(
+    server: ServerOpt = None, admin_key: AdminKeyOpt = None, config: ConfigOpt = None
+) -> None:
     """Every model: its versions, the latest, its aliases."""
     from keel.commands import models
 
-    cfg = _load(config)
-    typer.echo(models.render_models(*_models_action(lambda: models.list_models(cfg))))
+    found = _models_on(server, admin_key, config, lambda r: r.list_models(), models.list_models)
+    typer.echo(models.render_models(*found))
 
 
 @models_app.command("show")
 def models_show(
     ref: Annotated[str, typer.Argument(help="NAME (latest live), NAME@ALIAS or NAME:VERSION.")],
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """One version's record as JSON: signature, metrics, training statistics, aliases."""
     from keel.commands import models
 
-    cfg = _load(config)
-    typer.echo(models.render_version(*_models_action(lambda: models.show(cfg, ref))))
+    found = _models_on(
+        server, admin_key, config, lambda r: r.show(ref), lambda cfg: models.show(cfg, ref)
+    )
+    typer.echo(models.render_version(*found))
 
 
 @models_app.command("alias")
@@ -589,39 +596,58 @@ def models_alias(
     alias: Annotated[str, typer.Argument(help="The alias, e.g. champion.")],
     version: Annotated[int, typer.Argument(help="The version it names from now on.")],
     why: Annotated[str, typer.Option(help="Why: recorded with the move.")] = "",
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Point NAME@ALIAS at VERSION, recorded with who and why."""
     from keel.commands import models
 
-    cfg = _load(config)
-    event = _models_action(lambda: models.alias(cfg, name, alias, version, why))
+    event = _models_on(
+        server,
+        admin_key,
+        config,
+        lambda r: r.alias(name, alias, version, why),
+        lambda cfg: models.alias(cfg, name, alias, version, why),
+    )
     before = "new" if event.before is None else f"was {event.before}"
     typer.echo(f"{name}@{alias} -> {event.after} ({before})")
 
 
 @models_app.command("lineage")
 def models_lineage(
-    name: Annotated[str, typer.Argument(help="The model's name.")], config: ConfigOpt = None
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """NAME's versions with their aliases, and every alias move."""
     from keel.commands import models
 
-    cfg = _load(config)
-    typer.echo(models.render_lineage(*_models_action(lambda: models.lineage(cfg, name))))
+    found = _models_on(
+        server, admin_key, config, lambda r: r.lineage(name), lambda cfg: models.lineage(cfg, name)
+    )
+    typer.echo(models.render_lineage(*found))
 
 
 @models_app.command("archive")
 def models_archive(
     name: Annotated[str, typer.Argument(help="The model's name.")],
     version: Annotated[int, typer.Argument(help="The version to archive.")],
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Archive a version no alias names: kept on record, no longer named by aliases."""
     from keel.commands import models
 
-    cfg = _load(config)
-    _models_action(lambda: models.archive(cfg, name, version))
+    _models_on(
+        server,
+        admin_key,
+        config,
+        lambda r: r.archive(name, version),
+        lambda cfg: models.archive(cfg, name, version),
+    )
     typer.echo(f"{name}:{version} archived")
 
 
@@ -631,6 +657,25 @@ def _tag(text: str) -> tuple[str, str]:
         typer.echo(f"keel: tag {text!r}: give k=v", err=True)
         raise typer.Exit(2)
     return key, value
+
+
+def _models_on(
+    server: str | None,
+    admin_key: str | None,
+    config: str | None,
+    remote: Callable[[RemoteModels], T],
+    local: Callable[[KeelConfig], Coroutine[Any, Any, T]],
+) -> T:
+    """Where a model command acts: a running gateway's admin API, or the configured store."""
+    if server is None:
+        cfg = _load(config)
+        return _models_action(lambda: local(cfg))
+    from keel.commands.models_remote import RemoteModels
+
+    try:
+        return remote(RemoteModels(server, admin_key))
+    except Exception as exc:
+        _refuse(exc)
 
 
 def _models_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -22,6 +22,7 @@ from keel.audit.trail import open_trail
 from keel.config.schema import KeelConfig
 from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
+from keel.gateway.admin_models import AdminModelRoutes
 from keel.gateway.feedback import FeedbackRoutes
 from keel.gateway.oip import OIPRoutes
 from keel.gateway.openai import OpenAIRoutes
@@ -144,6 +145,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     gateway = Gateway(config, access_log)
     api = OpenAIRoutes(config, gateway.pipeline, gateway.identify, gateway.router.visible_models)
     admin_api = AdminRoutes(config, gateway.store, gateway.ledger)
+    registry = AdminModelRoutes(config, admin_api, gateway.store, gateway.predictor.artifacts)
     feedback = FeedbackRoutes(config, gateway.store, gateway.identify)
     oip = OIPRoutes(config, gateway.predictions, gateway.identify, gateway.predictor)
 
@@ -198,6 +200,14 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/admin/keys", admin_api.keys, methods=["GET", "POST"]),
         Route("/admin/keys/{key_id}", admin_api.key, methods=["DELETE"]),
         Route("/admin/teams", admin_api.teams, methods=["GET"]),
+        Route("/admin/models", registry.models, methods=["GET"]),
+        Route("/admin/models/{name}", registry.model, methods=["GET"]),
+        Route("/admin/models/{name}/lineage", registry.lineage, methods=["GET"]),
+        Route("/admin/models/{name}/versions", registry.register, methods=["POST"]),
+        Route(
+            "/admin/models/{name}/versions/{version}/archive", registry.archive, methods=["POST"]
+        ),
+        Route("/admin/models/{name}/aliases/{alias}", registry.alias, methods=["POST"]),
         Route("/v2", oip.server, methods=["GET"]),
         Route("/v2/health/live", oip.live, methods=["GET"]),
         Route("/v2/health/ready", oip.ready, methods=["GET"]),
