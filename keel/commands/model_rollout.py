@@ -170,6 +170,11 @@ def _plan(
         canary = active.canary
     if canary is not None:
         return _canary(refs, canary, percent, keep, after_shadow)
+    if percent is not None:
+        raise ValueError(
+            f"{name} has no canary to give {percent:g}%: say which alias or version it is, "
+            f"e.g. keel models rollout {name} --canary challenger --percent {percent:g}"
+        )
     if shadow is not None or no_shadow:
         if active is not None:
             return dataclasses.replace(active, sticky=keep, shadow=after_shadow)

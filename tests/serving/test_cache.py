@@ -175,6 +175,7 @@ async def test_promote_and_rollback_are_one_alias_move_each(
         ({"shadow": "9"}, "--shadow '9' names no live version"),
         ({"canary": "2", "percent": 5, "sticky": "team"}, "key, user or input:NAME"),
         ({"off": True}, "no rollout to turn off"),
+        ({"percent": 5}, "no canary to give 5%"),
         ({}, "say what to roll out"),
     ],
 )
