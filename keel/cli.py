@@ -581,13 +581,20 @@ def models_show(
     admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """One version's record as JSON: signature, metrics, training statistics, aliases."""
+    """One version's record as JSON: signature, metrics, training statistics, aliases, and
+    the model's live rollout."""
     from keel.commands import models
+    from keel.commands.model_rollout import rollout_info
 
-    found = _models_on(
+    record, aliases = _models_on(
         server, admin_key, config, lambda r: r.show(ref), lambda cfg: models.show(cfg, ref)
     )
-    typer.echo(models.render_version(*found))
+    # The live split is read from the store; through a gateway's admin API it is not shown.
+    rollout = None
+    if server is None:
+        cfg = _load(config)
+        rollout = _models_action(lambda: rollout_info(cfg, record.name))
+    typer.echo(models.render_version(record, aliases, rollout))
 
 
 @models_app.command("alias")
@@ -651,6 +658,89 @@ def models_archive(
     typer.echo(f"{name}:{version} archived")
 
 
+WhyOpt = Annotated[str, typer.Option(help="Why: recorded with the change.")]
+
+
+@models_app.command("rollout")
+def models_rollout(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    canary: Annotated[
+        str | None, typer.Option(help="The alias or version on trial, e.g. challenger or 3.")
+    ] = None,
+    percent: Annotated[float | None, typer.Option(help="The canary's callers, 0-100.")] = None,
+    ab: Annotated[
+        str | None, typer.Option(help="An A/B split instead: champion=50,challenger=50.")
+    ] = None,
+    shadow: Annotated[
+        str | None, typer.Option(help="Also run what the champion answers on this ref.")
+    ] = None,
+    no_shadow: Annotated[bool, typer.Option("--no-shadow", help="Stop the shadow.")] = False,
+    sticky: Annotated[
+        str | None, typer.Option(help="Who a caller is: key (default), user or input:NAME.")
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="End it: every caller on champion.")] = False,
+    why: WhyOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Split NAME's callers: --canary REF --percent P, or --ab REF=W,REF=W; --shadow REF."""
+    from keel.commands import model_rollout
+    from keel.serving.split import describe
+
+    cfg = _load(config)
+    stored, before = _models_action(lambda: model_rollout.set_rollout(
+        cfg, name, canary=canary, percent=percent, ab=ab, shadow=shadow, no_shadow=no_shadow,
+        sticky=sticky, off=off, why=why))  # fmt: skip
+    if stored is None:
+        assert before is not None
+        typer.echo(f"{name}: no change ({describe(before)})")
+        return
+    typer.echo(f"{name}: {describe(stored)} (rollout version {stored.version})")
+    _follow_note(cfg)
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    source: Annotated[
+        str, typer.Option("--from", help="The alias or version champion moves to.")
+    ] = "challenger",
+    why: WhyOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Move NAME@champion to the version --from names (one alias move); end the split."""
+    from keel.commands import model_rollout
+
+    cfg = _load(config)
+    event, ended = _models_action(lambda: model_rollout.promote(cfg, name, source, why))
+    typer.echo(f"{name}@champion -> {event.after} (was {event.before})" +
+               (", rollout promoted" if ended is not None else ""))  # fmt: skip
+    _follow_note(cfg)
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    why: WhyOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """End a split in progress; else move NAME@champion back to its previous version."""
+    from keel.commands import model_rollout
+
+    cfg = _load(config)
+    event, ended = _models_action(lambda: model_rollout.rollback(cfg, name, why))
+    if event is None:
+        typer.echo(f"{name}: rollout rolled back, every caller on champion (champion not moved)")
+    else:
+        typer.echo(f"{name}@champion -> {event.after} (was {event.before})" +
+                   (", rollout rolled back" if ended is not None else ""))  # fmt: skip
+    _follow_note(cfg)
+
+
+def _follow_note(config: KeelConfig) -> None:
+    seconds = 2 * config.predictive.refresh_s
+    typer.echo(f"Running gateways follow within about {seconds:g}s.", err=True)
+
+
 def _tag(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -679,11 +769,16 @@ def _models_on(
 
 
 def _models_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    from keel.commands.rollout import RolloutConflict
+
     try:
         return asyncio.run(action())
     except ValueError as exc:  # refusals: unsafe or unreadable artifacts, unknown names
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
+    except RolloutConflict as exc:  # a rollout changed meanwhile: look, then try again
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -125,8 +125,11 @@ def render_models(versions: list[ModelVersion], aliases: list[ModelAlias]) -> st
     return render_table(rows)
 
 
-def render_version(version: ModelVersion, aliases: list[str]) -> str:
-    body = version.as_dict() | {"aliases": aliases}
+def render_version(
+    version: ModelVersion, aliases: list[str], rollout: dict[str, Any] | None = None
+) -> str:
+    """The version's record as JSON, with its aliases and the model's live rollout."""
+    body = version.as_dict() | {"aliases": aliases, "rollout": rollout}
     return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
 
 

@@ -382,6 +382,19 @@ class PredictiveConfig(_Section):
             raise ValueError(f"{root!r}: give a local directory, e.g. /var/lib/keel/artifacts")
         return root
 
+    refresh_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often each process re-reads the aliases and rollouts of the models it "
+        "serves (a change made anywhere is followed within about twice this).",
+    )
+    shadow_queue: int = Field(
+        64,
+        gt=0,
+        description="Shadow predictions waiting to run, at most; beyond, a copy is dropped "
+        "and counted (keel_shadow_dropped_total), never slowing the client.",
+    )
+
 
 class KeelConfig(_Section):
     """The whole of ``keel.yaml``."""

@@ -86,8 +86,13 @@ class Gateway:
         )
         # Predictive models (OIP v2): identified, classified and recorded like every call;
         # budgets and rate limits do not apply to them yet.
+        # A shadow prediction is recorded like any call: by the account stage.
         self.predictor = Predictor(
-            self.store, ArtifactStore(artifact_root(config)), config.predictive, self.metrics
+            self.store,
+            ArtifactStore(artifact_root(config)),
+            config.predictive,
+            self.metrics,
+            shadow_stages=[self.account],
         )
         self.predictions = Pipeline(
             [self.identify, Classify(config), self.account],
@@ -104,6 +109,7 @@ class Gateway:
         self.prober.start()
         await self.shadows.start()
         await self.rollouts.start(self.config.server.rollout_refresh_s)
+        await self.predictor.start()
         # What start-up built lives as long as the process: keep it out of the collector's
         # full passes, which would otherwise walk it on the hot path.
         gc.collect()
@@ -116,6 +122,7 @@ class Gateway:
         await asyncio.gather(*(p.close() for p in self.providers.values()))
         await self.admit.close()
         await self.alerter.close()
+        await self.predictor.stop()
         self.predictor.close()
         await self.ledger.close()
         await self.store.close()
