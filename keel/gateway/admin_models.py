@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -46,12 +47,19 @@ class AdminModelRoutes:
     """The ``/admin/models`` routes; authentication and audit are ``AdminRoutes.run``'s."""
 
     def __init__(
-        self, config: KeelConfig, admin: AdminRoutes, store: ModelStore, artifacts: ArtifactStore
+        self,
+        config: KeelConfig,
+        admin: AdminRoutes,
+        store: ModelStore,
+        artifacts: ArtifactStore,
+        changed: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.admin = admin
         self.store = store
         self.artifacts = artifacts
+        # Tells this process's serving cache at once; the other replicas follow on their refresh.
+        self.changed = changed or (lambda: None)
 
     async def models(self, request: Request) -> Response:
         return await self._run(request, "list_models", self._list)
@@ -117,6 +125,7 @@ class AdminModelRoutes:
         detail.update(version=number, why=why)
         event = await catalog.alias(self.store, name, alias_name, number, detail["admin"], why)
         detail["before"] = event.before
+        self.changed()
         return _event(event), 200
 
     async def _archive(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
@@ -124,6 +133,7 @@ class AdminModelRoutes:
         number = _number(request.path_params["version"])
         detail["version"] = number
         archived = await catalog.archive(self.store, name, number)
+        self.changed()
         return _version(archived, []), 200
 
     async def _register(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:

@@ -152,7 +152,9 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     gateway = Gateway(config, access_log)
     api = OpenAIRoutes(config, gateway.pipeline, gateway.identify, gateway.router.visible_models)
     admin_api = AdminRoutes(config, gateway.store, gateway.ledger)
-    registry = AdminModelRoutes(config, admin_api, gateway.store, gateway.predictor.artifacts)
+    registry = AdminModelRoutes(
+        config, admin_api, gateway.store, gateway.predictor.artifacts, gateway.predictor.cache.wake
+    )
     feedback = FeedbackRoutes(config, gateway.store, gateway.identify)
     oip = OIPRoutes(config, gateway.predictions, gateway.identify, gateway.predictor)
 

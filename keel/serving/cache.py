@@ -105,6 +105,11 @@ class ModelCache:
         self._lock = asyncio.Lock()
         self._failed: dict[tuple[str, int], float] = {}  # version -> when its load failed
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Refresh now, not at the next interval (a change was made through this process)."""
+        self._wake.set()
 
     async def view(self, name: str) -> ModelView | None:
         """The model's view: cached, else read now and kept (a name with no live version is
@@ -147,7 +152,9 @@ class ModelCache:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            self._wake.clear()
             try:
                 await self.refresh()
             except Exception as exc:  # the store is away: keep serving what is cached

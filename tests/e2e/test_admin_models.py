@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ def keel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     config["predictive"] = {
         "artifact_root": str(tmp / "shared" / "artifacts"),
         "max_artifact_bytes": LIMIT,
+        # Far longer than any test waits: only the admin route's own wake-up can explain a
+        # move being served in time (see the alias test below).
+        "refresh_s": 600,
     }
     with run_keel(tmp, config) as (url, _, path):
         yield url, path
@@ -163,6 +167,23 @@ def test_alias_moves_show_in_lineage_with_the_admin_as_who(
     assert all(e["ts"] > 0 for e in lineage["events"])
     printed = keel_cli("models", "lineage", "churn", "--config", str(path)).stdout
     assert "champion 1 -> 2 by admin:1: auc" in printed  # the CLI reads the same records
+
+
+def test_an_alias_moved_through_the_admin_api_is_served_by_that_gateway_at_once(
+    keel: tuple[str, Path], admin: httpx.Client, models_dir: Path
+) -> None:
+    two_versions(admin, "moved", models_dir)
+    x = load_breast_cancer().data[:1].astype(np.float32)
+    move = {"version": 1, "why": "first"}
+    assert admin.post("/admin/models/moved/aliases/champion", json=move).status_code == 200
+    assert infer(keel[0], "moved", x).json()["model_version"] == "1"
+
+    move = {"version": 2, "why": "second"}
+    assert admin.post("/admin/models/moved/aliases/champion", json=move).status_code == 200
+    deadline = time.monotonic() + 60  # the new version is loaded before it takes traffic
+    while infer(keel[0], "moved", x).json()["model_version"] != "2":
+        assert time.monotonic() < deadline, "the move was not followed"
+        time.sleep(0.05)
 
 
 def test_archive_refuses_a_named_version_then_archives(
