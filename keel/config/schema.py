@@ -343,6 +343,13 @@ class PredictiveModelConfig(_Section):
         "a request that cannot be answered within it and one run is refused (503).",
     )
     intra_op_threads: int = Field(1, gt=0, description="onnxruntime's threads per run.")
+    inline_run_ms: float = Field(
+        0.25,
+        ge=0,
+        description="A model whose run (of max_batch_size rows, else one) takes at most this "
+        "long when timed at load runs on the event loop itself: a hop to a worker thread would "
+        "cost more than the run. 0: always on its worker thread.",
+    )
 
 
 class PredictiveConfig(_Section):

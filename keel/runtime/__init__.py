@@ -39,6 +39,12 @@ class Session(Protocol):
     max_batch_size: int | None
     memory_bytes: int | None  # best effort: what loading it cost, None when unknown
     warmed_up: bool
+    inline: bool  # runs on the caller's thread: its runs are shorter than a thread hop
+    idle_run_s: float | None  # what calibrate measured
+
+    def calibrate(self, rows: int, inline_below_s: float) -> float:
+        """Time a run of ``rows`` rows on the idle model; run inline if it is that fast."""
+        ...
 
     def check(self, inputs: dict[str, npt.NDArray[Any]]) -> None:
         """Raise ``BadRequest`` naming the input that does not fit the signature."""

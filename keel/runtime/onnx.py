@@ -16,8 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from keel.runtime.datatypes import DTYPES
-from keel.runtime.signature import Signature, TensorSpec
+from keel.runtime.signature import Signature, TensorSpec, zeros
 from keel.runtime.worker import SessionBase
 
 __all__ = ["OnnxSession", "rss_bytes"]
@@ -61,7 +60,7 @@ class OnnxSession(SessionBase):
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         self.signature = _signature_of(self._session, path)
-        self.run(_zeros(self.signature))
+        self.run(zeros(self.signature))
         self.warmed_up = True
         after = rss_bytes()
         self.memory_bytes = None if before is None or after is None else max(0, after - before)
@@ -94,18 +93,6 @@ def _spec(arg: Any) -> TensorSpec:
     # A dynamic dimension is None or a symbolic name ("N", "batch_size"): both are -1.
     shape = tuple(d if isinstance(d, int) and d >= 0 else -1 for d in arg.shape)
     return TensorSpec(arg.name, _ONNX_DATATYPES[arg.type], shape)
-
-
-def _zeros(signature: Signature) -> dict[str, npt.NDArray[Any]]:
-    """Warm-up inputs: zeros (empty strings for BYTES), dynamic dimensions of 1."""
-    feed: dict[str, npt.NDArray[Any]] = {}
-    for spec in signature.inputs:
-        shape = tuple(1 if d == -1 else d for d in spec.shape)
-        if spec.datatype == "BYTES":
-            feed[spec.name] = np.full(shape, "", dtype=np.object_)
-        else:
-            feed[spec.name] = np.zeros(shape, dtype=DTYPES[spec.datatype])
-    return feed
 
 
 def _onnx_value(array: npt.NDArray[Any]) -> npt.NDArray[Any]:

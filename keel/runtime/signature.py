@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 
 from keel.errors import BadRequest
-from keel.runtime.datatypes import datatype_of
+from keel.runtime.datatypes import DTYPES, datatype_of
 
 __all__ = ["Signature", "TensorSpec", "check_inputs"]
 
@@ -72,3 +73,16 @@ def _check_one(spec: TensorSpec, array: npt.NDArray[Any], max_batch_size: int | 
             f"input '{spec.name}': a batch of {shape[0]} is over this model's "
             f"max_batch_size of {max_batch_size}; send at most {max_batch_size} rows per request"
         )
+
+
+def zeros(signature: Signature, rows: int = 1) -> dict[str, npt.NDArray[Any]]:
+    """Inputs of the signature filled with zeros (empty strings for BYTES): ``rows`` in a
+    dynamic first dimension, 1 in the other dynamic ones. For warm-up and timing runs."""
+    feed: dict[str, npt.NDArray[Any]] = {}
+    for spec in signature.inputs:
+        shape = tuple((rows if i == 0 else 1) if d == -1 else d for i, d in enumerate(spec.shape))
+        if spec.datatype == "BYTES":
+            feed[spec.name] = np.full(shape, "", dtype=np.object_)
+        else:
+            feed[spec.name] = np.zeros(shape, dtype=DTYPES[spec.datatype])
+    return feed

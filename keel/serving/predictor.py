@@ -206,6 +206,19 @@ class Predictor:
                        max_wait_ms=settings.max_wait_ms, on_batch=observe)  # fmt: skip
 
     def _load(self, record: ModelVersion) -> Session:
+        """Open the version's artifact, then time its runs to choose where they happen."""
+        session = self._open(record)
+        settings = self.config.models.get(record.name, PredictiveModelConfig())
+        rows = settings.max_batch_size or 1
+        run_s = session.calibrate(rows, settings.inline_run_ms / 1000)
+        log.info(
+            "model %s version %d: a run of %d rows takes %.3f ms; runs %s",
+            record.name, record.version, rows, run_s * 1000,
+            "on the event loop" if session.inline else "on its worker thread",
+        )  # fmt: skip
+        return session
+
+    def _open(self, record: ModelVersion) -> Session:
         try:
             path = self.artifacts.verify(record.sha256)
         except CorruptArtifact as exc:

@@ -87,6 +87,28 @@ async def test_run_async_matches_run(session: OnnxSession, features: npt.NDArray
         np.testing.assert_array_equal(got[name], want[name])
 
 
+@pytest.mark.parametrize("inline_below_s", [0.0, 10.0])
+async def test_a_calibrated_session_answers_alike_inline_or_on_its_thread(
+    onnx_path: Path, features: npt.NDArray[Any], inline_below_s: float
+) -> None:
+    calibrated = OnnxSession(onnx_path)
+    try:
+        run_s = calibrated.calibrate(32, inline_below_s)
+        assert run_s > 0 and calibrated.idle_run_s == run_s
+        assert calibrated.inline is (inline_below_s > 0)
+        rows = features[:32].astype(np.float32)
+        want = calibrated.run({"X": rows})
+        got, took = await calibrated.run_timed({"X": rows})
+        assert took >= 0
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name])
+            np.testing.assert_array_equal(
+                (await calibrated.run_async({"X": rows}))[name], want[name]
+            )
+    finally:
+        calibrated.close()
+
+
 def test_non_tensor_outputs_are_left_out(zipmap_path: Path, features: npt.NDArray[Any]) -> None:
     session = OnnxSession(zipmap_path, intra_op_threads=2)
     try:

@@ -235,7 +235,7 @@ async def test_inputs_of_one_request_share_their_batch_dimension(doubling: Doubl
 class Timed(Doubling):
     """A session whose runs report a fixed run time, whatever the wall clock says."""
 
-    def _timed(self, inputs: Tensors, outputs: list[str] | None) -> tuple[Tensors, float]:
+    def _cpu_timed(self, inputs: Tensors, outputs: list[str] | None) -> tuple[Tensors, float]:
         return self.run(inputs, outputs), 0.004
 
 
