@@ -32,6 +32,7 @@ from keel.monitor.metrics import Metrics
 from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
 from keel.pipeline.admit import Admit
+from keel.pipeline.admit_predictions import AdmitPredictions
 from keel.pipeline.classify import Classify
 from keel.pipeline.guard import Guard
 from keel.pipeline.identify import Identify
@@ -83,13 +84,14 @@ class Gateway:
             copy=self.shadows.copy if self.shadows.lanes else None,
             metrics=self.metrics,
         )
-        # Predictive models (OIP v2): identified, classified and recorded like every call;
-        # budgets and rate limits do not apply to them yet.
+        # Predictive models (OIP v2): identified, admitted (the same budgets and rate limits,
+        # counted per prediction), classified and recorded like every call.
         self.predictor = Predictor(
             self.store, ArtifactStore(artifact_root(config)), config.predictive, self.metrics
         )
+        admit_predictions = AdmitPredictions(self.admit, config.predictive)
         self.predictions = Pipeline(
-            [self.identify, Classify(config), self.account],
+            [self.identify, admit_predictions, Classify(config), self.account],
             self.predictor.invoke,
             metrics=self.metrics,
         )

@@ -21,6 +21,7 @@ from keel.answer import Answer
 from keel.call import Call
 from keel.config.schema import PredictiveConfig, PredictiveModelConfig
 from keel.errors import BadRequest, KeelError, ModelNotFound, PermissionDenied
+from keel.finops.prediction_cost import prediction_cost_usd
 from keel.monitor.metrics import Metrics
 from keel.registry.artifacts import ArtifactStore, CorruptArtifact
 from keel.registry.formats import detect
@@ -152,6 +153,8 @@ class Predictor:
             outputs = await loaded.batcher.run(prediction.inputs, prediction.outputs)
         else:
             outputs = await loaded.session.run_async(prediction.inputs, prediction.outputs)
+        # Priced once answered: a run that failed costs nothing.
+        call.cost_usd = prediction_cost_usd(self.config.models.get(record.name), prediction.inputs)
         return Answer(tensors=outputs)
 
     def _batcher(self, record: ModelVersion, session: Session) -> Batcher | None:
