@@ -30,16 +30,18 @@ PRICES = {"price_per_prediction": 0.002, "price_per_row": 0.001}
 
 
 def config(prefix: str, **sections: Any) -> KeelConfig:
-    return KeelConfig.model_validate({
-        "regions": {"local": {}},
-        "deployments": [{"name": "s", "provider": "sim", "model": "sim", "region": "local",
-                         "price": {"input_per_mtok": 0, "output_per_mtok": 1000}}],
-        "models": {"m": ["s"]},
-        "teams": {"t": {}},
-        "state": {"url": "memory://", "prefix": prefix},
-        "predictive": {"models": {"clf": PRICES, "other": PRICES}},
-        **sections,
-    })  # fmt: skip
+    deployment = {"name": "s", "provider": "sim", "model": "sim", "region": "local"}
+    return KeelConfig.model_validate(
+        {
+            "regions": {"local": {}},
+            "deployments": [deployment],
+            "models": {"m": ["s"]},
+            "teams": {"t": {}},
+            "state": {"url": "memory://", "prefix": prefix},
+            "predictive": {"models": {"clf": PRICES, "other": PRICES}},
+            **sections,
+        }
+    )
 
 
 @pytest.fixture
@@ -177,9 +179,9 @@ async def test_llm_calls_and_predictions_share_a_team_budget(
     keel = config(prefix, budgets=[budget(0.02)])
     llm = Admit(keel, state, store, Metrics(), Clock(utc(2027, 11, 20, 12)))
     admit = AdmitPredictions(llm, keel.predictive)
-    chat = Call(id="c", endpoint="chat", body={"model": "m", "max_tokens": 10,
-                "messages": [{"role": "user", "content": "hi"}]}, model="m",
-                stream=False)  # fmt: skip
+    messages = [{"role": "user", "content": "hi"}]
+    chat_body = {"model": "m", "max_tokens": 10, "messages": messages}
+    chat = Call(id="c", endpoint="chat", body=chat_body, model="m", stream=False)
     chat.principal = Principal(team="t", key_id="k1", models=("*",))
     await llm.before(chat)
     chat.cost_usd = 0.012
