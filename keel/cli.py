@@ -20,6 +20,7 @@ from keel.errors import ConfigError
 
 if TYPE_CHECKING:
     from keel.commands.keys import AdminClient, StoreKeys
+    from keel.commands.models_remote import RemoteModels
     from keel.commands.rollout import Plan
     from keel.config.schema import ModelConfig
     from keel.store.rollouts import RolloutState
@@ -82,7 +83,27 @@ def up(
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
     from keel.gateway.server import serve
 
-    serve(cfg, host or cfg.server.host, cfg.server.port if port is None else port, workers)
+    background = _demo_model(cfg) if cfg.server.demo else None
+    bind = cfg.server.port if port is None else port
+    serve(cfg, host or cfg.server.host, bind, workers, background)
+
+
+def _demo_model(cfg: KeelConfig) -> Callable[[], None]:
+    """The demo's predictive model, made at its first start while the gateway serves."""
+
+    def make() -> None:
+        from keel.commands.demo_model import ensure_demo_model
+
+        try:
+            done = asyncio.run(ensure_demo_model(cfg))
+        except Exception as exc:  # the gateway serves on without the demo model
+            typer.echo(
+                f"keel: the demo model was not made ({exc}); the next start retries.", err=True
+            )
+            return
+        typer.echo(f"keel: {done}", err=True)
+
+    return make
 
 
 @app.command()
@@ -543,24 +564,37 @@ def models_register(
 
 
 @models_app.command("list")
-def models_list(config: ConfigOpt = None) -> None:
+def models_list(
+    server: ServerOpt = None, admin_key: AdminKeyOpt = None, config: ConfigOpt = None
+) -> None:
     """Every model: its versions, the latest, its aliases."""
     from keel.commands import models
 
-    cfg = _load(config)
-    typer.echo(models.render_models(*_models_action(lambda: models.list_models(cfg))))
+    found = _models_on(server, admin_key, config, lambda r: r.list_models(), models.list_models)
+    typer.echo(models.render_models(*found))
 
 
 @models_app.command("show")
 def models_show(
     ref: Annotated[str, typer.Argument(help="NAME (latest live), NAME@ALIAS or NAME:VERSION.")],
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """One version's record as JSON: signature, metrics, training statistics, aliases."""
+    """One version's record as JSON: signature, metrics, training statistics, aliases, and
+    the model's live rollout."""
     from keel.commands import models
+    from keel.commands.model_rollout import rollout_info
 
-    cfg = _load(config)
-    typer.echo(models.render_version(*_models_action(lambda: models.show(cfg, ref))))
+    record, aliases = _models_on(
+        server, admin_key, config, lambda r: r.show(ref), lambda cfg: models.show(cfg, ref)
+    )
+    # The live split is read from the store; through a gateway's admin API it is not shown.
+    rollout = None
+    if server is None:
+        cfg = _load(config)
+        rollout = _models_action(lambda: rollout_info(cfg, record.name))
+    typer.echo(models.render_version(record, aliases, rollout))
 
 
 @models_app.command("alias")
@@ -569,40 +603,142 @@ def models_alias(
     alias: Annotated[str, typer.Argument(help="The alias, e.g. champion.")],
     version: Annotated[int, typer.Argument(help="The version it names from now on.")],
     why: Annotated[str, typer.Option(help="Why: recorded with the move.")] = "",
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Point NAME@ALIAS at VERSION, recorded with who and why."""
     from keel.commands import models
 
-    cfg = _load(config)
-    event = _models_action(lambda: models.alias(cfg, name, alias, version, why))
+    event = _models_on(
+        server,
+        admin_key,
+        config,
+        lambda r: r.alias(name, alias, version, why),
+        lambda cfg: models.alias(cfg, name, alias, version, why),
+    )
     before = "new" if event.before is None else f"was {event.before}"
     typer.echo(f"{name}@{alias} -> {event.after} ({before})")
 
 
 @models_app.command("lineage")
 def models_lineage(
-    name: Annotated[str, typer.Argument(help="The model's name.")], config: ConfigOpt = None
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """NAME's versions with their aliases, and every alias move."""
     from keel.commands import models
 
-    cfg = _load(config)
-    typer.echo(models.render_lineage(*_models_action(lambda: models.lineage(cfg, name))))
+    found = _models_on(
+        server, admin_key, config, lambda r: r.lineage(name), lambda cfg: models.lineage(cfg, name)
+    )
+    typer.echo(models.render_lineage(*found))
 
 
 @models_app.command("archive")
 def models_archive(
     name: Annotated[str, typer.Argument(help="The model's name.")],
     version: Annotated[int, typer.Argument(help="The version to archive.")],
+    server: ServerOpt = None,
+    admin_key: AdminKeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Archive a version no alias names: kept on record, no longer named by aliases."""
     from keel.commands import models
 
-    cfg = _load(config)
-    _models_action(lambda: models.archive(cfg, name, version))
+    _models_on(
+        server,
+        admin_key,
+        config,
+        lambda r: r.archive(name, version),
+        lambda cfg: models.archive(cfg, name, version),
+    )
     typer.echo(f"{name}:{version} archived")
+
+
+WhyOpt = Annotated[str, typer.Option(help="Why: recorded with the change.")]
+
+
+@models_app.command("rollout")
+def models_rollout(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    canary: Annotated[
+        str | None, typer.Option(help="The alias or version on trial, e.g. challenger or 3.")
+    ] = None,
+    percent: Annotated[float | None, typer.Option(help="The canary's callers, 0-100.")] = None,
+    ab: Annotated[
+        str | None, typer.Option(help="An A/B split instead: champion=50,challenger=50.")
+    ] = None,
+    shadow: Annotated[
+        str | None, typer.Option(help="Also run what the champion answers on this ref.")
+    ] = None,
+    no_shadow: Annotated[bool, typer.Option("--no-shadow", help="Stop the shadow.")] = False,
+    sticky: Annotated[
+        str | None, typer.Option(help="Who a caller is: key (default), user or input:NAME.")
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="End it: every caller on champion.")] = False,
+    why: WhyOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Split NAME's callers: --canary REF --percent P, or --ab REF=W,REF=W; --shadow REF."""
+    from keel.commands import model_rollout
+    from keel.serving.split import describe
+
+    cfg = _load(config)
+    stored, before = _models_action(lambda: model_rollout.set_rollout(
+        cfg, name, canary=canary, percent=percent, ab=ab, shadow=shadow, no_shadow=no_shadow,
+        sticky=sticky, off=off, why=why))  # fmt: skip
+    if stored is None:
+        assert before is not None
+        typer.echo(f"{name}: no change ({describe(before)})")
+        return
+    typer.echo(f"{name}: {describe(stored)} (rollout version {stored.version})")
+    _follow_note(cfg)
+
+
+@models_app.command("promote")
+def models_promote(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    source: Annotated[
+        str, typer.Option("--from", help="The alias or version champion moves to.")
+    ] = "challenger",
+    why: WhyOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Move NAME@champion to the version --from names (one alias move); end the split."""
+    from keel.commands import model_rollout
+
+    cfg = _load(config)
+    event, ended = _models_action(lambda: model_rollout.promote(cfg, name, source, why))
+    typer.echo(f"{name}@champion -> {event.after} (was {event.before})" +
+               (", rollout promoted" if ended is not None else ""))  # fmt: skip
+    _follow_note(cfg)
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    why: WhyOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """End a split in progress; else move NAME@champion back to its previous version."""
+    from keel.commands import model_rollout
+
+    cfg = _load(config)
+    event, ended = _models_action(lambda: model_rollout.rollback(cfg, name, why))
+    if event is None:
+        typer.echo(f"{name}: rollout rolled back, every caller on champion (champion not moved)")
+    else:
+        typer.echo(f"{name}@champion -> {event.after} (was {event.before})" +
+                   (", rollout rolled back" if ended is not None else ""))  # fmt: skip
+    _follow_note(cfg)
+
+
+def _follow_note(config: KeelConfig) -> None:
+    seconds = 2 * config.predictive.refresh_s
+    typer.echo(f"Running gateways follow within about {seconds:g}s.", err=True)
 
 
 def _tag(text: str) -> tuple[str, str]:
@@ -613,12 +749,36 @@ def _tag(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _models_on(
+    server: str | None,
+    admin_key: str | None,
+    config: str | None,
+    remote: Callable[[RemoteModels], T],
+    local: Callable[[KeelConfig], Coroutine[Any, Any, T]],
+) -> T:
+    """Where a model command acts: a running gateway's admin API, or the configured store."""
+    if server is None:
+        cfg = _load(config)
+        return _models_action(lambda: local(cfg))
+    from keel.commands.models_remote import RemoteModels
+
+    try:
+        return remote(RemoteModels(server, admin_key))
+    except Exception as exc:
+        _refuse(exc)
+
+
 def _models_action(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    from keel.commands.rollout import RolloutConflict
+
     try:
         return asyncio.run(action())
     except ValueError as exc:  # refusals: unsafe or unreadable artifacts, unknown names
         typer.echo(f"keel: {exc}", err=True)
         raise typer.Exit(2) from None
+    except RolloutConflict as exc:  # a rollout changed meanwhile: look, then try again
+        typer.echo(f"keel: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

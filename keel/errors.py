@@ -16,6 +16,7 @@ Every message says what to do next.
     ├── NotFound                     (404 not_found)
     │   ├── ModelNotFound            (404 model_not_found)
     │   └── RequestNotFound          (404 request_not_found: no call of the caller's team)
+    ├── Conflict                     (409 conflict: the current state forbids the change)
     ├── RateLimited                  (429 rate_limit_exceeded, retry-after to the second)
     │   └── BudgetExceeded           (429 budget_exceeded, retry-after: the period's reset)
     ├── Overloaded                   (503 overloaded, retry-after)
@@ -48,6 +49,7 @@ __all__ = [
     "BudgetExceeded",
     "ConfigError",
     "ConfigProblem",
+    "Conflict",
     "HeaderTooLarge",
     "InvalidJSON",
     "KeelError",
@@ -159,6 +161,15 @@ class RequestNotFound(NotFound):
     it or nobody does, so the answer reveals nothing of other teams' requests."""
 
     code = "request_not_found"
+
+
+class Conflict(KeelError):
+    """The change is well formed but what is recorded forbids it (an alias on an archived
+    model version, say); the message says what to change first."""
+
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
 
 
 class Overloaded(KeelError):

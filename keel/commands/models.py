@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +13,12 @@ from typing import Any
 import orjson
 
 from keel.config.schema import KeelConfig
+from keel.registry import catalog
 from keel.registry.artifacts import ArtifactStore, artifact_root
 from keel.registry.formats import detect
 from keel.registry.training import training_stats
 from keel.store import opened_store
-from keel.store.base import Store
-from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
+from keel.store.models import AliasEvent, ModelAlias, ModelVersion
 from keel.table import render_table
 
 __all__ = [
@@ -36,9 +34,6 @@ __all__ = [
     "show",
 ]
 
-# Names and aliases appear in references (fraud@champion, fraud:3) and URLs.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
 
 async def register(
     config: KeelConfig,
@@ -52,25 +47,24 @@ async def register(
 ) -> ModelVersion:
     """Read the artifact (refusing what is unsafe or unreadable), store it by content and
     record it as ``name``'s next version."""
-    _check_name("model name", name)
+    catalog.check_name("model name", name)
     detected = detect(artifact, trusted)
     measured = _metrics(metrics) if metrics is not None else {}
     training = training_stats(train_data) if train_data is not None else None
-    record = ModelVersion(
-        name=name,
-        sha256=ArtifactStore(artifact_root(config)).put(artifact),
-        format=detected.format,
-        signature=detected.signature(),
-        creator=creator(),
-        created_at=time.time(),
-        metrics=measured,
-        training=training,
-        tags=tags or {},
-        description=description,
-        code_version=_git_commit(),
-    )
+    sha256 = ArtifactStore(artifact_root(config)).put(artifact)
     async with opened_store(config.store.url) as store:
-        return await store.add_model_version(record)
+        return await catalog.register(
+            store,
+            name,
+            sha256,
+            detected,
+            creator=creator(),
+            metrics=measured,
+            training=training,
+            tags=tags,
+            description=description,
+            code_version=_git_commit(),
+        )
 
 
 async def list_models(config: KeelConfig) -> tuple[list[ModelVersion], list[ModelAlias]]:
@@ -82,7 +76,7 @@ async def show(config: KeelConfig, ref: str) -> tuple[ModelVersion, list[str]]:
     """The version ``NAME@ALIAS``, ``NAME:VERSION`` or ``NAME`` (its latest live version)
     names, and the aliases naming it."""
     async with opened_store(config.store.url) as store:
-        found = await _resolve(store, ref)
+        found = await catalog.resolve(store, ref)
         aliases = await store.model_aliases(found.name)
     return found, [a.alias for a in aliases if a.version == found.version]
 
@@ -91,40 +85,22 @@ async def alias(
     config: KeelConfig, name: str, alias_name: str, version: int, why: str = ""
 ) -> AliasEvent:
     """Point ``name@alias_name`` at a live version, recorded with who and why."""
-    _check_name("alias", alias_name)
-    if alias_name.isdigit():
-        raise ValueError(f"alias {alias_name!r} is all digits: it would read as a version")
     async with opened_store(config.store.url) as store:
-        target = await _version(store, name, version)
-        if target.archived_at is not None:
-            raise ValueError(f"{name}:{version} is archived; an alias names a live version")
-        return await store.move_model_alias(
-            AliasMove(name, alias_name, version, creator(), why, time.time())
-        )
+        return await catalog.alias(store, name, alias_name, version, creator(), why)
 
 
 async def lineage(
     config: KeelConfig, name: str
 ) -> tuple[list[ModelVersion], list[ModelAlias], list[AliasEvent]]:
     async with opened_store(config.store.url) as store:
-        versions = await store.model_versions(name)
-        if not versions:
-            raise ValueError(f"no model named {name!r} (see keel models list)")
-        return versions, await store.model_aliases(name), await store.model_alias_events(name)
+        found = await catalog.lineage(store, name)
+    return found.versions, found.aliases, found.events
 
 
 async def archive(config: KeelConfig, name: str, version: int) -> ModelVersion:
     """Archive a version no alias names (it stays on record; aliases can no longer name it)."""
     async with opened_store(config.store.url) as store:
-        await _version(store, name, version)
-        naming = [a.alias for a in await store.model_aliases(name) if a.version == version]
-        if naming:
-            raise ValueError(
-                f"{name}:{version} is named by {', '.join(naming)}: move "
-                f"{'them' if len(naming) > 1 else 'it'} to another version first"
-            )
-        await store.archive_model_version(name, version, time.time())
-        return await _version(store, name, version)
+        return await catalog.archive(store, name, version)
 
 
 def creator() -> str:
@@ -149,8 +125,11 @@ def render_models(versions: list[ModelVersion], aliases: list[ModelAlias]) -> st
     return render_table(rows)
 
 
-def render_version(version: ModelVersion, aliases: list[str]) -> str:
-    body = version.as_dict() | {"aliases": aliases}
+def render_version(
+    version: ModelVersion, aliases: list[str], rollout: dict[str, Any] | None = None
+) -> str:
+    """The version's record as JSON, with its aliases and the model's live rollout."""
+    body = version.as_dict() | {"aliases": aliases, "rollout": rollout}
     return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
 
 
@@ -181,39 +160,6 @@ def render_lineage(
         why = f": {e.why}" if e.why else ""
         lines.append(f"  {_when(e.ts)}  {e.alias} {moved} by {e.who}{why}")
     return "\n".join(lines)
-
-
-async def _resolve(store: Store, ref: str) -> ModelVersion:
-    if "@" in ref:
-        name, alias_name = ref.split("@", 1)
-        for a in await store.model_aliases(name):
-            if a.alias == alias_name:
-                return await _version(store, name, a.version)
-        raise ValueError(f"{name} has no alias {alias_name!r} (see keel models lineage {name})")
-    if ":" in ref:
-        name, number = ref.rsplit(":", 1)
-        if not number.isdigit():
-            raise ValueError(f"{ref!r}: give NAME:VERSION with a number, or NAME@ALIAS")
-        return await _version(store, name, int(number))
-    live = [v for v in await store.model_versions(ref) if v.archived_at is None]
-    if not live:
-        raise ValueError(f"no live version of a model named {ref!r} (see keel models list)")
-    return live[-1]
-
-
-async def _version(store: Store, name: str, version: int) -> ModelVersion:
-    found = await store.model_version(name, version)
-    if found is None:
-        raise ValueError(f"no version {version} of model {name!r} (see keel models lineage)")
-    return found
-
-
-def _check_name(what: str, name: str) -> None:
-    if not _NAME.fullmatch(name):
-        raise ValueError(
-            f"{what} {name!r}: use letters, digits, '.', '_' and '-' (up to 128, starting "
-            "with a letter or digit)"
-        )
 
 
 def _metrics(path: Path) -> dict[str, Any]:

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from keel.config.schema import KeelConfig, ModelConfig
 from keel.routing.split import baseline_of, config_state, describe, misfit
 from keel.store import opened_store
-from keel.store.rollouts import RolloutChange, RolloutState, RolloutStore
+from keel.store.rollouts import (
+    PREDICTIVE,
+    RolloutChange,
+    RolloutState,
+    RolloutStore,
+    is_predictive,
+)
 
 __all__ = [
     "Effective",
@@ -64,6 +70,12 @@ def actor() -> str:
 
 
 def model_spec(config: KeelConfig, model: str) -> ModelConfig:
+    if is_predictive(model):
+        name = model.removeprefix(PREDICTIVE)
+        raise ValueError(
+            f"{model!r} names a predictive model's split: see keel models show {name}, and "
+            f"change it with keel models rollout {name}"
+        )
     spec = config.models.get(model)
     if spec is None:
         known = ", ".join(sorted(config.models)) or "none"

@@ -85,7 +85,10 @@ class ServerConfig(_Section):
         1.0, gt=0, description="How often the live rollout split is read from the store."
     )
     demo: bool = Field(
-        False, description="Demo mode: refuse to bind beyond loopback (set by the demo config)."
+        False,
+        description="Demo mode (set by the demo config): refuse to bind beyond loopback, print "
+        "the demo's snippets, and at the first start train and register the predictive model "
+        "demo-classifier.",
     )
 
 
@@ -360,6 +363,47 @@ class PredictiveConfig(_Section):
         default_factory=dict,
         description="Per registered model name; a model not named here is served with the "
         "defaults.",
+    )
+    artifact_root: str | None = Field(
+        None,
+        description="The directory model artifacts are kept in (unset: an artifacts directory "
+        "next to the SQLite file, else .keel/artifacts). Replicas share artifacts through a "
+        "shared volume mounted at the same path; s3://bucket/prefix is reserved for object "
+        "storage, which this build does not have.",
+    )
+    max_artifact_bytes: int = Field(
+        256 * 1024 * 1024,
+        gt=0,
+        description="Largest artifact POST /admin/models/{name}/versions accepts (413 beyond); "
+        "keel models register has no limit.",
+    )
+
+    @field_validator("artifact_root")
+    @classmethod
+    def _local_root(cls, root: str | None) -> str | None:
+        if root is None:
+            return None
+        if root.startswith("s3://"):
+            raise ValueError(
+                f"{root}: artifacts in S3 are not available in this build. Share artifacts "
+                "between replicas with a shared volume (NFS, a ReadWriteMany volume) mounted "
+                "at the same path on each, and set artifact_root to that path"
+            )
+        if "://" in root or not root.strip():
+            raise ValueError(f"{root!r}: give a local directory, e.g. /var/lib/keel/artifacts")
+        return root
+
+    refresh_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often each process re-reads the aliases and rollouts of the models it "
+        "serves (a change made anywhere is followed within about twice this).",
+    )
+    shadow_queue: int = Field(
+        64,
+        gt=0,
+        description="Shadow predictions waiting to run, at most; beyond, a copy is dropped "
+        "and counted (keel_shadow_dropped_total), never slowing the client.",
     )
 
 

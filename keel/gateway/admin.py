@@ -1,4 +1,5 @@
-"""The admin API: ``/admin/keys`` and ``/admin/teams``, for ``keel keys --server`` and tools.
+"""The admin API: ``/admin/keys`` and ``/admin/teams``, for ``keel keys --server`` and tools
+(``/admin/models``, the model registry, is keel.gateway.admin_models).
 
 Reachable only with a credential from ``auth.admin_keys`` (compared as hashes, in constant
 time); without any configured, the API is off. Every action, refused ones too, is audited with
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from keel.store.base import Store
     from keel.store.ledger import Ledger
 
-__all__ = ["AdminRoutes", "key_json"]
+__all__ = ["AdminRoutes", "key_json", "nul_refused"]
 
 log = logging.getLogger("keel.admin")
 
@@ -49,16 +50,18 @@ class AdminRoutes:
 
     async def keys(self, request: Request) -> Response:
         if request.method == "GET":
-            return await self._run(request, "list_keys", self._list)
-        return await self._run(request, "create_key", self._create)
+            return await self.run(request, "list_keys", self._list)
+        return await self.run(request, "create_key", self._create)
 
     async def key(self, request: Request) -> Response:
-        return await self._run(request, "revoke_key", self._revoke)
+        return await self.run(request, "revoke_key", self._revoke)
 
     async def teams(self, request: Request) -> Response:
-        return await self._run(request, "list_teams", self._teams)
+        return await self.run(request, "list_teams", self._teams)
 
-    async def _run(self, request: Request, action: str, work: Any) -> Response:
+    async def run(self, request: Request, action: str, work: Any) -> Response:
+        """Authenticate the admin, do ``work(request, detail)`` -> (body, status) and audit
+        the action with ``detail`` (``detail["admin"]`` is who acted), refused ones too."""
         started = time.time()
         detail: dict[str, Any] = {}
         try:
@@ -98,7 +101,7 @@ class AdminRoutes:
     async def _create(self, request: Request, detail: dict[str, Any]) -> tuple[Any, int]:
         raw = await request.body()
         if b"\\u0000" in raw:  # JSON can carry a NUL only escaped
-            raise _nul()
+            raise nul_refused()
         try:
             asked = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -152,10 +155,10 @@ class AdminRoutes:
 def _refuse_nul(values: list[str]) -> None:
     """PostgreSQL cannot store or compare text holding NUL: refuse it before the store sees it."""
     if any("\x00" in v for v in values):
-        raise _nul()
+        raise nul_refused()
 
 
-def _nul() -> BadRequest:
+def nul_refused() -> BadRequest:
     return BadRequest(
         "The request contains a NUL character (\\u0000); remove it: key ids, names, teams, "
         "models and projects are text.",

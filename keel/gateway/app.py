@@ -22,6 +22,7 @@ from keel.audit.trail import open_trail
 from keel.config.schema import KeelConfig
 from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
+from keel.gateway.admin_models import AdminModelRoutes
 from keel.gateway.feedback import FeedbackRoutes
 from keel.gateway.oip import OIPRoutes
 from keel.gateway.openai import OpenAIRoutes
@@ -85,9 +86,14 @@ class Gateway:
             metrics=self.metrics,
         )
         # Predictive models (OIP v2): identified, admitted (the same budgets and rate limits,
-        # counted per prediction), classified and recorded like every call.
+        # counted per prediction), classified and recorded like every call. A shadow
+        # prediction is recorded like any call: by the account stage.
         self.predictor = Predictor(
-            self.store, ArtifactStore(artifact_root(config)), config.predictive, self.metrics
+            self.store,
+            ArtifactStore(artifact_root(config)),
+            config.predictive,
+            self.metrics,
+            shadow_stages=[self.account],
         )
         admit_predictions = AdmitPredictions(self.admit, config.predictive)
         self.predictions = Pipeline(
@@ -105,6 +111,7 @@ class Gateway:
         self.prober.start()
         await self.shadows.start()
         await self.rollouts.start(self.config.server.rollout_refresh_s)
+        await self.predictor.start()
         # What start-up built lives as long as the process: keep it out of the collector's
         # full passes, which would otherwise walk it on the hot path.
         gc.collect()
@@ -117,6 +124,7 @@ class Gateway:
         await asyncio.gather(*(p.close() for p in self.providers.values()))
         await self.admit.close()
         await self.alerter.close()
+        await self.predictor.stop()
         self.predictor.close()
         await self.ledger.close()
         await self.store.close()
@@ -146,6 +154,9 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     gateway = Gateway(config, access_log)
     api = OpenAIRoutes(config, gateway.pipeline, gateway.identify, gateway.router.visible_models)
     admin_api = AdminRoutes(config, gateway.store, gateway.ledger)
+    registry = AdminModelRoutes(
+        config, admin_api, gateway.store, gateway.predictor.artifacts, gateway.predictor.cache.wake
+    )
     feedback = FeedbackRoutes(config, gateway.store, gateway.identify)
     oip = OIPRoutes(config, gateway.predictions, gateway.identify, gateway.predictor)
 
@@ -200,6 +211,14 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/admin/keys", admin_api.keys, methods=["GET", "POST"]),
         Route("/admin/keys/{key_id}", admin_api.key, methods=["DELETE"]),
         Route("/admin/teams", admin_api.teams, methods=["GET"]),
+        Route("/admin/models", registry.models, methods=["GET"]),
+        Route("/admin/models/{name}", registry.model, methods=["GET"]),
+        Route("/admin/models/{name}/lineage", registry.lineage, methods=["GET"]),
+        Route("/admin/models/{name}/versions", registry.register, methods=["POST"]),
+        Route(
+            "/admin/models/{name}/versions/{version}/archive", registry.archive, methods=["POST"]
+        ),
+        Route("/admin/models/{name}/aliases/{alias}", registry.alias, methods=["POST"]),
         Route("/v2", oip.server, methods=["GET"]),
         Route("/v2/health/live", oip.live, methods=["GET"]),
         Route("/v2/health/ready", oip.ready, methods=["GET"]),

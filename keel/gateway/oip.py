@@ -100,6 +100,9 @@ class OIPRoutes:
             call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
             infer = decode_request(await read_body(request, self.max_body), _header_length(request))
             call.body = {"model": name, "version": version, "inputs": _described(infer)}
+            user = infer.parameters.get("user")
+            if isinstance(user, str):  # who the caller is, for a rollout sticky by user
+                call.body["user"] = user
             call.prediction = Prediction(
                 {t.name: t.data for t in infer.inputs}, [o.name for o in infer.outputs] or None
             )

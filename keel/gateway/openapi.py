@@ -10,15 +10,15 @@ or what is configured (the model names, teams and keys stay behind authenticatio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from keel.config.schema import KeelConfig
 from keel.gateway import schemas as s
+from keel.gateway.openapi_admin import ADMIN_OPERATIONS
+from keel.gateway.operation import Operation
 
 __all__ = ["OPERATIONS", "Operation", "document", "document_bytes"]
 
@@ -26,31 +26,7 @@ _REF = "#/components/schemas/{model}"
 _JSON = "application/json"
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    summary: str
-    tag: str
-    security: str | None  # a scheme in _SECURITY, or None: public
-    body: type[BaseModel] | None = None
-    answer: type[BaseModel] | None = None
-    status: int = 200
-    errors: tuple[int, ...] = ()
-    keel_headers: bool = False  # answers carry x-request-id and the x-keel-* headers
-    stream: bool = False  # may answer as server-sent events
-    params: tuple[dict[str, Any], ...] = field(default=())
-    raw: dict[str, Any] | None = None  # a non-JSON answer: {media type: schema}
-    error_schema: str = "Error"  # the schema of its errors' bodies
-
-
 _DATA = (400, 401, 403, 404, 413, 429, 431, 502, 503, 504)
-_ADMIN = (401, 403, 431, 503)
-_TEAM_QUERY = (
-    {"name": "team", "in": "query", "required": False, "schema": {"type": "string"}},
-    {"name": "project", "in": "query", "required": False, "schema": {"type": "string"}},
-)
-_KEY_ID = ({"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}},)
 _MODEL = ({"name": "model", "in": "path", "required": True, "schema": {"type": "string"}},)
 _TRAFFIC = (
     {
@@ -207,46 +183,7 @@ OPERATIONS: tuple[Operation, ...] = (
         None,
         raw={_JSON: {"type": "object"}},
     ),
-    Operation(
-        "GET",
-        "/admin/keys",
-        "List API keys (never the keys themselves).",
-        "admin",
-        "adminKey",
-        answer=s.KeyList,
-        errors=_ADMIN,
-        params=_TEAM_QUERY,
-    ),
-    Operation(
-        "POST",
-        "/admin/keys",
-        "Make an API key; the answer shows it, once.",
-        "admin",
-        "adminKey",
-        s.NewKey,
-        s.CreatedKey,
-        status=201,
-        errors=(400, *_ADMIN),
-    ),
-    Operation(
-        "DELETE",
-        "/admin/keys/{key_id}",
-        "Revoke an API key.",
-        "admin",
-        "adminKey",
-        answer=s.Revoked,
-        errors=(404, *_ADMIN),
-        params=_KEY_ID,
-    ),
-    Operation(
-        "GET",
-        "/admin/teams",
-        "The teams in keel.yaml.",
-        "admin",
-        "adminKey",
-        answer=s.TeamList,
-        errors=_ADMIN,
-    ),
+    *ADMIN_OPERATIONS,
 )
 
 _SECURITY = {
@@ -279,7 +216,9 @@ _STATUS = {
     401: "No key, or an unknown, expired or revoked one.",
     403: "The key may not do this (model, data class, residency).",
     404: "No such model, key, route, or request of the caller's team.",
-    413: "The body is larger than server.max_body_bytes.",
+    409: "What is recorded forbids the change; the message says what to change first.",
+    413: "The body is larger than server.max_body_bytes (an artifact: "
+    "predictive.max_artifact_bytes).",
     429: "A rate limit or budget; retry-after says when.",
     431: "A header keel reads is longer than its limit (the message names both).",
     502: "The upstream failed.",
@@ -359,6 +298,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.body is not None:
         schema = {"$ref": _REF.format(model=op.body.__name__)}
         out["requestBody"] = {"required": True, "content": {_JSON: {"schema": schema}}}
+    if op.raw_body is not None:
+        out["requestBody"] = {"required": True, "content": op.raw_body}
     for status in op.errors:
         out["responses"][str(status)] = _error(status, op.keel_headers, op.error_schema)
     return out

@@ -193,6 +193,71 @@ class TeamList(_Closed):
     data: list[Team]
 
 
+class ModelSummary(_Closed):
+    name: str
+    versions: list[int] = Field(description="Every version, archived ones too.")
+    archived: list[int]
+    latest: int
+    aliases: dict[str, int] = Field(description="Each alias and the version it names.")
+
+
+class ModelSummaryList(_Closed):
+    object: Literal["list"]
+    data: list[ModelSummary]
+
+
+class ModelVersionRecord(_Closed):
+    """One registered version, as keel models show prints it."""
+
+    name: str
+    version: int
+    sha256: str = Field(description="The artifact's address (its content's SHA-256).")
+    format: str = Field(description="onnx, skops, pickle, or mlflow+ one of them.")
+    signature: dict[str, Any] = Field(description="Its OIP v2 inputs and outputs.")
+    creator: str = Field(description="Who registered it (admin:N through this API).")
+    created_at: float
+    metrics: dict[str, Any]
+    training: dict[str, Any] | None = Field(
+        description="The training data's fingerprint and statistics (keel models register "
+        "--train-data), if given."
+    )
+    tags: dict[str, str]
+    description: str
+    code_version: str | None
+    archived_at: float | None
+    aliases: list[str] = Field(description="The aliases naming it now.")
+
+
+class ModelDetail(_Closed):
+    name: str
+    aliases: dict[str, int]
+    versions: list[ModelVersionRecord]
+
+
+class AliasMove(_Closed):
+    version: int = Field(ge=1, le=2**31 - 1, description="The live version it names from now.")
+    why: str = Field("", description="Why: recorded with the move.")
+
+
+class AliasEvent(_Closed):
+    """One move of an alias: who moved it, from which version to which, why and when."""
+
+    seq: int
+    ts: float = Field(description="When, in seconds since the epoch.")
+    name: str
+    alias: str
+    before: int | None = Field(description="The version it named before; null: it was new.")
+    after: int
+    who: str
+    why: str
+
+
+class ModelLineage(_Closed):
+    name: str
+    aliases: dict[str, int]
+    events: list[AliasEvent] = Field(description="Every alias move, oldest first.")
+
+
 class Health(_Open):
     status: str
 
@@ -267,6 +332,13 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     Revoked,
     Team,
     TeamList,
+    ModelSummary,
+    ModelSummaryList,
+    ModelVersionRecord,
+    ModelDetail,
+    AliasMove,
+    AliasEvent,
+    ModelLineage,
     Health,
     OipError,
     OipTensor,

@@ -83,6 +83,11 @@ class Metrics:
             "keel_shadow_dropped", "Shadow copies dropped: the deployment was at max_concurrency.",
             ["deployment"], registry=r,
         )  # fmt: skip
+        self.shadow_agreement = Counter(
+            "keel_shadow_agreement", "Rows a predictive model's shadow version decided like "
+            "(outcome same) or unlike (different) its champion.",
+            ["model", "champion", "shadow", "outcome"], registry=r,
+        )  # fmt: skip
         self.alerts = Counter(
             "keel_alerts", "Alerts by kind (budget, rate_limit) and outcome (delivered, failed, "
             "recorded, deduped, dropped).", ["kind", "outcome"], registry=r,

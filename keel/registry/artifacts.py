@@ -28,7 +28,10 @@ class CorruptArtifact(ValueError):
 
 
 def artifact_root(config: KeelConfig) -> Path:
-    """Where artifacts are kept: next to the SQLite file, else in ./.keel/ (as the audit key)."""
+    """Where artifacts are kept: predictive.artifact_root if set, else next to the SQLite file,
+    else in ./.keel/ (as the audit key)."""
+    if config.predictive.artifact_root is not None:
+        return Path(config.predictive.artifact_root).expanduser()
     url = config.store.url
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://").removeprefix("/")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from keel.config.schema import KeelConfig, ModelConfig
 from keel.routing.split import Split, config_state, describe, misfit
-from keel.store.rollouts import RolloutChange, RolloutState, RolloutStore
+from keel.store.rollouts import RolloutChange, RolloutState, RolloutStore, is_predictive
 
 __all__ = ["AUTO_ACTOR", "Rollouts"]
 
@@ -79,7 +79,9 @@ class Rollouts:
         if self.store is None:
             return
         await self._flush()
-        stored = {state.model: state for state in await self.store.rollouts()}
+        # A predictive model's split (keel.serving) shares the store: never a logical model's.
+        states = await self.store.rollouts()
+        stored = {state.model: state for state in states if not is_predictive(state.model)}
         for state in stored.values():
             self._adopt(state)
         for model, split in list(self._live.items()):

@@ -56,6 +56,12 @@ class Session(Protocol):
         """``run`` on the session's own worker thread."""
         ...
 
+    async def run_timed(
+        self, inputs: dict[str, npt.NDArray[Any]], outputs: list[str] | None = None
+    ) -> tuple[dict[str, npt.NDArray[Any]], float]:
+        """``run_async``, and how long the run itself took, in seconds."""
+        ...
+
     def close(self) -> None:
         """Stop the worker thread."""
         ...

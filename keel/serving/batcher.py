@@ -8,8 +8,10 @@ Each caller gets exactly its own rows back, in order.
 
 Runs are serialised (the session has one worker thread), so while one runs the next batch fills:
 the busier the model, the bigger its batches. A request that the queue ahead of it cannot let
-through within ``max_wait_ms`` and one run (by a moving average of recent runs), or that would
-push the queue over its bound, is refused at once with ``Overloaded`` rather than left waiting.
+through within ``max_wait_ms`` and one run (by a moving average of recent runs, timed on the
+worker thread: the hops to it and back grow with the event loop's load, not the model's), or
+that would push the queue over its bound, is refused at once with ``Overloaded`` rather than
+left waiting.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -183,9 +184,8 @@ class Batcher:
         rows = sum(r.rows for r in batch)
         self._report(rows, asyncio.get_running_loop().time() - batch[0].arrived)
         self._running = True
-        started = time.perf_counter()
         try:
-            outputs = await self.session.run_async(_merge(batch), batch[0].outputs)
+            outputs, run_s = await self.session.run_timed(_merge(batch), batch[0].outputs)
             answers = _split(outputs, batch, rows)
         except Exception as exc:  # the session's error is every request's error
             for request in batch:
@@ -194,7 +194,7 @@ class Batcher:
             return
         finally:
             self._running = False
-        self._measured(time.perf_counter() - started)
+        self._measured(run_s)
         for request, answer in zip(batch, answers, strict=True):
             if not request.future.done():  # a caller cancelled after sending: dropped
                 request.future.set_result(answer)

@@ -2,19 +2,23 @@
 that its model name resolves to.
 
 A model is named ``name`` (its ``champion`` alias, else its newest version), ``name@alias``,
-or with a version. With ``predictive.models.<name>.max_batch_size`` set, concurrent requests
-are merged into batched runs (``keel.serving.batcher``). Each version is loaded once, when
-first asked for, after its artifact's SHA-256 is checked against the registry's: a corrupted
-artifact is refused, and a version already loaded keeps serving. ONNX artifacts run on
-onnxruntime, scikit-learn ones saved with skops on scikit-learn; a pickle is not loaded
-(loading one runs its code). Runs go to each session's own worker thread, so the event loop
-never waits on a model.
+or with a version; a bare name follows the model's rollout, if it has one
+(``keel.serving.split``). What names resolve to is cached per process (``keel.serving.cache``):
+no prediction reads the store. A rollout's shadow version gets a copy of what the champion
+answers (``keel.serving.shadow``). With ``predictive.models.<name>.max_batch_size`` set,
+concurrent requests are merged into batched runs (``keel.serving.batcher``). Each version is
+loaded once, when first asked for (or warmed before an alias move takes traffic), after its
+artifact's SHA-256 is checked against the registry's: a corrupted artifact is refused, and a
+version already loaded keeps serving. ONNX artifacts run on onnxruntime, scikit-learn ones
+saved with skops on scikit-learn; a pickle is not loaded (loading one runs its code). Runs go
+to each session's own worker thread, so the event loop never waits on a model.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from keel.answer import Answer
@@ -23,17 +27,20 @@ from keel.config.schema import PredictiveConfig, PredictiveModelConfig
 from keel.errors import BadRequest, KeelError, ModelNotFound, PermissionDenied
 from keel.finops.prediction_cost import prediction_cost_usd
 from keel.monitor.metrics import Metrics
+from keel.pipeline import Stage
 from keel.registry.artifacts import ArtifactStore, CorruptArtifact
 from keel.registry.formats import detect
 from keel.runtime import Session
 from keel.serving.batcher import Batcher
-from keel.store.models import ModelStore, ModelVersion
+from keel.serving.cache import ModelCache, ModelView, ServingStore
+from keel.serving.shadow import ShadowPredictions
+from keel.serving.split import sticky_key
+from keel.store.models import ModelVersion
 
 __all__ = ["ModelUnavailable", "Predictor", "allow", "parse_name"]
 
 log = logging.getLogger("keel.serving")
 
-DEFAULT_ALIAS = "champion"
 MAX_NAME = 128 + 1 + 128  # a name (its column holds 128) and an alias
 MAX_VERSION = 2**31 - 1
 
@@ -82,37 +89,64 @@ def parse_name(model: str, version: str | None = None) -> tuple[str, str | None,
 
 
 class Predictor:
+    """Resolves a prediction's model name to a version (through the per-process
+    ``ModelCache`` and the model's rollout split), loads it once, runs it, and queues its
+    shadow copy."""
+
     def __init__(
         self,
-        store: ModelStore,
+        store: ServingStore,
         artifacts: ArtifactStore,
         config: PredictiveConfig | None = None,
         metrics: Metrics | None = None,
+        shadow_stages: Sequence[Stage] = (),
     ) -> None:
+        """``shadow_stages``: what a shadow copy runs through (the account stage)."""
         self.store = store
         self.artifacts = artifacts
         self.config = config or PredictiveConfig()
         self.metrics = metrics
         self._loaded: dict[tuple[str, int], Loaded] = {}
         self._loading: dict[tuple[str, int], asyncio.Lock] = {}
+        refresh_s, queue = self.config.refresh_s, self.config.shadow_queue
+        self.cache = ModelCache(store, self._loaded_version, self._is_loaded, refresh_s)
+        self.shadows = ShadowPredictions(self.session, shadow_stages, metrics, queue)
 
-    async def resolve(self, model: str, version: str | None = None) -> ModelVersion:
-        """The registered, unarchived version a model name (and version) names."""
+    def _is_loaded(self, name: str, version: int) -> bool:
+        return (name, version) in self._loaded
+
+    async def start(self) -> None:
+        await self.cache.start()
+        await self.shadows.start()
+
+    async def stop(self) -> None:
+        await self.shadows.close()
+        await self.cache.close()
+
+    async def resolve(
+        self, model: str, version: str | None = None, call: Call | None = None
+    ) -> ModelVersion:
+        """The registered, unarchived version a model name (and version) names; with the
+        ``call`` of a prediction, a bare name follows the model's rollout split."""
+        return (await self._route(model, version, call))[0]
+
+    async def _route(
+        self, model: str, version: str | None, call: Call | None
+    ) -> tuple[ModelVersion, ModelView]:
         name, alias, number = parse_name(model, version)
+        view = await self.cache.view(name)
+        if view is not None and _misses(view, alias, number):
+            # Named before this process's next refresh saw it (a version just registered,
+            # an alias just made): this request reads the store; the refresh adopts it.
+            view = await self.cache.read(name)
+        if view is None:
+            raise ModelNotFound(f"No model {name!r} is registered (keel models list).")
         if number is None:
-            aliases = {a.alias: a.version for a in await self.store.model_aliases(name)}
-            number = aliases.get(alias or DEFAULT_ALIAS)
-            if alias is not None and number is None:
-                raise ModelNotFound(f"The model {name!r} has no alias {alias!r}.")
-        if number is None:  # no champion: the newest version
-            versions = [v for v in await self.store.model_versions(name) if v.archived_at is None]
-            if not versions:
-                raise ModelNotFound(f"No model {name!r} is registered (keel models list).")
-            return max(versions, key=lambda v: v.version)
-        record = await self.store.model_version(name, number)
-        if record is None or record.archived_at is not None:
+            number = _number(view, alias, call)
+        record = view.versions.get(number)
+        if record is None:
             raise ModelNotFound(f"The model {name!r} has no version {number}.")
-        return record
+        return record, view
 
     async def session(self, record: ModelVersion) -> Session:
         """The loaded session of a version: loaded (and checked) at its first use."""
@@ -143,7 +177,7 @@ class Predictor:
         client named it; the version answering is set on the call)."""
         prediction = call.prediction
         assert prediction is not None
-        record = await self.resolve(call.model, call.body.get("version"))
+        record, view = await self._route(call.model, call.body.get("version"), call)
         allow(call, record)
         loaded = await self._loaded_version(record)
         prediction.version = record.version
@@ -155,6 +189,9 @@ class Predictor:
             outputs = await loaded.session.run_async(prediction.inputs, prediction.outputs)
         # Priced once answered: a run that failed costs nothing.
         call.cost_usd = prediction_cost_usd(self.config.models.get(record.name), prediction.inputs)
+        shadow = view.versions.get(view.shadow() or 0)
+        if shadow is not None and shadow.version != record.version == view.champion():
+            self.shadows.offer(call, record.version, shadow, outputs)
         return Answer(tensors=outputs)
 
     def _batcher(self, record: ModelVersion, session: Session) -> Batcher | None:
@@ -208,3 +245,26 @@ class Predictor:
     def close(self) -> None:
         for loaded in self._loaded.values():
             loaded.session.close()
+
+
+def _misses(view: ModelView, alias: str | None, number: int | None) -> bool:
+    if number is not None:
+        return number not in view.versions
+    return alias is not None and alias not in view.aliases
+
+
+def _number(view: ModelView, alias: str | None, call: Call | None) -> int:
+    """The version an alias names, or for a bare name its split's pick, else the champion."""
+    if alias is not None:
+        number = view.aliases.get(alias)
+        if number is None:
+            raise ModelNotFound(f"The model {view.name!r} has no alias {alias!r}.")
+        return number
+    split = view.split
+    if split is not None and call is not None:
+        picked = view.number(split.pick(sticky_key(call, split.state.sticky)))
+        if picked is not None and picked in view.versions:
+            return picked
+    champion = view.champion()
+    assert champion is not None  # a view has live versions
+    return champion

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from keel.store.sql import SQLStore
-from keel.store.tables import KEY_ID_LEN
+from keel.store.tables import KEY_ID_LEN, STICKY_LEN
 
 __all__ = ["PostgresStore"]
 
@@ -35,13 +35,19 @@ class PostgresStore(SQLStore):
         _widen(conn)
 
 
+# Columns older databases have narrower: key_id before it held a token's full `sub`, a
+# rollout's sticky before it could name a predictive model's input.
+_WIDER = (
+    ("usage", "key_id", KEY_ID_LEN),
+    ("feedback", "key_id", KEY_ID_LEN),
+    ("rollouts", "sticky", STICKY_LEN),
+)
+
+
 def _widen(conn: Connection) -> None:
-    # Databases made before key_id held a token's full `sub` have it narrower; PostgreSQL
-    # enforces VARCHAR lengths (SQLite does not), so widen them in place.
-    for table in ("usage", "feedback"):
+    # PostgreSQL enforces VARCHAR lengths (SQLite does not), so widen them in place.
+    for table, name, width in _WIDER:
         for column in inspect(conn).get_columns(table):
             length = getattr(column["type"], "length", None)
-            if column["name"] == "key_id" and length is not None and length < KEY_ID_LEN:
-                conn.execute(
-                    text(f"ALTER TABLE {table} ALTER COLUMN key_id TYPE VARCHAR({KEY_ID_LEN})")
-                )
+            if column["name"] == name and length is not None and length < width:
+                conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {name} TYPE VARCHAR({width})"))

@@ -78,6 +78,7 @@ _ADDED = (
     ("audit_checkpoints", "final", "BOOLEAN NOT NULL DEFAULT FALSE"),
     ("audit_checkpoints", "n", "BIGINT"),
     ("audit_checkpoints", "vouch", "TEXT"),
+    ("rollouts", "shadow", "VARCHAR(256)"),
 )
 # Indexes added after their table was first released (CREATE INDEX IF NOT EXISTS).
 _ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
@@ -486,7 +487,7 @@ def _write_split(conn: Connection, state: RolloutState, expected: int) -> bool:
     values = {
         "mode": state.mode, "canary": state.canary, "percent": state.percent,
         "weights": _json(state.weights), "sticky": state.sticky, "status": state.status,
-        "version": state.version, "updated_at": state.updated_at,
+        "version": state.version, "updated_at": state.updated_at, "shadow": state.shadow,
     }  # fmt: skip
     if expected == 0:
         conn.execute(insert(rollouts).values(model=state.model, **values))
@@ -508,7 +509,7 @@ def _state(row: Row[Any]) -> RolloutState:
     return RolloutState(
         model=m["model"], mode=m["mode"], canary=m["canary"], percent=float(m["percent"]),
         weights=orjson.loads(m["weights"]), sticky=m["sticky"], status=m["status"],
-        version=int(m["version"]), updated_at=float(m["updated_at"]),
+        version=int(m["version"]), updated_at=float(m["updated_at"]), shadow=m["shadow"],
     )  # fmt: skip
 
 

@@ -93,6 +93,7 @@ api_keys = Table(
 
 # The live split of each rolled-out model, one row per model; ``version`` grows by one with
 # every change, so a writer can refuse to overwrite a change it has not seen.
+STICKY_LEN = 140
 rollouts = Table(
     "rollouts",
     metadata,
@@ -101,10 +102,12 @@ rollouts = Table(
     Column("canary", String(256)),
     Column("percent", Float, nullable=False),
     Column("weights", Text, nullable=False),  # JSON {deployment: share}
-    Column("sticky", String(16), nullable=False),
-    Column("status", String(16), nullable=False),  # active | promoted | rolled_back
+    # user | key | team, or a predictive model's input:<name> (a name is up to 128)
+    Column("sticky", String(STICKY_LEN), nullable=False),
+    Column("status", String(16), nullable=False),  # active | promoted | rolled_back | off
     Column("version", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("shadow", String(256)),  # a predictive model's shadow alias or version
 )
 
 rollout_events = Table(

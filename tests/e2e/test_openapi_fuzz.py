@@ -32,8 +32,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from keel.gateway.openapi import OPERATIONS
-from tests.e2e.procs import run_keel, sim_config
+from tests.e2e.procs import keel_cli, run_keel, sim_config
+from tests.registry.conftest import fitted, models_dir
 from tests.store.conftest import fresh_pg_database
+
+__all__ = ["fitted", "models_dir"]  # the registry's model fixtures
 
 KEY = "sk-team-fuzz-0123456789abcdef0123"
 ADMIN = "sk-admin-fuzz-0123456789abcdef012"
@@ -91,7 +94,7 @@ def store(kind: str, tmp: Path) -> Iterator[tuple[str, Callable[[], set[str]]]]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def keel(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, models_dir: Path
 ) -> Iterator[Keel]:
     tmp = tmp_path_factory.mktemp("fuzz")
     config = sim_config(KEY, output_tokens=8)
@@ -99,7 +102,9 @@ def keel(
     config["limits"] = {"max_tokens": 64, "max_messages": 16}
     with store(request.param, tmp) as (url, usage_ids):
         config["store"] = {"url": url}
-        with run_keel(tmp, config) as (base, _, _):
+        with run_keel(tmp, config) as (base, _, path):
+            # A registered model "m" (the document's example name) for the /admin/models routes.
+            keel_cli("models", "register", "m", str(models_dir / "model.onnx"), "-c", str(path))
             schema = schemathesis.openapi.from_url(base + "/openapi.json")
             found = Keel(base, schema, usage_ids)
             yield found

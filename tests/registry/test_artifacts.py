@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from keel.registry.artifacts import ArtifactStore, CorruptArtifact, content_hash
+from keel.config.loader import parse_config
+from keel.config.schema import KeelConfig
+from keel.errors import ConfigError
+from keel.registry.artifacts import ArtifactStore, CorruptArtifact, artifact_root, content_hash
 
 
 def test_a_file_is_stored_under_its_sha256(tmp_path: Path) -> None:
@@ -64,3 +67,33 @@ def test_a_missing_artifact_and_a_symlink_are_refused(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(tmp_path / "real")
     with pytest.raises(ValueError, match="symbolic link"):
         ArtifactStore(tmp_path / "root").put(tmp_path / "link")
+
+
+def test_artifact_root_follows_the_store_unless_configured(tmp_path: Path) -> None:
+    near = KeelConfig.model_validate({"store": {"url": f"sqlite:///{tmp_path}/k.db"}})
+    assert artifact_root(near) == tmp_path / "artifacts"
+    far = KeelConfig.model_validate({"store": {"url": "postgresql://keel@db/keel"}})
+    assert artifact_root(far) == Path(".keel") / "artifacts"
+    shared = {"store": {"url": f"sqlite:///{tmp_path}/k.db"},
+              "predictive": {"artifact_root": "/mnt/shared/artifacts"}}  # fmt: skip
+    assert artifact_root(KeelConfig.model_validate(shared)) == Path("/mnt/shared/artifacts")
+
+
+@pytest.mark.parametrize(
+    ("root", "words"),
+    [
+        ("s3://models/keel", "not available in this build"),
+        ("gs://models/keel", "give a local directory"),
+        ("  ", "give a local directory"),
+    ],
+)
+def test_an_artifact_root_that_is_not_a_directory_is_refused_at_start(
+    root: str, words: str
+) -> None:
+    text = f"predictive:\n  artifact_root: {root!r}\n"
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text, "keel.yaml")
+    message = str(refused.value)
+    assert "keel.yaml" in message and "artifact_root" in message and words in message
+    if root.startswith("s3"):
+        assert "shared volume" in message

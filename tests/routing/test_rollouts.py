@@ -195,3 +195,18 @@ async def test_a_store_that_fails_is_retried_and_never_stops_the_gateway(
         assert live(rollouts).state == stored
     finally:
         await rollouts.close()
+
+
+async def test_a_predictive_models_split_is_never_taken_for_a_logical_models(
+    tmp_path: Path, store: Store
+) -> None:
+    # A logical model named like a registered predictive one, and a name with the prefix.
+    config = parse_config(CONFIG.replace("plain:", "fraud:"), "keel.yaml")
+    for key in ("predictive:fraud", "predictive:chat"):
+        state = RolloutState(key, "canary", "challenger", 50.0, {}, "input:account")
+        await store.change_rollout(RolloutChange(None, state, "set", "test", "", time.time()))
+    rollouts = Rollouts(config, store)
+    await rollouts.refresh()
+    assert rollouts.get("fraud") is None
+    assert live(rollouts).source == "config"  # chat keeps its own split
+    assert set(rollouts.splits()) == {"chat"}

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
 
-from keel.store import open_store
+from keel.store import open_store, opened_store
 from keel.store.base import Store
 from keel.store.rollouts import RolloutChange, RolloutState
 from keel.store.sql import SQLStore
-from tests.store.conftest import make_row
+from tests.store.conftest import fresh_pg_database, make_row
 
 CANARY = RolloutState("chat", "canary", "v2", 10.0)
 
@@ -132,3 +133,35 @@ async def test_a_database_made_before_kind_gets_the_column_at_start(store_url: s
     again = open_store(store_url)
     await again.start()  # the column exists now: start must leave it be
     await again.close()
+
+
+async def test_a_predictive_split_keeps_its_input_sticky_and_its_shadow(store: Store) -> None:
+    sticky = "input:" + "a" * 128  # an input's name is up to 128 characters
+    fields = {"sticky": sticky, "shadow": "challenger"}
+    state = RolloutState("predictive:fraud", "canary", "challenger", 10.0, **fields)
+    stored = await store.change_rollout(change(None, state))
+    assert stored is not None
+    (again,) = await store.rollouts()
+    assert (again.sticky, again.shadow) == (sticky, "challenger")
+    (event,) = await store.rollout_events("predictive:fraud")
+    assert event.after["shadow"] == "challenger"
+
+
+async def test_an_old_database_gets_the_shadow_column_and_a_wider_sticky() -> None:
+    async with fresh_pg_database() as url:
+        async with opened_store(url):
+            pass
+        conn = await asyncpg.connect(url)
+        try:  # as a database made before predictive rollouts has it
+            await conn.execute("ALTER TABLE rollouts DROP COLUMN shadow")
+            await conn.execute("ALTER TABLE rollouts ALTER COLUMN sticky TYPE VARCHAR(16)")
+        finally:
+            await conn.close()
+        async with opened_store(url) as store:
+            weights = {"1": 1.0}
+            state = RolloutState(
+                "predictive:fraud", "ab", None, 0.0, weights, "input:account", shadow="2"
+            )
+            assert await store.change_rollout(change(None, state)) is not None
+            (again,) = await store.rollouts()
+            assert (again.sticky, again.shadow) == ("input:account", "2")
