@@ -105,14 +105,18 @@ class BudgetConfig(_Section):
 
 class RateLimitConfig(_Section):
     """Requests per minute, tokens per minute and concurrent requests, per key, team or
-    logical model. Windows slide: in any 60 seconds at most ``rpm`` requests (and ``tpm``
-    tokens) are admitted. Tokens are counted at admission (prompt plus the completion cap)
-    and corrected to the real count after the call."""
+    model (a logical model, or a predictive one by its name). Windows slide: in any 60 seconds
+    at most ``rpm`` requests (and ``tpm`` tokens) are admitted. Tokens are counted at admission
+    (prompt plus the completion cap) and corrected to the real count after the call. A
+    prediction counts as one request; ``tpm`` does not apply to predictions."""
 
     name: str = Field(..., min_length=1, description="Unique name; shown in errors and alerts.")
     scope: Literal["key", "team", "model"] = Field(..., description="key, team or model.")
     match: str = Field(
-        "*", min_length=1, description='The key id, team or logical model; "*": each one.'
+        "*",
+        min_length=1,
+        description="The key id, team, or model (logical, or predictive under "
+        'predictive.models); "*": each one.',
     )
     rpm: int | None = Field(None, gt=0, description="Requests admitted in any 60 seconds.")
     tpm: int | None = Field(None, gt=0, description="Tokens admitted in any 60 seconds.")

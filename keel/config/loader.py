@@ -165,8 +165,11 @@ def _finops_references(data: dict[str, Any]) -> list[tuple[Path_, str]]:
         if isinstance(price, str) and price not in PRICE_LIST:
             found.append((path, unknown_list_name(price)))
     teams, models = _mapping(data.get("teams")), _mapping(data.get("models"))
+    # A rate limit of a model holds a logical model or a predictive one (named in its config).
+    predictive = _mapping(_mapping(data.get("predictive")).get("models"))
     found += _limit_references("budgets", data, {"team": teams})
-    return found + _limit_references("rate_limits", data, {"team": teams, "model": models})
+    known = {"team": teams, "model": {**models, **predictive}}
+    return found + _limit_references("rate_limits", data, known)
 
 
 def _limit_references(
@@ -188,6 +191,8 @@ def _limit_references(
             continue
         listed = ", ".join(sorted(targets)) or "none defined"
         message = f'unknown {scope} {match!r} ({scope}s: {listed}); "*" matches each {scope}'
+        if scope == "model":
+            message += "; a predictive model is matched once it is named under predictive.models"
         found.append(((section, i, "match"), message))
     return found
 

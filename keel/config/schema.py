@@ -327,8 +327,10 @@ class TeamConfig(_Section):
 
 
 class PredictiveModelConfig(_Section):
-    """How keel serves one registered predictive model (keel models register): its runs, and
-    adaptive batching, off unless max_batch_size is set."""
+    """How keel serves one registered predictive model (keel models register): its runs,
+    adaptive batching (off unless max_batch_size is set), and what a prediction costs: a price
+    per request plus one per row, known before the run from the rows asked, so a hard budget
+    reserves exactly what the prediction will cost."""
 
     max_batch_size: int | None = Field(
         None,
@@ -349,6 +351,15 @@ class PredictiveModelConfig(_Section):
         description="A model whose run (of max_batch_size rows, else one) takes at most this "
         "long when timed at load runs on the event loop itself: a hop to a worker thread would "
         "cost more than the run. 0: always on its worker thread.",
+    )
+    price_per_prediction: float = Field(
+        0.0, ge=0, description="US dollars per prediction answered (one request)."
+    )
+    price_per_row: float = Field(
+        0.0,
+        ge=0,
+        description="US dollars per row answered: per entry of the inputs' first dimension "
+        "(the largest of them).",
     )
 
 

@@ -33,6 +33,7 @@ from keel.monitor.metrics import Metrics
 from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
 from keel.pipeline.admit import Admit
+from keel.pipeline.admit_predictions import AdmitPredictions
 from keel.pipeline.classify import Classify
 from keel.pipeline.guard import Guard
 from keel.pipeline.identify import Identify
@@ -84,9 +85,9 @@ class Gateway:
             copy=self.shadows.copy if self.shadows.lanes else None,
             metrics=self.metrics,
         )
-        # Predictive models (OIP v2): identified, classified and recorded like every call;
-        # budgets and rate limits do not apply to them yet.
-        # A shadow prediction is recorded like any call: by the account stage.
+        # Predictive models (OIP v2): identified, admitted (the same budgets and rate limits,
+        # counted per prediction), classified and recorded like every call. A shadow
+        # prediction is recorded like any call: by the account stage.
         self.predictor = Predictor(
             self.store,
             ArtifactStore(artifact_root(config)),
@@ -94,8 +95,9 @@ class Gateway:
             self.metrics,
             shadow_stages=[self.account],
         )
+        admit_predictions = AdmitPredictions(self.admit, config.predictive)
         self.predictions = Pipeline(
-            [self.identify, Classify(config), self.account],
+            [self.identify, admit_predictions, Classify(config), self.account],
             self.predictor.invoke,
             metrics=self.metrics,
         )

@@ -3,9 +3,11 @@
 This module only translates: an infer request becomes a ``Call`` (endpoint ``infer``, its
 tensors on ``call.prediction``), the pipeline's ``Answer`` becomes the response, JSON or with
 Triton's binary tensor extension. The call goes through the same stages as every other
-(identify, classify, account: the usage and audit records name the version that answered);
-the invoker is ``keel.serving.predictor.Predictor``. Errors are ``{"error": "..."}`` with the
-status of keel's error.
+(identify, admit, classify, account: the usage and audit records name the version that
+answered); the invoker is ``keel.serving.predictor.Predictor``. Budgets and rate limits hold
+predictions too (``keel.pipeline.admit_predictions``): a refusal is 429 with retry-after.
+Errors are ``{"error": "..."}`` with the status and headers of keel's error; every answer
+carries ``x-keel-cost-usd`` and its limits' ``x-ratelimit-*`` headers.
 """
 
 from __future__ import annotations
@@ -127,9 +129,11 @@ class OIPRoutes:
 
 
 def _respond(call: Call, answer: Answer, infer: InferRequest | None) -> Response:
-    headers = {"x-request-id": call.id}
+    headers = {"x-request-id": call.id, "x-keel-cost-usd": f"{call.cost_usd:.8f}"}
     if call.deployment is not None:
         headers["x-keel-deployment"] = call.deployment
+    if call.limit_headers:
+        headers.update(call.limit_headers)
     if answer.error is not None or answer.tensors is None or infer is None:
         error = answer.error or KeelError("The model gave no outputs.")
         return _error(error, {**headers, **error.headers()})

@@ -56,7 +56,7 @@ _TRAFFIC = (
 )
 
 _VERSION = ({"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},)
-_OIP_ERRORS = (400, 401, 403, 404, 413, 431, 503)
+_OIP_ERRORS = (400, 401, 403, 404, 413, 429, 431, 503)
 _OIP_META_ERRORS = (400, 401, 403, 404, 431, 503)
 
 

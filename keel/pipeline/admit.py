@@ -93,8 +93,8 @@ class Admit:
         if not self.active or call.principal is None:
             return
         principal = call.principal
-        budgets = applying(self.budgets, principal, call)
-        limits = applying(self.limits, principal, call)
+        budgets = applying(self.budgets, principal, call.model)
+        limits = applying(self.limits, principal, call.model)
         if not budgets and not limits:
             return
         now = self.clock()
@@ -103,12 +103,25 @@ class Admit:
         prompt = prompt_bytes(call) if hard or any(r.tpm for r, _ in limits) else 0
         worst = self.worst_case.nano(call.model, prompt, cap) if hard else 0
         tokens = (prompt + 3) // 4 + cap  # about four bytes a token: tpm's admission count
-        taken: list[tuple[Hold, Check]] = []
-        for budget, subject in budgets:
-            period = self._period(budget, now)
-            taken.append(budget_hold(budget, subject, period, self.prefix, worst, self.lease_ms))
+        taken = self.budget_holds(budgets, now, worst)
         for limit, subject in limits:
             taken.extend(limit_holds(limit, subject, self.prefix, tokens, self.lease_ms))
+        await self.take(call, taken, now, worst, rows=False)
+
+    def budget_holds(
+        self, budgets: list[tuple[BudgetConfig, str]], now: float, worst: int
+    ) -> list[tuple[Hold, Check]]:
+        """Each budget's hold of a call whose worst case is ``worst`` nano-dollars."""
+        return [
+            budget_hold(b, subject, self._period(b, now), self.prefix, worst, self.lease_ms)
+            for b, subject in budgets
+        ]
+
+    async def take(
+        self, call: Call, taken: list[tuple[Hold, Check]], now: float, worst: int, rows: bool
+    ) -> None:
+        """Take every hold for the call in one atomic step, or refuse it (``rows``: a
+        prediction, whose refusal asks for fewer rows)."""
         holds = [hold for hold, _ in taken]
         checks = [check for _, check in taken]
         token = secrets.token_hex(8)
@@ -118,7 +131,7 @@ class Admit:
             self._unchecked(checks, exc)
             return
         if not verdict.admitted:
-            self._refuse(call, verdict, holds, checks, now, worst)
+            self._refuse(call, verdict, holds, checks, now, worst, rows)
         call.admission = Admission(token, holds, checks)
         call.limit_headers = limit_headers(verdict, holds, checks)
         if self.alerts is not None:
@@ -166,6 +179,7 @@ class Admit:
         checks: list[Check],
         now: float,
         worst: int,
+        rows: bool,
     ) -> NoReturn:
         i = verdict.refused
         hold, check = holds[i], checks[i]
@@ -177,7 +191,7 @@ class Admit:
             if check.kind == "budget" and verdict.retry_after_ms != NEVER:
                 used = verdict.levels[i]
                 self.alerts.budget(hold.key, check, max(used, hold.limit) / NANO, at_least=100)
-        raise refusal(verdict, hold, check, now, worst)
+        raise refusal(verdict, hold, check, now, worst, rows)
 
     def _period(self, budget: BudgetConfig, now: float) -> Period:
         period = self._periods.get(budget.name)

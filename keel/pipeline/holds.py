@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from keel.call import Call, Principal
+from keel.call import Principal
 from keel.config.finops import BudgetConfig, RateLimitConfig
 from keel.finops.periods import Period
 from keel.pipeline.admission import Admission, Check
@@ -29,24 +29,25 @@ NANO = 1_000_000_000  # budgets count nano-dollars: integers, exact on every bac
 P = TypeVar("P", BudgetConfig, RateLimitConfig)
 
 
-def applying(policies: Sequence[P], principal: Principal, call: Call) -> list[tuple[P, str]]:
-    """The policies that hold this call, each with its subject (the team, key, ...)."""
+def applying(policies: Sequence[P], principal: Principal, model: str) -> list[tuple[P, str]]:
+    """The policies that hold a call of ``principal`` to ``model`` (a logical model, or a
+    predictive model's name), each with its subject (the team, key, ...)."""
     found = []
     for policy in policies:
-        subject = _subject(policy.scope, principal, call)
+        subject = _subject(policy.scope, principal, model)
         if subject is not None and policy.match in ("*", subject):
             found.append((policy, subject))
     return found
 
 
-def _subject(scope: str, principal: Principal, call: Call) -> str | None:
+def _subject(scope: str, principal: Principal, model: str) -> str | None:
     if scope == "team":
         return principal.team
     if scope == "key":
         return principal.key_id
     if scope == "project":
         return principal.project
-    return call.model or None
+    return model or None
 
 
 def budget_hold(

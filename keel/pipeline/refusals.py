@@ -19,36 +19,40 @@ _ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
 def refusal(
-    verdict: LimitVerdict, hold: Hold, check: Check, now: float, worst: int
+    verdict: LimitVerdict, hold: Hold, check: Check, now: float, worst: int, rows: bool = False
 ) -> BudgetExceeded | RateLimited:
-    """Why ``hold`` (the one ``verdict`` refused) refused the call; ``worst`` is its worst case."""
+    """Why ``hold`` (the one ``verdict`` refused) refused the call; ``worst`` is its worst case.
+    ``rows``: a prediction, whose cost a client lowers by asking fewer rows."""
     if check.kind == "budget":
-        return _budget_refusal(verdict, check, now, worst)
+        return _budget_refusal(verdict, check, now, worst, rows)
     return _rate_refusal(verdict, hold, check)
 
 
-def _budget_refusal(verdict: LimitVerdict, check: Check, now: float, worst: int) -> BudgetExceeded:
+def _budget_refusal(
+    verdict: LimitVerdict, check: Check, now: float, worst: int, rows: bool
+) -> BudgetExceeded:
     i, wait = verdict.refused, verdict.retry_after_ms
     policy = check.policy
     assert isinstance(policy, BudgetConfig) and check.period is not None
     spent, used = verdict.spent[i], verdict.levels[i]
     who = f"{policy.scope} {check.subject}"
     if wait == NEVER:
+        lower = "fewer rows" if rows else "a lower max_tokens or a shorter prompt"
         return BudgetExceeded(
             f"This request could cost up to ${worst / NANO:.6f}, more than the whole "
             f"{_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} "
-            f"(${policy.limit_usd:.2f}). "
-            "Send a lower max_tokens or a shorter prompt.",
+            f"(${policy.limit_usd:.2f}). Send {lower}.",
             retry_after_ms=int((check.period.end - now) * 1000),
         )
     resets = datetime.fromtimestamp(check.period.end, ZoneInfo(policy.timezone))
+    lower = "fewer rows" if rows else "a lower max_tokens"
     return BudgetExceeded(
         f"The {_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} is used up for "
         f"{check.period.label}: ${spent / NANO:.4f} spent and "
         f"${(used - spent) / NANO:.4f} reserved by requests in flight, of "
         f"${policy.limit_usd:.2f}; this request could cost up to ${worst / NANO:.6f}. "
         f"It resets at {resets.isoformat()} (retry-after). To go on sooner, raise "
-        "limit_usd in keel.yaml or send a lower max_tokens.",
+        f"limit_usd in keel.yaml or send {lower}.",
         retry_after_ms=wait,
     )
 

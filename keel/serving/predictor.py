@@ -25,6 +25,7 @@ from keel.answer import Answer
 from keel.call import Call
 from keel.config.schema import PredictiveConfig, PredictiveModelConfig
 from keel.errors import BadRequest, KeelError, ModelNotFound, PermissionDenied
+from keel.finops.prediction_cost import prediction_cost_usd
 from keel.monitor.metrics import Metrics
 from keel.pipeline import Stage
 from keel.registry.artifacts import ArtifactStore, CorruptArtifact
@@ -186,6 +187,8 @@ class Predictor:
             outputs = await loaded.batcher.run(prediction.inputs, prediction.outputs)
         else:
             outputs = await loaded.session.run_async(prediction.inputs, prediction.outputs)
+        # Priced once answered: a run that failed costs nothing.
+        call.cost_usd = prediction_cost_usd(self.config.models.get(record.name), prediction.inputs)
         shadow = view.versions.get(view.shadow() or 0)
         if shadow is not None and shadow.version != record.version == view.champion():
             self.shadows.offer(call, record.version, shadow, outputs)

@@ -112,3 +112,22 @@ def test_no_teams_at_all_says_so() -> None:
     base = BASE.split("teams:")[0]
     [problem] = problems("budgets:\n  - {name: x, scope: team, match: alpha, limit_usd: 1}\n", base)
     assert "none defined" in problem.message
+
+
+def test_a_model_rate_limit_may_match_a_predictive_model() -> None:
+    config = parse("""\
+predictive:
+  models:
+    fraud: {price_per_prediction: 0.001, price_per_row: 0.0001}
+rate_limits:
+  - {name: fraud-rpm, scope: model, match: fraud, rpm: 10}
+""")
+    assert config.predictive.models["fraud"].price_per_row == 0.0001
+    [problem] = problems("rate_limits:\n  - {name: x, scope: model, match: fraud, rpm: 1}\n")
+    assert "unknown model 'fraud'" in problem.message
+    assert "predictive.models" in problem.message
+
+
+def test_a_negative_prediction_price_is_refused() -> None:
+    [problem] = problems("predictive:\n  models:\n    fraud: {price_per_row: -1}\n")
+    assert problem.field == "predictive.models.fraud.price_per_row"
