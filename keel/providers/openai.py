@@ -87,7 +87,8 @@ class OpenAIProvider(Provider):
         health = self.deployment.health
         try:
             async with self._session.get(
-                self._base + self._probe_path(), timeout=aiohttp.ClientTimeout(total=health.timeout_s)
+                self._base + self._probe_path(),
+                timeout=aiohttp.ClientTimeout(total=health.timeout_s),
             ) as response:
                 await response.read()  # read to the end, so the connection goes back to the pool
         except TimeoutError:
@@ -137,7 +138,7 @@ class OpenAIProvider(Provider):
         if response.status >= 300:
             error = await _read_quietly(response)
             retry_after = _seconds(response.headers.get("retry-after"))
-            raise self._refusal(response.status, error, retry_after)
+            raise self._refusal(request, response.status, error, retry_after)
         try:
             answer = await response.read()
         except TimeoutError as exc:
@@ -146,7 +147,9 @@ class OpenAIProvider(Provider):
             raise UpstreamUnavailable(f"deployment {name} cut the answer: {exc}") from exc
         return UpstreamReply(body=answer, headers=dict(response.headers))
 
-    def _refusal(self, status: int, body: bytes, retry_after_s: float | None) -> UpstreamError:
+    def _refusal(
+        self, request: UpstreamRequest, status: int, body: bytes, retry_after_s: float | None
+    ) -> UpstreamError:
         """The error an upstream's error status (and body) stands for."""
         return UpstreamStatus(
             f"deployment {self.deployment.name} answered HTTP {status}",
