@@ -181,9 +181,8 @@ def events(body: dict[str, Any], tag: str) -> list[bytes]:
 async def messages(request: web.Request) -> web.StreamResponse:
     raw = await request.read()
     tag = request.match_info.get("tag", "")
-    request.app[RECORDED].append(
-        {"path": request.path, "headers": dict(request.headers), "body": raw.decode()}
-    )
+    headers = {str(k): v for k, v in request.headers.items()}  # istr keys: orjson wants str
+    request.app[RECORDED].append({"path": request.path, "headers": headers, "body": raw.decode()})
     body = orjson.loads(raw)
     words = directive(body, tag)
     if words is not None and words[0] == "fail":
