@@ -9,6 +9,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
+from keel.call import Endpoint
 from keel.config.schema import DeploymentConfig
 from keel.errors import StreamBroken, UpstreamStatus
 from keel.providers import build_provider
@@ -136,9 +137,9 @@ async def test_native_without_raw_drops_only_keels_stream_options(
 )
 @pytest.mark.parametrize("endpoint", ["chat", "messages"])
 async def test_error_statuses(
-    provider: Provider, endpoint: str, status: str, kind: str, expected: str
+    provider: Provider, endpoint: Endpoint, status: str, kind: str, expected: str
 ) -> None:
-    request = UpstreamRequest(endpoint, chat(f"fail a {status} {kind}"), False, "req-5")  # type: ignore[arg-type]
+    request = UpstreamRequest(endpoint, chat(f"fail a {status} {kind}"), False, "req-5")
     with pytest.raises(UpstreamStatus) as caught:
         await provider.send(request)
     assert caught.value.kind == expected
@@ -151,11 +152,11 @@ async def test_error_statuses(
 
 @pytest.mark.parametrize("endpoint", ["chat", "messages"])
 async def test_error_event_first_fails_over_like_its_status(
-    provider: Provider, endpoint: str
+    provider: Provider, endpoint: Endpoint
 ) -> None:
     request = UpstreamRequest(
         endpoint,
-        chat("event-fail a overloaded_error", stream=True),  # type: ignore[arg-type]
+        chat("event-fail a overloaded_error", stream=True),
         True,
         "req-6",
     )
@@ -165,8 +166,10 @@ async def test_error_event_first_fails_over_like_its_status(
 
 
 @pytest.mark.parametrize("endpoint", ["chat", "messages"])
-async def test_error_event_mid_answer_breaks_the_stream(provider: Provider, endpoint: str) -> None:
-    request = UpstreamRequest(endpoint, chat("break a api_error", stream=True), True, "req-7")  # type: ignore[arg-type]
+async def test_error_event_mid_answer_breaks_the_stream(
+    provider: Provider, endpoint: Endpoint
+) -> None:
+    request = UpstreamRequest(endpoint, chat("break a api_error", stream=True), True, "req-7")
     reply = await provider.send(request)
     assert reply.events is not None
     got: list[bytes] = []

@@ -246,7 +246,7 @@ def test_stream_events_become_chunks() -> None:
     )
     chunks = [orjson.loads(c) for p in payloads if (c := stream.one(p)) is not None]
     assert stream.done
-    deltas = [c["choices"][0]["delta"] if c["choices"] else None for c in chunks]
+    deltas: list[Any] = [c["choices"][0]["delta"] if c["choices"] else None for c in chunks]
     assert deltas[0] == {"role": "assistant", "content": ""}
     assert deltas[1] == {"content": "Hi"}
     assert deltas[2]["tool_calls"][0] == {
