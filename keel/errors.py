@@ -324,7 +324,12 @@ def status_kind(status: int, body: bytes) -> str:
         words = " ".join(str(error.get(k) or "") for k in ("code", "type", "message")).lower()
     else:  # not OpenAI's shape: read what it says
         words = body[:2048].decode("utf-8", "replace").lower()
-    if "context_length" in words or "context length" in words or "too many tokens" in words:
+    if (
+        "context_length" in words
+        or "context length" in words
+        or "too many tokens" in words
+        or "prompt is too long" in words  # Anthropic's words
+    ):
         return "context_length"
     if "content_policy" in words or "content_filter" in words or "content policy" in words:
         return "content_policy"

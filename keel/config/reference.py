@@ -17,6 +17,7 @@ from keel.config.finops import (
     WebhookConfig,
 )
 from keel.config.schema import (
+    AnthropicConfig,
     AuditConfig,
     AutoRollbackConfig,
     BreakerConfig,
@@ -60,6 +61,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("deployments[].breaker", BreakerConfig),
     ("deployments[].health", HealthConfig),
     ("deployments[].sim", SimConfig),
+    ("deployments[].anthropic", AnthropicConfig),
     ("models.<name>", ModelConfig),
     ("models.<name>.on_error", ErrorPolicy),
     ("models.<name>.rollout", RolloutConfig),

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from keel.config.anthropic import ANTHROPIC_BASE_URL, AnthropicConfig
 from keel.config.finops import (
     AlertsConfig,
     BudgetConfig,
@@ -34,6 +35,7 @@ from keel.config.security import AuditConfig, AuthConfig, DataClassConfig, Limit
 
 __all__ = [
     "AlertsConfig",
+    "AnthropicConfig",
     "AuditConfig",
     "AutoRollbackConfig",
     "BreakerConfig",
@@ -57,7 +59,7 @@ __all__ = [
     "UseCaseConfig",
 ]
 
-ProviderName = Literal["openai", "sim", "local-embeddings"]
+ProviderName = Literal["openai", "anthropic", "sim", "local-embeddings"]
 
 
 class _Section(BaseModel):
@@ -175,7 +177,9 @@ class HealthConfig(_Section):
     interval_s: float = Field(5.0, gt=0, description="Seconds between probes.")
     timeout_s: float = Field(2.0, gt=0, description="A probe not answered within this fails.")
     path: str = Field(
-        "/models", description="GET base_url + path; any 2xx is healthy (openai provider)."
+        "/models",
+        description="GET base_url + path; any 2xx is healthy (openai provider; anthropic: "
+        "/v1/models unless set).",
     )
     unhealthy_after: int = Field(
         2, gt=0, description="Failed probes in a row that take the deployment out of rotation."
@@ -200,7 +204,10 @@ class DeploymentConfig(_Section):
     model: str = Field(..., min_length=1, description="Model name the upstream expects.")
     region: str = Field(..., description="One of the names under regions.")
     base_url: str | None = Field(
-        None, validate_default=True, description="Upstream base URL, e.g. http://gpu1:8000/v1."
+        None,
+        validate_default=True,
+        description="Upstream base URL, e.g. http://gpu1:8000/v1 (anthropic: default "
+        f"{ANTHROPIC_BASE_URL}, requests go to base_url/v1/messages).",
     )
     api_key: SecretStr | None = Field(None, description="Literal, ${ENV} or file:/path.")
     price: PriceConfig = PriceConfig()
@@ -243,6 +250,7 @@ class DeploymentConfig(_Section):
     )
     health: HealthConfig = HealthConfig()
     sim: SimConfig = SimConfig()
+    anthropic: AnthropicConfig = AnthropicConfig()
 
     @cached_property
     def prices(self) -> Price:
@@ -272,6 +280,8 @@ class DeploymentConfig(_Section):
     def _needs_base_url(cls, url: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("provider") == "openai" and not url:
             raise ValueError("an openai deployment needs base_url (e.g. http://host:8000/v1)")
+        if info.data.get("provider") == "anthropic" and not url:
+            return ANTHROPIC_BASE_URL
         return url
 
 

@@ -14,6 +14,10 @@ def build_provider(deployment: DeploymentConfig) -> Provider:
         from keel.providers.openai import OpenAIProvider
 
         return OpenAIProvider(deployment)
+    if deployment.provider == "anthropic":
+        from keel.providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(deployment)
     if deployment.provider == "sim":
         from keel.providers.sim import SimProvider
 

@@ -25,6 +25,9 @@ class UpstreamRequest:
     body: dict[str, Any]  # the client's body, ``model`` already set to the deployment's model
     stream: bool
     request_id: str
+    # The client's body as it came, where the edge kept it: a native pass-through edits only
+    # ``model`` in it and sends every other byte as the client wrote it (None: ``body`` encoded).
+    raw: bytes | None = None
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Any
 
 import aiohttp
 import orjson
@@ -52,12 +53,9 @@ class OpenAIProvider(Provider):
             sock_connect=timeouts.connect_s,
             sock_read=min(timeouts.first_byte_s, timeouts.first_token_s),
         )
-        headers = {"content-type": "application/json"}
-        if d.api_key is not None:
-            headers["authorization"] = f"Bearer {d.api_key.get_secret_value()}"
         self._session = aiohttp.ClientSession(
             connector=connector,
-            headers=headers,
+            headers=self._headers(),
             # aiohttp's per-read timeout first bounds the wait for headers; once they are in,
             # ``_pace`` sets it to the limit between reads of the body.
             timeout=self._timeout,
@@ -65,6 +63,17 @@ class OpenAIProvider(Provider):
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
         self._base = (d.base_url or "").rstrip("/")
+
+    def _headers(self) -> dict[str, str]:
+        """The headers every request carries: how this upstream is told who keel is."""
+        headers = {"content-type": "application/json"}
+        api_key = self.deployment.api_key
+        if api_key is not None:
+            headers["authorization"] = f"Bearer {api_key.get_secret_value()}"
+        return headers
+
+    def _probe_path(self) -> str:
+        return self.deployment.health.path
 
     async def close(self) -> None:
         if self._session is not None:
@@ -78,7 +87,8 @@ class OpenAIProvider(Provider):
         health = self.deployment.health
         try:
             async with self._session.get(
-                self._base + health.path, timeout=aiohttp.ClientTimeout(total=health.timeout_s)
+                self._base + self._probe_path(),
+                timeout=aiohttp.ClientTimeout(total=health.timeout_s),
             ) as response:
                 await response.read()  # read to the end, so the connection goes back to the pool
         except TimeoutError:
@@ -88,9 +98,15 @@ class OpenAIProvider(Provider):
         return None if 200 <= response.status < 300 else f"HTTP {response.status}"
 
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
+        return await self._post(request, self._base + _PATHS[request.endpoint], request.body)
+
+    async def _post(
+        self, request: UpstreamRequest, url: str, body: dict[str, Any] | bytes
+    ) -> UpstreamReply:
+        """POST ``body`` (bytes are sent as they are) to ``url``: the upstream's 2xx answer,
+        raw, or its error status as an ``UpstreamError`` (see ``_refusal``)."""
         if self._session is None:
             raise UpstreamUnavailable(f"deployment {self.deployment.name} is not started")
-        url = self._base + _PATHS[request.endpoint]
         name = self.deployment.name
         timeouts = self.deployment.timeouts
         # A stream's first token comes after its headers: waiting for them longer than
@@ -102,7 +118,7 @@ class OpenAIProvider(Provider):
         try:
             response = await self._session.post(
                 url,
-                data=orjson.dumps(request.body),
+                data=body if isinstance(body, bytes) else orjson.dumps(body),
                 headers={"x-request-id": request.request_id},
                 timeout=self._stream_timeout if request.stream else self._timeout,
             )
@@ -120,20 +136,27 @@ class OpenAIProvider(Provider):
         if not response.content.is_eof():  # the rest of the body is still to come
             _pace(response, timeouts.between_chunks_s)
         if response.status >= 300:
-            body = await _read_quietly(response)
-            raise UpstreamStatus(
-                f"deployment {name} answered HTTP {response.status}",
-                upstream_status=response.status,
-                body=body,
-                retry_after_s=_seconds(response.headers.get("retry-after")),
-            )
+            error = await _read_quietly(response)
+            retry_after = _seconds(response.headers.get("retry-after"))
+            raise self._refusal(request, response.status, error, retry_after)
         try:
-            body = await response.read()
+            answer = await response.read()
         except TimeoutError as exc:
             raise UpstreamTimeout(f"deployment {name} stalled mid-answer") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"deployment {name} cut the answer: {exc}") from exc
-        return UpstreamReply(body=body, headers=dict(response.headers))
+        return UpstreamReply(body=answer, headers=dict(response.headers))
+
+    def _refusal(
+        self, request: UpstreamRequest, status: int, body: bytes, retry_after_s: float | None
+    ) -> UpstreamError:
+        """The error an upstream's error status (and body) stands for."""
+        return UpstreamStatus(
+            f"deployment {self.deployment.name} answered HTTP {status}",
+            upstream_status=status,
+            body=body,
+            retry_after_s=retry_after_s,
+        )
 
 
 def _pace(response: aiohttp.ClientResponse, seconds: float | None) -> None:
