@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from keel.config.clouds import AwsConfig, AzureConfig, aws_section, azure_section
 from keel.config.finops import (
     AlertsConfig,
     BudgetConfig,
@@ -36,6 +37,8 @@ __all__ = [
     "AlertsConfig",
     "AuditConfig",
     "AutoRollbackConfig",
+    "AwsConfig",
+    "AzureConfig",
     "BreakerConfig",
     "BudgetConfig",
     "DeploymentConfig",
@@ -57,7 +60,7 @@ __all__ = [
     "UseCaseConfig",
 ]
 
-ProviderName = Literal["openai", "sim", "local-embeddings"]
+ProviderName = Literal["openai", "sim", "local-embeddings", "azure-openai", "gemini", "bedrock"]
 
 
 class _Section(BaseModel):
@@ -200,9 +203,17 @@ class DeploymentConfig(_Section):
     model: str = Field(..., min_length=1, description="Model name the upstream expects.")
     region: str = Field(..., description="One of the names under regions.")
     base_url: str | None = Field(
-        None, validate_default=True, description="Upstream base URL, e.g. http://gpu1:8000/v1."
+        None,
+        validate_default=True,
+        description="Upstream base URL, e.g. http://gpu1:8000/v1; azure-openai: the resource "
+        "endpoint (https://NAME.openai.azure.com); gemini and bedrock: the cloud's own unless set.",
     )
-    api_key: SecretStr | None = Field(None, description="Literal, ${ENV} or file:/path.")
+    api_key: SecretStr | None = Field(
+        None,
+        validate_default=True,
+        description="Literal, ${ENV} or file:/path. Sent as a bearer token (openai), the "
+        "api-key header (azure-openai) or x-goog-api-key (gemini).",
+    )
     price: PriceConfig = PriceConfig()
     timeout_s: float | None = Field(
         None,
@@ -243,6 +254,12 @@ class DeploymentConfig(_Section):
     )
     health: HealthConfig = HealthConfig()
     sim: SimConfig = SimConfig()
+    azure: AzureConfig | None = Field(
+        None, validate_default=True, description="azure-openai only; see below."
+    )
+    aws: AwsConfig | None = Field(
+        None, validate_default=True, description="bedrock only; see below."
+    )
 
     @cached_property
     def prices(self) -> Price:
@@ -270,9 +287,32 @@ class DeploymentConfig(_Section):
     @field_validator("base_url")
     @classmethod
     def _needs_base_url(cls, url: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("provider") == "openai" and not url:
+        provider = info.data.get("provider")
+        if provider == "openai" and not url:
             raise ValueError("an openai deployment needs base_url (e.g. http://host:8000/v1)")
+        if provider == "azure-openai" and not url:
+            raise ValueError(
+                "an azure-openai deployment needs base_url: the resource endpoint, "
+                "e.g. https://my-resource.openai.azure.com"
+            )
         return url
+
+    @field_validator("api_key")
+    @classmethod
+    def _needs_api_key(cls, key: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("provider") == "gemini" and key is None:
+            raise ValueError("a gemini deployment needs api_key (e.g. ${GEMINI_API_KEY})")
+        return key
+
+    @field_validator("azure")
+    @classmethod
+    def _azure(cls, azure: AzureConfig | None, info: ValidationInfo) -> AzureConfig | None:
+        return azure_section(azure, info.data)
+
+    @field_validator("aws")
+    @classmethod
+    def _aws(cls, aws: AwsConfig | None, info: ValidationInfo) -> AwsConfig | None:
+        return aws_section(aws, info.data)
 
 
 class ModelConfig(_Section):
