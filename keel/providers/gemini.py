@@ -17,7 +17,6 @@ import orjson
 from keel.errors import StreamBroken, UpstreamError
 from keel.providers.base import UpstreamReply, UpstreamRequest
 from keel.providers.gemini_wire import (
-    Untranslatable,
     finish_reason,
     split_parts,
     to_gemini,
@@ -25,7 +24,7 @@ from keel.providers.gemini_wire import (
     usage,
 )
 from keel.providers.openai import OpenAIProvider, _events, _seconds
-from keel.providers.refusals import CONTENT_POLICY, refusal, request_fault
+from keel.providers.refusals import CONTENT_POLICY, Untranslatable, refusal, request_fault
 
 __all__ = ["GeminiProvider"]
 

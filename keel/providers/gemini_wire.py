@@ -16,7 +16,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Untranslatable", "finish_reason", "split_parts", "to_gemini", "to_openai", "usage"]
+from keel.providers.refusals import Untranslatable
+
+__all__ = ["finish_reason", "split_parts", "to_gemini", "to_openai", "usage"]
 
 # Fields that change nothing upstream (keel's own, or OpenAI bookkeeping) pass silently.
 _IGNORED = frozenset(
@@ -56,14 +58,6 @@ _FINISH = {
     "IMAGE_SAFETY": "content_filter",
 }
 _CHOICE = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
-
-
-class Untranslatable(ValueError):
-    """A request field Gemini has no counterpart for; ``field`` names it."""
-
-    def __init__(self, field: str, why: str) -> None:
-        super().__init__(f"{field}: {why}")
-        self.field = field
 
 
 def to_gemini(body: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import orjson
 
 from keel.errors import UpstreamStatus
 
-__all__ = ["CONTENT_POLICY", "CONTEXT_LENGTH", "refusal", "request_fault"]
+__all__ = ["CONTENT_POLICY", "CONTEXT_LENGTH", "Untranslatable", "refusal", "request_fault"]
 
 CONTEXT_LENGTH = "context_length_exceeded"  # read by status_kind as context_length
 CONTENT_POLICY = "content_filter"  # read by status_kind as content_policy
@@ -57,3 +57,12 @@ def request_fault(message: str) -> str:
     if any(w in words for w in _BLOCKED):
         return CONTENT_POLICY
     return "invalid_request"
+
+
+class Untranslatable(ValueError):
+    """A request field a cloud's API has no counterpart for; ``field`` names it. Refused with
+    a 400 rather than dropped, so a client never gets an answer to another question."""
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
