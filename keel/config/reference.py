@@ -18,6 +18,8 @@ from keel.config.finops import (
 )
 from keel.config.schema import (
     AuditConfig,
+    AwsConfig,
+    AzureConfig,
     AutoRollbackConfig,
     BreakerConfig,
     DeploymentConfig,
@@ -60,6 +62,8 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("deployments[].breaker", BreakerConfig),
     ("deployments[].health", HealthConfig),
     ("deployments[].sim", SimConfig),
+    ("deployments[].azure", AzureConfig),
+    ("deployments[].aws", AwsConfig),
     ("models.<name>", ModelConfig),
     ("models.<name>.on_error", ErrorPolicy),
     ("models.<name>.rollout", RolloutConfig),
