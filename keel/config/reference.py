@@ -18,9 +18,9 @@ from keel.config.finops import (
 )
 from keel.config.schema import (
     AuditConfig,
+    AutoRollbackConfig,
     AwsConfig,
     AzureConfig,
-    AutoRollbackConfig,
     BreakerConfig,
     DeploymentConfig,
     ErrorPolicy,
