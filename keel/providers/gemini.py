@@ -8,6 +8,7 @@ reader carry the bytes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -130,7 +131,7 @@ class _Chunks:
         self.base = {
             "id": f"chatcmpl-{request_id}",
             "object": "chat.completion.chunk",
-            "created": 0,
+            "created": int(time.time()),
             "model": model,
         }
         self.name = name
