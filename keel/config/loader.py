@@ -26,7 +26,16 @@ __all__ = ["DEMO_CONFIG", "default_config_path", "load_config", "parse_config"]
 
 DEMO_CONFIG = "<demo>"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_FILE_FIELDS = {"api_key", "api_keys", "signing_key", "verify_keys"}
+_FILE_FIELDS = {
+    "api_key",
+    "api_keys",
+    "signing_key",
+    "verify_keys",
+    "ad_token",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+}
 
 Path_ = tuple[str | int, ...]
 

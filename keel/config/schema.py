@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from keel.config.anthropic import ANTHROPIC_BASE_URL, AnthropicConfig
+from keel.config.clouds import AwsConfig, AzureConfig, aws_section, azure_section
 from keel.config.finops import (
     AlertsConfig,
     BudgetConfig,
@@ -38,6 +39,8 @@ __all__ = [
     "AnthropicConfig",
     "AuditConfig",
     "AutoRollbackConfig",
+    "AwsConfig",
+    "AzureConfig",
     "BreakerConfig",
     "BudgetConfig",
     "DeploymentConfig",
@@ -59,7 +62,9 @@ __all__ = [
     "UseCaseConfig",
 ]
 
-ProviderName = Literal["openai", "anthropic", "sim", "local-embeddings"]
+ProviderName = Literal[
+    "openai", "anthropic", "sim", "local-embeddings", "azure-openai", "gemini", "bedrock"
+]
 
 
 class _Section(BaseModel):
@@ -206,10 +211,17 @@ class DeploymentConfig(_Section):
     base_url: str | None = Field(
         None,
         validate_default=True,
-        description="Upstream base URL, e.g. http://gpu1:8000/v1 (anthropic: default "
-        f"{ANTHROPIC_BASE_URL}, requests go to base_url/v1/messages).",
+        description="Upstream base URL, e.g. http://gpu1:8000/v1; anthropic: default "
+        f"{ANTHROPIC_BASE_URL}, requests go to base_url/v1/messages; azure-openai: the "
+        "resource endpoint (https://NAME.openai.azure.com); gemini and bedrock: the cloud's "
+        "own unless set.",
     )
-    api_key: SecretStr | None = Field(None, description="Literal, ${ENV} or file:/path.")
+    api_key: SecretStr | None = Field(
+        None,
+        validate_default=True,
+        description="Literal, ${ENV} or file:/path. Sent as a bearer token (openai), x-api-key "
+        "(anthropic), the api-key header (azure-openai) or x-goog-api-key (gemini).",
+    )
     price: PriceConfig = PriceConfig()
     timeout_s: float | None = Field(
         None,
@@ -251,6 +263,12 @@ class DeploymentConfig(_Section):
     health: HealthConfig = HealthConfig()
     sim: SimConfig = SimConfig()
     anthropic: AnthropicConfig = AnthropicConfig()
+    azure: AzureConfig | None = Field(
+        None, validate_default=True, description="azure-openai only; see below."
+    )
+    aws: AwsConfig | None = Field(
+        None, validate_default=True, description="bedrock only; see below."
+    )
 
     @cached_property
     def prices(self) -> Price:
@@ -278,11 +296,34 @@ class DeploymentConfig(_Section):
     @field_validator("base_url")
     @classmethod
     def _needs_base_url(cls, url: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("provider") == "openai" and not url:
+        provider = info.data.get("provider")
+        if provider == "openai" and not url:
             raise ValueError("an openai deployment needs base_url (e.g. http://host:8000/v1)")
-        if info.data.get("provider") == "anthropic" and not url:
+        if provider == "anthropic" and not url:
             return ANTHROPIC_BASE_URL
+        if provider == "azure-openai" and not url:
+            raise ValueError(
+                "an azure-openai deployment needs base_url: the resource endpoint, "
+                "e.g. https://my-resource.openai.azure.com"
+            )
         return url
+
+    @field_validator("api_key")
+    @classmethod
+    def _needs_api_key(cls, key: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("provider") == "gemini" and key is None:
+            raise ValueError("a gemini deployment needs api_key (e.g. ${GEMINI_API_KEY})")
+        return key
+
+    @field_validator("azure")
+    @classmethod
+    def _azure(cls, azure: AzureConfig | None, info: ValidationInfo) -> AzureConfig | None:
+        return azure_section(azure, info.data)
+
+    @field_validator("aws")
+    @classmethod
+    def _aws(cls, aws: AwsConfig | None, info: ValidationInfo) -> AwsConfig | None:
+        return aws_section(aws, info.data)
 
 
 class ModelConfig(_Section):

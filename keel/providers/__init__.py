@@ -26,4 +26,23 @@ def build_provider(deployment: DeploymentConfig) -> Provider:
         from keel.providers.local_embeddings import LocalEmbeddingsProvider
 
         return LocalEmbeddingsProvider(deployment)
+    if deployment.provider in _CLOUDS:
+        return _cloud(deployment)
     raise ValueError(f"unknown provider {deployment.provider!r}")
+
+
+_CLOUDS = frozenset({"azure-openai", "gemini", "bedrock"})
+
+
+def _cloud(deployment: DeploymentConfig) -> Provider:
+    if deployment.provider == "azure-openai":
+        from keel.providers.azure_openai import AzureOpenAIProvider
+
+        return AzureOpenAIProvider(deployment)
+    if deployment.provider == "gemini":
+        from keel.providers.gemini import GeminiProvider
+
+        return GeminiProvider(deployment)
+    from keel.providers.bedrock import BedrockProvider
+
+    return BedrockProvider(deployment)

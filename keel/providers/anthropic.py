@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 import orjson
 
-from keel.errors import UpstreamError, UpstreamStatus
+from keel.errors import UpstreamError
 from keel.providers.anthropic_reply import ChunkStream, stream_error, to_completion, upstream_error
 from keel.providers.anthropic_request import to_messages
 from keel.providers.base import UpstreamReply, UpstreamRequest
-from keel.providers.openai import OpenAIProvider
+from keel.providers.openai import OpenAIProvider, _events, _read_quietly, _seconds
 
 __all__ = ["AnthropicProvider", "with_model"]
 
@@ -42,18 +42,18 @@ class AnthropicProvider(OpenAIProvider):
 
     endpoints = frozenset({"chat", "messages"})
 
-    def _headers(self) -> dict[str, str]:
+    def _auth_headers(self) -> dict[str, str]:
         d = self.deployment
-        headers = {"content-type": "application/json", "anthropic-version": d.anthropic.version}
+        headers = {"anthropic-version": d.anthropic.version}
         if d.api_key is not None:
             headers["x-api-key"] = d.api_key.get_secret_value()
         if d.anthropic.beta:
             headers["anthropic-beta"] = ",".join(d.anthropic.beta)
         return headers
 
-    def _probe_path(self) -> str:
+    def _probe_url(self) -> str:
         health = self.deployment.health
-        return health.path if "path" in health.model_fields_set else "/v1/models"
+        return self._base + (health.path if "path" in health.model_fields_set else "/v1/models")
 
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
         chat = request.endpoint == "chat"
@@ -61,20 +61,22 @@ class AnthropicProvider(OpenAIProvider):
             body = orjson.dumps(to_messages(request.body, self.deployment.anthropic.max_tokens))
         else:
             body = _native_body(request)
-        reply = await self._post(request, self._base + "/v1/messages", body)
         name = self.deployment.name
-        if reply.events is not None:
+        response = await self._post(self._base + "/v1/messages", body, request)
+        if response.status >= 300:
+            # Chat clients get the error in OpenAI's shape, native ones in Anthropic's.
+            error = await _read_quietly(response)
+            retry_after = _seconds(response.headers.get("retry-after"))
+            raise upstream_error(response.status, error, name, chat, retry_after)
+        if request.stream:
+            reply = self._streaming(response)
             step: _Step = ChunkStream(name, _wants_usage(request.body)) if chat else _Native(name)
-            reply.events = _translated(reply, reply.events, step)
-        elif chat:
+            reply.events = _translated(reply, _events(response, reply, name), step)
+            return reply
+        reply = UpstreamReply(body=await self._read(response), headers=dict(response.headers))
+        if chat:
             reply.body = to_completion(reply.body, name)
         return reply
-
-    def _refusal(
-        self, request: UpstreamRequest, status: int, body: bytes, retry_after_s: float | None
-    ) -> UpstreamStatus:
-        chat = request.endpoint == "chat"
-        return upstream_error(status, body, self.deployment.name, chat, retry_after_s)
 
 
 def with_model(raw: bytes, model: str) -> bytes | None:

@@ -1,4 +1,4 @@
-"""Any OpenAI-compatible server: OpenAI, Azure-style base URLs, vLLM, Ollama, llama.cpp, TGI.
+"""Any OpenAI-compatible server: OpenAI, vLLM, Ollama, llama.cpp, TGI.
 
 One pooled keep-alive ``aiohttp`` session per deployment. The request body is sent as the client
 wrote it (only ``model`` differs); the answer comes back as raw bytes or raw SSE payloads.
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from functools import partial
-from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from keel.errors import (
     StreamBroken,
@@ -55,7 +55,7 @@ class OpenAIProvider(Provider):
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            headers=self._headers(),
+            headers={"content-type": "application/json", **self._auth_headers()},
             # aiohttp's per-read timeout first bounds the wait for headers; once they are in,
             # ``_pace`` sets it to the limit between reads of the body.
             timeout=self._timeout,
@@ -63,17 +63,6 @@ class OpenAIProvider(Provider):
             json_serialize=lambda obj: orjson.dumps(obj).decode(),
         )
         self._base = (d.base_url or "").rstrip("/")
-
-    def _headers(self) -> dict[str, str]:
-        """The headers every request carries: how this upstream is told who keel is."""
-        headers = {"content-type": "application/json"}
-        api_key = self.deployment.api_key
-        if api_key is not None:
-            headers["authorization"] = f"Bearer {api_key.get_secret_value()}"
-        return headers
-
-    def _probe_path(self) -> str:
-        return self.deployment.health.path
 
     async def close(self) -> None:
         if self._session is not None:
@@ -87,8 +76,7 @@ class OpenAIProvider(Provider):
         health = self.deployment.health
         try:
             async with self._session.get(
-                self._base + self._probe_path(),
-                timeout=aiohttp.ClientTimeout(total=health.timeout_s),
+                self._probe_url(), timeout=aiohttp.ClientTimeout(total=health.timeout_s)
             ) as response:
                 await response.read()  # read to the end, so the connection goes back to the pool
         except TimeoutError:
@@ -97,14 +85,44 @@ class OpenAIProvider(Provider):
             return _unreachable(exc)
         return None if 200 <= response.status < 300 else f"HTTP {response.status}"
 
+    def _auth_headers(self) -> dict[str, str]:
+        """Headers every request of the session carries: the upstream's credentials."""
+        key = self.deployment.api_key
+        return {} if key is None else {"authorization": f"Bearer {key.get_secret_value()}"}
+
+    def _probe_url(self) -> str:
+        return self._base + self.deployment.health.path
+
+    def _url(self, request: UpstreamRequest) -> str:
+        return self._base + _PATHS[request.endpoint]
+
+    async def _request_headers(
+        self, request: UpstreamRequest, url: str, data: bytes
+    ) -> dict[str, str]:
+        """Headers of one request (an adapter that signs each request adds them here)."""
+        return {"x-request-id": request.request_id}
+
+    def _refusal(self, status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+        """The error an answer with this (non-2xx) status and body is, for the router."""
+        return UpstreamStatus(
+            f"deployment {self.deployment.name} answered HTTP {status}",
+            upstream_status=status,
+            body=body,
+            retry_after_s=_seconds(headers.get("retry-after")),
+        )
+
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
-        return await self._post(request, self._base + _PATHS[request.endpoint], request.body)
+        response = await self._post(self._url(request), orjson.dumps(request.body), request)
+        if request.stream and response.status < 300:
+            reply = self._streaming(response)
+            reply.events = _events(response, reply, self.deployment.name)
+            return reply
+        return UpstreamReply(body=await self._read(response), headers=dict(response.headers))
 
     async def _post(
-        self, request: UpstreamRequest, url: str, body: dict[str, Any] | bytes
-    ) -> UpstreamReply:
-        """POST ``body`` (bytes are sent as they are) to ``url``: the upstream's 2xx answer,
-        raw, or its error status as an ``UpstreamError`` (see ``_refusal``)."""
+        self, url: str | URL, data: bytes, request: UpstreamRequest
+    ) -> aiohttp.ClientResponse:
+        """POST ``data``; the response once its headers are in."""
         if self._session is None:
             raise UpstreamUnavailable(f"deployment {self.deployment.name} is not started")
         name = self.deployment.name
@@ -114,12 +132,13 @@ class OpenAIProvider(Provider):
         wait, which = timeouts.first_byte_s, "first_byte_s"
         if request.stream and timeouts.first_token_s < wait:
             wait, which = timeouts.first_token_s, "first_token_s"
+        headers = await self._request_headers(request, str(url), data)
         sent = time.perf_counter()
         try:
-            response = await self._session.post(
+            return await self._session.post(
                 url,
-                data=body if isinstance(body, bytes) else orjson.dumps(body),
-                headers={"x-request-id": request.request_id},
+                data=data,
+                headers=headers,
                 timeout=self._stream_timeout if request.stream else self._timeout,
             )
         except TimeoutError as exc:
@@ -128,35 +147,26 @@ class OpenAIProvider(Provider):
             ) from exc
         except aiohttp.ClientError as exc:
             raise _no_answer(exc, name, time.perf_counter() - sent) from exc
-        if request.stream and response.status < 300:
-            _pace(response, None)  # until the router has the first token (it times that)
-            reply = UpstreamReply(headers=dict(response.headers), pace=partial(_pace, response))
-            reply.events = _events(response, reply, name)
-            return reply
+
+    def _streaming(self, response: aiohttp.ClientResponse) -> UpstreamReply:
+        """The reply of a stream whose 2xx headers are in; its ``events`` still to be set."""
+        _pace(response, None)  # until the router has the first token (it times that)
+        return UpstreamReply(headers=dict(response.headers), pace=partial(_pace, response))
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The whole body of a 2xx answer; an error status raised as ``_refusal`` says."""
+        name = self.deployment.name
         if not response.content.is_eof():  # the rest of the body is still to come
-            _pace(response, timeouts.between_chunks_s)
+            _pace(response, self.deployment.timeouts.between_chunks_s)
         if response.status >= 300:
-            error = await _read_quietly(response)
-            retry_after = _seconds(response.headers.get("retry-after"))
-            raise self._refusal(request, response.status, error, retry_after)
+            body = await _read_quietly(response)
+            raise self._refusal(response.status, body, response.headers)
         try:
-            answer = await response.read()
+            return await response.read()
         except TimeoutError as exc:
             raise UpstreamTimeout(f"deployment {name} stalled mid-answer") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"deployment {name} cut the answer: {exc}") from exc
-        return UpstreamReply(body=answer, headers=dict(response.headers))
-
-    def _refusal(
-        self, request: UpstreamRequest, status: int, body: bytes, retry_after_s: float | None
-    ) -> UpstreamError:
-        """The error an upstream's error status (and body) stands for."""
-        return UpstreamStatus(
-            f"deployment {self.deployment.name} answered HTTP {status}",
-            upstream_status=status,
-            body=body,
-            retry_after_s=retry_after_s,
-        )
 
 
 def _pace(response: aiohttp.ClientResponse, seconds: float | None) -> None:
