@@ -61,7 +61,10 @@ def check_request(body: dict[str, Any]) -> BadRequest | None:
             kind = block.get("type") if isinstance(block, dict) else None
             if kind not in allowed:
                 return _block_refused(f"messages[{i}].content[{j}]", kind)
-    for i, tool in enumerate(body.get("tools") or ()):
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        return BadRequest("'tools' must be a list of tool definitions.", param="tools")
+    for i, tool in enumerate(tools or ()):
         if isinstance(tool, dict) and tool.get("type") not in (None, "custom"):
             return BadRequest(
                 f"tools[{i}] is a server tool ({tool.get('type')!r}), which Chat Completions "
