@@ -11,6 +11,7 @@ server-sent events with ``event:`` lines. Errors are in Anthropic's shape. The c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -46,7 +47,7 @@ class MessagesRoutes:
         config: KeelConfig,
         pipeline: Pipeline,
         identify: Before,
-        visible_models: Any,
+        visible_models: Callable[[Call], list[str]],
     ) -> None:
         self.pipeline = pipeline
         self.identify = identify

@@ -65,6 +65,10 @@ def _upstream_error(body: bytes) -> bytes | None:
         said: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if isinstance(said, dict) and said.get("type") == "error" and isinstance(said.get("error"), dict):
+    if (
+        isinstance(said, dict)
+        and said.get("type") == "error"
+        and isinstance(said.get("error"), dict)
+    ):
         return body
     return None

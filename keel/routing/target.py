@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 from collections import deque
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 from keel.config.schema import DeploymentConfig

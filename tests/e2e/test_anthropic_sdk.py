@@ -30,26 +30,63 @@ def keel(
         "server": {"access_log": False},
         "regions": {"local": {}},
         "deployments": [
-            {"name": "sim-http", "provider": "openai", "base_url": sim_url, "model": "sim-remote",
-             "region": "local", "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}},
-            {"name": "recorder", "provider": "openai", "base_url": recorder_url + "/v1",
-             "model": "upstream-model", "region": "local"},
-            {"name": "down", "provider": "openai", "base_url": dead, "model": "x",
-             "region": "local", "retries": 0, "timeouts": {"connect_s": 1}},
-            {"name": "echo", "provider": "openai", "base_url": faults + "/v1", "model": "e",
-             "region": "local", "retries": 0},
-            {"name": "dear", "provider": "sim", "model": "sim", "region": "local",
-             "sim": {"ttft_ms": 0, "tokens_per_s": 10000},
-             "price": {"input_per_mtok": 0, "output_per_mtok": 1000}},
+            {
+                "name": "sim-http",
+                "provider": "openai",
+                "base_url": sim_url,
+                "model": "sim-remote",
+                "region": "local",
+                "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0},
+            },
+            {
+                "name": "recorder",
+                "provider": "openai",
+                "base_url": recorder_url + "/v1",
+                "model": "upstream-model",
+                "region": "local",
+            },
+            {
+                "name": "down",
+                "provider": "openai",
+                "base_url": dead,
+                "model": "x",
+                "region": "local",
+                "retries": 0,
+                "timeouts": {"connect_s": 1},
+            },
+            {
+                "name": "echo",
+                "provider": "openai",
+                "base_url": faults + "/v1",
+                "model": "e",
+                "region": "local",
+                "retries": 0,
+            },
+            {
+                "name": "dear",
+                "provider": "sim",
+                "model": "sim",
+                "region": "local",
+                "sim": {"ttft_ms": 0, "tokens_per_s": 10000},
+                "price": {"input_per_mtok": 0, "output_per_mtok": 1000},
+            },
         ],
-        "models": {"chat": ["sim-http"], "tools": ["recorder"], "duo": ["down", "sim-http"],
-                   "echo": ["echo"], "dear": ["dear"]},
-        "data_classes": {"redact": {"regions": ["local"],
-                                    "pii": {"prompts": "redact", "answers": "redact"}}},
-        "teams": {"alpha": {"api_keys": [KEY]},
-                  "private": {"api_keys": ["sk-redact"], "data_class": "redact"}},
+        "models": {
+            "chat": ["sim-http"],
+            "tools": ["recorder"],
+            "duo": ["down", "sim-http"],
+            "echo": ["echo"],
+            "dear": ["dear"],
+        },
+        "data_classes": {
+            "redact": {"regions": ["local"], "pii": {"prompts": "redact", "answers": "redact"}}
+        },
+        "teams": {
+            "alpha": {"api_keys": [KEY]},
+            "private": {"api_keys": ["sk-redact"], "data_class": "redact"},
+        },
         "budgets": [{"name": "team-month", "scope": "team", "limit_usd": 0.50, "period": "month"}],
-    }  # fmt: skip
+    }
     with run_keel(tmp_path_factory.mktemp("keel"), config) as (url, _, path):
         yield url, path
 
@@ -111,8 +148,12 @@ def test_messages_stream_text_deltas_assemble_to_the_answer(keel: tuple[str, Pat
 
 def test_raw_stream_has_anthropic_event_lines(keel: tuple[str, Path]) -> None:
     url, _ = keel
-    body = {"model": "chat", "max_tokens": 5, "stream": True,
-            "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+    body = {
+        "model": "chat",
+        "max_tokens": 5,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
     with httpx.stream("POST", url + "/v1/messages", json=body, headers=headers, timeout=30) as r:
         assert r.status_code == 200
@@ -125,8 +166,13 @@ def test_raw_stream_has_anthropic_event_lines(keel: tuple[str, Path]) -> None:
 
 def test_tool_use_round_trip(keel: tuple[str, Path], recorder_url: str) -> None:
     url, _ = keel
-    tools: Any = [{"name": "lookup", "description": "Look a word up",
-                   "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}]  # fmt: skip
+    tools: Any = [
+        {
+            "name": "lookup",
+            "description": "Look a word up",
+            "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+        }
+    ]
     asked: Any = [{"role": "user", "content": "Look up x"}]
     with client(url) as c:
         first = c.messages.create(model="tools", max_tokens=50, tools=tools, messages=asked)
@@ -136,9 +182,13 @@ def test_tool_use_round_trip(keel: tuple[str, Path], recorder_url: str) -> None:
         follow: Any = [
             *asked,
             {"role": "assistant", "content": [b.model_dump() for b in first.content]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
-                                          "content": "x means ten"}]},
-        ]  # fmt: skip
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": use.id, "content": "x means ten"}
+                ],
+            },
+        ]
         c.messages.create(model="tools", max_tokens=50, tools=tools, messages=follow)
     sent = orjson.loads(httpx.get(recorder_url + "/_recorded").json()[-1]["body"])
     assert sent["tools"][0]["function"]["name"] == "lookup"
@@ -150,13 +200,20 @@ def test_tool_use_round_trip(keel: tuple[str, Path], recorder_url: str) -> None:
 def test_a_bad_request_gets_an_anthropic_error_naming_the_field(keel: tuple[str, Path]) -> None:
     url, _ = keel
     with client(url) as c, pytest.raises(anthropic.BadRequestError) as caught:
-        c.messages.create(model="chat", max_tokens=10, extra_body={"top_k": 5},
-                          messages=[{"role": "user", "content": "hi"}])  # fmt: skip
+        c.messages.create(
+            model="chat",
+            max_tokens=10,
+            extra_body={"top_k": 5},
+            messages=[{"role": "user", "content": "hi"}],
+        )
     body = caught.value.response.json()
     assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
     assert "top_k" in body["error"]["message"]
-    raw = httpx.post(url + "/v1/messages", headers={"x-api-key": KEY},
-                     json={"model": "chat", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    raw = httpx.post(
+        url + "/v1/messages",
+        headers={"x-api-key": KEY},
+        json={"model": "chat", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert raw.status_code == 400 and "max_tokens" in raw.json()["error"]["message"]
     with client(url, "sk-wrong") as c, pytest.raises(anthropic.AuthenticationError) as denied:
         c.messages.create(model="chat", max_tokens=5, messages=[{"role": "user", "content": "x"}])
@@ -185,8 +242,12 @@ def test_personal_data_is_redacted_both_ways(
 ) -> None:
     url, _ = keel
     plan(faults, then="echo")
-    prompt: Any = [{"role": "user", "content": [{"type": "text",
-                                                "text": f"Mail {EMAIL} or call {PHONE} today"}]}]  # fmt: skip
+    prompt: Any = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": f"Mail {EMAIL} or call {PHONE} today"}],
+        }
+    ]
     with client(url, "sk-redact") as c:
         if stream:
             with c.messages.stream(model="echo", max_tokens=50, messages=prompt) as s:
@@ -202,7 +263,9 @@ def test_personal_data_is_redacted_both_ways(
 def test_a_budget_refusal_is_a_rate_limit_error(keel: tuple[str, Path]) -> None:
     url, _ = keel
     with client(url) as c, pytest.raises(anthropic.RateLimitError) as caught:
-        c.messages.create(model="dear", max_tokens=1000, messages=[{"role": "user", "content": "x"}])
+        c.messages.create(
+            model="dear", max_tokens=1000, messages=[{"role": "user", "content": "x"}]
+        )
     body = caught.value.response.json()
     assert caught.value.status_code == 429 and body["error"]["type"] == "rate_limit_error"
     assert "max_tokens" in body["error"]["message"]

@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 import pytest
 
+from keel.answer import Event
 from keel.errors import BadRequest, UpstreamError
 from keel.protocols.anthropic import MESSAGES
 from keel.protocols.base import Seen
-from keel.answer import Event
 from keel.translate import MessagesToChat, translator
 from keel.translate.messages_chat.request import to_chat
 from keel.translate.messages_chat.response import to_message
@@ -20,47 +20,92 @@ IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png"
 
 
 def body(**extra: Any) -> dict[str, Any]:
-    return {"model": "m", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}],
-            **extra}  # fmt: skip
+    return {
+        "model": "m",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hi"}],
+        **extra,
+    }
 
 
 def test_a_full_request_is_translated() -> None:
     request = body(
         system=[{"type": "text", "text": "Be terse.", "cache_control": {"type": "ephemeral"}}],
         messages=[
-            {"role": "user", "content": [{"type": "text", "text": "Look"}, IMAGE,
-                                         {"type": "image", "source": {"type": "url",
-                                                                      "url": "https://x/y.png"}}]},
-            {"role": "assistant", "content": [
-                {"type": "text", "text": "Checking."},
-                {"type": "tool_use", "id": "t1", "name": "find", "input": {"q": 1}}]},
-            {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text",
-                                                                          "text": "one"}]},
-                {"type": "tool_result", "tool_use_id": "t2", "content": "bad", "is_error": True},
-                {"type": "text", "text": "And now?"}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Look"},
+                    IMAGE,
+                    {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "t1", "name": "find", "input": {"q": 1}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": [{"type": "text", "text": "one"}],
+                    },
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t2",
+                        "content": "bad",
+                        "is_error": True,
+                    },
+                    {"type": "text", "text": "And now?"},
+                ],
+            },
         ],
-        stop_sequences=["END"], temperature=0.2, top_p=0.9, metadata={"user_id": "u-7"},
+        stop_sequences=["END"],
+        temperature=0.2,
+        top_p=0.9,
+        metadata={"user_id": "u-7"},
         tools=[{"name": "find", "description": "Find", "input_schema": {"type": "object"}}],
         tool_choice={"type": "any", "disable_parallel_tool_use": True},
-    )  # fmt: skip
+    )
     chat = to_chat(request, stream=True)
     assert chat["messages"] == [
         {"role": "system", "content": "Be terse."},
-        {"role": "user", "content": [
-            {"type": "text", "text": "Look"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
-            {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
-        {"role": "assistant", "content": "Checking.", "tool_calls": [
-            {"id": "t1", "type": "function", "function": {"name": "find", "arguments": '{"q":1}'}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Look"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [
+                {
+                    "id": "t1",
+                    "type": "function",
+                    "function": {"name": "find", "arguments": '{"q":1}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "t1", "content": "one"},
         {"role": "tool", "tool_call_id": "t2", "content": "Error: bad"},
         {"role": "user", "content": "And now?"},
-    ]  # fmt: skip
+    ]
     assert chat["stop"] == ["END"] and chat["user"] == "u-7" and chat["max_tokens"] == 64
     assert (chat["temperature"], chat["top_p"]) == (0.2, 0.9)
-    assert chat["tools"] == [{"type": "function", "function": {
-        "name": "find", "description": "Find", "parameters": {"type": "object"}}}]  # fmt: skip
+    assert chat["tools"] == [
+        {
+            "type": "function",
+            "function": {"name": "find", "description": "Find", "parameters": {"type": "object"}},
+        }
+    ]
     assert chat["tool_choice"] == "required" and chat["parallel_tool_calls"] is False
     assert chat["stream"] is True and chat["stream_options"] == {"include_usage": True}
 
@@ -71,15 +116,25 @@ def test_a_full_request_is_translated() -> None:
         ({"top_k": 5}, "top_k"),
         ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "thinking"),
         ({"service_tier": "auto"}, "service_tier"),
-        ({"messages": [{"role": "assistant", "content": [{"type": "thinking", "thinking": "h",
-                                                          "signature": "s"}]}]},
-         "messages[0].content[0].type"),
-        ({"messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]},
-         "messages[0].content[0].type"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "assistant",
+                        "content": [{"type": "thinking", "thinking": "h", "signature": "s"}],
+                    }
+                ]
+            },
+            "messages[0].content[0].type",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}]},
+            "messages[0].content[0].type",
+        ),
         ({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}, "tools[0].type"),
         ({"tools": 5}, "tools"),
     ],
-)  # fmt: skip
+)
 def test_what_chat_cannot_say_is_refused_naming_the_field(
     extra: dict[str, Any], param: str
 ) -> None:
@@ -101,17 +156,25 @@ def test_only_chat_upstreams_get_a_translator() -> None:
 
 
 def chat_answer(message: dict[str, Any], finish: str, **choice: Any) -> bytes:
-    usage = {"prompt_tokens": 20, "completion_tokens": 5,
-             "prompt_tokens_details": {"cached_tokens": 8}}  # fmt: skip
-    answer = {"id": "chatcmpl-abc", "model": "up", "usage": usage,
-              "choices": [{"index": 0, "message": message, "finish_reason": finish, **choice}]}  # fmt: skip
+    usage = {
+        "prompt_tokens": 20,
+        "completion_tokens": 5,
+        "prompt_tokens_details": {"cached_tokens": 8},
+    }
+    answer = {
+        "id": "chatcmpl-abc",
+        "model": "up",
+        "usage": usage,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, **choice}],
+    }
     return orjson.dumps(answer)
 
 
 def test_an_answer_with_a_tool_call_comes_back_as_blocks() -> None:
     call = {"id": "c1", "type": "function", "function": {"name": "find", "arguments": '{"q": 2}'}}
-    raw = chat_answer({"role": "assistant", "content": "Let me look.", "tool_calls": [call]},
-                      "tool_calls")  # fmt: skip
+    raw = chat_answer(
+        {"role": "assistant", "content": "Let me look.", "tool_calls": [call]}, "tool_calls"
+    )
     message = orjson.loads(to_message(body(), raw))
     assert message["id"] == "msg_abc" and message["type"] == "message"
     assert message["content"] == [
@@ -119,8 +182,12 @@ def test_an_answer_with_a_tool_call_comes_back_as_blocks() -> None:
         {"type": "tool_use", "id": "c1", "name": "find", "input": {"q": 2}},
     ]
     assert message["stop_reason"] == "tool_use" and message["stop_sequence"] is None
-    assert message["usage"] == {"input_tokens": 12, "output_tokens": 5,
-                                "cache_read_input_tokens": 8, "cache_creation_input_tokens": 0}  # fmt: skip
+    assert message["usage"] == {
+        "input_tokens": 12,
+        "output_tokens": 5,
+        "cache_read_input_tokens": 8,
+        "cache_creation_input_tokens": 0,
+    }
     # Read back as keel meters it: the prompt counts the cached tokens again.
     assert MESSAGES.answer_tokens(message) == (20, 5, 8)
 
@@ -163,13 +230,25 @@ def translate(payloads: list[bytes], done: bool = True, **request: Any) -> list[
 
 def test_a_text_stream_becomes_messages_events() -> None:
     usage = {"prompt_tokens": 9, "completion_tokens": 2}
-    events = translate([chunk({"role": "assistant", "content": ""}), chunk({"content": "Hel"}),
-                        chunk({"content": "lo"}), chunk({}, "stop"),
-                        chunk(None, usage=usage)])  # fmt: skip
+    events = translate(
+        [
+            chunk({"role": "assistant", "content": ""}),
+            chunk({"content": "Hel"}),
+            chunk({"content": "lo"}),
+            chunk({}, "stop"),
+            chunk(None, usage=usage),
+        ]
+    )
     assert [e["type"] for e in events] == [
-        "message_start", "ping", "content_block_start", "content_block_delta",
-        "content_block_delta", "content_block_stop", "message_delta", "message_stop",
-    ]  # fmt: skip
+        "message_start",
+        "ping",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
     assert events[0]["message"]["id"] == "msg_s" and events[0]["message"]["content"] == []
     assert events[2]["content_block"] == {"type": "text", "text": ""}
     assert "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta") == (
@@ -184,21 +263,34 @@ def test_a_text_stream_becomes_messages_events() -> None:
 
 
 def test_a_tool_call_stream_becomes_a_tool_use_block() -> None:
-    first = {"index": 0, "id": "c9", "type": "function",
-             "function": {"name": "find", "arguments": ""}}  # fmt: skip
-    events = translate([
-        chunk({"content": "Looking."}),
-        chunk({"tool_calls": [first]}),
-        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"q":'}}]}),
-        chunk({"tool_calls": [{"index": 0, "function": {"arguments": " 3}"}}]}),
-        chunk({}, "tool_calls"),
-    ])  # fmt: skip
+    first = {
+        "index": 0,
+        "id": "c9",
+        "type": "function",
+        "function": {"name": "find", "arguments": ""},
+    }
+    events = translate(
+        [
+            chunk({"content": "Looking."}),
+            chunk({"tool_calls": [first]}),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"q":'}}]}),
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": " 3}"}}]}),
+            chunk({}, "tool_calls"),
+        ]
+    )
     starts = [e for e in events if e["type"] == "content_block_start"]
     assert [s["index"] for s in starts] == [0, 1]
-    assert starts[1]["content_block"] == {"type": "tool_use", "id": "c9", "name": "find",
-                                          "input": {}}  # fmt: skip
-    parts = [e["delta"]["partial_json"] for e in events if e.get("delta", {}).get("type")
-             == "input_json_delta"]  # fmt: skip
+    assert starts[1]["content_block"] == {
+        "type": "tool_use",
+        "id": "c9",
+        "name": "find",
+        "input": {},
+    }
+    parts = [
+        e["delta"]["partial_json"]
+        for e in events
+        if e.get("delta", {}).get("type") == "input_json_delta"
+    ]
     assert orjson.loads("".join(parts)) == {"q": 3}
     assert [e["index"] for e in events if e["type"] == "content_block_stop"] == [0, 1]
     assert events[-2]["delta"]["stop_reason"] == "tool_use"
@@ -213,13 +305,17 @@ def test_a_stream_cut_short_gets_no_stop() -> None:
 
 
 def test_a_stream_stopping_at_a_sequence_says_which() -> None:
-    events = translate([chunk({"content": "one two"}), chunk({}, "stop", stop_reason="two")],
-                       stop_sequences=["two"])  # fmt: skip
+    events = translate(
+        [chunk({"content": "one two"}), chunk({}, "stop", stop_reason="two")],
+        stop_sequences=["two"],
+    )
     assert events[-2]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "two"}
 
 
 def test_an_upstream_error_event_is_passed_on_in_messages_form() -> None:
     stream = ChunksToEvents(body())
     out = stream.event(orjson.dumps({"error": {"message": "overloaded", "type": "server_error"}}))
-    assert orjson.loads(out[-1]) == {"type": "error", "error": {"message": "overloaded",
-                                                                "type": "server_error"}}  # fmt: skip
+    assert orjson.loads(out[-1]) == {
+        "type": "error",
+        "error": {"message": "overloaded", "type": "server_error"},
+    }

@@ -26,17 +26,30 @@ from keel.errors import BadRequest
 __all__ = ["check_request", "to_chat"]
 
 _TRANSLATED = frozenset(
-    {"model", "messages", "system", "max_tokens", "stop_sequences", "stream", "temperature",
-     "top_p", "metadata", "tools", "tool_choice"}
-)  # fmt: skip
+    {
+        "model",
+        "messages",
+        "system",
+        "max_tokens",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "metadata",
+        "tools",
+        "tool_choice",
+    }
+)
 _NATIVE_ONLY = {
     "top_k": "Chat Completions has no top_k. Leave it out, or use a model whose deployments "
     "serve the Messages API natively.",
     "thinking": "Chat Completions has no extended thinking. Leave it out, or use a model whose "
     "deployments serve the Messages API natively.",
 }
-_BLOCKS = {"user": frozenset({"text", "image", "tool_result"}),
-           "assistant": frozenset({"text", "tool_use"})}  # fmt: skip
+_BLOCKS = {
+    "user": frozenset({"text", "image", "tool_result"}),
+    "assistant": frozenset({"text", "tool_use"}),
+}
 _NATIVE_HINT = "or use a model whose deployments serve the Messages API natively"
 
 
@@ -102,7 +115,9 @@ def to_chat(body: dict[str, Any], stream: bool) -> dict[str, Any]:
             chat[name] = body[name]
     if body.get("stop_sequences"):
         chat["stop"] = body["stop_sequences"]
-    user = body.get("metadata", {}).get("user_id") if isinstance(body.get("metadata"), dict) else None
+    user = (
+        body.get("metadata", {}).get("user_id") if isinstance(body.get("metadata"), dict) else None
+    )
     if isinstance(user, str):
         chat["user"] = user
     if body.get("tools"):
@@ -214,8 +229,9 @@ def _assistant(blocks: list[Any], where: str) -> dict[str, Any]:
             continue
         arguments = orjson.dumps(block.get("input", {})).decode()
         function = {"name": _str(block.get("name"), f"{at}.name"), "arguments": arguments}
-        calls.append({"id": _str(block.get("id"), f"{at}.id"), "type": "function",
-                      "function": function})  # fmt: skip
+        calls.append(
+            {"id": _str(block.get("id"), f"{at}.id"), "type": "function", "function": function}
+        )
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
     if calls:
         message["tool_calls"] = calls
@@ -224,7 +240,9 @@ def _assistant(blocks: list[Any], where: str) -> dict[str, Any]:
 
 def _tool(tool: Any, where: str) -> dict[str, Any]:
     if not isinstance(tool, dict):
-        raise BadRequest(f"'{where}' must be an object with 'name' and 'input_schema'.", param=where)
+        raise BadRequest(
+            f"'{where}' must be an object with 'name' and 'input_schema'.", param=where
+        )
     function: dict[str, Any] = {"name": _str(tool.get("name"), f"{where}.name")}
     if tool.get("description") is not None:
         function["description"] = _str(tool["description"], f"{where}.description")

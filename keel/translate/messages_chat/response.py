@@ -19,8 +19,12 @@ from keel.errors import UpstreamError
 
 __all__ = ["message_usage", "stop_reason", "to_message", "tool_input"]
 
-_STOPS = {"length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use",
-          "content_filter": "refusal"}  # fmt: skip
+_STOPS = {
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
 
 
 def to_message(request: dict[str, Any], body: bytes) -> bytes:

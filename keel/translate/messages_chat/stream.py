@@ -109,8 +109,12 @@ class ChunksToEvents(StreamTranslator):
         function = function if isinstance(function, dict) else {}
         which = f"tool:{call.get('index', 0)}"
         if self.open != which:
-            block: dict[str, Any] = {"type": "tool_use", "id": call.get("id") or f"toolu_keel_{self.index + 1}",
-                     "name": function.get("name") or "", "input": {}}  # fmt: skip
+            block: dict[str, Any] = {
+                "type": "tool_use",
+                "id": call.get("id") or f"toolu_keel_{self.index + 1}",
+                "name": function.get("name") or "",
+                "input": {},
+            }
             out = self._open(which, block)
         arguments = function.get("arguments")
         if isinstance(arguments, str) and arguments:
