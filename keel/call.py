@@ -99,6 +99,9 @@ class Call:
     copy_of: Call | None = field(default=None, repr=False)  # a shadow copy's call
     # How the stages read its bodies: the client's protocol (OpenAI's unless the edge says).
     protocol: ClientProtocol = field(default=OPENAI, repr=False)
+    # The client's body as it came, while no stage has changed ``body``: an upstream that
+    # speaks the client's protocol gets these bytes with only ``model`` changed.
+    raw: bytes | None = field(default=None, repr=False)
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()

@@ -64,8 +64,10 @@ class MessagesRoutes:
             call.credential = bearer_token(request.headers)
             call.asked_class = request.headers.get("x-keel-data-class")
             call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
-            parse_body(call, await read_body(request, self.max_body), self.limits)
+            raw = await read_body(request, self.max_body)
+            parse_body(call, raw, self.limits)
             check_messages(call.body)
+            call.raw = raw
         except KeelError as exc:  # recorded like any refusal
             refused = exc
         except Exception as exc:

@@ -46,6 +46,7 @@ class PIIRules:
         if guard.found:
             call.guards.append(f"pii:{self.action}:" + ",".join(sorted(guard.found)))
             call.body = body
+            call.raw = None  # the client's bytes hold what the rules took out
 
     def outbound(self, call: Call) -> AnswerRules | None:
         guard = call.pii

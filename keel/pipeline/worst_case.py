@@ -45,6 +45,7 @@ class WorstCase:
         elif hard:
             cap = min(min(b.default_max_tokens for b in hard), self.max_tokens)
             body["max_tokens"] = cap  # the reservation's bound holds only if upstream keeps it
+            call.raw = None
         else:
             cap = 0
         choices = body.get("n")

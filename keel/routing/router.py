@@ -332,9 +332,10 @@ class Router:
         self, call: Call, target: Target, body: dict[str, Any] | None = None
     ) -> UpstreamReply | UpstreamError:
         d = target.deployment
+        raw = call.raw if body is None else None  # a resumed call's body is not the client's
         if body is None:
             body = _upstream_body(call, d)
-        request = UpstreamRequest(call.endpoint, body, call.stream, call.id)
+        request = UpstreamRequest(call.endpoint, body, call.stream, call.id, raw)
         provider = target.sender(call.endpoint)
         assert provider is not None  # routing chose only deployments that take the call
         starts = call.protocol.starts_answer
