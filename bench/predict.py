@@ -1,6 +1,7 @@
 """keel's predictive benchmark: a small tabular model on the Open Inference Protocol v2.
 
-    python bench/predict.py [--quick] [--label L] [--skip-mlserver] [--keep-workdir]
+    python bench/predict.py [--quick] [--model lr|mlp] [--label L] [--skip-mlserver]
+                            [--keep-workdir]
 
 Fits a logistic regression on the breast-cancer data (bench/predict_model.py), then, one after
 the other, each server pinned to core 0 with the load generator (bench/loadgen.py, closed loop)
@@ -162,7 +163,7 @@ def servers(b: Bench, paths: dict[str, Path], row: list[float], mlserver: bool) 
 
 
 def run(args: argparse.Namespace, plan: Plan, pin: procs.Pinning, workdir: Path) -> Row:
-    paths = predict_model.export(workdir / "model")
+    paths = predict_model.export(workdir / "model", args.model)
     row = predict_model.first_row()
     label = expected_label(paths["onnx"], row)
     print("onnxruntime in-process: timing session.run", flush=True)
@@ -188,6 +189,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--label", help="results file label (default: predict or predict-quick)")
     p.add_argument("--skip-mlserver", action="store_true", help="no MLServer rows")
     p.add_argument("--keep-workdir", action="store_true", help="keep configs, models and logs")
+    p.add_argument("--model", choices=sorted(predict_model.MODELS), default="lr",
+                   help="lr: a logistic regression (runs of microseconds); mlp: a wider "
+                   "network whose runs batching amortises")  # fmt: skip
     return p.parse_args()
 
 
@@ -218,7 +222,9 @@ def main() -> None:
 
 def finish(args: argparse.Namespace, plan: Plan, pin: procs.Pinning, result: Row,
            elapsed: float) -> None:  # fmt: skip
-    label = args.label or ("predict-quick" if plan.quick else "predict")
+    label = args.label or ("predict-quick" if plan.quick else "predict") + (
+        "" if args.model == "lr" else f"-{args.model}"
+    )
     table = predict_report.render_table(result["rows"], result["inproc"])
     summary = predict_report.summary(result["rows"], result["inproc"])
     print("\n" + table + "\n\n" + "\n".join(summary))
@@ -230,7 +236,7 @@ def finish(args: argparse.Namespace, plan: Plan, pin: procs.Pinning, result: Row
         "mode": "quick" if plan.quick else "full",
         "plan": dataclasses.asdict(plan),
         "pinning": pin.note,
-        "model": predict_model.MODEL_NOTE,
+        "model": predict_model.model_note(args.model),
         "clients": CLIENTS,
         "machine": report.machine_facts(),
         "versions": versions,

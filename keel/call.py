@@ -15,9 +15,20 @@ if TYPE_CHECKING:  # the types of two stages' slots; neither module imports this
     from keel.protocols.base import ClientProtocol
     from keel.runtime import Prediction
 
-__all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Kind", "Principal", "Usage"]
+__all__ = [
+    "CLIENT_ENDPOINTS",
+    "PROMPT_FIELD",
+    "Attempt",
+    "Call",
+    "Endpoint",
+    "Kind",
+    "Principal",
+    "Usage",
+]
 
 Endpoint = Literal["chat", "completions", "embeddings", "infer", "messages"]
+# The endpoints a client reaches LLM deployments by (infer is the predictive models').
+CLIENT_ENDPOINTS: tuple[Endpoint, ...] = ("chat", "completions", "embeddings", "messages")
 # What a call is: one a client made, or the copy of one sent to a shadow deployment.
 Kind = Literal["call", "shadow"]
 

@@ -153,7 +153,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPath:
     gateway = Gateway(config, access_log)
-    api = OpenAIRoutes(config, gateway.pipeline, gateway.identify, gateway.router.visible_models)
+    api = OpenAIRoutes(
+        config,
+        gateway.pipeline,
+        gateway.identify,
+        gateway.router.visible_models,
+        gateway.router.protocols,
+    )
     messages = MessagesRoutes(
         config, gateway.pipeline, gateway.identify, gateway.router.visible_models
     )

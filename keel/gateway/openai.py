@@ -66,10 +66,12 @@ class OpenAIRoutes:
         pipeline: Pipeline,
         identify: Before,
         visible_models: Callable[[Call], list[str]],
+        protocols: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.identify = identify  # for the model list: who may see which models
         self.visible_models = visible_models
+        self.protocols = protocols
         self.max_body = config.server.max_body_bytes
         self.deadline_s = config.server.deadline_s
         self.limits = config.limits
@@ -103,7 +105,7 @@ class OpenAIRoutes:
 
     async def list_models(self, request: Request) -> Response:
         call = await self._identified(request)
-        data = [_model_card(name) for name in self.visible_models(call)]
+        data = [self._model_card(name) for name in self.visible_models(call)]
         return Response(orjson.dumps({"object": "list", "data": data}), 200, media_type=_JSON)
 
     async def get_model(self, request: Request) -> Response:
@@ -111,7 +113,7 @@ class OpenAIRoutes:
         name = request.path_params["model"]
         if name not in self.visible_models(call):
             raise ModelNotFound(f"The model {name!r} does not exist or your key may not use it.")
-        return Response(orjson.dumps(_model_card(name)), 200, media_type=_JSON)
+        return Response(orjson.dumps(self._model_card(name)), 200, media_type=_JSON)
 
     async def _identified(self, request: Request) -> Call:
         call = Call(
@@ -122,6 +124,9 @@ class OpenAIRoutes:
         await self.identify.before(call)
         return call
 
-
-def _model_card(name: str) -> dict[str, object]:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "keel"}
+    def _model_card(self, name: str) -> dict[str, object]:
+        """OpenAI's model object, and how each of keel's client endpoints reaches the model
+        (``{"chat": "native", "messages": "translated"}``; see docs/protocols.md)."""
+        protocols = self.protocols(name) if self.protocols is not None else {}
+        keel = {"protocols": protocols}
+        return {"id": name, "object": "model", "created": 0, "owned_by": "keel", "keel": keel}

@@ -41,6 +41,7 @@ class AnthropicProvider(OpenAIProvider):
     """An Anthropic Messages API deployment (``provider: anthropic``)."""
 
     endpoints = frozenset({"chat", "messages"})
+    translates = frozenset({"chat"})
 
     def _auth_headers(self) -> dict[str, str]:
         d = self.deployment

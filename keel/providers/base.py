@@ -57,6 +57,9 @@ class Provider(ABC):
 
     #: The endpoints this provider can serve.
     endpoints: frozenset[Endpoint] = frozenset({"chat", "completions", "embeddings"})
+    #: Of those, the ones it serves by translating to its own wire format (the rest pass
+    #: through in the client's protocol).
+    translates: frozenset[Endpoint] = frozenset()
 
     def __init__(self, deployment: DeploymentConfig) -> None:
         self.deployment = deployment

@@ -58,6 +58,7 @@ class BedrockProvider(OpenAIProvider):
     """One Bedrock model (chat), by model id, inference profile or ARN."""
 
     endpoints = frozenset({"chat"})
+    translates = frozenset({"chat"})
     _credentials: Credentials | None = None
     _frozen: ReadOnlyCredentials | None = None
     _frozen_at = 0.0

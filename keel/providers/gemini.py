@@ -46,6 +46,7 @@ class GeminiProvider(OpenAIProvider):
     """One Gemini model (chat)."""
 
     endpoints = frozenset({"chat"})
+    translates = frozenset({"chat"})
 
     async def start(self) -> None:
         await super().start()

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from keel.answer import Answer, Event, Item, Items, Resumed
-from keel.call import Attempt, Call
+from keel.call import CLIENT_ENDPOINTS, Attempt, Call
 from keel.config.schema import DeploymentConfig, ErrorPolicy, KeelConfig, ModelConfig
 from keel.errors import (
     CLIENT_KINDS,
@@ -101,6 +101,20 @@ class Router:
     def visible_models(self, call: Call) -> list[str]:
         principal = call.principal
         return [m for m in self.models if principal is None or principal.may_use(m)]
+
+    def protocols(self, model: str) -> dict[str, str]:
+        """How each client endpoint reaches the model: ``native`` if one of its deployments
+        takes it as the client sent it, ``translated`` if one can through a translator (keel's,
+        or its adapter's own); endpoints none can are left out."""
+        found: dict[str, str] = {}
+        for target in self.models.get(model, ()):
+            provider = target.provider
+            for endpoint in CLIENT_ENDPOINTS:
+                if endpoint in provider.endpoints - provider.translates:
+                    found[endpoint] = "native"
+                elif endpoint not in found and target.sender(endpoint) is not None:
+                    found[endpoint] = "translated"
+        return {e: found[e] for e in CLIENT_ENDPOINTS if e in found}
 
     def candidates(self, call: Call) -> tuple[Target, ...]:
         targets = self.models.get(call.model)

@@ -176,3 +176,12 @@ def test_a_pii_rule_sends_the_changed_body_not_the_clients_bytes(native: Native)
     (sent,) = native.recorded("pii MARK")
     assert EMAIL not in sent["body"]
     assert orjson.loads(sent["body"])["model"] == "claude-a"
+
+
+def test_the_model_list_says_how_each_protocol_reaches_the_model(native: Native) -> None:
+    listed = httpx.get(
+        native.url + "/v1/models", headers={"authorization": f"Bearer {KEY}"}, timeout=60
+    ).json()
+    (card,) = [m for m in listed["data"] if m["id"] == "claude"]
+    # Messages pass through; chat is the adapter's translation.
+    assert card["keel"]["protocols"] == {"chat": "translated", "messages": "native"}

@@ -139,6 +139,15 @@ def test_models_lists_what_the_key_may_use(gateway: tuple[str, Path]) -> None:
     assert {m.id for m in client(url).models.list()} == {"chat", "echo", "embed", "broken"}
     assert [m.id for m in client(url, OTHER_KEY).models.list()] == ["chat"]
     assert client(url).models.retrieve("chat").id == "chat"
+    cards = {m.id: (m.model_extra or {})["keel"]["protocols"] for m in client(url).models.list()}
+    # OpenAI-compatible upstreams: their own endpoints natively, Messages through keel.
+    assert cards["chat"] == {
+        "chat": "native",
+        "completions": "native",
+        "embeddings": "native",
+        "messages": "translated",
+    }
+    assert cards["embed"] == {"embeddings": "native"}
 
 
 def test_unknown_fields_pass_through_both_ways(
