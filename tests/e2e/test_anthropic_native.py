@@ -6,6 +6,7 @@ call; a PII rule that changes the prompt sends the changed body, not the client'
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.e2e.procs import free_port, run_keel, run_process
+from keel.audit.canonical import canonical
+from tests.e2e.procs import free_port, keel_cli, run_keel, run_process
 
 KEY, PII_KEY = "sk-test-native", "sk-test-native-pii"
 UPSTREAM = Path(__file__).parents[1] / "providers" / "anthropic_upstream.py"
@@ -26,10 +28,11 @@ EMAIL = "anna.schmidt@example.com"
 
 
 class Native:
-    def __init__(self, url: str, upstream: str, db: Path) -> None:
+    def __init__(self, url: str, upstream: str, config: Path) -> None:
         self.url = url
         self.upstream = upstream
-        self.db = db
+        self.config = config
+        self.db = config.parent / "keel.db"
 
     def client(self, key: str = KEY) -> anthropic.Anthropic:
         return anthropic.Anthropic(base_url=self.url, api_key=key, max_retries=0, timeout=60)
@@ -70,12 +73,13 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Native]:
     with run_process(args, upstream + "/health", tmp / "upstream.log"):
         config = {
             "server": {"access_log": False},
-            "regions": {"eu": {}},
+            "regions": {"eu": {}, "us": {}},
             "deployments": [
                 deployment("a", upstream, retries=0, breaker={"enabled": False}),
                 deployment("b", upstream),
+                deployment("us", upstream, region="us"),
             ],
-            "models": {"claude": ["a", "b"]},
+            "models": {"claude": ["a", "b"], "claude-us": ["us"]},
             "data_classes": {"personal": {"regions": ["eu"], "pii": {"prompts": "redact"}}},
             "teams": {
                 "t": {"api_keys": [KEY]},
@@ -83,7 +87,7 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Native]:
             },
         }
         with run_keel(tmp, config) as (url, _, path):
-            yield Native(url, upstream, path.parent / "keel.db")
+            yield Native(url, upstream, path)
 
 
 # Written by hand: spacing, key order, a float spelt 0.50 and fields no SDK knows.
@@ -185,3 +189,33 @@ def test_the_model_list_says_how_each_protocol_reaches_the_model(native: Native)
     (card,) = [m for m in listed["data"] if m["id"] == "claude"]
     # Messages pass through; chat is the adapter's translation.
     assert card["keel"]["protocols"] == {"chat": "translated", "messages": "native"}
+
+
+def test_residency_holds_on_messages(native: Native) -> None:
+    """The personal data class is pinned to eu: a model that runs only in us is refused."""
+    with pytest.raises(anthropic.PermissionDeniedError) as refused:
+        native.client(PII_KEY).messages.create(
+            model="claude-us", max_tokens=32, messages=[{"role": "user", "content": "where"}]
+        )
+    assert refused.value.body["error"]["type"] == "permission_error"  # type: ignore[index]
+    assert native.recorded("where") == []  # nothing left for us
+    row = native.row(refused.value.response.headers["x-request-id"])
+    assert row["status"] == 403 and row["endpoint"] == "messages"
+
+
+def test_messages_are_audited_and_the_chain_verifies(native: Native) -> None:
+    system = "Be brief."
+    turns = [{"role": "user", "content": "audit MARK"}]
+    raw = native.client().messages.with_raw_response.create(
+        model="claude", max_tokens=32, system=system, messages=turns
+    )
+    request_id = raw.http_response.headers["x-request-id"]
+    verified = keel_cli("audit", "verify", "--config", str(native.config), check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    exported = keel_cli("audit", "export", "--since", "1h", "--config", str(native.config))
+    records = {r["request_id"]: r for r in map(orjson.loads, exported.stdout.splitlines())}
+    record = records[request_id]
+    prompt = {"system": system, "messages": turns}
+    assert record["prompt_sha256"] == hashlib.sha256(canonical(prompt)).hexdigest()
+    assert record["answer_sha256"] == hashlib.sha256(raw.http_response.content).hexdigest()
+    assert (record["deployment"], record["region"], record["decision"]) == ("a", "eu", "allowed")
