@@ -7,9 +7,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from keel.protocols.openai import OPENAI, PROMPT_FIELD
+
 if TYPE_CHECKING:  # the types of two stages' slots; neither module imports this one
     from keel.guard.pii.policy import RequestGuard
     from keel.pipeline.admission import Admission
+    from keel.protocols.base import ClientProtocol
     from keel.runtime import Prediction
 
 __all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Kind", "Principal", "Usage"]
@@ -17,13 +20,6 @@ __all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Kind", "Principal", "
 Endpoint = Literal["chat", "completions", "embeddings", "infer", "messages"]
 # What a call is: one a client made, or the copy of one sent to a shadow deployment.
 Kind = Literal["call", "shadow"]
-# The body field that holds each endpoint's prompt.
-PROMPT_FIELD: dict[Endpoint, str] = {
-    "chat": "messages",
-    "completions": "prompt",
-    "embeddings": "input",
-    "infer": "inputs",  # a prediction: the tensors' names, types, shapes and data hashes
-}
 
 
 @dataclass(slots=True)
@@ -101,6 +97,8 @@ class Call:
     kind: Kind = "call"
     prediction: Prediction | None = field(default=None, repr=False)  # a predictive model's call
     copy_of: Call | None = field(default=None, repr=False)  # a shadow copy's call
+    # How the stages read its bodies: the client's protocol (OpenAI's unless the edge says).
+    protocol: ClientProtocol = field(default=OPENAI, repr=False)
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()

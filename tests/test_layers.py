@@ -7,6 +7,10 @@
 - ``providers/`` import neither ``pipeline/`` nor ``routing/``;
 - ``store/`` and ``state/`` do not import ``pipeline/``;
 - ``runtime/`` (model sessions) imports none of ``pipeline/``, ``routing/``, ``gateway/``;
+- ``translate/`` (protocol translators, wrapped around providers) sits below ``routing/``: it
+  imports none of ``pipeline/``, ``routing/``, ``gateway/``; ``providers/`` do not import it;
+- ``protocols/`` (how a client protocol's bodies are read) imports none of ``pipeline/``,
+  ``routing/``, ``providers/``, ``translate/``, ``gateway/``;
 - ``config/`` imports nothing of keel but ``config/`` and ``keel.errors``;
 - ``commands/`` (the control plane) is imported by the CLI only;
 - no two packages import each other, directly or round a cycle. Imports made only for type
@@ -107,6 +111,12 @@ RULES = [
      ("keel.pipeline",)),
     ("model runtimes know no request path", ("keel.runtime",),
      ("keel.pipeline", "keel.routing", "keel.gateway", "starlette")),
+    ("translators sit below routing", ("keel.translate",),
+     ("keel.pipeline", "keel.routing", "keel.gateway", "starlette")),
+    ("client protocols only read bodies", ("keel.protocols",),
+     ("keel.pipeline", "keel.routing", "keel.providers", "keel.translate", "keel.gateway",
+      "starlette")),
+    ("providers know no translator", ("keel.providers",), ("keel.translate",)),
 ]  # fmt: skip
 
 

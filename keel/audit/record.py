@@ -2,7 +2,8 @@
 keel decided and which guards fired, its cost, and hashes of the prompt and the answer.
 
 ``prompt_sha256`` is the SHA-256 of the canonical JSON (keel.audit.canonical) of the body's
-prompt field (``messages``, ``prompt`` or ``input``) as keel sent it on; ``answer_sha256`` is the
+prompt (``messages``, ``prompt`` or ``input``; Anthropic's ``system`` and ``messages``, see
+keel.protocols) as keel sent it on; ``answer_sha256`` is the
 SHA-256 of the answer's body bytes as the client got them, or of a stream's text (UTF-8). The
 texts themselves are kept only when ``call.audit_full_text`` is set (a data class says so).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from keel.audit.canonical import canonical, sha256_hex
-from keel.call import PROMPT_FIELD, Call
+from keel.call import Call
 
 __all__ = ["call_record"]
 
@@ -20,7 +21,7 @@ __all__ = ["call_record"]
 def call_record(call: Call) -> dict[str, Any]:
     """The record of ``call`` (of its kind: call, or shadow for a shadow copy); no I/O."""
     principal, usage = call.principal, call.usage
-    prompt = call.body.get(PROMPT_FIELD[call.endpoint])
+    prompt = call.protocol.prompt(call.endpoint, call.body)
     user = call.body.get("user")
     if not isinstance(user, str) and principal is not None:
         user = principal.user  # a token's user claim

@@ -23,6 +23,7 @@ from keel.config.schema import KeelConfig
 from keel.errors import KeelError
 from keel.gateway.admin import AdminRoutes
 from keel.gateway.admin_models import AdminModelRoutes
+from keel.gateway.anthropic import MessagesRoutes
 from keel.gateway.feedback import FeedbackRoutes
 from keel.gateway.oip import OIPRoutes
 from keel.gateway.openai import OpenAIRoutes
@@ -153,6 +154,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPath:
     gateway = Gateway(config, access_log)
     api = OpenAIRoutes(config, gateway.pipeline, gateway.identify, gateway.router.visible_models)
+    messages = MessagesRoutes(
+        config, gateway.pipeline, gateway.identify, gateway.router.visible_models
+    )
     admin_api = AdminRoutes(config, gateway.store, gateway.ledger)
     registry = AdminModelRoutes(
         config, admin_api, gateway.store, gateway.predictor.artifacts, gateway.predictor.cache.wake
@@ -201,6 +205,8 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/v1/chat/completions", api.chat, methods=["POST"]),
         Route("/v1/completions", api.completions, methods=["POST"]),
         Route("/v1/embeddings", api.embeddings, methods=["POST"]),
+        Route("/v1/messages", messages.messages, methods=["POST"]),
+        Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         Route("/v1/models", api.list_models, methods=["GET"]),
         Route("/v1/feedback", feedback.post, methods=["POST"]),
         Route("/v1/models/{model:path}", api.get_model, methods=["GET"]),
@@ -240,7 +246,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     )
     app.state.gateway = gateway
     hot: dict[str, Handler] = {"/v1/chat/completions": api.chat, "/v1/completions": api.completions,
-           "/v1/embeddings": api.embeddings}  # fmt: skip
+           "/v1/embeddings": api.embeddings, "/v1/messages": messages.messages}  # fmt: skip
     return HotPath(app, hot)
 
 
@@ -278,7 +284,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = (
             f"No route {request.url.path}. keel serves /v1/chat/completions, "
-            "/v1/completions, /v1/embeddings, /v1/models and /v1/feedback; "
+            "/v1/completions, /v1/embeddings, /v1/messages, /v1/models and /v1/feedback; "
             "GET /openapi.json describes every route."
         )
     elif exc.status_code == 405:

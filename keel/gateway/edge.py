@@ -185,7 +185,7 @@ def _check_prompt(endpoint: Endpoint, body: dict[str, Any], limits: LimitsConfig
     value = body.get(name)
     if value is None:
         raise BadRequest(f"The field '{name}' is required.", param=name)
-    if endpoint == "chat":
+    if endpoint in ("chat", "messages"):
         if not isinstance(value, list) or not value:
             raise BadRequest("'messages' must be a non-empty list of messages.", param=name)
         if len(value) > limits.max_messages:

@@ -303,6 +303,51 @@ class OipModel(_Open):
     outputs: list[dict[str, Any]]
 
 
+class AnthropicErrorDetail(_Open):
+    type: str = Field(description="Anthropic's error type, e.g. invalid_request_error.")
+    message: str = Field(description="What went wrong and what to do about it.")
+
+
+class AnthropicError(_Open):
+    """Every error on the Messages routes has this shape (Anthropic's)."""
+
+    type: Literal["error"]
+    error: AnthropicErrorDetail
+
+
+class MessagesRequest(_Open):
+    """Anthropic's Messages request; fields keel does not read pass on to native upstreams."""
+
+    model: str = Field(min_length=1, max_length=MODEL_MAX, examples=["m"])
+    messages: list[dict[str, Any]] = Field(min_length=1, description="At most limits.max_messages.")
+    max_tokens: int = Field(ge=1, description="At most limits.max_tokens.")
+    system: str | list[dict[str, Any]] | None = None
+    stream: bool | None = False
+
+
+class MessagesAnswer(_Open):
+    id: str
+    type: Literal["message"]
+    role: Literal["assistant"]
+    content: list[dict[str, Any]]
+    model: str | None
+    stop_reason: str | None
+    stop_sequence: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class CountTokensRequest(_Open):
+    model: str = Field(min_length=1, max_length=MODEL_MAX, examples=["m"])
+    messages: list[dict[str, Any]] = Field(min_length=1)
+    system: str | list[dict[str, Any]] | None = None
+
+
+class TokenCount(_Closed):
+    """An estimate (about four characters a token); ``x-keel-estimated: true`` says so."""
+
+    input_tokens: int
+
+
 class OipServer(_Open):
     name: str
     version: str
@@ -347,4 +392,9 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     OipModel,
     OipServer,
     OipState,
+    AnthropicError,
+    MessagesRequest,
+    MessagesAnswer,
+    CountTokensRequest,
+    TokenCount,
 )

@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from keel.answer import Answer, Event, Resumed
 from keel.call import Call
+from keel.errors import KeelError
 
 __all__ = ["EventStream"]
 
@@ -47,14 +48,10 @@ class EventStream(Response):
     async def _forward(self, send: Send) -> None:
         call, events = self.call, self.answer.events
         assert events is not None
-        strip_usage = not call.client_wants_usage
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             async for item in events:
-                if isinstance(item, Resumed):
-                    body = _resumed(item)
-                else:
-                    body = b"".join([_frame(event, strip_usage) for event in item])
+                body = _resumed(item) if isinstance(item, Resumed) else self.frames(item)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
         except asyncio.CancelledError:
             pass  # the client went away: closing the stream records it so
@@ -62,11 +59,19 @@ class EventStream(Response):
             await events.aclose()  # ends the call, if the stream did not run to its end
         if call.status == 499:
             return
-        failure = self.answer.ended
-        tail = _DONE if failure is None else b"data: " + failure.to_body() + b"\n\n"
+        tail = self.tail(self.answer.ended)
         if call.id != self.sent_id:  # taken (keel.store.request_ids): say which id it got
             tail = _renamed(self.sent_id, call.id) + tail
         await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    def frames(self, events: list[Event]) -> bytes:
+        """The SSE frames of events that arrived together."""
+        strip_usage = not self.call.client_wants_usage
+        return b"".join([_frame(event, strip_usage) for event in events])
+
+    def tail(self, failure: KeelError | None) -> bytes:
+        """What ends the stream: ``[DONE]``, or the error that broke it."""
+        return _DONE if failure is None else b"data: " + failure.to_body() + b"\n\n"
 
 
 def _resumed(item: Resumed) -> bytes:

@@ -16,6 +16,9 @@ from keel.pipeline.pii_rules import AnswerRules, PIIRules
 
 __all__ = ["Guard"]
 
+# The endpoints whose prompts are conversations: screened for prompt injection.
+_SCREENED = frozenset({"chat", "messages"})
+
 
 class Guard:
     def __init__(self, config: KeelConfig) -> None:
@@ -29,7 +32,7 @@ class Guard:
             return
         spec = self.classes[call.data_class]
         call.audit_full_text = spec.audit_text
-        if spec.injection.action != "off" and call.endpoint == "chat":
+        if spec.injection.action != "off" and call.endpoint in _SCREENED:
             self._screen(call, spec)
         rules = self.pii[call.data_class]
         if rules is not None:
@@ -43,8 +46,7 @@ class Guard:
         return rules.outbound(call)
 
     def _screen(self, call: Call, spec: DataClassConfig) -> None:
-        messages = call.body.get("messages")
-        found = injection.screen(messages if isinstance(messages, list) else [])
+        found = injection.screen(call.protocol.screened_messages(call.body))
         action: injection.Action = "block" if spec.injection.action == "block" else "flag"
         verdict = injection.decide(found, spec.injection.threshold, action)
         if verdict.outcome != "pass":

@@ -13,12 +13,15 @@ from keel.answer import Event
 from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
-from keel.guard.pii.chat import map_answer_text
 from keel.guard.pii.entities import Kind
 from keel.guard.pii.policy import PiiActions, RequestGuard, blocked_message
-from keel.guard.pii.stream import ChunkGuard, StreamGuard
+from keel.guard.pii.stream import StreamGuard
+from keel.protocols import ClientProtocol, EventGuard
 
 __all__ = ["AnswerRules", "PIIRules"]
+
+# The endpoints whose prompts are conversations the rules walk (text, text blocks).
+_CONVERSATIONS = frozenset({"chat", "messages"})
 
 
 class PIIRules:
@@ -34,9 +37,9 @@ class PIIRules:
     def inbound(self, call: Call) -> None:
         guard = RequestGuard(self.inbound_policy)
         call.pii = guard
-        if self.action == "allow" or call.endpoint != "chat":
+        if self.action == "allow" or call.endpoint not in _CONVERSATIONS:
             return
-        body, blocked = guard.inbound(call.body)
+        body, blocked = guard.inbound(call.body, call.protocol.map_prompt_text)
         if blocked:
             call.guards.append("pii:block:" + ",".join(blocked))
             raise BadRequest(blocked_message(blocked), code="pii_blocked")
@@ -48,7 +51,7 @@ class PIIRules:
         guard = call.pii
         if guard is None or not self._acts(guard):
             return None
-        return AnswerRules(self.out_kinds, guard)
+        return AnswerRules(self.out_kinds, guard, call.protocol)
 
     def _acts(self, guard: RequestGuard) -> bool:
         return bool(self.out_kinds) or guard.pseudonymiser is not None
@@ -58,10 +61,13 @@ class AnswerRules:
     """One call's answer as its data class lets it leave: personal data redacted, its own
     pseudonyms restored; a whole body, or each streamed chunk across chunk boundaries."""
 
-    def __init__(self, kinds: frozenset[Kind], guard: RequestGuard) -> None:
+    def __init__(
+        self, kinds: frozenset[Kind], guard: RequestGuard, protocol: ClientProtocol
+    ) -> None:
         self.kinds = kinds
         self.request = guard
-        self.chunks: ChunkGuard | None = None
+        self.protocol = protocol
+        self.chunks: EventGuard | None = None
 
     def body(self, body: Event) -> None:
         answer = body.data
@@ -69,20 +75,18 @@ class AnswerRules:
             return  # not an answer the meter will take either
         guard = self.request
         text_guard = StreamGuard(self.kinds, guard.pseudonymiser, labels=guard.labels)
-        guarded = map_answer_text(answer, text_guard.apply)
+        guarded = self.protocol.map_answer_text(answer, text_guard.apply)
         if guarded is not answer:  # an answer with nothing to change leaves byte for byte
             body.replace(guarded)
 
     def events(self, events: list[Event]) -> list[Event]:
         if self.chunks is None:
-            guard = self.request
-            self.chunks = ChunkGuard(self.kinds, guard.pseudonymiser, labels=guard.labels)
-        for event in events:
-            chunk = event.data
-            if chunk is not None and chunk.get("choices"):
-                self.chunks.feed(chunk)  # in place
-                event.changed()
-        return events
+            self.chunks = self.protocol.event_guard(self._text_guard)
+        return self.chunks.feed(events)
+
+    def _text_guard(self) -> StreamGuard:
+        guard = self.request
+        return StreamGuard(self.kinds, guard.pseudonymiser, labels=guard.labels)
 
     def end(self) -> None:
         return None

@@ -103,7 +103,7 @@ class Shadow:
         body["model"] = lane.deployment.model
         twin = Call(id=call.id, endpoint=call.endpoint, body=body, model=call.model,
                     stream=False, principal=call.principal, kind="shadow",
-                    copy_of=call)  # fmt: skip
+                    copy_of=call, protocol=call.protocol)  # fmt: skip
         lane.in_flight += 1
         # Nobody waits for a shadow's record; a failed commit is logged by the ledger.
         self.shadows.launch(lane.pipeline.run(twin))

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from keel.call import PROMPT_FIELD, Call
+from keel.call import Call
 from keel.config.finops import BudgetConfig
 from keel.config.prices import Price
 from keel.config.schema import KeelConfig
@@ -65,7 +65,7 @@ class WorstCase:
 
 
 def prompt_bytes(call: Call) -> int:
-    prompt: Any = call.body.get(PROMPT_FIELD[call.endpoint])
+    prompt: Any = call.protocol.prompt(call.endpoint, call.body)
     return len(orjson.dumps(prompt)) if prompt is not None else 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from keel.answer import Event, starts_answer
@@ -20,9 +21,14 @@ __all__ = ["await_first_token", "close_events"]
 
 
 async def await_first_token(
-    reply: UpstreamReply, timeouts: TimeoutsConfig, name: str, started: float
+    reply: UpstreamReply,
+    timeouts: TimeoutsConfig,
+    name: str,
+    started: float,
+    starts: Callable[[dict[str, Any]], bool] = starts_answer,
 ) -> None:
-    """Read the stream up to its first token, within ``first_token_s`` of ``started``."""
+    """Read the stream up to its first token, within ``first_token_s`` of ``started``;
+    ``starts`` says which event carries it (the client protocol's reader)."""
     events = reply.events
     assert events is not None
     wait = timeouts.first_token_s - (time.perf_counter() - started)
@@ -31,7 +37,7 @@ async def await_first_token(
             async for payloads in events:
                 read = [Event(p) for p in payloads]  # parsed here once, for every reader
                 reply.prefetched.append(read)
-                if _first_token_in(read, name):
+                if _first_token_in(read, name, starts):
                     break
             else:
                 if not reply.done:
@@ -48,7 +54,9 @@ async def await_first_token(
         reply.pace(timeouts.between_chunks_s)
 
 
-def _first_token_in(events: list[Event], name: str) -> bool:
+def _first_token_in(
+    events: list[Event], name: str, starts: Callable[[dict[str, Any]], bool]
+) -> bool:
     for event in events:
         data = event.data
         if data is None:
@@ -57,7 +65,7 @@ def _first_token_in(events: list[Event], name: str) -> bool:
         if isinstance(error, dict):
             message = error.get("message", "unknown error")
             raise UpstreamError(f"deployment {name} failed before its first token: {message}")
-        if starts_answer(data):
+        if starts(data):
             return True
     return False
 

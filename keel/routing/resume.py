@@ -20,9 +20,9 @@ __all__ = ["Splice", "continuation", "resumable"]
 
 
 def resumable(call: Call) -> bool:
-    """One text answer (not several choices) is what a splice can continue."""
-    n = call.body.get("n")
-    return call.endpoint in ("chat", "completions") and n in (None, 1)
+    """One text answer (not several choices) of chat chunks is what a splice can continue;
+    the call's protocol says (a Messages stream, native or translated, is not resumed)."""
+    return call.protocol.chat_chunks and call.protocol.resumable(call.endpoint, call.body)
 
 
 def continuation(

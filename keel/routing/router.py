@@ -49,10 +49,12 @@ from keel.routing.split import Split
 from keel.routing.strategies import LatencyWatch, order
 from keel.routing.stream import Progress
 from keel.routing.target import Target
+from keel.translate import Translated
 
 __all__ = ["Router", "Target", "retry_wait"]
 
 _ENDPOINT_NAMES = {
+    "messages": "messages",
     "chat": "chat completions",
     "completions": "completions",
     "embeddings": "embeddings",
@@ -120,6 +122,8 @@ class Router:
         if not usable:
             if call.data_class is not None and self._serving(call, call.model, anywhere=True):
                 raise self._residency(call)
+            if (refused := self._untranslatable(call)) is not None:
+                raise refused
             raise UnsupportedOperation(
                 f"The model {call.model!r} does not serve {_ENDPOINT_NAMES[call.endpoint]}.",
                 param="model",
@@ -141,7 +145,9 @@ class Router:
     ) -> AsyncGenerator[Item, None]:
         """The stream's events; if it breaks, carry on from a fallback while one can."""
         # What was sent is followed where another deployment could carry the stream on.
-        progress = Progress(len(route) > 1 and self._may_resume(call))
+        protocol = call.protocol
+        finishes = None if protocol.chat_chunks else protocol.finishes
+        progress = Progress(len(route) > 1 and self._may_resume(call), finishes)
         splice: Splice | None = None
         try:
             while True:
@@ -190,11 +196,30 @@ class Router:
     def _serving(self, call: Call, model: str, anywhere: bool = False) -> tuple[Target, ...]:
         """The model's deployments that serve the call's endpoint, in the regions its data
         class allows: the one filter no failover, retry, canary or resume ever relaxes."""
-        serving = tuple(t for t in self.models[model] if call.endpoint in t.provider.endpoints)
+        serving = tuple(t for t in self.models[model] if self._sends(call, t))
         if call.data_class is None or anywhere:
             return serving
         allowed = self.regions_of[call.data_class]
         return tuple(t for t in serving if t.deployment.region in allowed)
+
+    def _sends(self, call: Call, target: Target) -> bool:
+        """Can the call go to the deployment: natively, or translated (when the translator
+        can say everything the request asks)?"""
+        sender = target.sender(call.endpoint)
+        if sender is None:
+            return False
+        return not isinstance(sender, Translated) or sender.translator.refusal(call.body) is None
+
+    def _untranslatable(self, call: Call) -> KeelError | None:
+        """Why the model's deployments that would take the call translated cannot: a 400
+        naming the field, when no deployment takes it natively either."""
+        for target in self.models[call.model]:
+            sender = target.sender(call.endpoint)
+            if isinstance(sender, Translated):
+                refused = sender.translator.refusal(call.body)
+                if refused is not None:
+                    return refused
+        return None
 
     def _residency(self, call: Call) -> ResidencyViolation:
         allowed = ", ".join(sorted(self.regions_of[call.data_class or ""]))
@@ -310,18 +335,21 @@ class Router:
         if body is None:
             body = _upstream_body(call, d)
         request = UpstreamRequest(call.endpoint, body, call.stream, call.id)
+        provider = target.sender(call.endpoint)
+        assert provider is not None  # routing chose only deployments that take the call
+        starts = call.protocol.starts_answer
         started = time.perf_counter()
         remaining = call.remaining_s()
         try:
             if remaining < d.timeouts.total_s:
                 async with asyncio.timeout(remaining):
-                    reply = await target.provider.send(request)
+                    reply = await provider.send(request)
                     if reply.events is not None:
-                        await await_first_token(reply, d.timeouts, d.name, started)
+                        await await_first_token(reply, d.timeouts, d.name, started, starts)
             else:  # the upstream's own total timeout ends the call first: no timer needed
-                reply = await target.provider.send(request)
+                reply = await provider.send(request)
                 if reply.events is not None:
-                    await await_first_token(reply, d.timeouts, d.name, started)
+                    await await_first_token(reply, d.timeouts, d.name, started, starts)
         except UpstreamError as exc:
             return _failed(call, d.name, exc, started)
         except TimeoutError:
@@ -440,10 +468,15 @@ def _failed(call: Call, name: str, error: UpstreamError, started: float) -> Upst
     return error
 
 
+# The endpoints whose streams report usage only when asked (stream_options.include_usage);
+# others (Anthropic's messages) report it always, and get only ``model`` changed.
+_USAGE_CHUNK = frozenset({"chat", "completions"})
+
+
 def _upstream_body(call: Call, deployment: DeploymentConfig) -> dict[str, Any]:
     body = dict(call.body)
     body["model"] = deployment.model
-    if call.stream and call.endpoint != "embeddings":
+    if call.stream and call.endpoint in _USAGE_CHUNK:
         # keel always asks for the usage chunk so it can meter the stream; the edge strips it
         # from the client's stream when the client did not ask for it.
         options = body.get("stream_options")

@@ -5,6 +5,7 @@ reported. A stream that ends otherwise than finished is broken, and is resumed w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from keel.answer import Event, calls_a_tool, choice_text
@@ -20,8 +21,12 @@ class Progress:
     from it; kept only where there is one to continue on), whether it finished or called a
     tool, and an error it reported."""
 
-    def __init__(self, keeps_text: bool = True) -> None:
+    def __init__(
+        self, keeps_text: bool = True, finishes: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
         self.keeps_text = keeps_text
+        # A stream not of chat chunks: its protocol's reader says when it finished.
+        self.finishes = finishes
         self.parts: list[str] = []
         self.tool_calls = False
         self.finished = False
@@ -30,6 +35,7 @@ class Progress:
     def see(self, events: list[Event]) -> None:
         # On every chunk of every stream: the loop is written out, with no call per choice.
         keeps_text = self.keeps_text
+        finishes = self.finishes
         for event in events:
             data = event.data
             if data is None:
@@ -37,6 +43,9 @@ class Progress:
             error = data.get("error")
             if type(error) is dict:
                 self.error = error
+                continue
+            if finishes is not None:
+                self.finished = self.finished or finishes(data)
                 continue
             for choice in data.get("choices") or ():
                 if type(choice) is not dict:

@@ -11,10 +11,15 @@ import asyncio
 import contextlib
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from keel.config.schema import DeploymentConfig
 from keel.providers.base import Provider
 from keel.routing.breaker import Breaker
+from keel.translate import sender
+
+if TYPE_CHECKING:
+    from keel.call import Endpoint
 
 __all__ = ["Target"]
 
@@ -26,10 +31,20 @@ class Target:
     breaker: Breaker
     in_flight: int = 0
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    # Per client endpoint: the provider itself (it serves it natively), it translated, or None.
+    senders: dict[Endpoint, Provider | None] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.deployment.name
+
+    def sender(self, endpoint: Endpoint) -> Provider | None:
+        """What sends calls of ``endpoint`` to this deployment (keel.translate.sender)."""
+        try:
+            return self.senders[endpoint]
+        except KeyError:
+            found = self.senders[endpoint] = sender(self.provider, endpoint)
+            return found
 
     def full(self) -> bool:
         return self.in_flight >= self.deployment.max_concurrency

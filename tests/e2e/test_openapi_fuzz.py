@@ -41,7 +41,7 @@ __all__ = ["fitted", "models_dir"]  # the registry's model fixtures
 KEY = "sk-team-fuzz-0123456789abcdef0123"
 ADMIN = "sk-admin-fuzz-0123456789abcdef012"
 EXAMPLES = 25
-TRAFFIC = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings"}
+TRAFFIC = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages"}
 # Generated names almost never exist, so most requests would stop at 404. The "served" runs pin
 # the fields that name configured things, to drive requests through to the deployment and store.
 SERVED = {"model": "m", "team": "t"}

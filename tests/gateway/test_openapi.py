@@ -92,8 +92,11 @@ def test_every_error_answer_has_the_openai_error_shape(client: TestClient) -> No
             for status, answer in op["responses"].items():
                 if int(status) >= 400:
                     schema = answer["content"]["application/json"]["schema"]
-                    # The Open Inference Protocol has its own: {"error": "message"}.
+                    # The Open Inference Protocol has its own: {"error": "message"}; the
+                    # Messages routes Anthropic's: {"type": "error", "error": {type, message}}.
                     shape = "OipError" if path.startswith("/v2") else "Error"
+                    if path.startswith("/v1/messages"):
+                        shape = "AnthropicError"
                     assert schema == {"$ref": f"#/components/schemas/{shape}"}, (method, path)
     refused = client.post(
         "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]}

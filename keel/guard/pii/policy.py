@@ -14,7 +14,7 @@ to redact or block are redacted, since half a streamed answer cannot be taken ba
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -75,6 +75,10 @@ class PiiActions:
         return frozenset(k for k, a in self.actions.items() if a is action)
 
 
+# Applies a text function to every text of a request body (keel.guard.pii.chat's shape).
+BodyMap = Callable[[dict[str, Any], Callable[[str], str]], dict[str, Any]]
+
+
 class RequestGuard:
     """The PII guard for one request: its pseudonyms and numbering span request and answer."""
 
@@ -86,15 +90,18 @@ class RequestGuard:
             self.pseudonymiser = Pseudonymiser(policy.pseudonymising, policy.ner)
         self.found: Counter[Kind] = Counter()  # entities seen in the request, per kind
 
-    def inbound(self, body: dict[str, Any]) -> tuple[dict[str, Any], list[Kind]]:
+    def inbound(
+        self, body: dict[str, Any], map_text: BodyMap = map_chat_text
+    ) -> tuple[dict[str, Any], list[Kind]]:
         """The body to send upstream, and the kinds that block it (sorted; empty: none).
+        ``map_text`` walks the body's texts (a chat body's, unless another protocol's).
 
         When something blocks, the body is returned unchanged: the request must not go on.
         """
         if not self.policy.inspected:
             return body, []
         blocked: set[Kind] = set()
-        guarded = map_chat_text(body, lambda text: self._inbound_text(text, blocked))
+        guarded = map_text(body, lambda text: self._inbound_text(text, blocked))
         return (body, sorted(blocked)) if blocked else (guarded, [])
 
     def outbound(self, answer: dict[str, Any]) -> dict[str, Any]:

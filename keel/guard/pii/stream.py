@@ -19,7 +19,7 @@ streamed result differ from the whole text's.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from keel.guard.pii.dates import MONTH_NUMBERS
@@ -167,11 +167,14 @@ class ChunkGuard:
         *,
         numbered: bool = False,
         labels: Labels | None = None,
+        guard_factory: Callable[[], StreamGuard] | None = None,
     ) -> None:
         self._kinds = redact_kinds
         self._pseudonymiser = pseudonymiser
         self._labels = labels if labels is not None else Labels(numbered)
         self._guards: dict[int, StreamGuard] = {}
+        # What makes each choice's guard, when the caller has its own (it shares labels).
+        self._factory = guard_factory
 
     def feed(self, chunk: dict[str, Any]) -> dict[str, Any]:
         for choice in chunk.get("choices") or ():
@@ -190,7 +193,10 @@ class ChunkGuard:
         index = choice.get("index", 0)
         guard = self._guards.get(index)
         if guard is None:
-            guard = StreamGuard(self._kinds, self._pseudonymiser, labels=self._labels)
+            if self._factory is not None:
+                guard = self._factory()
+            else:
+                guard = StreamGuard(self._kinds, self._pseudonymiser, labels=self._labels)
             self._guards[index] = guard
         text = delta.get("content")
         out = guard.feed(text) if isinstance(text, str) else ""

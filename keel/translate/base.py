@@ -1,0 +1,50 @@
+"""The shape of a translator: one client protocol onto one upstream protocol."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keel.call import Endpoint
+    from keel.errors import BadRequest
+
+__all__ = ["StreamTranslator", "Translator"]
+
+
+class StreamTranslator(ABC):
+    """One stream's translation: upstream events in, the client's events out."""
+
+    @abstractmethod
+    def event(self, payload: bytes) -> list[bytes]:
+        """The client's events for one upstream SSE ``data:`` payload (maybe none)."""
+
+    @abstractmethod
+    def end(self, done: bool) -> list[bytes]:
+        """The client's last events once the upstream stream is over (``done``: it said so)."""
+
+
+class Translator(ABC):
+    """Takes calls of the ``client`` endpoint to upstreams that serve ``upstream``.
+
+    Shared by every call (it keeps no state); a stream's state is its ``StreamTranslator``."""
+
+    client: Endpoint
+    upstream: Endpoint
+
+    @abstractmethod
+    def refusal(self, body: dict[str, Any]) -> BadRequest | None:
+        """Why this request cannot be translated (a 400 naming the field), or None. Cheap: the
+        router asks it of every call before it picks a translated deployment."""
+
+    @abstractmethod
+    def request(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
+        """The upstream's request body (raises ``BadRequest`` for what cannot be translated)."""
+
+    @abstractmethod
+    def response(self, request: dict[str, Any], body: bytes) -> bytes:
+        """The client's answer for the upstream's whole answer to ``request``."""
+
+    @abstractmethod
+    def stream(self, request: dict[str, Any]) -> StreamTranslator:
+        """A translator for the stream of events that answers ``request``."""

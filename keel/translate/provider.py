@@ -1,0 +1,58 @@
+"""A provider wrapped in a translator: it takes the client's protocol and speaks the
+upstream's to the provider it wraps. Starting, closing and probing are the inner provider's
+(the gateway starts each deployment's provider once, whatever wraps it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
+from keel.translate.base import StreamTranslator, Translator
+
+__all__ = ["Translated"]
+
+
+class Translated(Provider):
+    """``inner`` reached in the protocol of ``translator.client``."""
+
+    def __init__(self, inner: Provider, translator: Translator) -> None:
+        super().__init__(inner.deployment)
+        self.inner = inner
+        self.translator = translator
+        self.endpoints = frozenset({translator.client})
+
+    async def probe(self) -> str | None:
+        return await self.inner.probe()
+
+    async def send(self, request: UpstreamRequest) -> UpstreamReply:
+        translator = self.translator
+        body = translator.request(request.body, request.stream)
+        upstream = UpstreamRequest(translator.upstream, body, request.stream, request.request_id)
+        reply = await self.inner.send(upstream)
+        if reply.events is None:
+            reply.body = translator.response(request.body, reply.body)
+            return reply
+        out = UpstreamReply(headers=reply.headers, pace=reply.pace)
+        out.events = _events(reply, out, translator.stream(request.body))
+        return out
+
+
+async def _events(
+    reply: UpstreamReply, out: UpstreamReply, stream: StreamTranslator
+) -> AsyncIterator[list[bytes]]:
+    """The inner stream's events, translated; closing this closes the inner stream."""
+    source = reply.events
+    assert source is not None
+    try:
+        async for payloads in source:
+            translated = [event for payload in payloads for event in stream.event(payload)]
+            if translated:
+                yield translated
+        out.done = reply.done
+        tail = stream.end(reply.done)
+        if tail:
+            yield tail
+    finally:
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
