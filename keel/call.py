@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the types of two stages' slots; neither module imports this
 
 __all__ = ["PROMPT_FIELD", "Attempt", "Call", "Endpoint", "Kind", "Principal", "Usage"]
 
-Endpoint = Literal["chat", "completions", "embeddings", "infer", "messages"]
+Endpoint = Literal["chat", "completions", "embeddings", "infer", "messages", "responses"]
 # What a call is: one a client made, or the copy of one sent to a shadow deployment.
 Kind = Literal["call", "shadow"]
 
