@@ -79,7 +79,7 @@ class ChainTooDeep(ValueError):
     def __init__(self, response_id: str, limit: int) -> None:
         super().__init__(
             f"The conversation that ends at {response_id!r} is more than {limit} responses "
-            "long, the most keel rebuilds (responses.max_chain). Start a new conversation "
+            "long, the most keel rebuilds (limits.max_response_chain). Start a new conversation "
             "with the items you need in 'input', without 'previous_response_id'."
         )
         self.response_id = response_id
