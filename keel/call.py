@@ -26,9 +26,15 @@ __all__ = [
     "Usage",
 ]
 
-Endpoint = Literal["chat", "completions", "embeddings", "infer", "messages"]
+Endpoint = Literal["chat", "completions", "embeddings", "infer", "messages", "responses"]
 # The endpoints a client reaches LLM deployments by (infer is the predictive models').
-CLIENT_ENDPOINTS: tuple[Endpoint, ...] = ("chat", "completions", "embeddings", "messages")
+CLIENT_ENDPOINTS: tuple[Endpoint, ...] = (
+    "chat",
+    "completions",
+    "embeddings",
+    "messages",
+    "responses",
+)
 # What a call is: one a client made, or the copy of one sent to a shadow deployment.
 Kind = Literal["call", "shadow"]
 

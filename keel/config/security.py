@@ -129,6 +129,12 @@ class LimitsConfig(_Section):
         131_072, gt=0, description="Largest max_tokens / max_completion_tokens asked."
     )
     max_depth: int = Field(32, gt=0, description="Deepest nesting of the JSON body.")
+    max_response_chain: int = Field(
+        100,
+        gt=0,
+        description="Most stored responses a previous_response_id chain may rebuild "
+        "(/v1/responses); a longer one is refused with a 400.",
+    )
     max_n: int = Field(16, gt=0, description="Most choices (n) one request may ask for.")
 
 

@@ -28,6 +28,7 @@ from keel.gateway.feedback import FeedbackRoutes
 from keel.gateway.oip import OIPRoutes
 from keel.gateway.openai import OpenAIRoutes
 from keel.gateway.openapi import document_bytes
+from keel.gateway.responses import ResponsesRoutes
 from keel.monitor.access_log import AccessLog
 from keel.monitor.alerts import Alerter
 from keel.monitor.metrics import Metrics
@@ -163,6 +164,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     messages = MessagesRoutes(
         config, gateway.pipeline, gateway.identify, gateway.router.visible_models
     )
+    responses = ResponsesRoutes(config, gateway.pipeline, gateway.identify, gateway.store)
     admin_api = AdminRoutes(config, gateway.store, gateway.ledger)
     registry = AdminModelRoutes(
         config, admin_api, gateway.store, gateway.predictor.artifacts, gateway.predictor.cache.wake
@@ -213,6 +215,10 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/v1/embeddings", api.embeddings, methods=["POST"]),
         Route("/v1/messages", messages.messages, methods=["POST"]),
         Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
+        Route("/v1/responses", responses.create, methods=["POST"]),
+        Route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"]),
+        Route("/v1/responses/{response_id}", responses.delete, methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", responses.input_items, methods=["GET"]),
         Route("/v1/models", api.list_models, methods=["GET"]),
         Route("/v1/feedback", feedback.post, methods=["POST"]),
         Route("/v1/models/{model:path}", api.get_model, methods=["GET"]),
@@ -252,7 +258,8 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
     )
     app.state.gateway = gateway
     hot: dict[str, Handler] = {"/v1/chat/completions": api.chat, "/v1/completions": api.completions,
-           "/v1/embeddings": api.embeddings, "/v1/messages": messages.messages}  # fmt: skip
+           "/v1/embeddings": api.embeddings, "/v1/messages": messages.messages,
+           "/v1/responses": responses.create}  # fmt: skip
     return HotPath(app, hot)
 
 
@@ -290,7 +297,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = (
             f"No route {request.url.path}. keel serves /v1/chat/completions, "
-            "/v1/completions, /v1/embeddings, /v1/messages, /v1/models and /v1/feedback; "
+            "/v1/completions, /v1/embeddings, /v1/messages, /v1/responses, /v1/models and "
+            "/v1/feedback; "
             "GET /openapi.json describes every route."
         )
     elif exc.status_code == 405:

@@ -204,7 +204,7 @@ def _check_prompt(endpoint: Endpoint, body: dict[str, Any], limits: LimitsConfig
 
 
 def _check_max_tokens(body: dict[str, Any], highest: int) -> None:
-    for name in ("max_tokens", "max_completion_tokens"):
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
         asked = body.get(name)
         if asked is None:
             continue

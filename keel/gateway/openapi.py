@@ -55,6 +55,19 @@ _TRAFFIC = (
     },
 )
 
+_RESPONSE = ({"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}},)
+_PAGE = (
+    {"name": "after", "in": "query", "required": False, "schema": {"type": "string"}},
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
+    {"name": "order", "in": "query", "required": False, "schema": {"enum": ["asc", "desc"]}},
+)
+_STORED_ERRORS = (400, 401, 403, 404, 431, 503)
+
 _VERSION = ({"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},)
 _OIP_ERRORS = (400, 401, 403, 404, 413, 429, 431, 503)
 _OIP_META_ERRORS = (400, 401, 403, 404, 431, 503)
@@ -150,6 +163,49 @@ OPERATIONS: tuple[Operation, ...] = (
         s.TokenCount,
         errors=(400, 401, 403, 404, 413, 431),
         error_schema="AnthropicError",
+    ),
+    Operation(
+        "POST",
+        "/v1/responses",
+        "A response (OpenAI's Responses API), translated to chat; see docs/protocols.md.",
+        "data plane",
+        "teamKey",
+        s.ResponsesRequest,
+        s.ResponseObject,
+        errors=_DATA,
+        keel_headers=True,
+        params=_TRAFFIC,
+        stream=True,
+    ),
+    Operation(
+        "GET",
+        "/v1/responses/{response_id}",
+        "A stored response of the caller's team.",
+        "data plane",
+        "teamKey",
+        answer=s.ResponseObject,
+        errors=_STORED_ERRORS,
+        params=_RESPONSE,
+    ),
+    Operation(
+        "DELETE",
+        "/v1/responses/{response_id}",
+        "Delete a stored response of the caller's team.",
+        "data plane",
+        "teamKey",
+        answer=s.ResponseDeleted,
+        errors=_STORED_ERRORS,
+        params=_RESPONSE,
+    ),
+    Operation(
+        "GET",
+        "/v1/responses/{response_id}/input_items",
+        "A page of a stored response's input items.",
+        "data plane",
+        "teamKey",
+        answer=s.ResponseItems,
+        errors=_STORED_ERRORS,
+        params=_RESPONSE + _PAGE,
     ),
     Operation(
         "GET",

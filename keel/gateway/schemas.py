@@ -348,6 +348,48 @@ class TokenCount(_Closed):
     input_tokens: int
 
 
+class ResponsesRequest(_Open):
+    """OpenAI's Responses request; see docs/protocols.md for what is translated."""
+
+    model: str = Field(min_length=1, max_length=MODEL_MAX, examples=["m"])
+    input: str | list[dict[str, Any]] = Field(description="A string, or input items.")
+    instructions: str | None = None
+    previous_response_id: str | None = Field(
+        None, description="A stored response of the caller's team to continue."
+    )
+    max_output_tokens: int | None = Field(None, ge=1, description="At most limits.max_tokens.")
+    store: bool | None = True
+    stream: bool | None = False
+
+
+class ResponseObject(_Open):
+    """A Response (its fields as the Responses API has them)."""
+
+    id: str
+    object: Literal["response"]
+    created_at: float
+    status: str | None
+    model: str
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+
+
+class ResponseDeleted(_Closed):
+    id: str
+    object: Literal["response"]
+    deleted: bool
+
+
+class ResponseItems(_Closed):
+    """A page of a response's input items."""
+
+    object: Literal["list"]
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
 class OipServer(_Open):
     name: str
     version: str
@@ -397,4 +439,8 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     MessagesAnswer,
     CountTokensRequest,
     TokenCount,
+    ResponsesRequest,
+    ResponseObject,
+    ResponseDeleted,
+    ResponseItems,
 )

@@ -17,7 +17,7 @@ from keel.pipeline.pii_rules import AnswerRules, PIIRules
 __all__ = ["Guard"]
 
 # The endpoints whose prompts are conversations: screened for prompt injection.
-_SCREENED = frozenset({"chat", "messages"})
+_SCREENED = frozenset({"chat", "messages", "responses"})
 
 
 class Guard:

@@ -21,7 +21,7 @@ from keel.protocols import ClientProtocol, EventGuard
 __all__ = ["AnswerRules", "PIIRules"]
 
 # The endpoints whose prompts are conversations the rules walk (text, text blocks).
-_CONVERSATIONS = frozenset({"chat", "messages"})
+_CONVERSATIONS = frozenset({"chat", "messages", "responses"})
 
 
 class PIIRules:

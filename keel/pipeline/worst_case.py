@@ -25,6 +25,10 @@ __all__ = ["WorstCase", "prompt_bytes"]
 _BYTES_OVERHEAD = 16  # per request, for the tokens a chat template adds
 
 
+# The body field of a completion cap, where it is not ``max_tokens``.
+_CAP_FIELD = {"responses": "max_output_tokens"}
+
+
 class WorstCase:
     """The price bounds of the config's models, and a call's worst case under them."""
 
@@ -39,12 +43,13 @@ class WorstCase:
         if call.endpoint == "embeddings":
             return 0
         body = call.body
-        asked = body.get("max_completion_tokens") or body.get("max_tokens")
+        field = _CAP_FIELD.get(call.endpoint, "max_tokens")
+        asked = body.get("max_completion_tokens") or body.get(field)
         if isinstance(asked, int) and not isinstance(asked, bool):
             cap = asked
         elif hard:
             cap = min(min(b.default_max_tokens for b in hard), self.max_tokens)
-            body["max_tokens"] = cap  # the reservation's bound holds only if upstream keeps it
+            body[field] = cap  # the reservation's bound holds only if upstream keeps it
             call.raw = None
         else:
             cap = 0

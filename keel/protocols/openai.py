@@ -24,6 +24,7 @@ PROMPT_FIELD: dict[Endpoint, str] = {
     "embeddings": "input",
     "infer": "inputs",  # a prediction: the tensors' names, types, shapes and data hashes
     "messages": "messages",  # Anthropic's (its system prompt is beside it: see anthropic.py)
+    "responses": "input",  # OpenAI Responses' (its instructions are beside it: responses.py)
 }
 
 

@@ -4,7 +4,7 @@ Code that reads or writes one family is typed with that family's protocol (``Key
 key lookups, ``AuditStore`` for ``keel audit verify``, ``UsageStore`` for reports); the
 backends (keel.store.sqlite, keel.store.postgres, both on keel.store.sql) implement ``Store``.
 Each family's rows live beside its protocol: keel.store.usage, keys, rollouts, audit, alerts,
-feedback and models.
+feedback, models and responses.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from keel.store.audit import AuditStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
 from keel.store.models import ModelStore
+from keel.store.responses import ResponseStore
 from keel.store.rollouts import RolloutStore
 from keel.store.usage import UsageStore
 
@@ -27,7 +28,15 @@ Rows = Sequence[dict[str, Any]]
 
 
 class Store(
-    UsageStore, KeyStore, RolloutStore, AuditStore, AlertStore, FeedbackStore, ModelStore, ABC
+    UsageStore,
+    KeyStore,
+    RolloutStore,
+    AuditStore,
+    AlertStore,
+    FeedbackStore,
+    ModelStore,
+    ResponseStore,
+    ABC,
 ):
     """Every record family, and the one write the hot path makes (``write``)."""
 

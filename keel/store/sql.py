@@ -44,6 +44,7 @@ from keel.store.model_sql import (
 )
 from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
 from keel.store.request_ids import unique_request_ids
+from keel.store.response_sql import ResponseSQL
 from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.tables import (
     alerts,
@@ -84,7 +85,7 @@ _ADDED = (
 _ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
 
 
-class SQLStore(Store):
+class SQLStore(ResponseSQL, Store):
     """The record store on any SQLAlchemy async engine; the backends add what is theirs."""
 
     def __init__(self, engine: AsyncEngine) -> None:

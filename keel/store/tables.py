@@ -26,6 +26,7 @@ __all__ = [
     "model_alias_events",
     "model_aliases",
     "model_versions",
+    "responses",
     "rollout_events",
     "rollouts",
     "usage",
@@ -237,4 +238,21 @@ model_alias_events = Table(
     Column("after", Integer, nullable=False),
     Column("who", String(256), nullable=False),
     Column("why", Text, nullable=False),
+)
+
+# Stored OpenAI Responses (keel.store.responses), read by id within the team and followed by
+# ``previous_response_id`` (the primary key serves both). JSON in the Text columns; ``body`` is
+# the Response object without its output and usage.
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("team", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("previous_response_id", String(64)),
+    Column("input_items", Text, nullable=False),
+    Column("output_items", Text, nullable=False),
+    Column("usage", Text),
+    Column("body", Text, nullable=False),
 )

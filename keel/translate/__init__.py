@@ -10,6 +10,7 @@ each with the same three hooks (request, response, stream events):
     base.py             the interface: ``Translator`` and its per-stream ``StreamTranslator``
     provider.py         ``Translated``: a provider with a translator around it
     messages_chat/      Anthropic Messages clients on Chat Completions upstreams
+    responses_chat/     OpenAI Responses clients on Chat Completions upstreams
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from keel.translate.base import StreamTranslator, Translator
 from keel.translate.messages_chat import MessagesToChat
 from keel.translate.provider import Translated
+from keel.translate.responses_chat import ResponsesToChat
 
 if TYPE_CHECKING:
     from keel.call import Endpoint
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamTranslator", "Translated", "Translator", "sender", "translator"]
 
-_TRANSLATORS: tuple[Translator, ...] = (MessagesToChat(),)
+_TRANSLATORS: tuple[Translator, ...] = (MessagesToChat(), ResponsesToChat())
 
 
 def translator(endpoint: Endpoint, served: frozenset[Endpoint]) -> Translator | None:

@@ -15,6 +15,7 @@ from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
 from keel.store.ledger import Ledger, RecordNotCommitted
 from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
+from keel.store.responses import ItemPage, Order, StoredResponse
 from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.sql import SQLStore
 from keel.store.usage import UsageGroup, UsageRecord
@@ -136,6 +137,23 @@ class BrokenStore(Store):
         raise ConnectionError("database is down")
 
     async def model_alias_events(self, name: str | None = None) -> list[AliasEvent]:
+        raise ConnectionError("database is down")
+
+    async def save_response(self, record: StoredResponse) -> None:
+        raise ConnectionError("database is down")
+
+    async def get_response(self, team: str, response_id: str) -> StoredResponse | None:
+        raise ConnectionError("database is down")
+
+    async def delete_response(self, team: str, response_id: str) -> bool:
+        raise ConnectionError("database is down")
+
+    async def response_chain(self, team: str, response_id: str, limit: int) -> list[dict[str, Any]]:
+        raise ConnectionError("database is down")
+
+    async def response_input_items(
+        self, team: str, response_id: str, after: str | None, limit: int, order: Order
+    ) -> ItemPage | None:
         raise ConnectionError("database is down")
 
 

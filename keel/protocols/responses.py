@@ -1,0 +1,260 @@
+"""OpenAI's Responses bodies (``/v1/responses``): a request's ``instructions`` and ``input``
+(a string, or items: messages of text parts, function calls and their outputs), an answer's
+``output`` items, and a stream of typed events (``response.created`` ...
+``response.completed``), each with its ``sequence_number``.
+
+A stream's text is its ``response.output_text.delta`` events; its usage comes whole with
+``response.completed`` (or ``response.incomplete``), which also repeats the whole output: the
+PII guard rewrites that copy, and each ``.done`` event's, to the text it let out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+import orjson
+
+from keel.answer import Event
+from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, Tokens
+
+if TYPE_CHECKING:
+    from keel.call import Endpoint
+    from keel.guard.pii.stream import StreamGuard
+
+__all__ = ["RESPONSES", "ResponsesProtocol", "responses_tokens"]
+
+_FINAL = frozenset({"response.completed", "response.incomplete"})
+_STARTS = frozenset({"response.output_text.delta", "response.function_call_arguments.delta"})
+_RETEXT = frozenset({"response.content_part.done", "response.output_item.done", *_FINAL})
+_TEXT_PARTS = frozenset({"input_text", "output_text"})
+
+
+def responses_tokens(raw: Any) -> Tokens | None:
+    """A Responses ``usage`` object's counts (input includes the cached), or None."""
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("input_tokens"), raw.get("output_tokens")
+    if not _count(prompt) or not _count(completion) or prompt == 0:
+        return None
+    details = raw.get("input_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return prompt, completion, cached if _count(cached) and cached <= prompt else 0
+
+
+def _count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+class ResponsesProtocol(ClientProtocol):
+    """OpenAI Responses bodies."""
+
+    name = "openai-responses"
+    chat_chunks = False
+
+    def prompt(self, endpoint: Endpoint, body: dict[str, Any]) -> Any:
+        instructions = body.get("instructions")
+        given = body.get("input")
+        return given if instructions is None else {"instructions": instructions, "input": given}
+
+    def resumable(self, endpoint: Endpoint, body: dict[str, Any]) -> bool:
+        return False  # a splice continues chat chunks; a broken Responses stream ends failed
+
+    def answer_tokens(self, answer: Any) -> Tokens | None:
+        return responses_tokens(answer.get("usage")) if isinstance(answer, dict) else None
+
+    def answer_text(self, answer: Any) -> str:
+        output = answer.get("output") if isinstance(answer, dict) else None
+        return "".join(_output_texts(output))
+
+    def read_events(self, events: list[Event], seen: Seen, keep_usage: bool) -> list[Event]:
+        out = []
+        for payload in events:
+            event = payload.data
+            if event is None:
+                seen.malformed += 1
+                continue
+            kind = event.get("type")
+            if kind == "response.output_text.delta":
+                text = event.get("delta")
+                if type(text) is str and text:
+                    seen.chars += len(text)
+                    seen.parts.append(text)
+            elif kind in _FINAL:
+                response = event.get("response")
+                usage = response.get("usage") if isinstance(response, dict) else None
+                seen.tokens = responses_tokens(usage) or seen.tokens
+            elif kind == "error" or (kind is None and type(event.get("error")) is dict):
+                continue  # routing ends the stream; the edge says how it failed
+            out.append(payload)
+        return out
+
+    def starts_answer(self, data: dict[str, Any]) -> bool:
+        kind = data.get("type")
+        if kind in _STARTS or kind in _FINAL:
+            return True
+        item = data.get("item") if kind == "response.output_item.added" else None
+        return isinstance(item, dict) and item.get("type") == "function_call"
+
+    def finishes(self, data: dict[str, Any]) -> bool:
+        return data.get("type") in _FINAL
+
+    def map_prompt_text(self, body: dict[str, Any], fn: TextFn) -> dict[str, Any]:
+        out = body
+        instructions = body.get("instructions")
+        if isinstance(instructions, str) and (new := fn(instructions)) != instructions:
+            out = {**out, "instructions": new}
+        given = body.get("input")
+        if isinstance(given, str):
+            new_input = fn(given)
+            return out if new_input == given else {**out, "input": new_input}
+        if isinstance(given, list):
+            items = [_map_item(item, fn) for item in given]
+            if any(a is not b for a, b in zip(items, given, strict=True)):
+                out = {**out, "input": items}
+        return out
+
+    def map_answer_text(self, answer: dict[str, Any], fn: TextFn) -> dict[str, Any]:
+        output = answer.get("output")
+        if not isinstance(output, list):
+            return answer
+        items = [_map_item(item, fn) for item in output]
+        if all(a is b for a, b in zip(items, output, strict=True)):
+            return answer
+        return {**answer, "output": items}
+
+    def event_guard(self, new_guard: Callable[[], StreamGuard]) -> EventGuard:
+        return _ItemGuard(new_guard)
+
+    def screened_messages(self, body: dict[str, Any]) -> list[Any]:
+        given = body.get("input")
+        if isinstance(given, str):
+            return [{"role": "user", "content": given}]
+        return list(_chat_view(given)) if isinstance(given, list) else []
+
+
+def _output_texts(output: Any) -> Iterator[str]:
+    for item in output if isinstance(output, list) else ():
+        content = item.get("content") if isinstance(item, dict) else None
+        for part in content if isinstance(content, list) else ():
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                yield part["text"]
+
+
+def _map_item(item: Any, fn: TextFn) -> Any:
+    """A message item's text parts (or string content), a function output's text, mapped."""
+    if not isinstance(item, dict):
+        return item
+    if item.get("type") == "function_call_output" and isinstance(item.get("output"), str):
+        new = fn(item["output"])
+        return item if new == item["output"] else {**item, "output": new}
+    content = item.get("content")
+    if isinstance(content, str):
+        new = fn(content)
+        return item if new == content else {**item, "content": new}
+    if not isinstance(content, list):
+        return item
+    parts = [_map_part(part, fn) for part in content]
+    return (
+        item
+        if all(a is b for a, b in zip(parts, content, strict=True))
+        else {**item, "content": parts}
+    )
+
+
+def _map_part(part: Any, fn: TextFn) -> Any:
+    if not isinstance(part, dict) or part.get("type") not in _TEXT_PARTS:
+        return part
+    text = part.get("text")
+    if not isinstance(text, str):
+        return part
+    new = fn(text)
+    return part if new == text else {**part, "text": new}
+
+
+def _chat_view(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """Message texts as chat messages, function outputs as tool messages: what the screen reads."""
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call_output":
+            yield {"role": "tool", "content": str(item.get("output"))}
+            continue
+        content = item.get("content")
+        texts = [content] if isinstance(content, str) else list(_output_texts([item]))
+        if texts and item.get("role") is not None:
+            yield {"role": item.get("role"), "content": "\n".join(texts)}
+
+
+class _ItemGuard:
+    """The PII guard over a Responses stream: one text guard per message item. What a guard
+    still holds when its text is done goes out in one more delta before the ``.done``; the
+    ``.done`` events and the final response carry the text as it was let out."""
+
+    __slots__ = ("guards", "new_guard", "sent")
+
+    def __init__(self, new_guard: Callable[[], StreamGuard]) -> None:
+        self.new_guard = new_guard
+        self.guards: dict[Any, StreamGuard] = {}
+        self.sent: dict[Any, str] = {}  # item id: the text let out
+
+    def feed(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for event in events:
+            data = event.data
+            kind = data.get("type") if data is not None else None
+            if kind == "response.output_text.delta":
+                self._delta(event, data)
+            elif kind == "response.output_text.done":
+                held = self._flush(data)
+                if held is not None:
+                    out.append(held)
+                self._retext(event, data)
+            elif kind in _RETEXT:
+                self._retext(event, data)
+            out.append(event)
+        return out
+
+    def _delta(self, event: Event, data: Any) -> None:
+        item_id, text = data.get("item_id"), data.get("delta")
+        if not isinstance(text, str):
+            return
+        guard = self.guards.get(item_id)
+        if guard is None:
+            guard = self.guards[item_id] = self.new_guard()
+        data["delta"] = guard.feed(text)
+        self.sent[item_id] = self.sent.get(item_id, "") + data["delta"]
+        event.changed()
+
+    def _flush(self, data: Any) -> Event | None:
+        item_id = data.get("item_id")
+        guard = self.guards.pop(item_id, None)
+        text = guard.flush() if guard is not None else ""
+        if not text:
+            return None
+        self.sent[item_id] = self.sent.get(item_id, "") + text
+        # Numbered like the done event it comes before: the SDK does not check the order.
+        delta = {**data, "type": "response.output_text.delta", "delta": text}
+        delta.pop("text", None)
+        return Event(orjson.dumps(delta))
+
+    def _retext(self, event: Event, data: Any) -> None:
+        """Every copy of a guarded item's text, as the deltas let it out."""
+        if "text" in data and data.get("item_id") in self.sent:
+            data["text"] = self.sent[data["item_id"]]
+        part = data.get("part")
+        if isinstance(part, dict) and data.get("item_id") in self.sent:
+            part["text"] = self.sent[data["item_id"]]
+        items = [data["item"]] if isinstance(data.get("item"), dict) else []
+        response = data.get("response")
+        if isinstance(response, dict) and isinstance(response.get("output"), list):
+            items.extend(response["output"])
+        for item in items:
+            sent = self.sent.get(item.get("id")) if isinstance(item, dict) else None
+            for part in item.get("content") or () if sent is not None else ():
+                if isinstance(part, dict) and part.get("type") == "output_text":
+                    part["text"] = sent
+        event.changed()
+
+
+RESPONSES = ResponsesProtocol()

@@ -1,0 +1,33 @@
+"""OpenAI Responses clients on Chat Completions upstreams: request (request.py), whole answer
+(response.py) and stream (stream.py) translated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keel.errors import BadRequest
+from keel.translate.base import StreamTranslator, Translator
+from keel.translate.responses_chat.request import check_request, to_chat
+from keel.translate.responses_chat.response import to_response
+from keel.translate.responses_chat.stream import ChunksToEvents
+
+__all__ = ["ResponsesToChat"]
+
+
+class ResponsesToChat(Translator):
+    """``/v1/responses`` calls to deployments that serve only Chat Completions."""
+
+    client = "responses"
+    upstream = "chat"
+
+    def refusal(self, body: dict[str, Any]) -> BadRequest | None:
+        return check_request(body)
+
+    def request(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
+        return to_chat(body, stream)
+
+    def response(self, request: dict[str, Any], body: bytes) -> bytes:
+        return to_response(request, body)
+
+    def stream(self, request: dict[str, Any]) -> StreamTranslator:
+        return ChunksToEvents(request)
