@@ -49,7 +49,7 @@ from keel.routing.split import Split
 from keel.routing.strategies import LatencyWatch, order
 from keel.routing.stream import Progress
 from keel.routing.target import Target
-from keel.translate import Translated
+from keel.translate import Translated, Translator
 
 __all__ = ["Router", "Target", "retry_wait"]
 
@@ -210,19 +210,26 @@ class Router:
     def _serving(self, call: Call, model: str, anywhere: bool = False) -> tuple[Target, ...]:
         """The model's deployments that serve the call's endpoint, in the regions its data
         class allows: the one filter no failover, retry, canary or resume ever relaxes."""
-        serving = tuple(t for t in self.models[model] if self._sends(call, t))
+        checked: dict[Translator, bool] = {}  # a translator's verdict on this call, asked once
+        serving = tuple(t for t in self.models[model] if self._sends(call, t, checked))
         if call.data_class is None or anywhere:
             return serving
         allowed = self.regions_of[call.data_class]
         return tuple(t for t in serving if t.deployment.region in allowed)
 
-    def _sends(self, call: Call, target: Target) -> bool:
+    def _sends(self, call: Call, target: Target, checked: dict[Translator, bool]) -> bool:
         """Can the call go to the deployment: natively, or translated (when the translator
         can say everything the request asks)?"""
         sender = target.sender(call.endpoint)
         if sender is None:
             return False
-        return not isinstance(sender, Translated) or sender.translator.refusal(call.body) is None
+        if not isinstance(sender, Translated):
+            return True
+        translator = sender.translator
+        fits = checked.get(translator)
+        if fits is None:
+            fits = checked[translator] = translator.refusal(call.body) is None
+        return fits
 
     def _untranslatable(self, call: Call) -> KeelError | None:
         """Why the model's deployments that would take the call translated cannot: a 400
