@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from keel.providers.chat_content import add_turn, parts_of
 from keel.providers.refusals import Untranslatable
 
 __all__ = ["finish_reason", "to_converse", "to_openai", "usage"]
@@ -79,11 +80,11 @@ def _messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
     for i, message in enumerate(messages):
         role = message.get("role")
         if role in ("system", "developer"):
-            system += _blocks(message.get("content"), i)
+            system += parts_of(message.get("content"), i, _image)
         elif role == "user":
-            _append(out, "user", _blocks(message.get("content"), i))
+            add_turn(out, "user", parts_of(message.get("content"), i, _image), "content")
         elif role == "assistant":
-            blocks = _blocks(message.get("content"), i)
+            blocks = parts_of(message.get("content"), i, _image)
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 use = {
@@ -92,43 +93,16 @@ def _messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
                     "input": _arguments(function.get("arguments")),
                 }
                 blocks.append({"toolUse": use})
-            _append(out, "assistant", blocks)
+            add_turn(out, "assistant", blocks, "content")
         elif role == "tool":
             result = {
                 "toolUseId": message.get("tool_call_id", ""),
                 "content": [{"text": _text(message.get("content"))}],
             }
-            _append(out, "user", [{"toolResult": result}])
+            add_turn(out, "user", [{"toolResult": result}], "content")
         else:
             raise Untranslatable(f"messages[{i}].role", f"{role!r} is not a chat role")
     return system, out
-
-
-def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
-    """Converse wants turns to alternate: consecutive blocks of one role go in one message."""
-    if not blocks:
-        return
-    if messages and messages[-1]["role"] == role:
-        messages[-1]["content"] += blocks
-    else:
-        messages.append({"role": role, "content": blocks})
-
-
-def _blocks(content: Any, i: int) -> list[dict[str, Any]]:
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [{"text": content}] if content else []
-    blocks = []
-    for j, block in enumerate(content):
-        kind = block.get("type")
-        if kind == "text":
-            blocks.append({"text": block.get("text", "")})
-        elif kind == "image_url":
-            blocks.append(_image((block.get("image_url") or {}).get("url", ""), i, j))
-        else:
-            raise Untranslatable(f"messages[{i}].content[{j}].type", f"{kind!r} is not translated")
-    return blocks
 
 
 def _image(url: str, i: int, j: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from keel.providers.chat_content import add_turn, parts_of
 from keel.providers.refusals import Untranslatable
 
 __all__ = ["finish_reason", "split_parts", "to_gemini", "to_openai", "usage"]
@@ -100,11 +101,11 @@ def _contents(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
     for i, message in enumerate(messages):
         role = message.get("role")
         if role in ("system", "developer"):
-            system += _parts(message.get("content"), i)
+            system += parts_of(message.get("content"), i, _image)
         elif role == "user":
-            _append(contents, "user", _parts(message.get("content"), i))
+            add_turn(contents, "user", parts_of(message.get("content"), i, _image), "parts")
         elif role == "assistant":
-            parts = _parts(message.get("content"), i)
+            parts = parts_of(message.get("content"), i, _image)
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 names[call.get("id", "")] = function.get("name", "")
@@ -116,41 +117,14 @@ def _contents(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
                         }
                     }
                 )
-            _append(contents, "model", parts)
+            add_turn(contents, "model", parts, "parts")
         elif role == "tool":
             name = names.get(message.get("tool_call_id", ""), message.get("name", ""))
             response = {"name": name, "response": _result(message.get("content"))}
-            _append(contents, "user", [{"functionResponse": response}])
+            add_turn(contents, "user", [{"functionResponse": response}], "parts")
         else:
             raise Untranslatable(f"messages[{i}].role", f"{role!r} is not a chat role")
     return system, contents
-
-
-def _append(contents: list[dict[str, Any]], role: str, parts: list[dict[str, Any]]) -> None:
-    """Gemini wants turns to alternate: consecutive parts of one role go in one content."""
-    if not parts:
-        return
-    if contents and contents[-1]["role"] == role:
-        contents[-1]["parts"] += parts
-    else:
-        contents.append({"role": role, "parts": parts})
-
-
-def _parts(content: Any, i: int) -> list[dict[str, Any]]:
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [{"text": content}] if content else []
-    parts = []
-    for j, block in enumerate(content):
-        kind = block.get("type")
-        if kind == "text":
-            parts.append({"text": block.get("text", "")})
-        elif kind == "image_url":
-            parts.append(_image((block.get("image_url") or {}).get("url", ""), i, j))
-        else:
-            raise Untranslatable(f"messages[{i}].content[{j}].type", f"{kind!r} is not translated")
-    return parts
 
 
 def _image(url: str, i: int, j: int) -> dict[str, Any]:
