@@ -45,7 +45,7 @@ from keel.pipeline.limit_alerts import LimitAlerts
 from keel.pipeline.limit_headers import limit_headers
 from keel.pipeline.pending_settles import PendingSettles
 from keel.pipeline.refusals import refusal, unchecked
-from keel.pipeline.worst_case import WorstCase, prompt_bytes
+from keel.pipeline.worst_case import WorstCase, cap_field, prompt_bytes
 from keel.state.base import NEVER, BackendUnavailable, Hold, LimitVerdict, StateBackend
 from keel.store.usage import UsageStore
 
@@ -191,7 +191,7 @@ class Admit:
             if check.kind == "budget" and verdict.retry_after_ms != NEVER:
                 used = verdict.levels[i]
                 self.alerts.budget(hold.key, check, max(used, hold.limit) / NANO, at_least=100)
-        raise refusal(verdict, hold, check, now, worst, rows)
+        raise refusal(verdict, hold, check, now, worst, rows, cap_field(call.endpoint))
 
     def _period(self, budget: BudgetConfig, now: float) -> Period:
         period = self._periods.get(budget.name)

@@ -19,17 +19,24 @@ _ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
 def refusal(
-    verdict: LimitVerdict, hold: Hold, check: Check, now: float, worst: int, rows: bool = False
+    verdict: LimitVerdict,
+    hold: Hold,
+    check: Check,
+    now: float,
+    worst: int,
+    rows: bool = False,
+    cap: str = "max_tokens",
 ) -> BudgetExceeded | RateLimited:
     """Why ``hold`` (the one ``verdict`` refused) refused the call; ``worst`` is its worst case.
-    ``rows``: a prediction, whose cost a client lowers by asking fewer rows."""
+    ``rows``: a prediction, whose cost a client lowers by asking fewer rows; ``cap``: the
+    field that caps the completion in the client's protocol."""
     if check.kind == "budget":
-        return _budget_refusal(verdict, check, now, worst, rows)
-    return _rate_refusal(verdict, hold, check)
+        return _budget_refusal(verdict, check, now, worst, "fewer rows" if rows else cap)
+    return _rate_refusal(verdict, hold, check, cap)
 
 
 def _budget_refusal(
-    verdict: LimitVerdict, check: Check, now: float, worst: int, rows: bool
+    verdict: LimitVerdict, check: Check, now: float, worst: int, cap: str
 ) -> BudgetExceeded:
     i, wait = verdict.refused, verdict.retry_after_ms
     policy = check.policy
@@ -37,7 +44,7 @@ def _budget_refusal(
     spent, used = verdict.spent[i], verdict.levels[i]
     who = f"{policy.scope} {check.subject}"
     if wait == NEVER:
-        lower = "fewer rows" if rows else "a lower max_tokens or a shorter prompt"
+        lower = cap if cap == "fewer rows" else f"a lower {cap} or a shorter prompt"
         return BudgetExceeded(
             f"This request could cost up to ${worst / NANO:.6f}, more than the whole "
             f"{_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} "
@@ -45,7 +52,7 @@ def _budget_refusal(
             retry_after_ms=int((check.period.end - now) * 1000),
         )
     resets = datetime.fromtimestamp(check.period.end, ZoneInfo(policy.timezone))
-    lower = "fewer rows" if rows else "a lower max_tokens"
+    lower = cap if cap == "fewer rows" else f"a lower {cap}"
     return BudgetExceeded(
         f"The {_ADJECTIVE[policy.period]} budget '{policy.name}' of {who} is used up for "
         f"{check.period.label}: ${spent / NANO:.4f} spent and "
@@ -57,7 +64,7 @@ def _budget_refusal(
     )
 
 
-def _rate_refusal(verdict: LimitVerdict, hold: Hold, check: Check) -> RateLimited:
+def _rate_refusal(verdict: LimitVerdict, hold: Hold, check: Check, cap: str) -> RateLimited:
     i, wait = verdict.refused, verdict.retry_after_ms
     seconds = max(1, -(-wait // 1000))
     who = f"{check.policy.scope} {check.subject}"
@@ -71,8 +78,8 @@ def _rate_refusal(verdict: LimitVerdict, hold: Hold, check: Check) -> RateLimite
     if wait == NEVER:
         return RateLimited(
             f"Rate limit '{check.policy.name}': this request counts {hold.amount} tokens "
-            f"(its prompt, estimated, plus max_tokens), more than the {hold.limit} tokens "
-            f"per minute {who} may use. Send a shorter prompt or a lower max_tokens.",
+            f"(its prompt, estimated, plus {cap}), more than the {hold.limit} tokens "
+            f"per minute {who} may use. Send a shorter prompt or a lower {cap}.",
             retry_after_ms=WINDOW_MS,
             retry=False,
             code="tokens_exceed_limit",

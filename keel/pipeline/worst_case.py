@@ -20,13 +20,18 @@ from keel.config.prices import Price
 from keel.config.schema import KeelConfig
 from keel.pipeline.holds import NANO
 
-__all__ = ["WorstCase", "prompt_bytes"]
+__all__ = ["WorstCase", "cap_field", "prompt_bytes"]
 
 _BYTES_OVERHEAD = 16  # per request, for the tokens a chat template adds
 
 
 # The body field of a completion cap, where it is not ``max_tokens``.
 _CAP_FIELD = {"responses": "max_output_tokens"}
+
+
+def cap_field(endpoint: str) -> str:
+    """The body field that caps a call's completion, in its client's protocol."""
+    return _CAP_FIELD.get(endpoint, "max_tokens")
 
 
 class WorstCase:
@@ -43,7 +48,7 @@ class WorstCase:
         if call.endpoint == "embeddings":
             return 0
         body = call.body
-        field = _CAP_FIELD.get(call.endpoint, "max_tokens")
+        field = cap_field(call.endpoint)
         asked = body.get("max_completion_tokens") or body.get(field)
         if isinstance(asked, int) and not isinstance(asked, bool):
             cap = asked
