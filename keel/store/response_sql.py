@@ -24,7 +24,7 @@ from keel.store.responses import (
 )
 from keel.store.tables import responses
 
-__all__ = ["ResponseSQL"]
+__all__ = ["ResponseSQL", "response_row"]
 
 T = TypeVar("T")
 _FIELDS = ("id", "team", "created_at", "model", "previous_response_id")
@@ -92,13 +92,19 @@ def _chain_query(team: str, response_id: str, limit: int) -> Any:
     return select(chain).order_by(chain.c.depth.desc())
 
 
-def _insert(conn: Connection, record: StoredResponse) -> None:
+def response_row(record: StoredResponse) -> dict[str, Any]:
+    """The ``responses`` row of a record: what ``Store.write`` commits with a call's usage
+    record (keel.store.ledger), and ``save_response`` on its own."""
     values: dict[str, Any] = {name: getattr(record, name) for name in _FIELDS}
     values["input_items"] = orjson.dumps(record.input_items).decode()
     values["output_items"] = orjson.dumps(record.output_items).decode()
     values["usage"] = None if record.usage is None else orjson.dumps(record.usage).decode()
     values["body"] = orjson.dumps(record.body).decode()
-    conn.execute(insert(responses).values(**values))
+    return values
+
+
+def _insert(conn: Connection, record: StoredResponse) -> None:
+    conn.execute(insert(responses).values(**response_row(record)))
 
 
 def _delete(conn: Connection, team: str, response_id: str) -> bool:
