@@ -5,13 +5,13 @@ commits with the call's usage record (``KeptResponse``)."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from keel.answer import Event
 from keel.call import Call
 from keel.store.response_sql import response_row
 from keel.store.responses import StoredResponse
+from keel.translate.responses_chat.response import new_id
 
 __all__ = ["KeptResponse", "input_items", "stored_record"]
 
@@ -31,7 +31,7 @@ def _item(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
     kind = item.get("type", "message")
-    out = {"id": f"{_PREFIX.get(kind, 'item')}_{uuid.uuid4().hex}", **item, "type": kind}
+    out = {"id": new_id(_PREFIX.get(kind, "item")), **item, "type": kind}
     out.setdefault("status", "completed")
     if kind == "message" and isinstance(item.get("content"), str):
         part = "output_text" if item.get("role") == "assistant" else "input_text"
