@@ -4,16 +4,14 @@ commits with the call's usage record (``KeptResponse``)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from keel.answer import Event
 from keel.call import Call
-from keel.store.response_sql import response_row
-from keel.store.responses import StoredResponse
+from keel.store.response_sql import stored_row
 from keel.translate.responses_chat.response import new_id
 
-__all__ = ["KeptResponse", "input_items", "stored_record"]
+__all__ = ["KeptResponse", "input_items"]
 
 _PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
 _FINAL = frozenset({"response.completed", "response.incomplete"})
@@ -40,23 +38,6 @@ def _item(item: Any) -> Any:
             text["annotations"] = []
         out["content"] = [text]
     return out
-
-
-def stored_record(response: dict[str, Any], team: str, given: list[Any]) -> StoredResponse:
-    """The stored record of a Response object the client got."""
-    body = {k: v for k, v in response.items() if k not in ("id", "output", "usage")}
-    created = response.get("created_at")
-    return StoredResponse(
-        id=str(response["id"]),
-        team=team,
-        created_at=float(created) if isinstance(created, int | float) else time.time(),
-        model=str(response.get("model") or ""),
-        input_items=given,
-        output_items=list(response.get("output") or ()),
-        previous_response_id=response.get("previous_response_id"),
-        usage=response.get("usage"),
-        body=body,
-    )
 
 
 class KeptResponse:
@@ -91,4 +72,4 @@ class KeptResponse:
         # A failed call, or a client gone before the end, got no Response to chain on.
         if response is None or principal is None or call.status >= 400 or "id" not in response:
             return None
-        return response_row(stored_record(response, principal.team, self.given))
+        return stored_row(response, principal.team, self.given)
