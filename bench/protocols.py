@@ -1,6 +1,7 @@
 """What each client protocol costs keel per request: chat, Anthropic Messages, OpenAI Responses.
 
     python bench/protocols.py [--quick] [--rounds 3] [--point-s 10] [--tree PATH]
+    python bench/protocols.py --instructions [--requests 300] [--tree PATH]
 
 One mock upstream (OpenAI-compatible) and one keel with the full hot path config of
 bench/targets.py are started once. Then, for ``--rounds`` rounds, each protocol in turn (the order
@@ -9,7 +10,9 @@ streamed saturation (wrk, closed loop, 50 connections), with keel's CPU-ms per r
 each point. Messages and Responses reach the mock translated to Chat Completions, so the
 difference from chat is what translation costs. A protocol this keel does not serve (404 or 405)
 is skipped with a note. Prints medians over the rounds and writes
-bench/results/<date>-protocols[-quick].json.
+bench/results/<date>-protocols[-quick].json. With ``--instructions`` it counts instead the
+instructions keel executes per request of each protocol under callgrind, which the machine's
+load does not move (bench/protocol_instructions.py).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import procs
+import protocol_instructions
 import report
 import targets
 from measure import Bench, closed_point, warm
@@ -266,16 +270,23 @@ def parse_args() -> argparse.Namespace:
         help="the keel checkout to run (default: this one)",
     )
     p.add_argument("--keep-workdir", action="store_true", help="keep configs and logs")
+    p.add_argument(
+        "--instructions", action="store_true", help="count instructions/request (callgrind)"
+    )
+    p.add_argument("--requests", type=int, default=300, help="counted requests per kind")
     args = p.parse_args()
     if args.quick:
         args.rounds, args.point_s = 1, 3.0
-    if args.rounds < 1 or args.point_s < 1:
-        p.error("--rounds and --point-s must be at least 1")
+    if args.rounds < 1 or args.point_s < 1 or args.requests < 1:
+        p.error("--rounds, --point-s and --requests must be at least 1")
     return args
 
 
 def main() -> None:
     args = parse_args()
+    if args.instructions:
+        protocol_instructions.run(args.tree.resolve(), PROTOCOLS, args.requests, args.keep_workdir)
+        return
     began = time.monotonic()
     wrk = ensure_wrk()
     if wrk is None:

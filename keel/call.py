@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from keel.protocols.openai import OPENAI, PROMPT_FIELD
 
-if TYPE_CHECKING:  # the types of two stages' slots; neither module imports this one
+if TYPE_CHECKING:  # the types of stages' slots, for annotations alone (keel.pipeline imports this)
     from keel.guard.pii.policy import RequestGuard
+    from keel.pipeline import Keeper
     from keel.pipeline.admission import Admission
     from keel.protocols.base import ClientProtocol
     from keel.runtime import Prediction
@@ -119,6 +120,8 @@ class Call:
     # The client's body as it came, while no stage has changed ``body``: an upstream that
     # speaks the client's protocol gets these bytes with only ``model`` changed.
     raw: bytes | None = field(default=None, repr=False)
+    # What the edge keeps of the answer, committed with the call's records (a stored Response).
+    keep: Keeper | None = field(default=None, repr=False)
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()

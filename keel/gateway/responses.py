@@ -5,8 +5,11 @@ A request becomes a ``Call`` of the ``responses`` endpoint whose protocol is the
 one (``keel.protocols.responses``); the router sends it translated to Chat Completions
 deployments (``keel.translate.responses_chat``). A request with ``previous_response_id`` has
 the chain's items (from keel's store, within the caller's team) put before its own input
-first. The Response is stored (unless ``store: false``) before the client gets it, or, for a
-stream, before its ``response.completed`` event goes out. Errors are in OpenAI's shape; a
+first. The Response is stored (unless ``store: false``) in the transaction of the call's usage
+and audit records, before the client gets it, or, for a stream, before its final event
+(``response.completed`` or ``response.incomplete``) goes out: that event is held back until the
+call is recorded, and a stream whose record could not be committed ends with
+``response.failed`` instead. Errors are in OpenAI's shape; a
 stream that breaks ends with ``response.failed``.
 """
 
@@ -22,11 +25,11 @@ from starlette.responses import Response
 from keel.answer import Answer, Event
 from keel.call import Call
 from keel.config.schema import KeelConfig
-from keel.errors import BadRequest, KeelError, NotFound, StoreUnavailable
+from keel.errors import BadRequest, KeelError, NotFound
 from keel.gateway.edge import bearer_token, check_headers, deadline_s, parse_body, read_body
 from keel.gateway.edge import request_id as new_request_id
 from keel.gateway.openai import keel_headers
-from keel.gateway.responses_items import input_items, saved_on_completion, stored_record
+from keel.gateway.responses_items import KeptResponse, input_items
 from keel.gateway.streaming import EventStream
 from keel.pipeline import Before, Pipeline
 from keel.protocols.responses import RESPONSES
@@ -37,6 +40,7 @@ __all__ = ["ResponsesRoutes"]
 log = logging.getLogger("keel.gateway")
 
 _JSON = "application/json"
+_FINAL = frozenset({"response.completed", "response.incomplete"})
 
 
 class ResponsesRoutes:
@@ -54,7 +58,6 @@ class ResponsesRoutes:
 
     async def create(self, request: Request) -> Response:
         call = _call(request)
-        given: list[Any] = []
         refused: KeelError | None = None
         try:
             check_headers(request.headers)
@@ -63,6 +66,8 @@ class ResponsesRoutes:
             call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
             parse_body(call, await read_body(request, self.max_body), self.limits)
             given = input_items(call.body["input"])
+            if call.body.get("store") is not False:
+                call.keep = KeptResponse(given)
             await self._chain(call, given)
         except KeelError as exc:  # recorded like any refusal
             refused = exc
@@ -70,7 +75,7 @@ class ResponsesRoutes:
             log.exception("request %s failed inside keel", call.id)
             refused = KeelError(f"Internal error in keel ({type(exc).__name__}); it is logged.")
         answer = await self.pipeline.run(call, refused)
-        return await self._respond(call, answer, given)
+        return _respond(call, answer)
 
     async def retrieve(self, request: Request) -> Response:
         team, response_id = await self._owner(request)
@@ -130,32 +135,15 @@ class ResponsesRoutes:
         assert call.principal is not None
         return call.principal.team, request.path_params["response_id"]
 
-    async def _respond(self, call: Call, answer: Answer, given: list[Any]) -> Response:
-        if answer.error is not None:
-            headers = {**keel_headers(call), **answer.error.headers()}
-            return Response(answer.error.to_body(), answer.error.status, headers, _JSON)
-        keep = call.body.get("store") is not False and call.principal is not None
 
-        async def save(response: dict[str, Any]) -> None:
-            assert call.principal is not None
-            await self.store.save_response(stored_record(response, call.principal.team, given))
-
-        if answer.events is not None:
-            if keep:
-                answer.events = saved_on_completion(answer.events, save)
-            return ResponsesStream(call, answer, keel_headers(call))
-        assert answer.body is not None
-        if keep and answer.body.data is not None:
-            try:
-                await save(answer.body.data)
-            except Exception:
-                log.exception("request %s: the response could not be stored", call.id)
-                error = StoreUnavailable(
-                    "keel answered but could not store the response, so it cannot be chained "
-                    "or retrieved. Retry, or send 'store': false."
-                )
-                return Response(error.to_body(), error.status, keel_headers(call), _JSON)
-        return Response(answer.body.raw, 200, keel_headers(call), _JSON)
+def _respond(call: Call, answer: Answer) -> Response:
+    if answer.error is not None:
+        headers = {**keel_headers(call), **answer.error.headers()}
+        return Response(answer.error.to_body(), answer.error.status, headers, _JSON)
+    if answer.events is not None:
+        return ResponsesStream(call, answer, keel_headers(call))
+    assert answer.body is not None
+    return Response(answer.body.raw, 200, keel_headers(call), _JSON)
 
 
 def _call(request: Request) -> Call:
@@ -192,23 +180,30 @@ def _order(raw: str | None) -> Literal["asc", "desc"]:
 
 class ResponsesStream(EventStream):
     """The Responses API's server-sent events: each named by its ``type`` on an ``event:``
-    line, no ``[DONE]``. A stream that broke ends with ``response.failed``, the response as
-    it began, its error keel's."""
+    line, no ``[DONE]``. The final event (``response.completed`` or ``response.incomplete``)
+    goes out last, once the call is recorded (with its stored Response). A stream that broke,
+    or whose record could not be committed, ends with ``response.failed`` instead: the
+    response as it began, its error keel's."""
 
     def __init__(self, call: Call, answer: Answer, headers: dict[str, str]) -> None:
         super().__init__(call, answer, headers)
         self.started: dict[str, Any] | None = None  # the response of response.created
-        self.sequence = 0
+        self.sequence = 0  # the next event's number
+        self.final = b""  # the final event's frame, held until the call is recorded
 
     def frames(self, events: list[Event]) -> bytes:
         out = []
         for event in events:
             data = event.data
             kind = data.get("type") if data is not None else None
+            name = kind.encode() if isinstance(kind, str) else b"message"
+            frame = b"event: " + name + b"\ndata: " + event.raw + b"\n\n"
+            if kind in _FINAL:
+                self.final += frame
+                continue
             if data is not None:
                 self._follow(data)
-            name = kind.encode() if isinstance(kind, str) else b"message"
-            out.append(b"event: " + name + b"\ndata: " + event.raw + b"\n\n")
+            out.append(frame)
         return b"".join(out)
 
     def _follow(self, data: dict[str, Any]) -> None:
@@ -220,7 +215,7 @@ class ResponsesStream(EventStream):
 
     def tail(self, failure: KeelError | None) -> bytes:
         if failure is None:
-            return b""
+            return self.final
         if self.started is None:
             event: dict[str, Any] = {"type": "error", "code": failure.code, "message": str(failure)}
             event["param"] = failure.param

@@ -1,17 +1,17 @@
 """What ``/v1/responses`` keeps of a call: its input as items with ids (a string input is one
-user message), and the stored record of the Response it answered, whole or streamed."""
+user message), and the stored record of the Response it answered, whole or streamed, which
+commits with the call's usage record (``KeptResponse``)."""
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
-from keel.answer import Events, Item, Items, Resumed
-from keel.store.responses import StoredResponse
+from keel.answer import Event
+from keel.call import Call
+from keel.store.response_sql import stored_row
+from keel.translate.responses_chat.response import new_id
 
-__all__ = ["input_items", "saved_on_completion", "stored_record"]
+__all__ = ["KeptResponse", "input_items"]
 
 _PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
 _FINAL = frozenset({"response.completed", "response.incomplete"})
@@ -29,7 +29,7 @@ def _item(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
     kind = item.get("type", "message")
-    out = {"id": f"{_PREFIX.get(kind, 'item')}_{uuid.uuid4().hex}", **item, "type": kind}
+    out = {"id": new_id(_PREFIX.get(kind, "item")), **item, "type": kind}
     out.setdefault("status", "completed")
     if kind == "message" and isinstance(item.get("content"), str):
         part = "output_text" if item.get("role") == "assistant" else "input_text"
@@ -40,39 +40,36 @@ def _item(item: Any) -> Any:
     return out
 
 
-def stored_record(response: dict[str, Any], team: str, given: list[Any]) -> StoredResponse:
-    """The stored record of a Response object the client got."""
-    body = {k: v for k, v in response.items() if k not in ("id", "output", "usage")}
-    created = response.get("created_at")
-    return StoredResponse(
-        id=str(response["id"]),
-        team=team,
-        created_at=float(created) if isinstance(created, int | float) else time.time(),
-        model=str(response.get("model") or ""),
-        input_items=given,
-        output_items=list(response.get("output") or ()),
-        previous_response_id=response.get("previous_response_id"),
-        usage=response.get("usage"),
-        body=body,
-    )
+class KeptResponse:
+    """The stored record of a call's Response (``call.keep``, a ``keel.pipeline.Keeper``):
+    committed in the transaction of the call's usage and audit records, so the client gets
+    the Response (or, streamed, its final event) only once it is stored, and a chain on any
+    replica finds it. The Response is the answer as the client gets it, or the one a stream's
+    final event carries."""
 
+    __slots__ = ("given", "response")
 
-def saved_on_completion(events: Events, save: Callable[[dict[str, Any]], Awaitable[None]]) -> Items:
-    """The stream's items; the response its final event carries is saved before that event
-    goes out (a client that chains at once finds it). Closing this closes ``events``."""
-    return Items(_saving(events, save), events.aclose)
+    def __init__(self, given: list[Any]) -> None:
+        self.given = given  # the request's own input items, with their ids
+        self.response: dict[str, Any] | None = None
 
+    def body(self, body: Event) -> None:
+        self.response = body.data
 
-async def _saving(
-    events: Events, save: Callable[[dict[str, Any]], Awaitable[None]]
-) -> AsyncGenerator[Item, None]:
-    try:
-        async for item in events:
-            if not isinstance(item, Resumed):
-                for event in item:
-                    data = event.data
-                    if data is not None and data.get("type") in _FINAL:
-                        await save(data["response"])
-            yield item
-    finally:
-        await events.aclose()
+    def events(self, events: list[Event]) -> list[Event]:
+        for event in events:
+            data = event.data
+            if data is not None and data.get("type") in _FINAL:
+                response = data.get("response")
+                self.response = response if isinstance(response, dict) else None
+        return events
+
+    def end(self) -> None:
+        pass  # a stream's response is its final event's
+
+    def row(self, call: Call) -> dict[str, Any] | None:
+        response, principal = self.response, call.principal
+        # A failed call, or a client gone before the end, got no Response to chain on.
+        if response is None or principal is None or call.status >= 400 or "id" not in response:
+            return None
+        return stored_row(response, principal.team, self.given)

@@ -16,14 +16,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from keel.answer import Answer, Event, Events, Item, Items, Resumed
 from keel.call import Call
 from keel.errors import KeelError, StoreUnavailable
 from keel.monitor.metrics import Metrics
 
-__all__ = ["After", "Before", "CallStream", "Invoke", "Outbound", "Pipeline", "Stage", "Wraps"]
+__all__ = [
+    "After",
+    "Before",
+    "CallStream",
+    "Invoke",
+    "Keeper",
+    "Outbound",
+    "Pipeline",
+    "Stage",
+    "Wraps",
+]
 
 log = logging.getLogger("keel.pipeline")
 
@@ -55,6 +65,16 @@ class Outbound(Protocol):
 
     def end(self) -> None:
         """The stream ended, however it ended."""
+
+
+class Keeper(Outbound, Protocol):
+    """What the edge keeps of a call's answer (``call.keep``; a stored Response): it reads
+    the answer after every stage's outbound work, as the client gets it, and the account
+    stage commits its ``row`` in the one transaction of the call's usage and audit records,
+    before the client gets the answer."""
+
+    def row(self, call: Call) -> dict[str, Any] | None:
+        """The row to commit with the call's records; None when there is nothing to keep."""
 
 
 @runtime_checkable
@@ -100,6 +120,8 @@ class Pipeline:
             if self.copy is not None:
                 self.copy(call)
             outbound = [o for s in self.wrapping if (o := s.outbound(call)) is not None]
+            if call.keep is not None:  # last: it keeps what the client gets
+                outbound.append(call.keep)
             if answer.events is not None:
                 streams = True
                 stream = Answer()

@@ -1,5 +1,6 @@
 """Stage 9, account: cost, the usage and audit records (committed before the client gets its
-answer), metrics and the access log line. Runs for every call, failed ones too; for a shadow
+answer, with the row the edge keeps of it, if any: ``call.keep``), metrics and the access log
+line. Runs for every call, failed ones too; for a shadow
 copy too (its records are of kind ``shadow``; it is not in the metrics or the access log)."""
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ class Account:
     async def after(self, call: Call) -> None:
         row = self.settle(call)
         audit = call_record(call) if self.ledger.audited else None
+        kept = call.keep.row(call) if call.keep is not None else None
         try:
-            await self.ledger.record(row, audit)
+            await self.ledger.record(row, audit, kept)
             call.id = row["request_id"]  # a fresh one if the client's was taken
         except RecordNotCommitted as exc:
             call.status, call.error = 503, StoreUnavailable.code

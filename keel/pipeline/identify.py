@@ -4,6 +4,11 @@ project).
 Keys defined in config are hashed at start. Keys made with ``keel keys create`` live in the store
 and are looked up there, then cached briefly: a revoked key stops working on every running
 gateway within ``cache_ttl_s`` seconds.
+
+A call that has its principal already was identified by this very stage, called early by its
+edge (a chained Responses request reads its team's chain before the pipeline runs; a shadow
+copy is its identified call's twin): it is not identified twice. Only this stage sets
+``call.principal`` on a call from a client.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ class Identify:
             )
 
     async def before(self, call: Call) -> None:
+        if call.principal is not None:  # identified by this stage already (see above)
+            return
         if not call.credential:
             if self.anonymous is not None:
                 call.principal = self.anonymous

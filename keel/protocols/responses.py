@@ -222,9 +222,11 @@ class _ItemGuard:
         guard = self.guards.get(item_id)
         if guard is None:
             guard = self.guards[item_id] = self.new_guard()
-        data["delta"] = guard.feed(text)
-        self.sent[item_id] = self.sent.get(item_id, "") + data["delta"]
-        event.changed()
+        out = guard.feed(text)
+        self.sent[item_id] = self.sent.get(item_id, "") + out
+        if out != text:  # else its bytes as they came go out: no encoding again
+            data["delta"] = out
+            event.changed()
 
     def _flush(self, data: Any) -> Event | None:
         item_id = data.get("item_id")
@@ -239,22 +241,28 @@ class _ItemGuard:
         return Event(orjson.dumps(delta))
 
     def _retext(self, event: Event, data: Any) -> None:
-        """Every copy of a guarded item's text, as the deltas let it out."""
-        if "text" in data and data.get("item_id") in self.sent:
-            data["text"] = self.sent[data["item_id"]]
+        """Every copy of a guarded item's text, as the deltas let it out. An event whose
+        copies already say that goes out as it came (the usual case: nothing was rewritten)."""
+        sent = self.sent.get(data.get("item_id"))
+        changed = False
+        if sent is not None and "text" in data and data["text"] != sent:
+            data["text"], changed = sent, True
         part = data.get("part")
-        if isinstance(part, dict) and data.get("item_id") in self.sent:
-            part["text"] = self.sent[data["item_id"]]
+        if sent is not None and isinstance(part, dict) and part.get("text") != sent:
+            part["text"], changed = sent, True
         items = [data["item"]] if isinstance(data.get("item"), dict) else []
         response = data.get("response")
         if isinstance(response, dict) and isinstance(response.get("output"), list):
             items.extend(response["output"])
         for item in items:
-            sent = self.sent.get(item.get("id")) if isinstance(item, dict) else None
-            for part in item.get("content") or () if sent is not None else ():
-                if isinstance(part, dict) and part.get("type") == "output_text":
-                    part["text"] = sent
-        event.changed()
+            said = self.sent.get(item.get("id")) if isinstance(item, dict) else None
+            for part in item.get("content") or () if said is not None else ():
+                if not isinstance(part, dict) or part.get("type") != "output_text":
+                    continue
+                if part.get("text") != said:
+                    part["text"], changed = said, True
+        if changed:
+            event.changed()
 
 
 RESPONSES = ResponsesProtocol()

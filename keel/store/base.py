@@ -51,8 +51,11 @@ class Store(
         """Raise if the store cannot be reached."""
 
     @abstractmethod
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
-        """Commit usage rows, audit rows and audit checkpoints in one transaction: all or none."""
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
+        """Commit usage rows, audit rows, audit checkpoints and stored Responses
+        (keel.store.response_sql.response_row) in one transaction: all or none."""
 
     def refused_value(self, exc: Exception) -> bool:
         """Whether ``exc``, raised by ``write``, is the database refusing a value (one too long

@@ -1,8 +1,9 @@
 """Group commit for usage and audit records.
 
-Each request hands its records to the ledger and waits until a transaction holding them has
-committed. One writer task takes everything queued at that moment and commits it in one
-transaction, so concurrent requests share a commit instead of queueing behind each other's.
+Each request hands its records to the ledger (with the Response it stores, if it stores one: it
+commits with them, or neither does) and waits until a transaction holding them has committed.
+One writer task takes everything queued at that moment and commits it in one transaction, so
+concurrent requests share a commit instead of queueing behind each other's.
 
 The writer task also keeps this process's audit chain, through its ``ChainKeeper``
 (keel.store.audit; keel.audit.trail.Trail is the one): it links a batch's audit records as it
@@ -32,8 +33,9 @@ __all__ = ["Ledger", "RecordNotCommitted"]
 log = logging.getLogger("keel.ledger")
 
 Record = dict[str, Any]
-# A usage row, an audit record (either may be absent), and who waits for their commit.
-Item = tuple[Record | None, Record | None, asyncio.Future[None]]
+# A usage row, an audit record (either may be absent), who waits for their commit, and the
+# call's stored Response row (keel.store.response_sql.response_row), if any.
+Item = tuple[Record | None, Record | None, asyncio.Future[None], Record | None]
 
 
 class RecordNotCommitted(Exception):
@@ -76,18 +78,23 @@ class Ledger:
             self._ticker = asyncio.create_task(self._tick(self.trail), name="keel-checkpoints")
         self._task = asyncio.create_task(self._run(), name="keel-ledger")
 
-    def submit(self, row: Record | None, audit: Record | None = None) -> asyncio.Future[None]:
-        """Queue a usage row and/or an audit record; the future resolves once committed."""
+    def submit(
+        self, row: Record | None, audit: Record | None = None, response: Record | None = None
+    ) -> asyncio.Future[None]:
+        """Queue a usage row and/or an audit record (and a stored Response's row); the future
+        resolves once they are committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # A client that went away no longer awaits its future; its failure is logged, not lost.
         future.add_done_callback(_retrieve)
-        self._pending.append((row, audit if self.trail is not None else None, future))
+        self._pending.append((row, audit if self.trail is not None else None, future, response))
         self._wake.set()
         return future
 
-    async def record(self, row: Record, audit: Record | None = None) -> None:
+    async def record(
+        self, row: Record, audit: Record | None = None, response: Record | None = None
+    ) -> None:
         # Shielded: a client that goes away must not cancel the commit of its own record.
-        await asyncio.shield(self.submit(row, audit))
+        await asyncio.shield(self.submit(row, audit, response))
 
     async def audit(self, record: Record) -> None:
         """Commit one audit record with no usage row (an admin action, say) through this
@@ -148,13 +155,14 @@ class Ledger:
             await self._commit(batch)
 
     async def _commit(self, batch: list[Item]) -> None:
-        usage = [row for row, _, _ in batch if row is not None]
-        records = [audit for _, audit, _ in batch if audit is not None]
+        usage = [row for row, _, _, _ in batch if row is not None]
+        records = [audit for _, audit, _, _ in batch if audit is not None]
+        stored = [response for _, _, _, response in batch if response is not None]
         # A checkpoint that fails with its batch waits for the next tick, not a tight loop.
         checkpoint, self._checkpoint_due = self._checkpoint_due, False
         vouch = await self._seen(self.trail) if checkpoint and self.trail is not None else None
         try:
-            head, signed = await self._write(usage, records, vouch)
+            head, signed = await self._write(usage, records, vouch, stored)
         except Exception as exc:
             if self.store.refused_value(exc) and len(batch) > 1:
                 # One row's value the store refuses must not cost the others their records:
@@ -171,12 +179,16 @@ class Ledger:
             if signed and vouch is not None:
                 await self.trail.checkpointed(signed[0], vouch)
         self.commits += 1
-        for _, _, future in batch:
+        for _, _, future, _ in batch:
             if not future.done():
                 future.set_result(None)
 
     async def _write(
-        self, usage: list[Record], records: list[Record], vouch: list[Vouch] | None
+        self,
+        usage: list[Record],
+        records: list[Record],
+        vouch: list[Vouch] | None,
+        stored: list[Record],
     ) -> tuple[Head, list[Record]]:
         """Commit the batch, linked onto the chain's committed head, with a checkpoint of the
         head it leads to if ``vouch`` is given; that head and the checkpoint. Every try sends
@@ -185,7 +197,7 @@ class Ledger:
         signed = self._checkpoints(head, vouch)
         for attempt in range(self.attempts):
             try:
-                await self.store.write(usage, links, signed)
+                await self.store.write(usage, links, signed, stored)
                 return head, signed
             except Exception as exc:
                 log.warning(
@@ -255,7 +267,7 @@ class Ledger:
 
 
 def _refuse(batch: list[Item], exc: Exception) -> None:
-    for _, _, future in batch:
+    for _, _, future, _ in batch:
         if not future.done():
             future.set_exception(RecordNotCommitted(str(exc)))
 

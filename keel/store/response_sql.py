@@ -4,6 +4,7 @@ keel.store.sql's ``SQLStore``). A chain is read in one query, a recursive CTE th
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,7 +25,7 @@ from keel.store.responses import (
 )
 from keel.store.tables import responses
 
-__all__ = ["ResponseSQL"]
+__all__ = ["ResponseSQL", "response_row", "stored_row"]
 
 T = TypeVar("T")
 _FIELDS = ("id", "team", "created_at", "model", "previous_response_id")
@@ -92,13 +93,39 @@ def _chain_query(team: str, response_id: str, limit: int) -> Any:
     return select(chain).order_by(chain.c.depth.desc())
 
 
-def _insert(conn: Connection, record: StoredResponse) -> None:
+def stored_row(response: dict[str, Any], team: str, given: list[Any]) -> dict[str, Any]:
+    """The ``responses`` row of a Response object the client got, ``given`` its input items:
+    ``response_row`` of its ``StoredResponse``, made straight from the object (a call's row
+    is made on the hot path, and no record object is needed to commit it)."""
+    body = dict(response)
+    response_id, output, usage = body.pop("id"), body.pop("output", None), body.pop("usage", None)
+    created = body.get("created_at")
+    return {
+        "id": str(response_id),
+        "team": team,
+        "created_at": float(created) if isinstance(created, (int, float)) else time.time(),
+        "model": str(body.get("model") or ""),
+        "previous_response_id": body.get("previous_response_id"),
+        "input_items": orjson.dumps(given).decode(),
+        "output_items": orjson.dumps(output or []).decode(),
+        "usage": None if usage is None else orjson.dumps(usage).decode(),
+        "body": orjson.dumps(body).decode(),
+    }
+
+
+def response_row(record: StoredResponse) -> dict[str, Any]:
+    """The ``responses`` row of a record: what ``Store.write`` commits with a call's usage
+    record (keel.store.ledger), and ``save_response`` on its own."""
     values: dict[str, Any] = {name: getattr(record, name) for name in _FIELDS}
     values["input_items"] = orjson.dumps(record.input_items).decode()
     values["output_items"] = orjson.dumps(record.output_items).decode()
     values["usage"] = None if record.usage is None else orjson.dumps(record.usage).decode()
     values["body"] = orjson.dumps(record.body).decode()
-    conn.execute(insert(responses).values(**values))
+    return values
+
+
+def _insert(conn: Connection, record: StoredResponse) -> None:
+    conn.execute(insert(responses).values(**response_row(record)))
 
 
 def _delete(conn: Connection, team: str, response_id: str) -> bool:

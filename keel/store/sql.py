@@ -56,6 +56,7 @@ from keel.store.tables import (
     model_alias_events,
     model_aliases,
     model_versions,
+    responses,
     rollout_events,
     rollouts,
     usage,
@@ -111,9 +112,11 @@ class SQLStore(ResponseSQL, Store):
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
         async with self.engine.begin() as conn:
-            for table, rows in _tables(usage, audit, checkpoints):
+            for table, rows in _tables(usage, audit, checkpoints, responses):
                 await conn.execute(insert(table), list(rows))
 
     def refused_value(self, exc: Exception) -> bool:
@@ -453,9 +456,16 @@ def insert_feedback(conn: Connection, record: FeedbackRecord) -> int:
     return int(result.scalar_one())
 
 
-def _tables(usage_rows: Rows, audit_rows: Rows, checkpoints: Rows) -> list[tuple[Table, Rows]]:
+def _tables(
+    usage_rows: Rows, audit_rows: Rows, checkpoints: Rows, stored: Rows
+) -> list[tuple[Table, Rows]]:
     """The non-empty ones, in one order: an INSERT of no rows is an error."""
-    pairs = ((usage, usage_rows), (audit, audit_rows), (audit_checkpoints, checkpoints))
+    pairs = (
+        (usage, usage_rows),
+        (audit, audit_rows),
+        (audit_checkpoints, checkpoints),
+        (responses, stored),
+    )
     return [(table, rows) for table, rows in pairs if rows]
 
 

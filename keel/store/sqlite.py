@@ -1,9 +1,10 @@
 """The SQLite store (``sqlite:///path``): WAL mode, and a record writer on its own thread.
 
 WAL with ``synchronous=NORMAL``: a committed transaction survives the process being killed
-(it is in the OS's hands), which is the durability keel promises. Usage and audit records, the
-only writes on the hot path, skip SQLAlchemy and aiosqlite: one hop to a dedicated thread and
-one ``executemany`` per table in one transaction per group commit. A small batch (light load)
+(it is in the OS's hands), which is the durability keel promises. Usage and audit records (and
+stored Responses, which ride with their calls' records), the only writes on the hot path, skip
+SQLAlchemy and aiosqlite: one hop to a dedicated thread and one ``executemany`` per table in
+one transaction per group commit. A small batch (light load)
 commits right on the event loop: the commit only writes to the OS's page cache, in tens of
 microseconds, while a hop to a thread and back costs more than that in wake-ups alone. A large
 batch (heavy load) goes to the thread, so the loop never stalls on a long transaction.
@@ -47,7 +48,7 @@ from keel.store.sql import (
     insert_key,
     revoke_in,
 )
-from keel.store.tables import audit, audit_checkpoints, usage
+from keel.store.tables import audit, audit_checkpoints, responses, usage
 
 __all__ = ["SQLiteStore"]
 
@@ -76,6 +77,7 @@ _INSERTS = (
     _insert_statement(usage, skip="seq"),
     _insert_statement(audit),
     _insert_statement(audit_checkpoints, skip="id"),
+    _insert_statement(responses),
 )
 
 
@@ -111,11 +113,13 @@ class SQLiteStore(SQLStore):
         self._sync.dispose()
         await super().close()
 
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
-        if max(len(usage), len(audit)) <= INLINE_ROWS:
-            self._insert(usage, audit, checkpoints)
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
+        if max(len(usage), len(audit), len(responses)) <= INLINE_ROWS:
+            self._insert(usage, audit, checkpoints, responses)
         else:
-            await self._in_thread(self._insert, usage, audit, checkpoints)
+            await self._in_thread(self._insert, usage, audit, checkpoints, responses)
 
     def refused_value(self, exc: Exception) -> bool:
         # The hot path's writes go through sqlite3 itself, whose errors SQLAlchemy never wraps.
@@ -178,7 +182,8 @@ class SQLiteStore(SQLStore):
         return conn
 
     def _insert(self, *tables: Rows) -> None:
-        """Usage rows, audit rows, checkpoints: in one transaction, committed or rolled back."""
+        """Usage rows, audit rows, checkpoints, stored Responses: in one transaction, committed
+        or rolled back."""
         if self._writer is None:
             raise RuntimeError("the SQLite store is not started")
         with self._writer:

@@ -98,3 +98,15 @@ def test_the_stream_guard_redacts_across_deltas_and_in_every_copy() -> None:
     final = [e.data for e in events if e.data is not None][-1]
     assert final["type"] == "response.completed"
     assert final["response"]["output"][0]["content"][0]["text"] == deltas
+
+
+def test_events_the_stream_guard_leaves_as_they_are_keep_their_bytes() -> None:
+    guard = RESPONSES.event_guard(lambda: StreamGuard([Kind.EMAIL]))
+    given = _translated(["Nothing ", "to hide ", "here."])
+    before = {id(e): e.raw for e in given}
+    events = guard.feed(given)
+    same = [e for e in events if id(e) in before and e.raw == before[id(e)]]
+    # Not encoded a second time: the very bytes the translator made.
+    assert all(e.raw is before[id(e)] for e in same)
+    kinds = {e.data["type"] for e in same if e.data is not None}
+    assert {"response.created", "response.output_text.done", "response.completed"} <= kinds

@@ -25,11 +25,13 @@ class FailingStore(SQLStore):
         super().__init__(inner.engine)
         self.failures = failures
 
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise ConnectionError("connection reset by peer")
-        await super().write(usage, audit, checkpoints)
+        await super().write(usage, audit, checkpoints, responses)
 
 
 class LostAcknowledgement(SQLStore):
@@ -41,8 +43,10 @@ class LostAcknowledgement(SQLStore):
         self.drop_next = False
         self.head_failures = 0
 
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
-        await super().write(usage, audit, checkpoints)
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
+        await super().write(usage, audit, checkpoints, responses)
         if self.drop_next and audit:
             self.drop_next = False
             raise ConnectionError("server closed the connection unexpectedly")

@@ -31,7 +31,9 @@ class BrokenStore(Store):
     async def ping(self) -> None:
         raise ConnectionError("database is down")
 
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
         self.writes += 1
         raise ConnectionError("database is down")
 
@@ -164,11 +166,13 @@ class FlakyStore(SQLStore):
         super().__init__(inner.engine)
         self.failures = failures
 
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise ConnectionError("connection reset by peer")
-        await super().write(usage, audit, checkpoints)
+        await super().write(usage, audit, checkpoints, responses)
 
 
 async def test_concurrent_records_share_transactions(store: SQLStore) -> None:

@@ -27,8 +27,10 @@ class LostAnswer(SQLStore):
         self.inner = inner
         self.drop_next = False
 
-    async def write(self, usage: Rows, audit: Rows = (), checkpoints: Rows = ()) -> None:
-        await self.inner.write(usage, audit, checkpoints)
+    async def write(
+        self, usage: Rows, audit: Rows = (), checkpoints: Rows = (), responses: Rows = ()
+    ) -> None:
+        await self.inner.write(usage, audit, checkpoints, responses)
         if self.drop_next:
             self.drop_next = False
             raise ConnectionError("connection reset by peer")

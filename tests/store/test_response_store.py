@@ -10,6 +10,7 @@ import pytest
 
 from keel.store import open_store
 from keel.store.base import Store
+from keel.store.response_sql import response_row, stored_row
 from keel.store.responses import ChainTooDeep, ResponseNotFound, StoredResponse, page_items
 
 
@@ -133,3 +134,12 @@ def test_paging_after_an_unknown_item_says_so() -> None:
 
 def _fields(record: StoredResponse) -> dict[str, Any]:
     return {name: getattr(record, name) for name in StoredResponse.__dataclass_fields__}
+
+
+def test_a_responses_row_made_straight_is_the_row_of_its_record() -> None:
+    record = turn(2, "resp_1")
+    # A Response object names its model, time and previous response; the row keeps them.
+    named = {"created_at": record.created_at, "model": "chat", "previous_response_id": "resp_1"}
+    row = stored_row({**record.as_response(), **named}, "alpha", record.input_items)
+    body = {**record.body, **named}
+    assert row == response_row(StoredResponse(**{**_fields(record), "body": body}))

@@ -14,8 +14,8 @@ Responses API does.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any, TypeGuard
 
 import orjson
@@ -36,8 +36,9 @@ _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"
 
 
 def new_id(prefix: str) -> str:
-    """A fresh id of keel's: ``resp``, ``msg``, ``fc`` then 32 hex digits."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    """A fresh id of keel's: ``resp``, ``msg``, ``fc`` then 32 hex digits (128 random bits,
+    like a uuid4's, for a quarter of its cost: no UUID object is made)."""
+    return f"{prefix}_{os.urandom(16).hex()}"
 
 
 def to_response(request: dict[str, Any], body: bytes) -> bytes:
