@@ -27,7 +27,8 @@ class StreamTranslator(ABC):
 
     def events(self, payloads: list[bytes]) -> list[Event]:
         """The client's events, parsed, for payloads that arrived together. A translator that
-        makes its events as dicts gives them as ``Event.of`` them, so nothing parses them."""
+        makes its events as dicts overrides this to wrap them with ``Event.of``: then nothing
+        parses them again."""
         return [Event(out) for payload in payloads for out in self.event(payload)]
 
     def last(self, done: bool) -> list[Event]:
