@@ -57,6 +57,15 @@ class Event:
         self.value = value  # the parsed JSON value, whatever it is
         self.data: dict[str, Any] | None = value if type(value) is dict else None
 
+    @classmethod
+    def of(cls, data: dict[str, Any], raw: bytes | None = None) -> Event:
+        """An event keel made itself: nothing to parse; encoded once, when it is sent (``raw``:
+        already encoded)."""
+        event = cls.__new__(cls)
+        event._raw = raw
+        event.value = event.data = data
+        return event
+
     @property
     def json(self) -> bool:
         """Whether the payload is JSON at all."""

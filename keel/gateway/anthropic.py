@@ -161,8 +161,26 @@ class MessagesStream(EventStream):
         return b"event: error\ndata: " + anthropic_error(failure, self.call.id) + b"\n\n"
 
 
+# The start of each kind's frame, made once.
+_HEADS = {
+    kind: b"event: " + kind.encode() + b"\ndata: "
+    for kind in (
+        "message_start",
+        "ping",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    )
+}
+
+
 def _frame(event: Event) -> bytes:
     data = event.data
     kind = data.get("type") if data is not None else None
-    name = kind.encode() if isinstance(kind, str) else b"message"
-    return b"event: " + name + b"\ndata: " + event.raw + b"\n\n"
+    head = _HEADS.get(kind) if type(kind) is str else None
+    if head is None:
+        name = kind.encode() if isinstance(kind, str) else b"message"
+        head = b"event: " + name + b"\ndata: "
+    return head + event.raw + b"\n\n"

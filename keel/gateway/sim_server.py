@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import uvicorn
@@ -75,7 +75,8 @@ async def _serve(sim: SimProvider, endpoint: Endpoint, request: Request) -> Resp
     if reply.events is None:
         return _json(reply.body)
     headers = {"cache-control": "no-cache"}
-    return StreamingResponse(_sse(reply.events), media_type="text/event-stream", headers=headers)
+    events = cast("AsyncIterator[list[bytes]]", reply.events)  # the simulator's: payloads
+    return StreamingResponse(_sse(events), media_type="text/event-stream", headers=headers)
 
 
 async def _sse(events: AsyncIterator[list[bytes]]) -> AsyncIterator[bytes]:

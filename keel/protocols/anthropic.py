@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from keel.answer import Event
 from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, Tokens
 
@@ -243,7 +241,7 @@ class _BlockGuard:
             return None
         delta = {"type": "text_delta", "text": text}
         event = {"type": "content_block_delta", "index": data.get("index"), "delta": delta}
-        return Event(orjson.dumps(event))
+        return Event.of(event)
 
 
 MESSAGES = MessagesProtocol()

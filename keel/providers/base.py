@@ -41,11 +41,13 @@ class UpstreamReply:
     for longer than the limit last given to ``pace`` (None: no limit, as at first; the router
     waits for the first token under a timeout of its own, then sets the limit between chunks).
     ``done`` turns true once ``[DONE]`` is seen. ``prefetched`` holds what the router read
-    before answering the client, as events.
+    before answering the client, as events. ``parsed``: ``events`` yields ``Event``s keel made
+    (a translator's), not payloads to parse.
     """
 
     body: bytes = b""
-    events: AsyncIterator[list[bytes]] | None = None
+    events: AsyncIterator[list[bytes]] | AsyncIterator[list[Event]] | None = None
+    parsed: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     done: bool = False
     pace: Callable[[float | None], None] | None = None

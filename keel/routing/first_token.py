@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from keel.answer import Event, starts_answer
 from keel.config.schema import TimeoutsConfig
 from keel.errors import StreamBroken, UpstreamError, UpstreamTimeout
 from keel.providers.base import UpstreamReply
 
-__all__ = ["await_first_token", "close_events"]
+__all__ = ["await_first_token", "close_events", "parse"]
 
 
 async def await_first_token(
@@ -35,7 +35,7 @@ async def await_first_token(
     try:
         async with asyncio.timeout(max(wait, 0.0)):
             async for payloads in events:
-                read = [Event(p) for p in payloads]  # parsed here once, for every reader
+                read = parse(payloads, reply.parsed)  # once, for every reader
                 reply.prefetched.append(read)
                 if _first_token_in(read, name, starts):
                     break
@@ -75,3 +75,11 @@ async def close_events(events: Any) -> None:
     aclose = getattr(events, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def parse(payloads: list[bytes] | list[Event], parsed: bool) -> list[Event]:
+    """An upstream's payloads as events, each parsed here once for every reader (``parsed``:
+    a translator made them as events already)."""
+    if parsed:
+        return cast("list[Event]", payloads)
+    return [Event(p) for p in cast("list[bytes]", payloads)]

@@ -42,7 +42,7 @@ from keel.errors import (
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 from keel.routing.breaker import Breaker, BreakerState
-from keel.routing.first_token import await_first_token, close_events
+from keel.routing.first_token import await_first_token, close_events, parse
 from keel.routing.resume import Splice, continuation, resumable
 from keel.routing.rollouts import Rollouts
 from keel.routing.split import Split
@@ -167,6 +167,7 @@ class Router:
             while True:
                 source = reply.events
                 assert source is not None
+                parsed = reply.parsed
                 try:
                     try:
                         # What was read while waiting for the first token, then the rest.
@@ -176,7 +177,7 @@ class Router:
                         waited = time.perf_counter()
                         async for payloads in source:
                             call.upstream_s += time.perf_counter() - waited
-                            events = [Event(p) for p in payloads]
+                            events = parse(payloads, parsed)
                             if splice is not None:
                                 events = splice.feed(events)
                             progress.see(events)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
+from keel.answer import Event
+
 if TYPE_CHECKING:
     from keel.call import Endpoint
     from keel.errors import BadRequest
@@ -22,6 +24,16 @@ class StreamTranslator(ABC):
     @abstractmethod
     def end(self, done: bool) -> list[bytes]:
         """The client's last events once the upstream stream is over (``done``: it said so)."""
+
+    def events(self, payloads: list[bytes]) -> list[Event]:
+        """The client's events, parsed, for payloads that arrived together. A translator that
+        makes its events as dicts overrides this to wrap them with ``Event.of``: then nothing
+        parses them again."""
+        return [Event(out) for payload in payloads for out in self.event(payload)]
+
+    def last(self, done: bool) -> list[Event]:
+        """``end``'s events, parsed."""
+        return [Event(out) for out in self.end(done)]
 
 
 class Translator(ABC):

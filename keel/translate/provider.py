@@ -5,7 +5,9 @@ upstream's to the provider it wraps. Starting, closing and probing are the inner
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
+from keel.answer import Event
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
 from keel.translate.base import StreamTranslator, Translator
 
@@ -32,24 +34,24 @@ class Translated(Provider):
         if reply.events is None:
             reply.body = translator.response(request.body, reply.body)
             return reply
-        out = UpstreamReply(headers=reply.headers, pace=reply.pace)
+        out = UpstreamReply(headers=reply.headers, pace=reply.pace, parsed=True)
         out.events = _events(reply, out, translator.stream(request.body))
         return out
 
 
 async def _events(
     reply: UpstreamReply, out: UpstreamReply, stream: StreamTranslator
-) -> AsyncIterator[list[bytes]]:
-    """The inner stream's events, translated; closing this closes the inner stream."""
-    source = reply.events
-    assert source is not None
+) -> AsyncIterator[list[Event]]:
+    """The inner stream's events, translated (each upstream payload parsed once, by the
+    translator); closing this closes the inner stream."""
+    source = cast("AsyncIterator[list[bytes]]", reply.events)  # an upstream's: payloads
     try:
         async for payloads in source:
-            translated = [event for payload in payloads for event in stream.event(payload)]
+            translated = stream.events(payloads)
             if translated:
                 yield translated
         out.done = reply.done
-        tail = stream.end(reply.done)
+        tail = stream.last(reply.done)
         if tail:
             yield tail
     finally:

@@ -187,8 +187,9 @@ def test_the_model_list_says_how_each_protocol_reaches_the_model(native: Native)
         native.url + "/v1/models", headers={"authorization": f"Bearer {KEY}"}, timeout=60
     ).json()
     (card,) = [m for m in listed["data"] if m["id"] == "claude"]
-    # Messages pass through; chat is the adapter's translation.
-    assert card["keel"]["protocols"] == {"chat": "translated", "messages": "native"}
+    # Messages pass through; chat is the adapter's translation, and Responses go through chat.
+    protocols = {"chat": "translated", "messages": "native", "responses": "translated"}
+    assert card["keel"]["protocols"] == protocols
 
 
 def test_residency_holds_on_messages(native: Native) -> None:

@@ -319,3 +319,52 @@ def test_an_upstream_error_event_is_passed_on_in_messages_form() -> None:
         "type": "error",
         "error": {"message": "overloaded", "type": "server_error"},
     }
+
+
+def test_pieces_that_arrive_together_are_one_delta_per_block() -> None:
+    call = {"index": 0, "id": "c1", "type": "function", "function": {"name": "f"}}
+    args = [{"index": 0, "function": {"arguments": part}} for part in ('{"q":', " 1", "}")]
+    stream = ChunksToEvents(body())
+    usage = {"prompt_tokens": 5, "completion_tokens": 4}
+    batch = [
+        chunk({"role": "assistant", "content": ""}),
+        chunk({"content": "Hel"}),
+        chunk({"content": "lo"}),
+        chunk({"tool_calls": [call]}),
+        chunk({"tool_calls": [args[0]]}),
+        chunk({"tool_calls": [args[1]]}),
+    ]
+    first = stream.events(batch)
+    later = stream.events([chunk({"content": None, "tool_calls": [args[2]]})])
+    tail = stream.events([chunk({}, "tool_calls"), chunk(None, usage=usage)])
+    events = [e.data for e in [*first, *later, *tail]]
+    assert all(e is not None for e in events)
+    kinds = [(e["type"], e.get("delta", {}).get("type")) for e in events if e is not None]
+    assert kinds == [
+        ("message_start", None),
+        ("ping", None),
+        ("content_block_start", None),
+        ("content_block_delta", "text_delta"),
+        ("content_block_stop", None),
+        ("content_block_start", None),
+        ("content_block_delta", "input_json_delta"),
+        ("content_block_delta", "input_json_delta"),  # a later read: a delta of its own
+        ("content_block_stop", None),
+        ("message_delta", None),
+        ("message_stop", None),
+    ]
+    assert events[3] == {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": "Hello"},
+    }
+    parts = [e["delta"]["partial_json"] for e in events[6:8] if e is not None]
+    assert parts == ['{"q": 1', "}"]
+    # What is sent is what the events say, each encoded once.
+    assert [orjson.loads(e.raw) for e in [*first, *later, *tail]] == events
+
+
+def test_a_payload_that_is_not_json_is_passed_on_for_the_meter_to_count() -> None:
+    stream = ChunksToEvents(body())
+    (event,) = stream.events([b"{oops"])
+    assert not event.json and event.raw == b"{oops"

@@ -5,6 +5,11 @@ tool call as it begins, ``content_block_delta`` for each piece (``text_delta``, 
 ``input_json_delta``), ``content_block_stop`` when the next begins or the choice finishes, then
 ``message_delta`` (stop reason, usage) and ``message_stop`` once the usage chunk that follows the
 finish is in, or the stream ends. Only the first choice is translated (Messages has one).
+
+Chunks that arrived together (one network read) are translated together, and the pieces of
+one block among them become one delta: the client gets them in one write either way, and each
+event costs a guard pass, a meter read and a frame. The events are made as parsed ``Event``s,
+so each upstream chunk is parsed once and each event encoded once, when it is sent.
 """
 
 from __future__ import annotations
@@ -13,14 +18,14 @@ from typing import Any
 
 import orjson
 
+from keel.answer import Event
 from keel.translate.base import StreamTranslator
 from keel.translate.messages_chat.response import message_id, message_usage, stop_reason
 
 __all__ = ["ChunksToEvents"]
 
-
-def _event(data: dict[str, Any]) -> bytes:
-    return orjson.dumps(data)
+_PING = b'{"type":"ping"}'
+_MESSAGE_STOP = b'{"type":"message_stop"}'
 
 
 class ChunksToEvents(StreamTranslator):
@@ -37,36 +42,63 @@ class ChunksToEvents(StreamTranslator):
         self.usage: Any = None
         self.tail = ""  # the text's last characters: a stop sequence it ends with
         self.stopped = False
+        self.out: list[Event] = []  # the events of the chunks being translated
+        # The delta of the last event in ``out``, while that event is the open block's piece:
+        # the next piece of the block is added to it.
+        self.piece: dict[str, Any] | None = None
+
+    def events(self, payloads: list[bytes]) -> list[Event]:
+        out = self.out = []
+        self.piece = None
+        for payload in payloads:
+            self._chunk(payload)
+        return out
+
+    def last(self, done: bool) -> list[Event]:
+        out = self.out = []
+        if self.stopped or (self.finish is None and not done):
+            return out  # cut short: no finish to report; routing says it broke
+        self._start({})
+        self._close()
+        self._stop()
+        return out
 
     def event(self, payload: bytes) -> list[bytes]:
+        return [event.raw for event in self.events([payload])]
+
+    def end(self, done: bool) -> list[bytes]:
+        return [event.raw for event in self.last(done)]
+
+    def _chunk(self, payload: bytes) -> None:
         try:
             chunk = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            return [payload]  # the meter counts it and keeps it back
-        if not isinstance(chunk, dict) or self.stopped:
-            return []
-        if isinstance(chunk.get("error"), dict):  # routing reads it and ends the stream
-            return [orjson.dumps({"type": "error", "error": chunk["error"]})]
-        out = self._start(chunk)
-        if chunk.get("usage") is not None:
-            self.usage = chunk["usage"]
+            self._add(Event(payload))  # the meter counts it and keeps it back
+            return
+        if type(chunk) is not dict or self.stopped:
+            return
+        error = chunk.get("error")
+        if type(error) is dict:  # routing reads it and ends the stream
+            self._add(Event.of({"type": "error", "error": error}))
+            return
+        if not self.started:
+            self._start(chunk)
+        usage = chunk.get("usage")
+        if usage is not None:
+            self.usage = usage
         choices = chunk.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            out.extend(self._choice(choices[0]))
+        if type(choices) is list and choices and type(choices[0]) is dict:
+            self._choice(choices[0])
         if self.finish is not None and self.usage is not None:
-            out.extend(self._stop())
-        return out
+            self._stop()
 
-    def end(self, done: bool) -> list[bytes]:
-        if self.stopped or (self.finish is None and not done):
-            return []  # cut short: no finish to report; routing says it broke
-        out = self._start({})
-        out.extend(self._close())
-        return [*out, *self._stop()]
+    def _add(self, event: Event) -> None:
+        self.out.append(event)
+        self.piece = None
 
-    def _start(self, chunk: dict[str, Any]) -> list[bytes]:
+    def _start(self, chunk: dict[str, Any]) -> None:
         if self.started:
-            return []
+            return
         self.started = True
         message: dict[str, Any] = {
             "id": message_id(chunk.get("id")),
@@ -78,35 +110,31 @@ class ChunksToEvents(StreamTranslator):
             "stop_sequence": None,
             "usage": {"input_tokens": 0, "output_tokens": 0},
         }
-        return [_event({"type": "message_start", "message": message}), b'{"type":"ping"}']
+        self._add(Event.of({"type": "message_start", "message": message}))
+        self._add(Event.of({"type": "ping"}, _PING))
 
-    def _choice(self, choice: dict[str, Any]) -> list[bytes]:
-        out: list[bytes] = []
+    def _choice(self, choice: dict[str, Any]) -> None:
         delta = choice.get("delta")
-        if isinstance(delta, dict):
+        if type(delta) is dict:
             text = delta.get("content")
-            if isinstance(text, str) and text:
-                out.extend(self._text(text))
+            if type(text) is str and text:
+                self._text(text)
             for call in delta.get("tool_calls") or ():
-                if isinstance(call, dict):
-                    out.extend(self._tool(call))
+                if type(call) is dict:
+                    self._tool(call)
         if choice.get("finish_reason"):
-            out.extend(self._close())
+            self._close()
             self.finish = choice
-        return out
 
-    def _text(self, text: str) -> list[bytes]:
-        out = []
-        if self.open != "text":
-            out = self._open("text", {"type": "text", "text": ""})
+    def _text(self, text: str) -> None:
         self.tail = (self.tail + text)[-256:]
-        delta = {"type": "text_delta", "text": text}
-        return [*out, _event({"type": "content_block_delta", "index": self.index, "delta": delta})]
+        if self.open != "text":
+            self._open("text", {"type": "text", "text": ""})
+        self._piece("text_delta", "text", text)
 
-    def _tool(self, call: dict[str, Any]) -> list[bytes]:
-        out = []
+    def _tool(self, call: dict[str, Any]) -> None:
         function = call.get("function")
-        function = function if isinstance(function, dict) else {}
+        function = function if type(function) is dict else {}
         which = f"tool:{call.get('index', 0)}"
         if self.open != which:
             block: dict[str, Any] = {
@@ -115,27 +143,35 @@ class ChunksToEvents(StreamTranslator):
                 "name": function.get("name") or "",
                 "input": {},
             }
-            out = self._open(which, block)
+            self._open(which, block)
         arguments = function.get("arguments")
-        if isinstance(arguments, str) and arguments:
-            delta = {"type": "input_json_delta", "partial_json": arguments}
-            out.append(_event({"type": "content_block_delta", "index": self.index, "delta": delta}))
-        return out
+        if type(arguments) is str and arguments:
+            self._piece("input_json_delta", "partial_json", arguments)
 
-    def _open(self, which: str, block: dict[str, Any]) -> list[bytes]:
-        out = self._close()
+    def _piece(self, kind: str, field: str, part: str) -> None:
+        """One more piece of the open block: added to the batch's last delta if it is one."""
+        piece = self.piece
+        if piece is not None:
+            piece[field] += part
+            return
+        delta = {"type": kind, field: part}
+        self._add(Event.of({"type": "content_block_delta", "index": self.index, "delta": delta}))
+        self.piece = delta
+
+    def _open(self, which: str, block: dict[str, Any]) -> None:
+        self._close()
         self.index += 1
         self.open = which
         start = {"type": "content_block_start", "index": self.index, "content_block": block}
-        return [*out, _event(start)]
+        self._add(Event.of(start))
 
-    def _close(self) -> list[bytes]:
+    def _close(self) -> None:
         if self.open is None:
-            return []
+            return
         self.open = None
-        return [_event({"type": "content_block_stop", "index": self.index})]
+        self._add(Event.of({"type": "content_block_stop", "index": self.index}))
 
-    def _stop(self) -> list[bytes]:
+    def _stop(self) -> None:
         self.stopped = True
         finish = self.finish or {"finish_reason": "stop"}
         reason, sequence = stop_reason(finish, self.tail, self.sequences)
@@ -143,5 +179,5 @@ class ChunksToEvents(StreamTranslator):
         if self.usage is None:  # no count from upstream: keel estimates
             usage = {"output_tokens": 0}
         delta = {"stop_reason": reason, "stop_sequence": sequence}
-        message_delta = {"type": "message_delta", "delta": delta, "usage": usage}
-        return [_event(message_delta), b'{"type":"message_stop"}']
+        self._add(Event.of({"type": "message_delta", "delta": delta, "usage": usage}))
+        self._add(Event.of({"type": "message_stop"}, _MESSAGE_STOP))
