@@ -114,11 +114,20 @@ class EmbeddingList(_Open):
     usage: Usage | None = None
 
 
+class ModelReach(_Closed):
+    protocols: dict[str, Literal["native", "translated"]] = Field(
+        description="How each client endpoint (chat, completions, embeddings, messages, "
+        "responses) reaches the model: native (passed as the client sent it) or translated; "
+        "an endpoint none of its deployments can take is left out."
+    )
+
+
 class ModelCard(_Closed):
     id: str
     object: Literal["model"]
     created: int
     owned_by: str
+    keel: ModelReach
 
 
 class ModelList(_Closed):
@@ -408,6 +417,7 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     ChatCompletion,
     Completion,
     EmbeddingList,
+    ModelReach,
     ModelCard,
     ModelList,
     FeedbackRequest,

@@ -146,6 +146,7 @@ def test_models_lists_what_the_key_may_use(gateway: tuple[str, Path]) -> None:
         "completions": "native",
         "embeddings": "native",
         "messages": "translated",
+        "responses": "translated",
     }
     assert cards["embed"] == {"embeddings": "native"}
 
