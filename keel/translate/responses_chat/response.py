@@ -27,6 +27,7 @@ __all__ = [
     "message_item",
     "new_id",
     "response_object",
+    "response_of",
     "response_status",
     "response_usage",
     "to_response",
@@ -42,6 +43,11 @@ def new_id(prefix: str) -> str:
 
 
 def to_response(request: dict[str, Any], body: bytes) -> bytes:
+    return orjson.dumps(response_of(request, body))
+
+
+def response_of(request: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """The Response object for a chat answer's bytes."""
     try:
         answer = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -65,7 +71,7 @@ def to_response(request: dict[str, Any], body: bytes) -> bytes:
     response.update(status=status, output=output, usage=response_usage(answer.get("usage")))
     if reason is not None:
         response["incomplete_details"] = {"reason": reason}
-    return orjson.dumps(response)
+    return response
 
 
 def response_status(finish: Any) -> tuple[str, str | None]:
