@@ -41,6 +41,23 @@ log = logging.getLogger("keel.gateway")
 
 _JSON = "application/json"
 _FINAL = frozenset({"response.completed", "response.incomplete"})
+# The start of each kind's frame, made once.
+_HEADS = {
+    kind: b"event: " + kind.encode() + b"\ndata: "
+    for kind in (
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        *_FINAL,
+    )
+}
 
 
 class ResponsesRoutes:
@@ -196,8 +213,11 @@ class ResponsesStream(EventStream):
         for event in events:
             data = event.data
             kind = data.get("type") if data is not None else None
-            name = kind.encode() if isinstance(kind, str) else b"message"
-            frame = b"event: " + name + b"\ndata: " + event.raw + b"\n\n"
+            head = _HEADS.get(kind) if type(kind) is str else None
+            if head is None:
+                head = b"event: " + (kind.encode() if isinstance(kind, str) else b"message")
+                head += b"\ndata: "
+            frame = head + event.raw + b"\n\n"
             if kind in _FINAL:
                 self.final += frame
                 continue

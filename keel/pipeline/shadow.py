@@ -74,7 +74,7 @@ class Lane:
             twin.deployment, twin.region = d.name, d.region
             if twin.copy_of is not None:  # its id as recorded: a taken id is replaced at commit
                 twin.id = twin.copy_of.id
-        return Answer(body=Event(reply.body))
+        return Answer(body=reply.answer or Event(reply.body))
 
 
 class Shadow:

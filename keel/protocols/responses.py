@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-import orjson
-
 from keel.answer import Event
 from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, Tokens
 
@@ -238,7 +236,7 @@ class _ItemGuard:
         # Numbered like the done event it comes before: the SDK does not check the order.
         delta = {**data, "type": "response.output_text.delta", "delta": text}
         delta.pop("text", None)
-        return Event(orjson.dumps(delta))
+        return Event.of(delta)
 
     def _retext(self, event: Event, data: Any) -> None:
         """Every copy of a guarded item's text, as the deltas let it out. An event whose

@@ -42,10 +42,12 @@ class UpstreamReply:
     waits for the first token under a timeout of its own, then sets the limit between chunks).
     ``done`` turns true once ``[DONE]`` is seen. ``prefetched`` holds what the router read
     before answering the client, as events. ``parsed``: ``events`` yields ``Event``s keel made
-    (a translator's), not payloads to parse.
+    (a translator's), not payloads to parse. ``answer``: the whole answer as an ``Event`` keel
+    made (a translator's), in place of ``body``.
     """
 
     body: bytes = b""
+    answer: Event | None = None
     events: AsyncIterator[list[bytes]] | AsyncIterator[list[Event]] | None = None
     parsed: bool = False
     headers: dict[str, str] = field(default_factory=dict)

@@ -150,7 +150,7 @@ class Router:
         iterated to its end or closed)."""
         target, reply, route = await self._route(call, call.model, self.candidates(call))
         if reply.events is None:
-            return Answer(body=Event(reply.body))
+            return Answer(body=reply.answer or Event(reply.body))
         relay = self._relay(call, target, reply, route)
         return Answer(events=Items(relay, partial(_abandon, target, reply)))
 

@@ -57,6 +57,11 @@ class Translator(ABC):
     def response(self, request: dict[str, Any], body: bytes) -> bytes:
         """The client's answer for the upstream's whole answer to ``request``."""
 
+    def answer(self, request: dict[str, Any], body: bytes) -> Event:
+        """``response``'s answer, parsed. A translator that makes it as a dict overrides this
+        to wrap it with ``Event.of``: then nothing parses it again."""
+        return Event(self.response(request, body))
+
     @abstractmethod
     def stream(self, request: dict[str, Any]) -> StreamTranslator:
         """A translator for the stream of events that answers ``request``."""

@@ -32,7 +32,8 @@ class Translated(Provider):
         upstream = UpstreamRequest(translator.upstream, body, request.stream, request.request_id)
         reply = await self.inner.send(upstream)
         if reply.events is None:
-            reply.body = translator.response(request.body, reply.body)
+            reply.answer = translator.answer(request.body, reply.body)
+            reply.body = b""
             return reply
         out = UpstreamReply(headers=reply.headers, pace=reply.pace, parsed=True)
         out.events = _events(reply, out, translator.stream(request.body))

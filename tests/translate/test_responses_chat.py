@@ -352,3 +352,58 @@ def test_an_upstream_error_chunk_is_an_error_event() -> None:
     event = EVENTS.validate_json(raw)
     assert event.type == "error" and event.message == "overloaded" and event.code == "overloaded"
     assert stream.event(b"not json") == [b"not json"]
+
+
+def _together(batches: list[list[bytes]]) -> list[Any]:
+    """The stream's events, each batch of chunks translated together, as the SDK reads them;
+    each event's bytes and its parsed data say the same."""
+    stream = ResponsesToChat().stream(REQUEST)
+    made = [e for batch in batches for e in stream.events(batch)] + stream.last(True)
+    assert all(orjson.loads(e.raw) == e.data for e in made)
+    events = [EVENTS.validate_json(e.raw) for e in made]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    return events
+
+
+def test_pieces_that_arrive_together_are_one_delta_per_item() -> None:
+    def call(arguments: str, **first: str) -> dict[str, Any]:
+        function = {"arguments": arguments, **({"name": first["name"]} if first else {})}
+        head = {"id": first["id"], "type": "function"} if first else {}
+        return {"tool_calls": [{"index": 0, **head, "function": function}]}
+
+    first = [_chunk({"role": "assistant", "content": ""}), _chunk({"content": "Hel"})]
+    rest = [
+        _chunk({"content": "lo"}),
+        _chunk({"content": " there"}),
+        _chunk(call('{"city":', id="call_a", name="weather")),
+        _chunk(call('"Oslo"}')),
+        _chunk({}, "tool_calls"),
+        _chunk(usage=USAGE),
+    ]
+    events = _together([first, rest])
+    texts = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert texts == ["Hel", "lo there"]  # one delta per batch and item
+    arguments = [e.delta for e in events if e.type == "response.function_call_arguments.delta"]
+    assert arguments == ['{"city":"Oslo"}']
+    response = events[-1].response
+    assert response.output_text == "Hello there"
+    assert response.output[1].arguments == '{"city":"Oslo"}'  # type: ignore[union-attr]
+
+
+def test_each_event_shows_the_stream_as_it_was_when_it_was_made() -> None:
+    # One batch: every event is made before any is sent, and none may show what came later.
+    events = _together([[_chunk({"content": "Hi"}), _chunk({}, "length", usage=USAGE)]])
+    created, in_progress, added, part = events[:4]
+    assert created.response.status == in_progress.response.status == "in_progress"
+    assert created.response.output == [] and created.response.usage is None
+    assert added.item.status == "in_progress" and added.item.content == []
+    assert part.part.text == ""
+    done = next(e for e in events if e.type == "response.output_item.done")
+    assert done.item.status == "incomplete" and done.item.content[0].text == "Hi"
+    assert events[-1].type == "response.incomplete"
+
+
+def test_a_whole_answer_is_made_parsed() -> None:
+    answer = ResponsesToChat().answer(REQUEST, _chat_answer({"role": "assistant", "content": "Hi"}))
+    assert answer.data is not None and answer.data["output"][0]["content"][0]["text"] == "Hi"
+    assert Response.model_validate_json(answer.raw).output_text == "Hi"

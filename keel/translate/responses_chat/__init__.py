@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from keel.answer import Event
 from keel.errors import BadRequest
 from keel.translate.base import StreamTranslator, Translator
 from keel.translate.responses_chat.request import check_request, to_chat
-from keel.translate.responses_chat.response import to_response
+from keel.translate.responses_chat.response import response_of, to_response
 from keel.translate.responses_chat.stream import ChunksToEvents
 
 __all__ = ["ResponsesToChat"]
@@ -28,6 +29,9 @@ class ResponsesToChat(Translator):
 
     def response(self, request: dict[str, Any], body: bytes) -> bytes:
         return to_response(request, body)
+
+    def answer(self, request: dict[str, Any], body: bytes) -> Event:
+        return Event.of(response_of(request, body))
 
     def stream(self, request: dict[str, Any]) -> StreamTranslator:
         return ChunksToEvents(request)

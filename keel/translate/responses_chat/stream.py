@@ -11,6 +11,13 @@ usage chunk that follows the finish is in (or the stream ends), ``response.compl
 Every event has its ``sequence_number``, from 0. An upstream's error chunk becomes an ``error``
 event (routing then ends the stream, and the edge says how it failed). Only the first choice
 is translated (a response has one).
+
+Chunks that arrived together (one network read) are translated together, and the pieces of
+one item among them become one delta: the client gets them in one write either way, and each
+event costs a guard pass, a meter read and a frame. The events are made as parsed ``Event``s,
+so each upstream chunk is parsed once and each event encoded once, when it is sent; an event
+never shares a dict that the translator changes later (each shows the stream as it was), and
+the two that carry the response as it began share it, encoded once.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from keel.answer import Event
 from keel.translate.base import StreamTranslator
 from keel.translate.responses_chat.response import (
     function_call_item,
@@ -31,174 +39,210 @@ from keel.translate.responses_chat.response import (
 
 __all__ = ["ChunksToEvents"]
 
+_TEXT_DELTA = "response.output_text.delta"
+_ARGUMENTS_DELTA = "response.function_call_arguments.delta"
+# How the two events of a response as it began start, encoded once: number, then response.
+_BEGUN = (
+    ("response.created", b'{"type":"response.created","sequence_number":'),
+    ("response.in_progress", b'{"type":"response.in_progress","sequence_number":'),
+)
+
 
 class ChunksToEvents(StreamTranslator):
-    """One stream's state: the response so far, the open item, the finish and usage."""
+    """One stream's state: the response as it began, the items so far, the open one and the
+    pieces of its text (or arguments), the finish and usage."""
 
     def __init__(self, request: dict[str, Any]) -> None:
         self.request = request
         self.sequence = 0
-        self.response: dict[str, Any] | None = None
+        self.response: dict[str, Any] | None = None  # as it began; never changed
         self.output: list[dict[str, Any]] = []
         self.open: str | None = None  # "message", or "tool:<chat index>"
+        self.pieces: list[str] = []  # the open item's text, or its arguments
         self.finish: Any = None  # the choice's finish_reason, once it came
         self.usage: Any = None
         self.stopped = False
+        self.out: list[Event] = []  # the events of the chunks being translated
+        # The last event in ``out`` while it is a delta of the open item: the item's next
+        # piece is added to it.
+        self.piece: dict[str, Any] | None = None
+
+    def events(self, payloads: list[bytes]) -> list[Event]:
+        out = self.out = []
+        self.piece = None
+        for payload in payloads:
+            self._chunk(payload)
+        return out
+
+    def last(self, done: bool) -> list[Event]:
+        out = self.out = []
+        self.piece = None
+        if self.stopped or (self.finish is None and not done):
+            return out  # cut short: no finish to report; routing says it broke
+        self._start({})
+        self._close()
+        self._stop()
+        return out
 
     def event(self, payload: bytes) -> list[bytes]:
+        return [event.raw for event in self.events([payload])]
+
+    def end(self, done: bool) -> list[bytes]:
+        return [event.raw for event in self.last(done)]
+
+    def _chunk(self, payload: bytes) -> None:
         try:
             chunk = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            return [payload]  # the meter counts it and keeps it back
-        if not isinstance(chunk, dict) or self.stopped:
-            return []
+            self._add(Event(payload))  # the meter counts it and keeps it back
+            return
+        if type(chunk) is not dict or self.stopped:
+            return
         error = chunk.get("error")
-        if isinstance(error, dict):  # routing reads it and ends the stream
-            return [self._error(error)]
-        out = self._start(chunk)
-        if chunk.get("usage") is not None:
-            self.usage = chunk["usage"]
+        if type(error) is dict:  # routing reads it and ends the stream
+            self._error(error)
+            return
+        self._start(chunk)
+        usage = chunk.get("usage")
+        if usage is not None:
+            self.usage = usage
         choices = chunk.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            out.extend(self._choice(choices[0]))
+        if type(choices) is list and choices and type(choices[0]) is dict:
+            self._choice(choices[0])
         if self.finish is not None and self.usage is not None:
-            out.extend(self._stop())
-        return out
+            self._stop()
 
-    def end(self, done: bool) -> list[bytes]:
-        if self.stopped or (self.finish is None and not done):
-            return []  # cut short: no finish to report; routing says it broke
-        out = self._start({})
-        out.extend(self._close())
-        return [*out, *self._stop()]
+    def _add(self, event: Event) -> None:
+        self.out.append(event)
+        self.piece = None
 
-    def _emit(self, kind: str, **fields: Any) -> bytes:
-        event = {"type": kind, "sequence_number": self.sequence, **fields}
+    def _emit(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` numbered and sent, made by keel: never parsed, encoded when it is sent."""
+        data["sequence_number"] = self.sequence
         self.sequence += 1
-        return orjson.dumps(event)
+        self._add(Event.of(data))
+        return data
 
-    def _error(self, error: dict[str, Any]) -> bytes:
+    def _error(self, error: dict[str, Any]) -> None:
         message = error.get("message")
         code, param = error.get("code"), error.get("param")
-        return self._emit(
-            "error",
-            code=code if isinstance(code, str) else None,
-            message=message if isinstance(message, str) else "The deployment failed.",
-            param=param if isinstance(param, str) else None,
-        )
+        event = {
+            "type": "error",
+            "code": code if isinstance(code, str) else None,
+            "message": message if isinstance(message, str) else "The deployment failed.",
+            "param": param if isinstance(param, str) else None,
+        }
+        self._emit(event)
 
-    def _start(self, chunk: dict[str, Any]) -> list[bytes]:
+    def _start(self, chunk: dict[str, Any]) -> None:
         if self.response is not None:
-            return []
-        self.response = response_object(self.request, new_id("resp"), chunk.get("model"))
-        created = self._emit("response.created", response=self.response)
-        return [created, self._emit("response.in_progress", response=self.response)]
+            return
+        response = self.response = response_object(self.request, new_id("resp"), chunk.get("model"))
+        body = b',"response":' + orjson.dumps(response) + b"}"
+        for kind, head in _BEGUN:
+            number = self.sequence
+            self.sequence += 1
+            data = {"type": kind, "sequence_number": number, "response": response}
+            self._add(Event.of(data, head + str(number).encode() + body))
 
-    def _choice(self, choice: dict[str, Any]) -> list[bytes]:
-        out: list[bytes] = []
+    def _choice(self, choice: dict[str, Any]) -> None:
         delta = choice.get("delta")
-        if isinstance(delta, dict):
+        if type(delta) is dict:
             text = delta.get("content")
-            if isinstance(text, str) and text:
-                out.extend(self._text(text))
+            if type(text) is str and text:
+                self._text(text)
             for call in delta.get("tool_calls") or ():
-                if isinstance(call, dict):
-                    out.extend(self._tool(call))
-        if choice.get("finish_reason"):
-            self.finish = choice["finish_reason"]
-            out.extend(self._close())
-        return out
+                if type(call) is dict:
+                    self._tool(call)
+        finish = choice.get("finish_reason")
+        if finish:
+            self.finish = finish
+            self._close()
 
-    def _text(self, text: str) -> list[bytes]:
-        out: list[bytes] = []
+    def _text(self, text: str) -> None:
         if self.open != "message":
-            out = self._close()
             item = message_item(new_id("msg"), "in_progress")
-            out.append(self._added("message", item))
+            self._added("message", item)
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            out.append(self._part_event("response.content_part.added", item, part))
-            item["content"].append(part)
-        item = self.output[-1]
-        item["content"][0]["text"] += text
-        where = self._where(item)
-        delta = self._emit("response.output_text.delta", **where, delta=text, logprobs=[])
-        return [*out, delta]
+            where = self._where(item)
+            self._emit({"type": "response.content_part.added", **where, "part": part})
+        self._piece(_TEXT_DELTA, text)
 
-    def _tool(self, call: dict[str, Any]) -> list[bytes]:
-        out: list[bytes] = []
+    def _tool(self, call: dict[str, Any]) -> None:
         function = call.get("function")
-        function = function if isinstance(function, dict) else {}
+        function = function if type(function) is dict else {}
         which = f"tool:{call.get('index', 0)}"
         if self.open != which:
-            out = self._close()
             given, named = call.get("id"), function.get("name")
             call_id = given if isinstance(given, str) else new_id("call")
             name = named if isinstance(named, str) else ""
-            out.append(self._added(which, function_call_item(call_id, name, "", "in_progress")))
+            self._added(which, function_call_item(call_id, name, "", "in_progress"))
         arguments = function.get("arguments")
-        if isinstance(arguments, str) and arguments:
-            item = self.output[-1]
-            item["arguments"] += arguments
-            event = "response.function_call_arguments.delta"
-            out.append(
-                self._emit(
-                    event, item_id=item["id"], output_index=len(self.output) - 1, delta=arguments
-                )
-            )
-        return out
+        if type(arguments) is str and arguments:
+            self._piece(_ARGUMENTS_DELTA, arguments)
 
-    def _added(self, which: str, item: dict[str, Any]) -> bytes:
+    def _piece(self, kind: str, part: str) -> None:
+        """One more piece of the open item: added to the batch's last delta if it is one."""
+        self.pieces.append(part)
+        piece = self.piece
+        if piece is not None:
+            piece["delta"] += part
+            return
+        item = self.output[-1]
+        event: dict[str, Any] = {"type": kind, "item_id": item["id"]}
+        event["output_index"] = len(self.output) - 1
+        if kind == _TEXT_DELTA:
+            event.update(content_index=0, delta=part, logprobs=[])
+        else:
+            event["delta"] = part
+        self.piece = self._emit(event)
+
+    def _added(self, which: str, item: dict[str, Any]) -> None:
+        """Opens ``item``. The event shows it as it opens: a copy, since closing it sets its
+        status and its text or arguments (each a field of its own, replaced)."""
+        self._close()
         self.open = which
+        self.pieces = []
         self.output.append(item)
-        return self._emit(
-            "response.output_item.added", output_index=len(self.output) - 1, item=item
-        )
+        index = len(self.output) - 1
+        self._emit({"type": "response.output_item.added", "output_index": index, "item": {**item}})
 
     def _where(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"item_id": item["id"], "output_index": len(self.output) - 1, "content_index": 0}
 
-    def _part_event(self, kind: str, item: dict[str, Any], part: dict[str, Any]) -> bytes:
-        return self._emit(kind, **self._where(item), part=part)
-
-    def _close(self) -> list[bytes]:
+    def _close(self) -> None:
         """The open item's closing events."""
         if self.open is None:
-            return []
+            return
         item = self.output[-1]
-        out: list[bytes] = []
-        status, _ = response_status(self.finish)
-        item["status"] = "completed" if status == "completed" else "incomplete"
+        whole = "".join(self.pieces)
         if self.open == "message":
-            part = item["content"][0]
+            status, _ = response_status(self.finish)
+            item["status"] = "completed" if status == "completed" else "incomplete"
+            part = {"type": "output_text", "text": whole, "annotations": [], "logprobs": []}
+            item["content"] = [part]
             where = self._where(item)
-            out.append(
-                self._emit("response.output_text.done", **where, text=part["text"], logprobs=[])
+            self._emit(
+                {"type": "response.output_text.done", **where, "text": whole, "logprobs": []}
             )
-            out.append(self._part_event("response.content_part.done", item, part))
+            self._emit({"type": "response.content_part.done", **where, "part": part})
         else:
             item["status"] = "completed"  # a call's arguments are whole once the next item opens
-            out.append(
-                self._emit(
-                    "response.function_call_arguments.done",
-                    item_id=item["id"],
-                    output_index=len(self.output) - 1,
-                    name=item["name"],
-                    arguments=item["arguments"],
-                )
-            )
-        out.append(
-            self._emit("response.output_item.done", output_index=len(self.output) - 1, item=item)
-        )
+            item["arguments"] = whole
+            done = {"type": "response.function_call_arguments.done", "item_id": item["id"]}
+            done.update(output_index=len(self.output) - 1, name=item["name"], arguments=whole)
+            self._emit(done)
+        index = len(self.output) - 1
+        self._emit({"type": "response.output_item.done", "output_index": index, "item": item})
         self.open = None
-        return out
 
-    def _stop(self) -> list[bytes]:
+    def _stop(self) -> None:
         self.stopped = True
         assert self.response is not None
         status, reason = response_status(self.finish)
-        response = self.response
-        response.update(status=status, output=self.output, usage=response_usage(self.usage))
+        usage = response_usage(self.usage)
+        response = {**self.response, "status": status, "output": self.output, "usage": usage}
         if reason is not None:
             response["incomplete_details"] = {"reason": reason}
         kind = "response.completed" if status == "completed" else "response.incomplete"
-        return [self._emit(kind, response=response)]
+        self._emit({"type": kind, "response": response})
