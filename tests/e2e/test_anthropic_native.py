@@ -33,9 +33,20 @@ class Native:
         self.upstream = upstream
         self.config = config
         self.db = config.parent / "keel.db"
+        self.clients: dict[str, anthropic.Anthropic] = {}
 
     def client(self, key: str = KEY) -> anthropic.Anthropic:
-        return anthropic.Anthropic(base_url=self.url, api_key=key, max_retries=0, timeout=60)
+        """One client per key for the module, closed with it (an SDK client left to the
+        collector leaves its sockets open: a ResourceWarning in whichever test comes next)."""
+        if key not in self.clients:
+            self.clients[key] = anthropic.Anthropic(
+                base_url=self.url, api_key=key, max_retries=0, timeout=60
+            )
+        return self.clients[key]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
     def recorded(self, text: str) -> list[dict[str, Any]]:
         """The requests the upstream got whose body holds ``text``."""
@@ -87,7 +98,11 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Native]:
             },
         }
         with run_keel(tmp, config) as (url, _, path):
-            yield Native(url, upstream, path)
+            native = Native(url, upstream, path)
+            try:
+                yield native
+            finally:
+                native.close()
 
 
 # Written by hand: spacing, key order, a float spelt 0.50 and fields no SDK knows.

@@ -72,7 +72,7 @@ def test_answers_are_audited_verified_and_exported(gateway: tuple[str, Path]) ->
     plain_id, body = plain(url, user="alice@example.com")
     stream_id, text = streamed(url)
     wrong = openai.OpenAI(base_url=url + "/v1", api_key="sk-wrong", max_retries=0)
-    with pytest.raises(openai.AuthenticationError) as refused:
+    with wrong, pytest.raises(openai.AuthenticationError) as refused:
         wrong.chat.completions.create(model="m", messages=MESSAGES)
     refused_id = refused.value.response.headers["x-request-id"]
     code, report = verify(path)

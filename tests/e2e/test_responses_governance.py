@@ -67,8 +67,25 @@ def keel(
         yield url, path
 
 
+_clients: dict[tuple[str, str], openai.OpenAI] = {}
+
+
 def client(url: str, key: str = KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=30)
+    """One client per key, closed with the module: a client left to the collector leaves its
+    sockets open, a ResourceWarning in whichever test comes next."""
+    if (url, key) not in _clients:
+        _clients[url, key] = openai.OpenAI(
+            base_url=url + "/v1", api_key=key, max_retries=0, timeout=30
+        )
+    return _clients[url, key]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    for c in _clients.values():
+        c.close()
+    _clients.clear()
 
 
 def record(path: Path, request_id: str) -> dict[str, Any]:
