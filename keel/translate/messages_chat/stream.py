@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from keel.answer import Event
-from keel.translate.base import StreamTranslator
+from keel.translate.chat_chunks import ChatChunkStream
 from keel.translate.messages_chat.response import message_id, message_usage, stop_reason
 
 __all__ = ["ChunksToEvents"]
@@ -28,73 +26,21 @@ _PING = b'{"type":"ping"}'
 _MESSAGE_STOP = b'{"type":"message_stop"}'
 
 
-class ChunksToEvents(StreamTranslator):
+class ChunksToEvents(ChatChunkStream):
     """One stream's state: the open block, the finish, the text's tail (for stop sequences)."""
 
     def __init__(self, request: dict[str, Any]) -> None:
         self.model = request.get("model")
         sequences = request.get("stop_sequences")
         self.sequences = sequences if isinstance(sequences, list) else None
+        super().__init__()
         self.started = False
         self.index = -1  # the open block's index, or of the last one
         self.open: str | None = None  # "text", or "tool:<chat index>"
-        self.finish: dict[str, Any] | None = None  # the choice that finished
-        self.usage: Any = None
         self.tail = ""  # the text's last characters: a stop sequence it ends with
-        self.stopped = False
-        self.out: list[Event] = []  # the events of the chunks being translated
-        # The delta of the last event in ``out``, while that event is the open block's piece:
-        # the next piece of the block is added to it.
-        self.piece: dict[str, Any] | None = None
 
-    def events(self, payloads: list[bytes]) -> list[Event]:
-        out = self.out = []
-        self.piece = None
-        for payload in payloads:
-            self._chunk(payload)
-        return out
-
-    def last(self, done: bool) -> list[Event]:
-        out = self.out = []
-        if self.stopped or (self.finish is None and not done):
-            return out  # cut short: no finish to report; routing says it broke
-        self._start({})
-        self._close()
-        self._stop()
-        return out
-
-    def event(self, payload: bytes) -> list[bytes]:
-        return [event.raw for event in self.events([payload])]
-
-    def end(self, done: bool) -> list[bytes]:
-        return [event.raw for event in self.last(done)]
-
-    def _chunk(self, payload: bytes) -> None:
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self._add(Event(payload))  # the meter counts it and keeps it back
-            return
-        if type(chunk) is not dict or self.stopped:
-            return
-        error = chunk.get("error")
-        if type(error) is dict:  # routing reads it and ends the stream
-            self._add(Event.of({"type": "error", "error": error}))
-            return
-        if not self.started:
-            self._start(chunk)
-        usage = chunk.get("usage")
-        if usage is not None:
-            self.usage = usage
-        choices = chunk.get("choices")
-        if type(choices) is list and choices and type(choices[0]) is dict:
-            self._choice(choices[0])
-        if self.finish is not None and self.usage is not None:
-            self._stop()
-
-    def _add(self, event: Event) -> None:
-        self.out.append(event)
-        self.piece = None
+    def _error(self, error: dict[str, Any]) -> None:
+        self._add(Event.of({"type": "error", "error": error}))
 
     def _start(self, chunk: dict[str, Any]) -> None:
         if self.started:

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from keel.answer import Event
-from keel.translate.base import StreamTranslator
+from keel.translate.chat_chunks import ChatChunkStream
 from keel.translate.responses_chat.response import (
     function_call_item,
     message_item,
@@ -48,73 +48,18 @@ _BEGUN = (
 )
 
 
-class ChunksToEvents(StreamTranslator):
+class ChunksToEvents(ChatChunkStream):
     """One stream's state: the response as it began, the items so far, the open one and the
     pieces of its text (or arguments), the finish and usage."""
 
     def __init__(self, request: dict[str, Any]) -> None:
+        super().__init__()
         self.request = request
         self.sequence = 0
         self.response: dict[str, Any] | None = None  # as it began; never changed
         self.output: list[dict[str, Any]] = []
         self.open: str | None = None  # "message", or "tool:<chat index>"
         self.pieces: list[str] = []  # the open item's text, or its arguments
-        self.finish: Any = None  # the choice's finish_reason, once it came
-        self.usage: Any = None
-        self.stopped = False
-        self.out: list[Event] = []  # the events of the chunks being translated
-        # The last event in ``out`` while it is a delta of the open item: the item's next
-        # piece is added to it.
-        self.piece: dict[str, Any] | None = None
-
-    def events(self, payloads: list[bytes]) -> list[Event]:
-        out = self.out = []
-        self.piece = None
-        for payload in payloads:
-            self._chunk(payload)
-        return out
-
-    def last(self, done: bool) -> list[Event]:
-        out = self.out = []
-        self.piece = None
-        if self.stopped or (self.finish is None and not done):
-            return out  # cut short: no finish to report; routing says it broke
-        self._start({})
-        self._close()
-        self._stop()
-        return out
-
-    def event(self, payload: bytes) -> list[bytes]:
-        return [event.raw for event in self.events([payload])]
-
-    def end(self, done: bool) -> list[bytes]:
-        return [event.raw for event in self.last(done)]
-
-    def _chunk(self, payload: bytes) -> None:
-        try:
-            chunk = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            self._add(Event(payload))  # the meter counts it and keeps it back
-            return
-        if type(chunk) is not dict or self.stopped:
-            return
-        error = chunk.get("error")
-        if type(error) is dict:  # routing reads it and ends the stream
-            self._error(error)
-            return
-        self._start(chunk)
-        usage = chunk.get("usage")
-        if usage is not None:
-            self.usage = usage
-        choices = chunk.get("choices")
-        if type(choices) is list and choices and type(choices[0]) is dict:
-            self._choice(choices[0])
-        if self.finish is not None and self.usage is not None:
-            self._stop()
-
-    def _add(self, event: Event) -> None:
-        self.out.append(event)
-        self.piece = None
 
     def _emit(self, data: dict[str, Any]) -> dict[str, Any]:
         """``data`` numbered and sent, made by keel: never parsed, encoded when it is sent."""
