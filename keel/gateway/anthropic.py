@@ -23,7 +23,13 @@ from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.errors import BadRequest, KeelError, ModelNotFound
 from keel.gateway.anthropic_errors import anthropic_error
-from keel.gateway.edge import bearer_token, check_headers, deadline_s, parse_body, read_body
+from keel.gateway.edge import (
+    bearer_token,
+    check_headers,
+    parse_body,
+    read_body,
+    take_headers,
+)
 from keel.gateway.edge import request_id as new_request_id
 from keel.gateway.openai import keel_headers
 from keel.gateway.streaming import EventStream
@@ -60,10 +66,7 @@ class MessagesRoutes:
         call = _call(request)
         refused: KeelError | None = None
         try:
-            check_headers(request.headers)
-            call.credential = bearer_token(request.headers)
-            call.asked_class = request.headers.get("x-keel-data-class")
-            call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
+            take_headers(call, request.headers, self.deadline_s)
             raw = await read_body(request, self.max_body)
             parse_body(call, raw, self.limits)
             check_messages(call.body)

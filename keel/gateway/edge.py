@@ -21,6 +21,7 @@ __all__ = [
     "parse_body",
     "read_body",
     "request_id",
+    "take_headers",
 ]
 
 _LIMITS = LimitsConfig()
@@ -67,6 +68,15 @@ def request_id(headers: Any) -> str:
     if given and len(given) <= 128 and given.isprintable():
         return given
     return os.urandom(12).hex()
+
+
+def take_headers(call: Call, headers: Any, configured_deadline_s: float) -> None:
+    """What every protocol's edge reads of a call's headers: their limits, the credential,
+    the data class asked for and the deadline."""
+    check_headers(headers)
+    call.credential = bearer_token(headers)
+    call.asked_class = headers.get("x-keel-data-class")
+    call.deadline = call.started + deadline_s(headers, configured_deadline_s)
 
 
 def deadline_s(headers: Any, configured: float) -> float:

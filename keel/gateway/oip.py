@@ -25,7 +25,13 @@ from keel.audit.canonical import sha256_hex
 from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.errors import BadRequest, KeelError
-from keel.gateway.edge import bearer_token, check_headers, deadline_s, read_body, request_id
+from keel.gateway.edge import (
+    bearer_token,
+    check_headers,
+    read_body,
+    request_id,
+    take_headers,
+)
 from keel.gateway.oip_codec import InferRequest, decode_request, encode_response
 from keel.pipeline import Before, Pipeline
 from keel.runtime import Prediction
@@ -94,10 +100,7 @@ class OIPRoutes:
         refused: KeelError | None = None
         infer: InferRequest | None = None
         try:
-            check_headers(request.headers)
-            call.credential = bearer_token(request.headers)
-            call.asked_class = request.headers.get("x-keel-data-class")
-            call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
+            take_headers(call, request.headers, self.deadline_s)
             infer = decode_request(await read_body(request, self.max_body), _header_length(request))
             call.body = {"model": name, "version": version, "inputs": _described(infer)}
             user = infer.parameters.get("user")

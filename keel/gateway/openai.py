@@ -20,10 +20,10 @@ from keel.errors import KeelError, ModelNotFound
 from keel.gateway.edge import (
     bearer_token,
     check_headers,
-    deadline_s,
     parse_body,
     read_body,
     request_id,
+    take_headers,
 )
 from keel.gateway.streaming import EventStream
 from keel.pipeline import Before, Pipeline
@@ -91,10 +91,7 @@ class OpenAIRoutes:
         )
         refused: KeelError | None = None
         try:
-            check_headers(request.headers)
-            call.credential = bearer_token(request.headers)
-            call.asked_class = request.headers.get("x-keel-data-class")
-            call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
+            take_headers(call, request.headers, self.deadline_s)
             parse_body(call, await read_body(request, self.max_body), self.limits)
         except KeelError as exc:  # recorded like any refusal
             refused = exc

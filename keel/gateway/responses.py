@@ -26,7 +26,13 @@ from keel.answer import Answer, Event
 from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.errors import BadRequest, KeelError, NotFound
-from keel.gateway.edge import bearer_token, check_headers, deadline_s, parse_body, read_body
+from keel.gateway.edge import (
+    bearer_token,
+    check_headers,
+    parse_body,
+    read_body,
+    take_headers,
+)
 from keel.gateway.edge import request_id as new_request_id
 from keel.gateway.openai import keel_headers
 from keel.gateway.responses_items import KeptResponse, input_items
@@ -77,10 +83,7 @@ class ResponsesRoutes:
         call = _call(request)
         refused: KeelError | None = None
         try:
-            check_headers(request.headers)
-            call.credential = bearer_token(request.headers)
-            call.asked_class = request.headers.get("x-keel-data-class")
-            call.deadline = call.started + deadline_s(request.headers, self.deadline_s)
+            take_headers(call, request.headers, self.deadline_s)
             parse_body(call, await read_body(request, self.max_body), self.limits)
             given = input_items(call.body["input"])
             if call.body.get("store") is not False:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from keel.answer import Event
+from keel.guard.pii.chat import map_content, map_message
 from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, Tokens
 
 if TYPE_CHECKING:
@@ -151,22 +152,12 @@ def _block_texts(content: Any) -> Iterator[str]:
 
 
 def _map_message(message: Any, fn: TextFn) -> Any:
-    if not isinstance(message, dict):
-        return message
-    content = message.get("content")
-    new = _map_content(content, fn)
-    return message if new is content else {**message, "content": new}
+    return map_message(message, fn, _map_block)
 
 
 def _map_content(content: Any, fn: TextFn) -> Any:
     """A string, or a list of blocks: text blocks and tool results' texts mapped."""
-    if isinstance(content, str):
-        out = fn(content)
-        return content if out == content else out
-    if not isinstance(content, list):
-        return content
-    blocks = [_map_block(block, fn) for block in content]
-    return content if all(a is b for a, b in zip(blocks, content, strict=True)) else blocks
+    return map_content(content, fn, _map_block)
 
 
 def _map_block(block: Any, fn: TextFn) -> Any:

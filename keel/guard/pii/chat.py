@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["chat_texts", "map_answer_text", "map_chat_text"]
+__all__ = ["PartFn", "chat_texts", "map_answer_text", "map_chat_text", "map_content", "map_message"]
 
 TextFn = Callable[[str], str]
+# Maps one part of a list content (with the text function), or returns it as it is.
+PartFn = Callable[[Any, TextFn], Any]
 
 
 def chat_texts(body: dict[str, Any]) -> Iterator[str]:
@@ -53,20 +55,27 @@ def _map_list(
 
 
 def _map_message(message: Any, fn: TextFn) -> Any:
+    return map_message(message, fn, _map_part)
+
+
+def map_message(message: Any, fn: TextFn, part: PartFn) -> Any:
+    """A message with its content mapped (``map_content``); the same object if unchanged."""
     if not isinstance(message, dict):
         return message
     content = message.get("content")
-    new = _map_content(content, fn)
+    new = map_content(content, fn, part)
     return message if new is content else {**message, "content": new}
 
 
-def _map_content(content: Any, fn: TextFn) -> Any:
+def map_content(content: Any, fn: TextFn, part: PartFn) -> Any:
+    """A string content mapped by ``fn``, or a list of parts each by ``part``: the same
+    object where nothing changed, so an unchanged body is left as it came."""
     if isinstance(content, str):
         out = fn(content)
         return content if out == content else out
     if not isinstance(content, list):
         return content
-    parts = [_map_part(part, fn) for part in content]
+    parts = [part(p, fn) for p in content]
     return content if all(a is b for a, b in zip(parts, content, strict=True)) else parts
 
 
