@@ -260,6 +260,13 @@ class DeploymentConfig(_Section):
         description="Extra body fields for such a continuation, e.g. vLLM's "
         "{continue_final_message: true, add_generation_prompt: false}.",
     )
+    responses_api: bool = Field(
+        False,
+        description="openai only: the upstream serves OpenAI's Responses API at "
+        "base_url/responses, so /v1/responses calls go to it natively, not translated to Chat "
+        "Completions. keel keeps the chain: the upstream gets the whole conversation as input, "
+        "with store false and no previous_response_id.",
+    )
     health: HealthConfig = HealthConfig()
     sim: SimConfig = SimConfig()
     anthropic: AnthropicConfig = AnthropicConfig()
@@ -314,6 +321,17 @@ class DeploymentConfig(_Section):
         if info.data.get("provider") == "gemini" and key is None:
             raise ValueError("a gemini deployment needs api_key (e.g. ${GEMINI_API_KEY})")
         return key
+
+    @field_validator("responses_api")
+    @classmethod
+    def _responses_api(cls, native: bool, info: ValidationInfo) -> bool:
+        provider = info.data.get("provider")
+        if native and provider != "openai":
+            raise ValueError(
+                f"responses_api is for openai deployments (an OpenAI-compatible server with a "
+                f"/responses route); a {provider} deployment's /v1/responses calls are translated"
+            )
+        return native
 
     @field_validator("azure")
     @classmethod

@@ -15,6 +15,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from keel.config.schema import DeploymentConfig
 from keel.errors import (
     StreamBroken,
     UpstreamError,
@@ -23,10 +24,16 @@ from keel.errors import (
     UpstreamUnavailable,
 )
 from keel.providers.base import Provider, UpstreamReply, UpstreamRequest
+from keel.providers.openai_responses import echoed, echoed_events, upstream_body
 
 __all__ = ["OpenAIProvider"]
 
-_PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+_PATHS = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "embeddings": "/embeddings",
+    "responses": "/responses",
+}
 # A connection closed without a byte after this much silence is an upstream that gave up on
 # the request (a timeout: asking it again only waits as long again), not a stale or refused
 # connection (which closes at once, and a retry cures).
@@ -35,6 +42,11 @@ SILENT_CLOSE_S = 1.0
 
 class OpenAIProvider(Provider):
     _session: aiohttp.ClientSession | None = None
+
+    def __init__(self, deployment: DeploymentConfig) -> None:
+        super().__init__(deployment)
+        if deployment.responses_api:
+            self.endpoints = self.endpoints | {"responses"}
 
     async def start(self) -> None:
         d = self.deployment
@@ -112,12 +124,18 @@ class OpenAIProvider(Provider):
         )
 
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
-        response = await self._post(self._url(request), orjson.dumps(request.body), request)
+        native_responses = request.endpoint == "responses"
+        body = upstream_body(request.body) if native_responses else request.body
+        response = await self._post(self._url(request), orjson.dumps(body), request)
         if request.stream and response.status < 300:
             reply = self._streaming(response)
-            reply.events = _events(response, reply, self.deployment.name)
+            events = _events(response, reply, self.deployment.name)
+            reply.events = echoed_events(events, request.body) if native_responses else events
             return reply
-        return UpstreamReply(body=await self._read(response), headers=dict(response.headers))
+        answer = await self._read(response)
+        if native_responses:
+            answer = echoed(answer, request.body)
+        return UpstreamReply(body=answer, headers=dict(response.headers))
 
     async def _post(
         self, url: str | URL, data: bytes, request: UpstreamRequest
