@@ -73,6 +73,8 @@ _MESSAGES_BODY = {
     "messages": [{"role": "user", "content": _TEXT}],
 }
 _RESPONSES_BODY = {"model": "m", "input": _TEXT, "max_output_tokens": _MAX_TOKENS}
+# The same, not stored: what translation costs without the store's part (chat stores nothing).
+_UNSTORED_BODY = {**_RESPONSES_BODY, "store": False}
 
 PROTOCOLS = [
     Protocol(
@@ -98,6 +100,15 @@ PROTOCOLS = [
         "/v1/responses",
         _json(_RESPONSES_BODY),
         _streamed(_RESPONSES_BODY),
+        _BEARER,
+        ("object", "response"),
+        b"response.completed",
+    ),
+    Protocol(
+        "responses-unstored",
+        "/v1/responses",
+        _json(_UNSTORED_BODY),
+        _streamed(_UNSTORED_BODY),
         _BEARER,
         ("object", "response"),
         b"response.completed",

@@ -51,7 +51,8 @@ class Translator(ABC):
 
     @abstractmethod
     def request(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
-        """The upstream's request body (raises ``BadRequest`` for what cannot be translated)."""
+        """The upstream's request body, for a body ``refusal`` let through: the router asks it
+        first, once per routing pass (what is left to refuse is raised as ``BadRequest``)."""
 
     @abstractmethod
     def response(self, request: dict[str, Any], body: bytes) -> bytes:

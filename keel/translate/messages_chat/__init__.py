@@ -7,7 +7,7 @@ from typing import Any
 
 from keel.errors import BadRequest
 from keel.translate.base import StreamTranslator, Translator
-from keel.translate.messages_chat.request import check_request, to_chat
+from keel.translate.messages_chat.request import chat_body, check_request
 from keel.translate.messages_chat.response import to_message
 from keel.translate.messages_chat.stream import ChunksToEvents
 
@@ -24,7 +24,7 @@ class MessagesToChat(Translator):
         return check_request(body)
 
     def request(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
-        return to_chat(body, stream)
+        return chat_body(body, stream)
 
     def response(self, request: dict[str, Any], body: bytes) -> bytes:
         return to_message(request, body)

@@ -8,7 +8,7 @@ from typing import Any
 from keel.answer import Event
 from keel.errors import BadRequest
 from keel.translate.base import StreamTranslator, Translator
-from keel.translate.responses_chat.request import check_request, to_chat
+from keel.translate.responses_chat.request import chat_body, check_request
 from keel.translate.responses_chat.response import response_of, to_response
 from keel.translate.responses_chat.stream import ChunksToEvents
 
@@ -25,7 +25,7 @@ class ResponsesToChat(Translator):
         return check_request(body)
 
     def request(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
-        return to_chat(body, stream)
+        return chat_body(body, stream)
 
     def response(self, request: dict[str, Any], body: bytes) -> bytes:
         return to_response(request, body)

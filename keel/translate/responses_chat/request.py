@@ -24,7 +24,7 @@ from typing import Any
 
 from keel.errors import BadRequest
 
-__all__ = ["check_request", "to_chat"]
+__all__ = ["chat_body", "check_request", "to_chat"]
 
 _TRANSLATED = frozenset(
     {
@@ -99,6 +99,11 @@ def to_chat(body: dict[str, Any], stream: bool) -> dict[str, Any]:
     refused = check_request(body)
     if refused is not None:
         raise refused
+    return chat_body(body, stream)
+
+
+def chat_body(body: dict[str, Any], stream: bool) -> dict[str, Any]:
+    """``to_chat`` for a body ``check_request`` let through (the router asks it first)."""
     messages: list[dict[str, Any]] = []
     instructions = body.get("instructions")
     if instructions is not None:
