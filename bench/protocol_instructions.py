@@ -5,9 +5,10 @@ executes per request does not. One keel (the full hot path config of bench/targe
 under ``valgrind --tool=callgrind`` with instrumentation off while it starts and warms up; then,
 for each protocol, instrumentation is switched on for ``requests`` plain requests and, counted
 apart, as many streamed ones, sent one at a time from outside valgrind (bench/instructions.py's
-way). Background work on a timer (WAL checkpoints, audit checkpoints) is counted too, so a few
-percent of a count follows the run's length rather than its requests: the differences between
-protocols, each counted over the same number of requests, are what to read.
+way). Background work on timers (WAL and audit checkpoints, refreshes, probes) is counted over
+an idle window before and after, and its rate times each count's length taken off: under
+valgrind, on a loaded machine, it would otherwise add tens of thousands of instructions to a
+request, more the slower the machine that day.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import os
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from protocols import Protocol
 
 _WARM = 50  # requests of each kind per protocol before anything is counted
+_IDLE_S = 20.0  # seconds of no requests, to count the work on timers
 
 
 def send(port: int, p: Protocol, body: bytes, n: int) -> None:
@@ -49,15 +53,36 @@ def send(port: int, p: Protocol, body: bytes, n: int) -> None:
         conn.close()
 
 
-def count(pid: int, out: Path, port: int, p: Protocol, body: bytes, n: int) -> float:
-    """Instructions per request over ``n`` requests of ``body``."""
+def window(pid: int, out: Path, work: Callable[[], None]) -> tuple[int, float]:
+    """Instructions keel executed while ``work`` ran, and the seconds it took."""
     before = set(out.parent.glob(out.name + "*"))
     control(pid, "-z")
+    started = time.monotonic()
     control(pid, "--instr=on")
-    send(port, p, body, n)
+    work()
     control(pid, "--instr=off")
+    elapsed = time.monotonic() - started
     control(pid, "-d")
-    return dumped(out, before) / n
+    return dumped(out, before), elapsed
+
+
+def idle_rate(pid: int, out: Path) -> float:
+    """Instructions per second keel executes with no request in flight: its work on timers."""
+    instructions, elapsed = window(pid, out, lambda: time.sleep(_IDLE_S))
+    return instructions / elapsed
+
+
+def count(pid: int, out: Path, port: int, p: Protocol, body: bytes, n: int) -> tuple[int, float]:
+    """Instructions over ``n`` requests of ``body``, and the seconds they took."""
+    return window(pid, out, lambda: send(port, p, body, n))
+
+
+def per_request(counted: tuple[int, float], idle: float, n: int) -> float:
+    """A count's instructions per request, less the timers' share of its window (``idle``
+    per second): under valgrind a request takes some 50 times as long, and a loaded machine
+    slows it further, so that share follows the machine, not keel."""
+    instructions, elapsed = counted
+    return (instructions - idle * elapsed) / n
 
 
 def measure(
@@ -86,12 +111,19 @@ def measure(
         for p in protocols:
             send(port, p, p.body, _WARM)
             send(port, p, p.stream_body, _WARM)
-        result: dict[str, dict[str, float]] = {}
+        idle_before = idle_rate(proc.pid, out)
+        counted: dict[str, dict[str, tuple[int, float]]] = {}
         for p in protocols:
             print(f"counting {p.name} ({n} plain, {n} streamed)", flush=True)
             plain = count(proc.pid, out, port, p, p.body, n)
             stream = count(proc.pid, out, port, p, p.stream_body, n)
-            result[p.name] = {"plain": plain, "stream": stream}
+            counted[p.name] = {"plain": plain, "stream": stream}
+        idle = (idle_before + idle_rate(proc.pid, out)) / 2
+        print(f"idle: {idle:,.0f} instructions/s on timers, taken off each count", flush=True)
+        result = {
+            name: {kind: per_request(c, idle, n) for kind, c in kinds.items()}
+            for name, kinds in counted.items()
+        }
     finally:
         procs.stop(proc, grace_s=60)
     return result
