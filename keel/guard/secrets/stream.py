@@ -22,7 +22,7 @@ from collections.abc import Collection
 from keel.guard.secrets.detect import detect
 from keel.guard.secrets.kinds import Secret, SecretKind
 
-__all__ = ["CONTEXT", "MAX_TOKEN", "SecretGuard", "redact"]
+__all__ = ["CONTEXT", "MAX_TOKEN", "SecretGuard", "redact", "redact_found"]
 
 MAX_TOKEN = 4096
 CONTEXT = 256
@@ -43,6 +43,11 @@ def label(kind: SecretKind) -> str:
 def redact(text: str, kinds: Collection[SecretKind] | None = None) -> str:
     """``text`` with each secret replaced by its kind: ``[OPENAI_KEY]``."""
     return _rewrite(text, detect(text, kinds), 0)
+
+
+def redact_found(text: str, found: list[Secret]) -> str:
+    """``text`` with the secrets ``detect`` found in it replaced by their kinds."""
+    return _rewrite(text, found, 0)
 
 
 def _rewrite(text: str, found: list[Secret], base: int) -> str:
