@@ -26,7 +26,7 @@ __all__ = ["RULES", "TRIGGER", "Rule", "pem_body", "placeholder"]
 
 K = SecretKind
 # Not inside a longer token: base64 blobs, hashes, identifiers.
-_EDGE = r"(?<![A-Za-z0-9_+/=\-])"
+_EDGE = r"(?<![A-Za-z0-9_+/\-])"
 _STOP = r"(?![A-Za-z0-9_\-])"
 # Where a named value starts: optional closing quote of the name, ':' or '=', optional quote.
 _ASSIGN = r"""["']?[ \t]*[:=][ \t]*"""
@@ -148,7 +148,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         K.PRIVATE_KEY,
         _c(
-            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----"
+            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----"
             r".*?-----END \1PRIVATE KEY\2-----",
             re.DOTALL,
         ),

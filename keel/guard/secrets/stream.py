@@ -33,7 +33,7 @@ _PENDING_VALUE = re.compile(
 )
 _KEY_START = re.compile(r"-{1,5}(?:B(?:E(?:G(?:I(?:N(?: [A-Z0-9 ]{0,40})?)?)?)?)?)?\Z")
 _OPEN_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY")
-_END_KEY = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY")
+_END_KEY = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 
 
 def label(kind: SecretKind) -> str:
