@@ -19,9 +19,8 @@ def rand(n: int, alphabet: str = _ALNUM) -> str:
 
 
 PEM_BODY = "\n".join(rand(64, _ALNUM + "+/") for _ in range(5))
-JWT = (
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
-    + rand(43, _ALNUM + "-_")
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ." + rand(
+    43, _ALNUM + "-_"
 )
 SECRETS: dict[SecretKind, str] = {
     SecretKind.OPENAI_KEY: "sk-proj-" + rand(64, _ALNUM + "-_"),
@@ -34,7 +33,9 @@ SECRETS: dict[SecretKind, str] = {
     SecretKind.STRIPE_KEY: "sk_live_" + rand(24),
     SecretKind.GOOGLE_API_KEY: "AIza" + rand(35, _ALNUM + "-_"),
     SecretKind.JWT: JWT,
-    SecretKind.PRIVATE_KEY: f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----",
+    SecretKind.PRIVATE_KEY: (
+        f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
+    ),
     SecretKind.CONNECTION_STRING: "postgres://app:Zq7vK2pLx9@db.internal:5432/prod",
 }
 
@@ -100,7 +101,7 @@ def test_a_provider_key_under_a_generic_name_is_the_provider_s() -> None:
         "Password: must be at least 8 characters",
         "Your password is required",
         "max_tokens=256 and tokens: 1500",
-        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n"
+        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVL\n"
         "-----END PUBLIC KEY-----",
         "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
         "the token: [GENERIC_SECRET] was redacted",
