@@ -22,7 +22,7 @@ import orjson
 
 from keel.guard.secrets.kinds import SecretKind
 
-__all__ = ["RULES", "TRIGGER", "Rule", "pem_body", "placeholder"]
+__all__ = ["CASED", "FOLDED", "RULES", "Rule", "pem_body", "placeholder"]
 
 K = SecretKind
 # Not inside a longer token: base64 blobs, hashes, identifiers.
@@ -52,8 +52,10 @@ class Rule:
     kind: SecretKind
     pattern: re.Pattern[str]
     check: Callable[[str], bool]
+    needs: tuple[str, ...]  # one of these is in the text (lower-cased when ``folded``)
     group: int = 0  # 0: the whole match; else the first group that matched from here on
     priority: int = 0  # lower wins an overlap (a provider's key before a generic value)
+    folded: bool = False
 
 
 def placeholder(value: str) -> bool:
@@ -133,9 +135,10 @@ def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
-_KEYWORD_PASSWORD = r"(?<![A-Za-z0-9])[A-Za-z0-9_.\-]*?(?:password|passwd|passphrase|pwd)"
+# A name may end with these (DB_PASSWORD, mysql_root_password, X-Api-Key, APP_SECRET).
+_KEYWORD_PASSWORD = r"(?:password|passwd|passphrase|pwd)"
 _KEYWORD_SECRET = (
-    r"(?<![A-Za-z0-9])[A-Za-z0-9_.\-]*?(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|"
+    r"(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|"
     r"client[_\-]?secret|access[_\-]?token|auth[_\-]?token|refresh[_\-]?token|"
     r"private[_\-]?token|token|app[_\-]?secret|x-api-key)"
 )
@@ -144,133 +147,69 @@ _SCHEMES = (
     r"clickhouse|cockroachdb|couchdb|neo4j)(?:\+[a-z0-9]+)?"
 )
 
-RULES: tuple[Rule, ...] = (
-    Rule(
-        K.PRIVATE_KEY,
-        _c(
-            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----"
-            r".*?-----END \1PRIVATE KEY\2-----",
-            re.DOTALL,
-        ),
-        pem_body,
-    ),
-    Rule(
-        K.ANTHROPIC_KEY,
-        _c(_EDGE + r"sk-ant-[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_\-]{32,}" + _STOP),
-        _tail("-", 3),
-    ),
-    Rule(
-        K.OPENAI_KEY,
-        _c(_EDGE + r"sk-(?!ant-)(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_\-]{20,}" + _STOP),
-        _token(3),
-    ),
-    Rule(
-        K.AWS_ACCESS_KEY,
-        _c(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])"),
-        _aws_id,
-    ),
-    Rule(
-        K.AWS_SECRET_KEY,
-        _c(
-            r"(?i:aws[_\-. ]?secret[_\-. ]?(?:access[_\-. ]?)?key(?:[_\-. ]?id)?|"
-            r"secret[_\-. ]?access[_\-. ]?key|SecretAccessKey)"
-            + _ASSIGN
-            + r"""["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"""
-        ),
-        _aws_secret,
-        group=1,
-    ),
-    Rule(
-        K.AWS_SECRET_KEY,
-        _c(
-            r"(?:AKIA|ASIA)[A-Z2-7]{16}[^\S\n]*[\s:,;/|=\"']{1,6}[^\S\n]*"
-            r"""([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"""
-        ),
-        _aws_secret,
-        group=1,
-    ),
-    Rule(
-        K.GITHUB_TOKEN,
-        _c(_EDGE + r"(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{50,240})" + _STOP),
-        _token(4),
-    ),
-    Rule(K.GITLAB_TOKEN, _c(_EDGE + r"glpat-[A-Za-z0-9_\-]{20,}" + _STOP), _token(6)),
-    Rule(
-        K.SLACK_WEBHOOK,
-        _c(
-            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,}/"
-            r"[A-Za-z0-9]{6,}/[A-Za-z0-9]{16,}"
-        ),
-        _after("/T"),
-    ),
-    Rule(K.SLACK_TOKEN, _c(_EDGE + r"xox[bpars]-[0-9]{6,}-[A-Za-z0-9\-]{10,}" + _STOP), _token(5)),
-    Rule(
-        K.STRIPE_KEY,
-        _c(_EDGE + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}" + _STOP),
-        _tail("_", 2),
-    ),
-    Rule(K.GOOGLE_API_KEY, _c(_EDGE + r"AIza[0-9A-Za-z_\-]{35}" + _STOP), _token(4)),
-    Rule(
-        K.JWT,
-        _c(_EDGE + r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*" + _STOP),
-        _jwt,
-    ),
-    Rule(
-        K.CONNECTION_STRING,
-        _c(
-            r"(?<![A-Za-z0-9+])"
-            + _SCHEMES
-            + r"""://[^\s:/@'"]*:[^\s@'"]+@[^\s'"<>`]*[^\s'"<>`.,;:)\]}]"""
-        ),
-        _url_password,
-        priority=1,
-    ),
-    Rule(
-        K.CONNECTION_STRING,
-        _c(
-            r"""jdbc:[a-z0-9]+:[^\s'"]*?[?&;](?i:password|pwd)=[^&;\s'"]+[^\s'"<>`]*[^\s'"<>`.,)]"""
-        ),
-        _url_password,
-        priority=1,
-    ),
-    Rule(
-        K.CONNECTION_STRING,
-        _c(
-            r"(?i:(?:server|data source|host|address|addr)=[^;\n]+;[^\n]*?(?:password|pwd)=)"
-            r"(\{[^}\n]*\}|[^;\n'\"]+)"
-        ),
-        lambda v: not placeholder(v),
-        group=1,
-        priority=1,
-    ),
-    Rule(
-        K.PASSWORD,
-        _c(r"(?i:" + _KEYWORD_PASSWORD + r")" + _ASSIGN + _VALUE),
-        _password,
-        group=1,
-        priority=2,
-    ),
-    Rule(
-        K.GENERIC_SECRET,
-        _c(r"(?i:" + _KEYWORD_SECRET + r")" + _ASSIGN + _VALUE),
-        _generic,
-        group=1,
-        priority=3,
-    ),
-    Rule(
-        K.GENERIC_SECRET,
-        _c(
-            r"(?i:authorization[\"']?[ \t]*[:=][ \t]*[\"']?(?:bearer|token|basic)"
-            r"[ \t]+)([A-Za-z0-9_\-.~+/=]{8,})"
-        ),
-        _generic,
-        group=1,
-        priority=3,
-    ),
+_AWS_NAME = (
+    r"(?i:aws[_\-. ]?secret[_\-. ]?(?:access[_\-. ]?)?key(?:[_\-. ]?id)?|"
+    r"secret[_\-. ]?access[_\-. ]?key|SecretAccessKey)"
+)
+_AWS_40 = r"""([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"""
+_URL_TAIL = r"""[^\s'"<>`]*[^\s'"<>`.,;:)\]}]"""
+_PEM = r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----.*?-----END \1PRIVATE KEY\2-----"
+_GITHUB = r"(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{50,240})"
+_ODBC = (
+    r"(?i:(?:server|data source|host|address|addr)=[^;\n]+;[^\n]*?(?:password|pwd)=)"
+    r"(\{[^}\n]*\}|[^;\n'\"]+)"
+)
+_BEARER = (
+    r"(?i:authorization[\"']?[ \t]*[:=][ \t]*[\"']?(?:bearer|token|basic)[ \t]+)"
+    r"([A-Za-z0-9_\-.~+/=]{8,})"
 )
 
-# A text with none of these holds no secret: one search before the rules.
-TRIGGER = re.compile(
-    r"sk-|[sr]k_|pk_|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|glpat-|xox[bpars]-|hooks\.slack|"
-    r"AIza|eyJ|PRIVATE KEY|://|(?i:passw|passphrase|pwd|secret|api.?key|token|authorization)"
-)
+RULES: tuple[Rule, ...] = (
+    Rule(K.PRIVATE_KEY, _c(_PEM, re.DOTALL), pem_body, ("PRIVATE KEY",)),
+    Rule(K.ANTHROPIC_KEY, _c(_EDGE + r"sk-ant-[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_\-]{32,}" + _STOP),
+         _tail("-", 3), ("sk-ant-",)),
+    Rule(K.OPENAI_KEY,
+         _c(_EDGE + r"sk-(?!ant-)(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_\-]{20,}" + _STOP),
+         _token(3), ("sk-",)),
+    Rule(K.AWS_ACCESS_KEY,
+         _c(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])"),
+         _aws_id, ("AKIA", "ASIA", "ABIA", "ACCA")),
+    Rule(K.AWS_SECRET_KEY, _c(_AWS_NAME + _ASSIGN + r"""["']?""" + _AWS_40), _aws_secret,
+         ("secret",), group=1, folded=True),
+    Rule(K.AWS_SECRET_KEY,
+         _c(r"(?:AKIA|ASIA)[A-Z2-7]{16}[^\S\n]*[\s:,;/|=\"']{1,6}[^\S\n]*" + _AWS_40),
+         _aws_secret, ("AKIA", "ASIA"), group=1),
+    Rule(K.GITHUB_TOKEN, _c(_EDGE + _GITHUB + _STOP), _token(4),
+         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    Rule(K.GITLAB_TOKEN, _c(_EDGE + r"glpat-[A-Za-z0-9_\-]{20,}" + _STOP), _token(6),
+         ("glpat-",)),
+    Rule(K.SLACK_WEBHOOK,
+         _c(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,}/"
+            r"[A-Za-z0-9]{6,}/[A-Za-z0-9]{16,}"),
+         _after("/T"), ("hooks.slack.com",)),
+    Rule(K.SLACK_TOKEN, _c(_EDGE + r"xox[bpars]-[0-9]{6,}-[A-Za-z0-9\-]{10,}" + _STOP),
+         _token(5), ("xox",)),
+    Rule(K.STRIPE_KEY, _c(_EDGE + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}" + _STOP),
+         _tail("_", 2), ("_live_", "_test_")),
+    Rule(K.GOOGLE_API_KEY, _c(_EDGE + r"AIza[0-9A-Za-z_\-]{35}" + _STOP), _token(4), ("AIza",)),
+    Rule(K.JWT, _c(_EDGE + r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*" + _STOP),
+         _jwt, ("eyJ",)),
+    Rule(K.CONNECTION_STRING,
+         _c(r"(?<![A-Za-z0-9+])" + _SCHEMES + r"""://[^\s:/@'"]*:[^\s@'"]+@""" + _URL_TAIL),
+         _url_password, ("://",), priority=1),
+    Rule(K.CONNECTION_STRING,
+         _c(r"""jdbc:[a-z0-9]+:[^\s'"]*?[?&;](?i:password|pwd)=[^&;\s'"]+""" + _URL_TAIL),
+         _url_password, ("jdbc:",), priority=1),
+    Rule(K.CONNECTION_STRING, _c(_ODBC), lambda v: not placeholder(v), ("password=", "pwd="),
+         group=1, priority=1, folded=True),
+    Rule(K.PASSWORD, _c(r"(?i:" + _KEYWORD_PASSWORD + r")" + _ASSIGN + _VALUE), _password,
+         ("passw", "pwd", "passphrase"), group=1, priority=2, folded=True),
+    Rule(K.GENERIC_SECRET, _c(r"(?i:" + _KEYWORD_SECRET + r")" + _ASSIGN + _VALUE), _generic,
+         ("api", "secret", "token"), group=1, priority=3, folded=True),
+    Rule(K.GENERIC_SECRET, _c(_BEARER), _generic, ("authorization",), group=1, priority=3,
+         folded=True),
+)  # fmt: skip
+
+# Every rule's literals, looked for once per text (a substring test each).
+CASED = tuple(sorted({n for r in RULES if not r.folded for n in r.needs}))
+FOLDED = tuple(sorted({n for r in RULES if r.folded for n in r.needs}))
