@@ -15,6 +15,7 @@ __all__ = [
     "LimitsConfig",
     "OIDCConfig",
     "PIIPolicy",
+    "SecretsPolicy",
     "Trust",
 ]
 
@@ -91,6 +92,21 @@ class PIIPolicy(_Section):
     )
 
 
+class SecretsPolicy(_Section):
+    """What the secrets guard does with credentials (API keys, tokens, private keys,
+    passwords) in prompts and in answers."""
+
+    prompts: Literal["allow", "redact", "block"] = Field(
+        "allow", description="allow, redact or block."
+    )
+    answers: AnswerAction = Field(
+        "allow", description="allow, redact or block (a refusal, or a stream stopped)."
+    )
+    kinds: list[str] = Field(
+        default_factory=list, description="Secret kinds to act on (empty: all)."
+    )
+
+
 class InjectionPolicy(_Section):
     """What the prompt-injection screen does with user messages and tool results."""
 
@@ -105,6 +121,7 @@ class DataClassConfig(_Section):
 
     regions: list[str] = Field(..., min_length=1, description="Region names allowed.")
     pii: PIIPolicy = PIIPolicy()
+    secrets: SecretsPolicy = SecretsPolicy()
     injection: InjectionPolicy = InjectionPolicy()
     audit_text: bool = Field(False, description="Keep full prompts and answers in the audit.")
     description: str = Field("", description="Free text.")
@@ -115,6 +132,8 @@ class DataClassConfig(_Section):
             set(self.regions) <= set(other.regions)
             and PII_RANK[self.pii.prompts] >= PII_RANK[other.pii.prompts]
             and PII_RANK[self.pii.answers] >= PII_RANK[other.pii.answers]
+            and PII_RANK[self.secrets.prompts] >= PII_RANK[other.secrets.prompts]
+            and PII_RANK[self.secrets.answers] >= PII_RANK[other.secrets.answers]
             and INJECTION_RANK[self.injection.action] >= INJECTION_RANK[other.injection.action]
             and (other.injection.action == "off" or self.injection.threshold
                  <= other.injection.threshold)

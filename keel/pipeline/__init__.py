@@ -20,13 +20,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from keel.answer import Answer, Event, Events, Item, Items, Resumed
 from keel.call import Call
-from keel.errors import KeelError, StoreUnavailable
+from keel.errors import KeelError, StoreUnavailable, UpstreamError
 from keel.monitor.metrics import Metrics
 
 __all__ = [
     "After",
     "Before",
     "CallStream",
+    "Holds",
     "Invoke",
     "Keeper",
     "Outbound",
@@ -65,6 +66,15 @@ class Outbound(Protocol):
 
     def end(self) -> None:
         """The stream ended, however it ended."""
+
+
+@runtime_checkable
+class Holds(Protocol):
+    """Outbound work that may hold back part of a stream (the data guards)."""
+
+    def drain(self) -> list[Event]:
+        """The stream broke upstream: events with what is held, as it may leave."""
+        ...
 
 
 class Keeper(Outbound, Protocol):
@@ -202,7 +212,25 @@ class CallStream:
             call.status, call.error = 499, "client_disconnected"
         except Exception as exc:
             failure = _internal(call, exc)
-        await self._end(failure)
+        held = self._held() if isinstance(failure, UpstreamError) else []
+        try:
+            if held:  # before the error event: what the client would have had by the break
+                yield held
+        finally:
+            await self._end(failure)
+
+    def _held(self) -> list[Event]:
+        """What the stages held back when the stream broke, through the stages after them."""
+        events: list[Event] = []
+        try:
+            for out in self.outbound:
+                if events:
+                    events = out.events(events)
+                if isinstance(out, Holds):
+                    events = [*events, *out.drain()]
+        except KeelError:  # a guard refused what was held: it stays held
+            return []
+        return events
 
     async def abandon(self) -> None:
         """Closed before its first item: the client went before the first event."""
@@ -219,8 +247,9 @@ class CallStream:
             await self.source.aclose()
             for out in self.outbound:
                 out.end()
-            if failure is not None:
-                call.status, call.error = 502, failure.code
+            if failure is not None:  # a refusal mid-stream keeps its status in the record
+                call.status = failure.status if failure.status < 500 else 502
+                call.error = failure.code
             problem = await self.pipeline.end(call)
             assert self.answer is not None
             self.answer.ended = failure or problem

@@ -4,24 +4,23 @@ streamed, across chunk boundaries) on the way out.
 ``prompts`` acts on every entity kind the class names (all, by default): ``redact`` puts typed
 placeholders in, ``pseudonymise`` puts numbered ones in and restores the values in the answer,
 ``block`` refuses the request (a 400 naming the kinds, never the values). ``answers`` redacts
-personal data in what the model says (``block`` too: half of a stream cannot be taken back).
+personal data in what the model says, or (``block``) withholds the answer
+(``keel.pipeline.answer_rules``). Every channel of a prompt is walked: messages, tool calls'
+arguments and tool results, completions prompts and embeddings inputs, in each protocol.
 """
 
 from __future__ import annotations
 
-from keel.answer import Event
 from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
 from keel.guard.pii.entities import Kind
 from keel.guard.pii.policy import PiiActions, RequestGuard, blocked_message
 from keel.guard.pii.stream import StreamGuard
-from keel.protocols import ClientProtocol, EventGuard
+from keel.pipeline.answer_rules import Found, Part
+from keel.protocols.base import TextGuard
 
-__all__ = ["AnswerRules", "PIIRules"]
-
-# The endpoints whose prompts are conversations the rules walk (text, text blocks).
-_CONVERSATIONS = frozenset({"chat", "messages", "responses"})
+__all__ = ["PIIRules"]
 
 
 class PIIRules:
@@ -33,11 +32,12 @@ class PIIRules:
         self.action = policy.prompts
         self.inbound_policy = PiiActions.parse({k.value: policy.prompts for k in kinds})
         self.out_kinds = frozenset(kinds) if policy.answers != "allow" else frozenset()
+        self.blocks_answers = policy.answers == "block"
 
     def inbound(self, call: Call) -> None:
         guard = RequestGuard(self.inbound_policy)
         call.pii = guard
-        if self.action == "allow" or call.endpoint not in _CONVERSATIONS:
+        if self.action == "allow":
             return
         body, blocked = guard.inbound(call.body, call.protocol.map_prompt_text)
         if blocked:
@@ -48,46 +48,17 @@ class PIIRules:
             call.body = body
             call.raw = None  # the client's bytes hold what the rules took out
 
-    def outbound(self, call: Call) -> AnswerRules | None:
+    def outbound(self, call: Call) -> Part | None:
+        """The rules' share of the answer rules, or None when the answer leaves as it is."""
         guard = call.pii
-        if guard is None or not self._acts(guard):
+        if guard is None or not (self.out_kinds or guard.pseudonymiser is not None):
             return None
-        return AnswerRules(self.out_kinds, guard, call.protocol)
+        request = guard
 
-    def _acts(self, guard: RequestGuard) -> bool:
-        return bool(self.out_kinds) or guard.pseudonymiser is not None
+        def new() -> tuple[TextGuard, set[str] | None]:
+            if self.blocks_answers:
+                found = Found()
+                return StreamGuard(self.out_kinds, request.pseudonymiser, labels=found), found.kinds
+            return StreamGuard(self.out_kinds, request.pseudonymiser, labels=request.labels), None
 
-
-class AnswerRules:
-    """One call's answer as its data class lets it leave: personal data redacted, its own
-    pseudonyms restored; a whole body, or each streamed chunk across chunk boundaries."""
-
-    def __init__(
-        self, kinds: frozenset[Kind], guard: RequestGuard, protocol: ClientProtocol
-    ) -> None:
-        self.kinds = kinds
-        self.request = guard
-        self.protocol = protocol
-        self.chunks: EventGuard | None = None
-
-    def body(self, body: Event) -> None:
-        answer = body.data
-        if answer is None:
-            return  # not an answer the meter will take either
-        guard = self.request
-        text_guard = StreamGuard(self.kinds, guard.pseudonymiser, labels=guard.labels)
-        guarded = self.protocol.map_answer_text(answer, text_guard.apply)
-        if guarded is not answer:  # an answer with nothing to change leaves byte for byte
-            body.replace(guarded)
-
-    def events(self, events: list[Event]) -> list[Event]:
-        if self.chunks is None:
-            self.chunks = self.protocol.event_guard(self._text_guard)
-        return self.chunks.feed(events)
-
-    def _text_guard(self) -> StreamGuard:
-        guard = self.request
-        return StreamGuard(self.kinds, guard.pseudonymiser, labels=guard.labels)
-
-    def end(self) -> None:
-        return None
+        return Part("pii", new)

@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from keel.answer import Event
-from keel.guard.pii.chat import map_content, map_message
-from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, Tokens
+from keel.guard.pii.chat import map_content, map_json, map_message
+from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, TextGuard, Tokens
 
 if TYPE_CHECKING:
     from keel.call import Endpoint
-    from keel.guard.pii.stream import StreamGuard
 
 __all__ = ["MESSAGES", "MessagesProtocol", "anthropic_tokens"]
 
@@ -132,7 +131,7 @@ class MessagesProtocol(ClientProtocol):
         new = _map_content(content, fn)
         return answer if new is content else {**answer, "content": new}
 
-    def event_guard(self, new_guard: Callable[[], StreamGuard]) -> EventGuard:
+    def event_guard(self, new_guard: Callable[[], TextGuard]) -> EventGuard:
         return _BlockGuard(new_guard)
 
     def screened_messages(self, body: dict[str, Any]) -> list[Any]:
@@ -171,6 +170,10 @@ def _map_block(block: Any, fn: TextFn) -> Any:
         inner = block.get("content")
         new = _map_content(inner, fn)
         return block if new is inner else {**block, "content": new}
+    if kind == "tool_use":  # the input the model gave a tool: in history, and in answers
+        given = block.get("input")
+        new = map_json(given, fn)
+        return block if new is given else {**block, "input": new}
     return block
 
 
@@ -190,15 +193,21 @@ def _chat_view(messages: list[Any]) -> Iterator[dict[str, Any]]:
                     yield {"role": "tool", "content": "\n".join(_block_texts(block.get("content")))}
 
 
+# The delta field that carries each streamed block's text.
+_DELTA_TEXT = {"text_delta": "text", "input_json_delta": "partial_json"}
+
+
 class _BlockGuard:
-    """The PII guard over a Messages stream: one text guard per content block. What a guard
-    still holds when its block stops is sent in one more ``text_delta`` before the stop."""
+    """The data guards over a Messages stream: one text guard per content block (a text, or
+    a tool_use's input JSON). What a guard still holds when its block stops is sent in one
+    more delta before the stop."""
 
-    __slots__ = ("guards", "new_guard")
+    __slots__ = ("guards", "kinds", "new_guard")
 
-    def __init__(self, new_guard: Callable[[], StreamGuard]) -> None:
+    def __init__(self, new_guard: Callable[[], TextGuard]) -> None:
         self.new_guard = new_guard
-        self.guards: dict[Any, StreamGuard] = {}
+        self.guards: dict[Any, TextGuard] = {}
+        self.kinds: dict[Any, str] = {}  # block index: its delta's type
 
     def feed(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
@@ -208,31 +217,39 @@ class _BlockGuard:
             if kind == "content_block_delta":
                 self._delta(event, data)
             elif kind == "content_block_stop":
-                held = self._flush(data)
+                held = self._flush(data.get("index") if data is not None else None)
                 if held is not None:
                     out.append(held)
             out.append(event)
         return out
 
+    def flush(self) -> list[Event]:
+        held = [self._flush(index) for index in list(self.guards)]
+        return [event for event in held if event is not None]
+
     def _delta(self, event: Event, data: Any) -> None:
         delta = data.get("delta")
-        if not isinstance(delta, dict) or not isinstance(delta.get("text"), str):
+        field = _DELTA_TEXT.get(str(delta.get("type"))) if isinstance(delta, dict) else None
+        if field is None or not isinstance(delta.get(field), str):
             return
         index = data.get("index")
         guard = self.guards.get(index)
         if guard is None:
             guard = self.guards[index] = self.new_guard()
-        delta["text"] = guard.feed(delta["text"])
-        event.changed()
+            self.kinds[index] = delta["type"]
+        out = guard.feed(delta[field])
+        if out != delta[field]:
+            delta[field] = out
+            event.changed()
 
-    def _flush(self, data: Any) -> Event | None:
-        guard = self.guards.pop(data.get("index"), None)
+    def _flush(self, index: Any) -> Event | None:
+        guard = self.guards.pop(index, None)
         text = guard.flush() if guard is not None else ""
+        kind = self.kinds.pop(index, "text_delta")
         if not text:
             return None
-        delta = {"type": "text_delta", "text": text}
-        event = {"type": "content_block_delta", "index": data.get("index"), "delta": delta}
-        return Event.of(event)
+        delta = {"type": kind, _DELTA_TEXT[kind]: text}
+        return Event.of({"type": "content_block_delta", "index": index, "delta": delta})
 
 
 MESSAGES = MessagesProtocol()

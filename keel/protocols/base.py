@@ -11,9 +11,8 @@ from keel.answer import Event
 
 if TYPE_CHECKING:
     from keel.call import Endpoint
-    from keel.guard.pii.stream import StreamGuard
 
-__all__ = ["ClientProtocol", "EventGuard", "Seen", "TextFn", "Tokens"]
+__all__ = ["ClientProtocol", "EventGuard", "Seen", "TextFn", "TextGuard", "Tokens"]
 
 #: Token counts as keel keeps them: prompt (cached tokens included), completion, cached.
 Tokens = tuple[int, int, int]
@@ -30,11 +29,26 @@ class Seen:
     malformed: int = 0  # events that were not JSON objects (kept back, counted)
 
 
+class TextGuard(Protocol):
+    """A guard over one text (a choice's content, a content block, a tool call's arguments):
+    whole (``apply``), or streamed (``feed`` what may leave now, ``flush`` the rest)."""
+
+    def feed(self, text: str) -> str: ...
+
+    def flush(self) -> str: ...
+
+    def apply(self, text: str) -> str: ...
+
+
 class EventGuard(Protocol):
-    """The PII guard over one stream's events: rewrites their texts in place (across event
+    """The data guards over one stream's events: rewrites their texts in place (across event
     boundaries), and may add events (text it held until a block ended)."""
 
     def feed(self, events: list[Event]) -> list[Event]: ...
+
+    def flush(self) -> list[Event]:
+        """The stream broke: events that carry what each text's guard still holds."""
+        ...
 
 
 class ClientProtocol(ABC):
@@ -88,7 +102,7 @@ class ClientProtocol(ABC):
         """A whole answer with ``fn`` applied to its texts; the same object if none changed."""
 
     @abstractmethod
-    def event_guard(self, new_guard: Callable[[], StreamGuard]) -> EventGuard:
+    def event_guard(self, new_guard: Callable[[], TextGuard]) -> EventGuard:
         """A guard over one stream's events, one ``new_guard()`` per text it carries."""
 
     @abstractmethod

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from keel.answer import Event, choice_text, starts_answer
 from keel.guard.pii.chat import map_answer_text, map_chat_text
-from keel.guard.pii.stream import ChunkGuard
-from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, Tokens
+from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, TextGuard, Tokens
 
 if TYPE_CHECKING:
     from keel.call import Endpoint
-    from keel.guard.pii.stream import StreamGuard
 
 __all__ = ["OPENAI", "PROMPT_FIELD", "OpenAIProtocol", "openai_tokens"]
 
@@ -111,34 +109,130 @@ class OpenAIProtocol(ClientProtocol):
         )
 
     def map_prompt_text(self, body: dict[str, Any], fn: TextFn) -> dict[str, Any]:
-        return map_chat_text(body, fn)
+        """A chat body's messages (tool calls' arguments and tool results too), a completions
+        body's ``prompt``, an embeddings body's ``input``: strings or lists of them (token
+        ids pass as they are)."""
+        out = map_chat_text(body, fn)
+        for key in ("prompt", "input"):
+            given = body.get(key)
+            new = _map_texts(given, fn)
+            if new is not given:
+                out = {**out, key: new}
+        return out
 
     def map_answer_text(self, answer: dict[str, Any], fn: TextFn) -> dict[str, Any]:
         return map_answer_text(answer, fn)
 
-    def event_guard(self, new_guard: Callable[[], StreamGuard]) -> EventGuard:
-        return _Chunks(ChunkGuard(guard_factory=new_guard))
+    def event_guard(self, new_guard: Callable[[], TextGuard]) -> EventGuard:
+        return _Chunks(new_guard)
 
     def screened_messages(self, body: dict[str, Any]) -> list[Any]:
         messages = body.get("messages")
         return messages if isinstance(messages, list) else []
 
 
+def _map_texts(given: Any, fn: TextFn) -> Any:
+    if isinstance(given, str):
+        out = fn(given)
+        return given if out == given else out
+    if isinstance(given, list) and any(isinstance(g, str) for g in given):
+        mapped = [fn(g) if isinstance(g, str) else g for g in given]
+        return given if mapped == given else mapped
+    return given
+
+
+# One text of a stream: a choice's content (None) or one of its tool calls' arguments.
+_Key = tuple[Any, Any]
+
+
 class _Chunks:
-    """The PII guard over chat chunks: each choice's text, rewritten in place."""
+    """The data guards over chat chunks: each choice's content and each of its tool calls'
+    arguments, a text guard each, rewritten in place. The chunk with a choice's
+    ``finish_reason`` carries whatever that choice's guards still held."""
 
-    __slots__ = ("chunks",)
+    __slots__ = ("guards", "last", "new_guard")
 
-    def __init__(self, chunks: ChunkGuard) -> None:
-        self.chunks = chunks
+    def __init__(self, new_guard: Callable[[], TextGuard]) -> None:
+        self.new_guard = new_guard
+        self.guards: dict[_Key, TextGuard] = {}
+        self.last: dict[str, Any] = {}  # the last chunk: what a chunk keel adds looks like
 
     def feed(self, events: list[Event]) -> list[Event]:
         for event in events:
             chunk = event.data
-            if chunk is not None and chunk.get("choices"):
-                self.chunks.feed(chunk)  # in place
+            if chunk is None or not (choices := chunk.get("choices")):
+                continue
+            self.last = chunk
+            changed = False
+            for choice in choices:
+                if isinstance(choice, dict):
+                    changed = self._see(choice) or changed
+            if changed:
                 event.changed()
         return events
+
+    def flush(self) -> list[Event]:
+        choices = []
+        for index in sorted({i for i, _ in self.guards}, key=str):
+            delta: dict[str, Any] = {}
+            self._finish(index, delta)
+            if delta:
+                choices.append({"index": index, "delta": delta, "finish_reason": None})
+        if not choices:
+            return []
+        head: dict[str, Any] = {
+            k: self.last[k] for k in ("id", "object", "created", "model") if k in self.last
+        }
+        return [Event.of({**head, "choices": choices})]
+
+    def _see(self, choice: dict[str, Any]) -> bool:
+        delta = choice.get("delta")
+        if not isinstance(delta, dict):
+            return False
+        index = choice.get("index", 0)
+        changed = False
+        text = delta.get("content")
+        if isinstance(text, str):
+            out = self._guard((index, None)).feed(text)
+            if out != text:
+                delta["content"], changed = out, True
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            args = function.get("arguments") if isinstance(function, dict) else None
+            if isinstance(args, str):
+                assert function is not None
+                out = self._guard((index, call.get("index", 0))).feed(args)
+                if out != args:
+                    function["arguments"], changed = out, True
+        if choice.get("finish_reason"):
+            changed = self._finish(index, delta) or changed
+        return changed
+
+    def _guard(self, key: _Key) -> TextGuard:
+        guard = self.guards.get(key)
+        if guard is None:
+            guard = self.guards[key] = self.new_guard()
+        return guard
+
+    def _finish(self, index: Any, delta: dict[str, Any]) -> bool:
+        """Add to ``delta`` what the choice's guards still hold; were there any?"""
+        added = False
+        for key in [k for k in self.guards if k[0] == index]:
+            held = self.guards.pop(key).flush()
+            if not held:
+                continue
+            added = True
+            if key[1] is None:
+                delta["content"] = (delta.get("content") or "") + held
+                continue
+            calls = delta.setdefault("tool_calls", [])
+            call = next((c for c in calls if c.get("index", 0) == key[1]), None)
+            if call is None:
+                calls.append({"index": key[1], "function": {"arguments": held}})
+            else:
+                function = call.setdefault("function", {})
+                function["arguments"] = (function.get("arguments") or "") + held
+        return added
 
 
 OPENAI = OpenAIProtocol()

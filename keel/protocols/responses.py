@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from keel.answer import Event
-from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, Tokens
+from keel.protocols.base import ClientProtocol, EventGuard, Seen, TextFn, TextGuard, Tokens
 
 if TYPE_CHECKING:
     from keel.call import Endpoint
-    from keel.guard.pii.stream import StreamGuard
 
 __all__ = ["RESPONSES", "ResponsesProtocol", "responses_tokens"]
 
@@ -26,6 +25,17 @@ _FINAL = frozenset({"response.completed", "response.incomplete"})
 _STARTS = frozenset({"response.output_text.delta", "response.function_call_arguments.delta"})
 _RETEXT = frozenset({"response.content_part.done", "response.output_item.done", *_FINAL})
 _TEXT_PARTS = frozenset({"input_text", "output_text"})
+# The one text field of the items that are not messages.
+_ITEM_TEXT = {"function_call": "arguments", "function_call_output": "output"}
+# A stream's text deltas, and the field of their done event that repeats the whole text.
+_DELTAS = {
+    "response.output_text.delta": "text",
+    "response.function_call_arguments.delta": "arguments",
+}
+_DONE = {
+    "response.output_text.done": "text",
+    "response.function_call_arguments.done": "arguments",
+}
 
 
 def responses_tokens(raw: Any) -> Tokens | None:
@@ -121,7 +131,7 @@ class ResponsesProtocol(ClientProtocol):
             return answer
         return {**answer, "output": items}
 
-    def event_guard(self, new_guard: Callable[[], StreamGuard]) -> EventGuard:
+    def event_guard(self, new_guard: Callable[[], TextGuard]) -> EventGuard:
         return _ItemGuard(new_guard)
 
     def screened_messages(self, body: dict[str, Any]) -> list[Any]:
@@ -140,12 +150,14 @@ def _output_texts(output: Any) -> Iterator[str]:
 
 
 def _map_item(item: Any, fn: TextFn) -> Any:
-    """A message item's text parts (or string content), a function output's text, mapped."""
+    """A message item's text parts (or string content), a function call's arguments, a
+    function output's text, mapped."""
     if not isinstance(item, dict):
         return item
-    if item.get("type") == "function_call_output" and isinstance(item.get("output"), str):
-        new = fn(item["output"])
-        return item if new == item["output"] else {**item, "output": new}
+    field = _ITEM_TEXT.get(str(item.get("type")))
+    if field is not None and isinstance(item.get(field), str):
+        new = fn(item[field])
+        return item if new == item[field] else {**item, field: new}
     content = item.get("content")
     if isinstance(content, str):
         new = fn(content)
@@ -185,26 +197,28 @@ def _chat_view(items: list[Any]) -> Iterator[dict[str, Any]]:
 
 
 class _ItemGuard:
-    """The PII guard over a Responses stream: one text guard per message item. What a guard
-    still holds when its text is done goes out in one more delta before the ``.done``; the
-    ``.done`` events and the final response carry the text as it was let out."""
+    """The data guards over a Responses stream: one text guard per message item and per
+    function call's arguments. What a guard still holds when its text is done goes out in one
+    more delta before the ``.done``; the ``.done`` events and the final response carry the
+    text as it was let out."""
 
-    __slots__ = ("guards", "new_guard", "sent")
+    __slots__ = ("guards", "last", "new_guard", "sent")
 
-    def __init__(self, new_guard: Callable[[], StreamGuard]) -> None:
+    def __init__(self, new_guard: Callable[[], TextGuard]) -> None:
         self.new_guard = new_guard
-        self.guards: dict[Any, StreamGuard] = {}
-        self.sent: dict[Any, str] = {}  # item id: the text let out
+        self.guards: dict[Any, TextGuard] = {}
+        self.sent: dict[Any, str] = {}  # item id: the text (or arguments) let out
+        self.last: dict[Any, dict[str, Any]] = {}  # item id: its last delta event
 
     def feed(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
         for event in events:
             data = event.data
             kind = data.get("type") if data is not None else None
-            if kind == "response.output_text.delta":
+            if kind in _DELTAS:
                 self._delta(event, data)
-            elif kind == "response.output_text.done":
-                held = self._flush(data)
+            elif kind in _DONE:
+                held = self._flush(data.get("item_id") if data is not None else None)
                 if held is not None:
                     out.append(held)
                 self._retext(event, data)
@@ -213,6 +227,10 @@ class _ItemGuard:
             out.append(event)
         return out
 
+    def flush(self) -> list[Event]:
+        held = [self._flush(item_id) for item_id in list(self.guards)]
+        return [event for event in held if event is not None]
+
     def _delta(self, event: Event, data: Any) -> None:
         item_id, text = data.get("item_id"), data.get("delta")
         if not isinstance(text, str):
@@ -220,22 +238,21 @@ class _ItemGuard:
         guard = self.guards.get(item_id)
         if guard is None:
             guard = self.guards[item_id] = self.new_guard()
+        self.last[item_id] = data
         out = guard.feed(text)
         self.sent[item_id] = self.sent.get(item_id, "") + out
         if out != text:  # else its bytes as they came go out: no encoding again
             data["delta"] = out
             event.changed()
 
-    def _flush(self, data: Any) -> Event | None:
-        item_id = data.get("item_id")
+    def _flush(self, item_id: Any) -> Event | None:
         guard = self.guards.pop(item_id, None)
         text = guard.flush() if guard is not None else ""
         if not text:
             return None
         self.sent[item_id] = self.sent.get(item_id, "") + text
-        # Numbered like the done event it comes before: the SDK does not check the order.
-        delta = {**data, "type": "response.output_text.delta", "delta": text}
-        delta.pop("text", None)
+        # Numbered like the event before it: the SDK does not check the order.
+        delta = {**self.last[item_id], "delta": text}
         return Event.of(delta)
 
     def _retext(self, event: Event, data: Any) -> None:
@@ -243,8 +260,9 @@ class _ItemGuard:
         copies already say that goes out as it came (the usual case: nothing was rewritten)."""
         sent = self.sent.get(data.get("item_id"))
         changed = False
-        if sent is not None and "text" in data and data["text"] != sent:
-            data["text"], changed = sent, True
+        field = _DONE.get(str(data.get("type")))
+        if sent is not None and field is not None and field in data and data[field] != sent:
+            data[field], changed = sent, True
         part = data.get("part")
         if sent is not None and isinstance(part, dict) and part.get("text") != sent:
             part["text"], changed = sent, True
@@ -254,13 +272,28 @@ class _ItemGuard:
             items.extend(response["output"])
         for item in items:
             said = self.sent.get(item.get("id")) if isinstance(item, dict) else None
-            for part in item.get("content") or () if said is not None else ():
-                if not isinstance(part, dict) or part.get("type") != "output_text":
-                    continue
-                if part.get("text") != said:
-                    part["text"], changed = said, True
+            if said is not None:
+                changed = _said(item, said) or changed
         if changed:
             event.changed()
+
+
+def _said(item: dict[str, Any], said: str) -> bool:
+    """Make an item's copy of its text ``said``; was it different?"""
+    if item.get("type") == "function_call":
+        if item.get("arguments") == said:
+            return False
+        item["arguments"] = said
+        return True
+    changed = False
+    for part in item.get("content") or ():
+        if (
+            isinstance(part, dict)
+            and part.get("type") == "output_text"
+            and part.get("text") != said
+        ):
+            part["text"], changed = said, True
+    return changed
 
 
 RESPONSES = ResponsesProtocol()

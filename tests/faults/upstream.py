@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Fault] = {
     "down_for": {"seconds": 2.0},
 }
 CASTS: dict[str, Callable[[Any], Any]] = {
-    **dict.fromkeys(("tokens", "after_tokens", "at_token"), int),
+    **dict.fromkeys(("tokens", "after_tokens", "at_token", "cut_after"), int),
     **dict.fromkeys(("delay_s", "seconds", "retry_after"), float),
 }
 
@@ -115,9 +115,12 @@ async def answer_echo(call: Call) -> bool:
         answer["choices"][0]["message"]["content"] = text
         await conn.json(200, answer)
         return True
-    await conn.start_stream()
+    cut = call.fault.get("cut_after")  # that many chunks of the text, then a FIN
+    await conn.start_stream(close=cut is not None)
     await conn.event(chunk(body, {"role": "assistant", "content": ""}))
-    for i in range(0, len(text), 5):
+    for n, i in enumerate(range(0, len(text), 5)):
+        if n == cut:
+            return False
         await conn.event(chunk(body, {"content": text[i : i + 5]}))
     await conn.event(chunk(body, {}, "stop"))
     if wants_usage(body):

@@ -1,7 +1,8 @@
 """Applying a text function to a chat request's messages and to a chat answer's choices.
 
-Only text is touched: a message's string ``content`` and the ``text`` of its ``{"type":
-"text"}`` parts. Images, audio, tool calls and unknown fields pass through unchanged. A body
+Only text is touched: a message's string ``content``, the ``text`` of its ``{"type":
+"text"}`` parts and its tool calls' ``arguments`` (JSON as the model wrote it: the text
+function sees that text). Images, audio and unknown fields pass through unchanged. A body
 in which nothing changes is returned as the same object, so a clean request costs no copy.
 """
 
@@ -10,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["PartFn", "chat_texts", "map_answer_text", "map_chat_text", "map_content", "map_message"]
+import orjson
+
+__all__ = [
+    "PartFn",
+    "chat_texts",
+    "map_answer_text",
+    "map_chat_text",
+    "map_content",
+    "map_json",
+    "map_message",
+]
 
 TextFn = Callable[[str], str]
 # Maps one part of a list content (with the text function), or returns it as it is.
@@ -55,7 +66,57 @@ def _map_list(
 
 
 def _map_message(message: Any, fn: TextFn) -> Any:
-    return map_message(message, fn, _map_part)
+    message = map_message(message, fn, _map_part)
+    if not isinstance(message, dict):
+        return message
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        mapped = [_map_call(call, fn) for call in calls]
+        if any(a is not b for a, b in zip(mapped, calls, strict=True)):
+            message = {**message, "tool_calls": mapped}
+    legacy = message.get("function_call")
+    new = _map_function(legacy, fn)
+    return message if new is legacy else {**message, "function_call": new}
+
+
+def _map_call(call: Any, fn: TextFn) -> Any:
+    function = call.get("function") if isinstance(call, dict) else None
+    new = _map_function(function, fn)
+    return call if new is function else {**call, "function": new}
+
+
+def _map_function(function: Any, fn: TextFn) -> Any:
+    """A function call's ``arguments`` (a JSON text) mapped."""
+    if not isinstance(function, dict) or not isinstance(function.get("arguments"), str):
+        return function
+    out = fn(function["arguments"])
+    return function if out == function["arguments"] else {**function, "arguments": out}
+
+
+def map_json(value: Any, fn: TextFn) -> Any:
+    """A JSON value (a tool call's input object) mapped as the text it encodes, so a name and
+    its value are read together (``"password": "…"``); the same object if nothing changed.
+    Where the mapped text is no longer JSON, each string in it is mapped on its own."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = orjson.dumps(value).decode()
+    out = fn(text)
+    if out == text:
+        return value
+    try:
+        return orjson.loads(out)
+    except orjson.JSONDecodeError:
+        return _map_strings(value, fn)
+
+
+def _map_strings(value: Any, fn: TextFn) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_strings(v, fn) for k, v in value.items()}
+    return value
 
 
 def map_message(message: Any, fn: TextFn, part: PartFn) -> Any:

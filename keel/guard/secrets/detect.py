@@ -1,0 +1,64 @@
+"""Finding secrets in a text: every rule of patterns.py, overlaps resolved.
+
+A rule runs only on a text holding one of its literals (a key prefix, ``://``, a word such
+as ``password`` or ``token``): a substring test each, so a text with none costs a few µs.
+Where two finds overlap, the provider's own shape wins over a generic one
+(``api_key=sk-proj-…`` is an ``OPENAI_KEY``), then the longer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from keel.guard.secrets.kinds import Secret, SecretKind
+from keel.guard.secrets.patterns import CASED, FOLDED, RULES, Rule, pem_body
+
+__all__ = ["OPEN_KEY", "detect"]
+
+# A private key block that has begun and not ended (yet): the rest of a whole text is the key.
+OPEN_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:(?!-----END ).)*\Z",
+                      re.DOTALL)  # fmt: skip
+
+
+def detect(
+    text: str, kinds: Collection[SecretKind] | None = None, *, final: bool = True
+) -> list[Secret]:
+    """The secrets in ``text``, in order, not overlapping. ``final``: nothing follows the text,
+    so a private key cut off at its end is still a key (a stream passes False until it ends)."""
+    lower = text.lower()
+    present = {n for n in CASED if n in text}
+    present.update(n for n in FOLDED if n in lower)
+    if not present:
+        return []
+    found: list[tuple[int, Secret]] = []
+    for rule in RULES:
+        if (kinds is None or rule.kind in kinds) and not present.isdisjoint(rule.needs):
+            found.extend((rule.priority, s) for s in _matches(rule, text))
+    if final and (kinds is None or SecretKind.PRIVATE_KEY in kinds) and "PRIVATE KEY" in text:
+        m = OPEN_KEY.search(text)
+        if m is not None and pem_body(m.group()):
+            found.append((0, Secret(SecretKind.PRIVATE_KEY, m.start(), m.end())))
+    return _resolve(found)
+
+
+def _matches(rule: Rule, text: str) -> list[Secret]:
+    out = []
+    for m in rule.pattern.finditer(text):
+        group = rule.group
+        if group:  # the first of the value's alternatives that matched
+            group = next((g for g in range(group, len(m.groups()) + 1) if m.group(g)), group)
+        value = m.group(group)
+        if value and rule.check(value):
+            out.append(Secret(rule.kind, m.start(group), m.end(group)))
+    return out
+
+
+def _resolve(found: list[tuple[int, Secret]]) -> list[Secret]:
+    if len(found) < 2:
+        return [s for _, s in found]
+    chosen: list[Secret] = []
+    for _, s in sorted(found, key=lambda f: (f[0], -len(f[1]), f[1].start)):
+        if all(s.end <= c.start or c.end <= s.start for c in chosen):
+            chosen.append(s)
+    return sorted(chosen, key=lambda s: s.start)
