@@ -62,10 +62,11 @@ def _language_material() -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
             else:
                 spec["templates"] = made
             categories.append(spec | {"count": count})
-    for name, label in (("t_obf_more", 1), ("t_obf_benign", 0), ("t_discussion", 0)):
-        kind = "obfuscated" if label else "hard_negative" if name == "t_discussion" else "benign"
-        categories.append({"name": name, "label": label, "kind": kind, "family": "obfuscated",
-                           "lang": "en", "role": "user", "templates": name, "count": 300 if name == "t_discussion" else 150})  # fmt: skip
+    extras = (("t_obf_more", 1, "obfuscated", 150), ("t_obf_benign", 0, "benign", 150),
+              ("t_discussion", 0, "hard_negative", 300))  # fmt: skip
+    for name, label, kind, count in extras:
+        spec = {"name": name, "label": label, "kind": kind, "family": "obfuscated", "lang": "en"}
+        categories.append(spec | {"role": "user", "templates": name, "count": count})
     return templates, categories
 
 

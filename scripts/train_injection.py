@@ -135,6 +135,16 @@ def fit(
     return w, b, length
 
 
+def length_slope(model: InjectionModel, records: list[dict[str, Any]]) -> float:
+    """How much a benign text's highest window logit rises per log(windows), by least squares
+    over the benign training texts: the length term that takes that rise away (>= 0)."""
+    texts = [r["text"] for r in records if r["label"] == 0]
+    logn = np.array([math.log(len(model.window_logits(views(t)[0]))) for t in texts])
+    top = np.array([model.logit(views(t)) for t in texts]) + model.length * logn
+    centred = logn - logn.mean()
+    return max(0.0, float(centred @ (top - top.mean()) / max(float(centred @ centred), 1e-9)))
+
+
 def fit_combiner(logits: Floats, hits: list[tuple[str, ...]], labels: list[int]) -> Combiner:
     """Class-balanced logistic regression of the label on [logit, family indicators, 1], by
     Newton's method (a few exact steps: deterministic), with a little L2 on the families so
@@ -183,7 +193,7 @@ def report(model: InjectionModel, records: list[dict[str, Any]], title: str) -> 
     judges = {
         "rules": [model.combiner.score(-30.0, found) if found else 0.0 for found in hits],
         "classifier": [sigmoid(z) for z in logits],
-        "combined": [model.combiner.score(z, found) for z, found in zip(logits, hits)],
+        "combined": [model.combiner.score(z, found) for z, found in zip(logits, hits, strict=True)],
     }
     positives = sum(labels)
     print(f"\n{title}: {positives} injections, {len(labels) - positives} benign")
@@ -211,6 +221,7 @@ def main() -> None:
     if args.limit:
         train, calibration = train[: args.limit], calibration[: args.limit]
     w, b, length = fit([r["text"] for r in train], [r["label"] for r in train], args)
+    length = max(length, length_slope(InjectionModel(w.astype(np.float32), b, {}, length), train))
     bare = InjectionModel(w.astype(np.float32), b, {}, length)
     logits, hits = judge(bare, [r["text"] for r in calibration])
     combiner = fit_combiner(logits, hits, [r["label"] for r in calibration])

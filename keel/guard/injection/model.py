@@ -34,8 +34,8 @@ import functools
 import json
 import math
 import zlib
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,9 @@ import numpy.typing as npt
 __all__ = [
     "FEATURES",
     "IDENTITY",
-    "Combiner",
     "MODEL_PATH",
     "STEP",
+    "Combiner",
     "InjectionModel",
     "default_model",
     "dump_model",

@@ -35,7 +35,9 @@ _NOT_WORD = bytes(b for b in range(128) if not (chr(b).isalnum() or b == ord("_"
 _SPLIT = bytes.maketrans(_NOT_WORD, b" " * len(_NOT_WORD))
 # A look-alike next to a Latin letter, an invisible or a full-width character: text written to
 # dodge filters. Whole words in Cyrillic or Greek are ordinary text in those scripts.
-_DISGUISE = re.compile(f"[a-zA-Z][{_LOOK}]|[{_LOOK}][a-zA-Z]|[{_INVISIBLE}]|[\uff01-\uff5e]|[\U000e0000-\U000e007f]")
+_DISGUISE = re.compile(
+    f"[a-zA-Z][{_LOOK}]|[{_LOOK}][a-zA-Z]|[{_INVISIBLE}]|[\uff01-\uff5e]|[\U000e0000-\U000e007f]"
+)
 
 
 def fold(text: str) -> str:

@@ -30,10 +30,25 @@ _LEET = str.maketrans("013457@$", "oieastas")
 _SPACED = re.compile(r"\b\w([.\-_*])(?:\w\1)*\w\b|\b\w (?:\w )+\w\b")
 _SEPARATORS = re.compile(r"[ .\-_*]")
 # ROT13 is read when the text says so, or holds the ROT13 of a word every English sentence has.
-_ROT13_HINT = frozenset("rot13 rot gur lbh naq lbhe nyy vtaber cerivbhf vafgehpgvbaf".split())
+_ROT13_HINT = frozenset(
+    ["rot13", "rot", "gur", "lbh", "naq", "lbhe", "nyy", "vtaber", "cerivbhf", "vafgehpgvbaf"]
+)
 # Reversed text holds a reversed common word ("the" -> "eht"), which prose in no language has.
 _REVERSED_HINT = frozenset(
-    "eht uoy ruoy dna lla erongi suoiverp snoitcurtsni tpmorp metsys drowssap laever".split()
+    [
+        "eht",
+        "uoy",
+        "ruoy",
+        "dna",
+        "lla",
+        "erongi",
+        "suoiverp",
+        "snoitcurtsni",
+        "tpmorp",
+        "metsys",
+        "drowssap",
+        "laever",
+    ]
 )
 _BASE32 = re.compile(r"[A-Z2-7]{16,}=*")
 _BINARY = re.compile(r"(?:[01]{8}[ ,]?){4,}")
