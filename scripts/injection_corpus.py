@@ -1,7 +1,8 @@
 """Write the labelled prompt-injection corpus: python scripts/injection_corpus.py [--out PATH]
 
 The corpus is templated and synthetic: every text is a template from injection_corpus.toml
-with its [[slots]] filled from the same file's pools, some then obfuscated or encoded. Every
+(or injection_corpus_langs.toml: 30 languages, more disguises) with its [[slots]] filled from
+the pools, some then obfuscated or encoded. Every
 template list and every pool is split once by a seeded shuffle into train (60%), validation
 (15%) and held-out (25%) parts, and an example of a split is built only from that split's
 parts: held-out examples share no template and no filler with the others. That makes the
@@ -34,9 +35,45 @@ OUT = Path(__file__).parents[1] / "tests" / "guard" / "data" / "injection_corpus
 SPLITS = tuple(SHARES)
 _SLOT = re.compile(r"\[\[(\w+)(?:\|(\w+))?\]\]")
 MATERIAL = tomllib.loads((Path(__file__).parent / "injection_corpus.toml").read_text("utf-8"))
-TEMPLATES: dict[str, list[str]] = MATERIAL["templates"]
-CATEGORIES: list[dict[str, Any]] = MATERIAL["categories"]
-_ALL: dict[str, list[str]] = MATERIAL["pools"] | TEMPLATES
+LANGS = tomllib.loads((Path(__file__).parent / "injection_corpus_langs.toml").read_text("utf-8"))
+# (category kind, label, role, templates, count for English, count per other language)
+_PER_LANGUAGE = (
+    ("direct", 1, "user", "ml_direct", 120, 50),
+    ("benign", 0, "user", "ml_benign", 120, 40),
+    ("indirect", 1, "tool", "ml_indirect", 150, 25),
+    ("benign", 0, "tool", "ml_doc_benign", 100, 25),
+)
+
+
+def _language_material() -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """injection_corpus_langs.toml's templates made per language, and their categories."""
+    templates: dict[str, list[str]] = dict(LANGS["extra_templates"])
+    categories: list[dict[str, Any]] = []
+    for lang in LANGS["langs"]["list"]:
+        for kind, label, role, name, en, other in _PER_LANGUAGE:
+            made = f"{name}_{lang}"
+            templates[made] = [t.replace("{L}", lang) for t in LANGS["templates"][name]]
+            spec = {"label": label, "kind": kind, "family": "multilingual", "lang": lang}
+            spec |= {"name": f"{kind}.{name}.{lang}", "role": role}
+            count = en if lang == "en" else other
+            if role == "tool":
+                spec |= {"templates": "wrappers_en", "inner": made}
+                spec["name"] += ".doc"
+            else:
+                spec["templates"] = made
+            categories.append(spec | {"count": count})
+    extras = (("t_obf_more", 1, "obfuscated", 150), ("t_obf_benign", 0, "benign", 150),
+              ("t_discussion", 0, "hard_negative", 300))  # fmt: skip
+    for name, label, kind, count in extras:
+        spec = {"name": name, "label": label, "kind": kind, "family": "obfuscated", "lang": "en"}
+        categories.append(spec | {"role": "user", "templates": name, "count": count})
+    return templates, categories
+
+
+_MORE_TEMPLATES, _MORE_CATEGORIES = _language_material()
+TEMPLATES: dict[str, list[str]] = MATERIAL["templates"] | _MORE_TEMPLATES
+CATEGORIES: list[dict[str, Any]] = MATERIAL["categories"] + _MORE_CATEGORIES
+_ALL: dict[str, list[str]] = MATERIAL["pools"] | LANGS["pools"] | TEMPLATES
 
 
 def partition(name: str, items: list[str]) -> dict[str, list[str]]:
@@ -95,6 +132,10 @@ MODIFIERS: dict[str, Callable[[str, random.Random], str]] = {
     "homoglyph": _homoglyph,
     "rot13": lambda s, _: codecs.encode(s, "rot13"),
     "fullwidth": lambda s, _: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in s),
+    "b32": lambda s, _: base64.b32encode(s.encode()).decode(),
+    "bin": lambda s, _: " ".join(f"{b:08b}" for b in s.encode()),
+    "rev": lambda s, _: s[::-1],
+    "tags": lambda s, _: "".join(chr(0xE0000 + ord(c)) for c in s if ord(c) < 0x80),
 }
 
 

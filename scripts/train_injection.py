@@ -1,15 +1,15 @@
-"""Train the prompt-injection classifier: python scripts/train_injection.py [--validate]
+"""Train the prompt-injection classifier: python scripts/train_injection.py
 
-Fits L2-regularised logistic regression on the corpus's train split (keel's own features
-and windows, keel.guard.injection.model) by full-batch Adam for a fixed number of steps, and
-writes keel/guard/injection/data/model.json. Nothing is random (full batch, zero start, fixed
-step count, numpy's sequential bincount sums), so a re-run writes the same bytes.
+Fits L2-regularised logistic regression on the corpus's train split (keel's own features,
+readings and windows, keel.guard.injection.model) by full-batch Adam for a fixed number of
+steps, with the length term, then fits the combiner (classifier logit + one indicator per rule
+family -> calibrated score) on the validation split, which the classifier never saw, and writes
+keel/guard/injection/data/model.json. Nothing is random (full batch, zero start, fixed step
+counts, numpy's sequential bincount sums), so a re-run writes the same bytes.
 
-It trains on the train and validation splits, then prints precision, recall and F1 on the
-held-out split at the shipped threshold for the rules alone, the classifier alone (as
-shipped: int16 weights read back from the weights file's text) and the two combined.
---validate trains on the train split only and reports on the validation split, writing
-nothing: that is how hyperparameters are chosen without looking at the held-out split.
+It then prints precision, recall and F1 on the held-out split (new templates and fillers of
+the same families) for the rules alone, the classifier alone and the combined score. The
+independent evaluation, on families and fillers written apart, is scripts/injection_eval.py.
 """
 
 from __future__ import annotations
@@ -31,16 +31,19 @@ from keel.guard.injection import DEFAULT_THRESHOLD
 from keel.guard.injection.model import (
     BITS,
     MODEL_PATH,
+    Combiner,
     InjectionModel,
     dump_model,
     features,
+    sigmoid,
     window_members,
 )
-from keel.guard.injection.rules import rule_hits, rule_score
-from keel.guard.injection.text import normalise
+from keel.guard.injection.rules import FAMILIES, rule_hits
+from keel.guard.injection.text import collapse, fold
+from keel.guard.injection.views import readings
 
 CORPUS = Path(__file__).parents[1] / "tests" / "guard" / "data" / "injection_corpus.jsonl"
-SWEEP = (0.5, 0.7, 0.8, 0.9, 0.95)  # thresholds a data class might choose, for the report
+SWEEP = (0.5, 0.7, 0.8, 0.9)  # thresholds a data class might choose, for the report
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.intp]
 
@@ -49,94 +52,157 @@ def load(corpus: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
 
 
-def design(texts: list[str]) -> tuple[Ints, Ints, Floats, Ints]:
+def views(text: str) -> tuple[str, ...]:
+    """What the guard's classifier reads of a text (guard.assess): the text, then its
+    readings."""
+    folded = fold(text)
+    plain = collapse(folded)
+    return (plain or " ", *readings(text, folded, plain).views)
+
+
+def design(texts: list[str]) -> tuple[Ints, Ints, Floats, Ints, Floats]:
     """The window-by-feature matrix as coordinates (window, bucket, 1/sqrt(window's feature
-    count)), and each window's text."""
-    rows, cols, vals, owner = [], [], [], []
+    count)), each window's text, and each text's log(windows of the text as written)."""
+    rows, cols, vals, owner, logn = [], [], [], [], []
     done = 0
     for i, text in enumerate(texts):
-        ids, blocks = features(normalise(text))
-        windows, members, count = window_members(blocks)
-        sizes = np.bincount(windows, minlength=count)
-        rows.append(windows + done)
-        cols.append(ids[members].astype(np.intp))
-        vals.append(1.0 / np.sqrt(np.maximum(sizes[windows], 1)))
-        owner.append(np.full(count, i, dtype=np.intp))
-        done += count
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.concatenate(owner)
+        for k, view in enumerate(views(text)):
+            ids, blocks = features(view)
+            windows, members, count = window_members(blocks)
+            sizes = np.bincount(windows, minlength=count)
+            rows.append(windows + done)
+            cols.append(ids[members].astype(np.intp))
+            vals.append(1.0 / np.sqrt(np.maximum(sizes[windows], 1)))
+            owner.append(np.full(count, i, dtype=np.intp))
+            done += count
+            if k == 0:
+                logn.append(math.log(count))
+    return (
+        np.concatenate(rows),
+        np.concatenate(cols),
+        np.concatenate(vals),
+        np.concatenate(owner),
+        np.array(logn),
+    )
 
 
-def fit(texts: list[str], labels: list[int], args: argparse.Namespace) -> tuple[Floats, float]:
-    """Class-balanced logistic loss on each text's highest window, + L2, minimised by
-    full-batch Adam from zero. A tie for the highest goes to the first window."""
-    rows, cols, vals, owner = design(texts)
+def balanced(y: Floats) -> Floats:
+    """Per-example weights giving both classes half the loss."""
+    n, positives = len(y), max(float(y.sum()), 1.0)
+    return np.where(y == 1, n / (2 * positives), n / (2 * max(n - positives, 1.0))) / n
+
+
+class Adam:
+    """Adam's update for one parameter array."""
+
+    def __init__(self, size: int, lr: float) -> None:
+        self.m, self.v, self.lr, self.step = np.zeros(size), np.zeros(size), lr, 0
+
+    def delta(self, g: Floats) -> Floats:
+        self.step += 1
+        self.m = 0.9 * self.m + 0.1 * g
+        self.v = 0.999 * self.v + 0.001 * g * g
+        correction = math.sqrt(1 - 0.999**self.step) / (1 - 0.9**self.step)
+        return self.lr * correction * self.m / (np.sqrt(self.v) + 1e-8)
+
+
+def fit(
+    texts: list[str], labels: list[int], args: argparse.Namespace
+) -> tuple[Floats, float, float]:
+    """Class-balanced logistic loss on each text's highest window less length * log(windows),
+    + L2, minimised by full-batch Adam from zero. A tie for the highest goes to the first
+    window. The length term is kept >= 0: more windows never raise a score."""
+    rows, cols, vals, owner, logn = design(texts)
     y = np.array(labels, dtype=np.float64)
-    n, size, windows = len(y), 1 << BITS, len(owner)
+    size, windows = 1 << BITS, len(owner)
     firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    positives = max(y.sum(), 1.0)
-    weight = np.where(y == 1, n / (2 * positives), n / (2 * max(n - positives, 1.0))) / n
-    w, b = np.zeros(size), 0.0
-    m, v, mb, vb = np.zeros(size), np.zeros(size), 0.0, 0.0
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    for step in range(1, args.iterations + 1):
+    weight = balanced(y)
+    w, b, length = np.zeros(size), 0.0, 0.0
+    adam_w, adam_s = Adam(size, args.lr), Adam(2, args.lr)
+    for _ in range(args.iterations):
         zw = np.bincount(rows, weights=w[cols] * vals, minlength=windows) + b
-        z = np.maximum.reduceat(zw, firsts)
-        top = np.flatnonzero(zw == z[owner])
+        top_z = np.maximum.reduceat(zw, firsts)
+        top = np.flatnonzero(zw == top_z[owner])
         top = top[np.unique(owner[top], return_index=True)[1]]
-        g = weight * (1.0 / (1.0 + np.exp(-z)) - y)
+        g = weight * (1.0 / (1.0 + np.exp(-(top_z - length * logn))) - y)
         gz = np.zeros(windows)
         gz[top] = g
         gw = np.bincount(cols, weights=gz[rows] * vals, minlength=size) + args.l2 * w
-        gb = float(g.sum())
-        m = beta1 * m + (1 - beta1) * gw
-        v = beta2 * v + (1 - beta2) * gw * gw
-        mb = beta1 * mb + (1 - beta1) * gb
-        vb = beta2 * vb + (1 - beta2) * gb * gb
-        correction = math.sqrt(1 - beta2**step) / (1 - beta1**step)
-        w -= args.lr * correction * m / (np.sqrt(v) + eps)
-        b -= args.lr * correction * mb / (math.sqrt(vb) + eps)
-    return w, b
+        w -= adam_w.delta(gw)
+        step = adam_s.delta(np.array([g.sum(), -(g * logn).sum()]))
+        b -= float(step[0])
+        length = max(0.0, length - float(step[1]))
+    return w, b, length
+
+
+def length_slope(model: InjectionModel, records: list[dict[str, Any]]) -> float:
+    """How much a benign text's highest window logit rises per log(windows), by least squares
+    over the benign training texts: the length term that takes that rise away (>= 0)."""
+    texts = [r["text"] for r in records if r["label"] == 0]
+    logn = np.array([math.log(len(model.window_logits(views(t)[0]))) for t in texts])
+    top = np.array([model.logit(views(t)) for t in texts]) + model.length * logn
+    centred = logn - logn.mean()
+    return max(0.0, float(centred @ (top - top.mean()) / max(float(centred @ centred), 1e-9)))
+
+
+def fit_combiner(logits: Floats, hits: list[tuple[str, ...]], labels: list[int]) -> Combiner:
+    """Class-balanced logistic regression of the label on [logit, family indicators, 1], by
+    Newton's method (a few exact steps: deterministic), with a little L2 on the families so
+    one that never fires on the split stays at 0."""
+    names = list(FAMILIES)
+    x = np.zeros((len(logits), len(names) + 2))
+    x[:, 0] = logits
+    for i, found in enumerate(hits):
+        for name in found:
+            x[i, 1 + names.index(name)] = 1.0
+    x[:, -1] = 1.0
+    y = np.array(labels, dtype=np.float64)
+    weight = balanced(y)
+    ridge = np.full(x.shape[1], 1e-3)
+    ridge[0] = ridge[-1] = 1e-6
+    beta = np.zeros(x.shape[1])
+    for _ in range(30):
+        p = 1.0 / (1.0 + np.exp(-(x @ beta)))
+        grad = x.T @ (weight * (p - y)) + ridge * beta
+        hess = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(ridge)
+        beta -= np.linalg.solve(hess, grad)
+    families = {name: float(beta[1 + k]) for k, name in enumerate(names)}
+    return Combiner(float(beta[0]), float(beta[-1]), families)
+
+
+def judge(model: InjectionModel, texts: list[str]) -> tuple[Floats, list[tuple[str, ...]]]:
+    """Each text's classifier logit and rule families, as the guard computes them."""
+    return np.array([model.logit(views(t)) for t in texts]), [rule_hits(t) for t in texts]
 
 
 def metrics(predicted: list[bool], labels: list[int]) -> dict[str, float]:
     tp = sum(p and y == 1 for p, y in zip(predicted, labels, strict=True))
     fp = sum(p and y == 0 for p, y in zip(predicted, labels, strict=True))
     fn = sum(not p and y == 1 for p, y in zip(predicted, labels, strict=True))
+    negatives = sum(y == 0 for y in labels)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn}
+    fpr = fp / negatives if negatives else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "fpr": fpr, "tp": tp, "fp": fp}
 
 
 def report(model: InjectionModel, records: list[dict[str, Any]], title: str) -> None:
     labels = [r["label"] for r in records]
-    rules = [rule_score(rule_hits(r["text"])) for r in records]
-    probs = [model.probability(normalise(r["text"])) for r in records]
+    logits, hits = judge(model, [r["text"] for r in records])
     judges = {
-        "rules": rules,
-        "classifier": probs,
-        "combined": [max(a, b) for a, b in zip(rules, probs, strict=True)],
+        "rules": [model.combiner.score(-30.0, found) if found else 0.0 for found in hits],
+        "classifier": [sigmoid(z) for z in logits],
+        "combined": [model.combiner.score(z, found) for z, found in zip(logits, hits, strict=True)],
     }
     positives = sum(labels)
-    print(f"\n{title}: {positives} injections, {len(labels) - positives} benign, "
-          f"threshold {DEFAULT_THRESHOLD:.2f}")  # fmt: skip
-    print(f"{'judge':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'TP':>6}{'FP':>5}{'FN':>5}")
+    print(f"\n{title}: {positives} injections, {len(labels) - positives} benign")
+    print(f"{'judge @':<16}{'precision':>10}{'recall':>8}{'F1':>7}{'FPR':>7}")
     for name, scores in judges.items():
-        s = metrics([x >= DEFAULT_THRESHOLD for x in scores], labels)
-        print(f"{name:<12}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>7.3f}"
-              f"{s['tp']:>6}{s['fp']:>5}{s['fn']:>5}")  # fmt: skip
-    print(
-        f"\n{'combined at':<12}{'precision':>10}{'recall':>8}{'F1':>7}{'TP':>6}{'FP':>5}{'FN':>5}"
-    )
-    for threshold in SWEEP:
-        s = metrics([x >= threshold for x in judges["combined"]], labels)
-        print(f"{threshold:<12.2f}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>7.3f}"
-              f"{s['tp']:>6}{s['fp']:>5}{s['fn']:>5}")  # fmt: skip
-    print(f"\n{'kind / family':<30}{'n':>5}{'rules':>7}{'classifier':>11}{'combined':>9}")
-    for kind, family in sorted({(r["kind"], r["family"]) for r in records}):
-        picked = [i for i, r in enumerate(records) if (r["kind"], r["family"]) == (kind, family)]
-        hits = [sum(judges[j][i] >= DEFAULT_THRESHOLD for i in picked) for j in judges]
-        print(f"{kind + ' / ' + family:<30}{len(picked):>5}{hits[0]:>7}{hits[1]:>11}{hits[2]:>9}")
+        for threshold in (DEFAULT_THRESHOLD, *SWEEP[1:]) if name == "combined" else (0.5,):
+            s = metrics([x >= threshold for x in scores], labels)
+            print(f"{name + f' {threshold:.1f}':<16}{s['precision']:>10.3f}{s['recall']:>8.3f}"
+                  f"{s['f1']:>7.3f}{s['fpr']:>7.3f}")  # fmt: skip
 
 
 def main() -> None:
@@ -147,31 +213,34 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--l2", type=float, default=1e-5)
     parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--validate", action="store_true")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
     records = load(args.corpus)
-    fitted = ("train",) if args.validate else ("train", "validation")
-    train = [r for r in records if r["split"] in fitted]
-    test = [r for r in records if r["split"] == ("validation" if args.validate else "heldout")]
+    train = [r for r in records if r["split"] == "train"]
+    calibration = [r for r in records if r["split"] == "validation"]
     if args.limit:
-        train = train[: args.limit]
-    w, b = fit([r["text"] for r in train], [r["label"] for r in train], args)
+        train, calibration = train[: args.limit], calibration[: args.limit]
+    w, b, length = fit([r["text"] for r in train], [r["label"] for r in train], args)
+    length = max(length, length_slope(InjectionModel(w.astype(np.float32), b, {}, length), train))
+    bare = InjectionModel(w.astype(np.float32), b, {}, length)
+    logits, hits = judge(bare, [r["text"] for r in calibration])
+    combiner = fit_combiner(logits, hits, [r["label"] for r in calibration])
     training = {
         "corpus_sha256": hashlib.sha256(args.corpus.read_bytes()).hexdigest(),
         "examples": len(train),
+        "calibration_examples": len(calibration),
         "iterations": args.iterations,
         "l2": args.l2,
         "lr": args.lr,
         "script": "scripts/train_injection.py",
     }
-    text = dump_model(w, b, training)
-    if not args.validate:
-        args.out.write_text(text)
-        print(f"{len(train)} examples -> {args.out} ({len(text.encode()) // 1024} KiB)")
+    text = dump_model(w, b, training, length, combiner)
+    args.out.write_text(text)
+    print(f"{len(train)} examples, {len(calibration)} for the combiner -> {args.out} "
+          f"({len(text.encode()) // 1024} KiB); length term {length:.3f}")  # fmt: skip
     if not args.no_report:
-        title = "validation split" if args.validate else "held-out split"
-        report(InjectionModel.from_json(text), test, title)
+        report(InjectionModel.from_json(text), [r for r in records if r["split"] == "heldout"],
+               "held-out split")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ from keel.guard.injection.model import (
     BITS,
     MODEL_PATH,
     STEP,
+    Combiner,
     InjectionModel,
     default_model,
     dump_model,
     features,
+    sigmoid,
     window_members,
 )
 from keel.guard.injection.text import normalise
@@ -102,3 +104,25 @@ def test_a_weights_file_for_other_features_is_refused() -> None:
     doc["features"]["bits"] = 16
     with pytest.raises(ValueError, match="retrain"):
         InjectionModel.from_json(json.dumps(doc))
+
+
+def test_the_length_term_and_the_combiner_round_trip() -> None:
+    combiner = Combiner(1.5, -0.25, {"fake_role": 2.0})
+    loaded = InjectionModel.from_json(dump_model(np.zeros(1 << BITS), 0.5, {}, 0.1, combiner))
+    assert loaded.length == 0.1 and loaded.combiner == combiner
+    assert loaded.combiner.score(0.0, ("fake_role",)) == sigmoid(1.75)
+    assert loaded.combiner.score(0.0, ()) == sigmoid(-0.25)
+
+
+def test_more_windows_of_the_same_text_lower_the_logit_by_the_length_term() -> None:
+    model = InjectionModel(np.zeros(1 << BITS, dtype=np.float32), 0.0, {}, 0.5)
+    assert model.logit(("x",)) == 0.0
+    long = normalise(FILLER)
+    assert model.logit((long,)) < 0.0
+    assert model.logit((long, "x")) == model.logit((long,))  # views add windows, not length
+
+
+def test_the_shipped_model_has_a_length_term_and_a_fitted_combiner() -> None:
+    model = default_model()
+    assert model.length >= 0.0
+    assert model.combiner.classifier > 0.0 and model.combiner.families

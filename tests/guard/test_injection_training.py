@@ -1,7 +1,8 @@
 """The corpus and the training script: reproducible, and the held-out numbers docs/guards.md cites.
 
 The floors below are what the shipped corpus and weights measured on the held-out split at
-the shipped threshold (scripts/train_injection.py prints the same table), minus 0.02.
+the shipped threshold (scripts/train_injection.py prints the same table), minus 0.02. The
+classifier trains on the train split, the combiner on the validation split.
 """
 
 from __future__ import annotations
@@ -17,18 +18,15 @@ from typing import Any
 
 import pytest
 
-from keel.guard.injection import DEFAULT_THRESHOLD
+from keel.guard.injection import DEFAULT_THRESHOLD, assess
 from keel.guard.injection.model import MODEL_PATH, InjectionModel, default_model
-from keel.guard.injection.rules import rule_hits, rule_score
-from keel.guard.injection.text import normalise
 
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests" / "guard" / "data" / "injection_corpus.jsonl"
 MARGIN = 0.02
 MEASURED = {  # judge: (precision, recall) on the held-out split
-    "rules": (0.995, 0.936),
-    "classifier": (0.856, 0.899),
-    "combined": (0.867, 0.991),
+    "classifier": (0.911, 0.866),
+    "combined": (0.947, 0.906),
 }
 
 
@@ -54,7 +52,9 @@ def test_the_corpus_is_large_labelled_split_and_varied() -> None:
     assert set(splits) == {"train", "validation", "heldout"} and splits["heldout"] >= 500
     for split in splits:
         assert {r["label"] for r in rows if r["split"] == split} == {0, 1}
-    assert {r["lang"] for r in rows} == {"en", "de", "fr", "es"}
+    langs = {r["lang"] for r in rows if r["label"] == 1}
+    assert {"en", "de", "fr", "es", "it", "pt", "pl", "tr", "hi", "zh", "ja", "ar", "fa"} <= langs
+    assert len(langs) >= 30
     assert {r["role"] for r in rows if r["label"] == 1} == {"user", "tool"}
     assert {"direct", "indirect", "obfuscated", "encoded"} <= {r["kind"] for r in rows}
     assert "hard_negative" in {r["kind"] for r in rows}
@@ -71,7 +71,8 @@ def test_held_out_examples_share_no_template_with_training_ones() -> None:
 def test_the_shipped_weights_were_trained_on_the_committed_corpus() -> None:
     meta = default_model().meta
     assert meta["corpus_sha256"] == hashlib.sha256(CORPUS.read_bytes()).hexdigest()
-    assert meta["examples"] == sum(r["split"] != "heldout" for r in records())
+    assert meta["examples"] == sum(r["split"] == "train" for r in records())
+    assert meta["calibration_examples"] == sum(r["split"] == "validation" for r in records())
 
 
 def test_training_is_deterministic(tmp_path: Path) -> None:
@@ -97,11 +98,8 @@ def test_training_is_deterministic(tmp_path: Path) -> None:
 @functools.cache
 def held_out_scores() -> tuple[list[int], dict[str, list[float]]]:
     rows = [r for r in records() if r["split"] == "heldout"]
-    model = default_model()
-    rules = [rule_score(rule_hits(r["text"])) for r in rows]
-    probabilities = [model.probability(normalise(r["text"])) for r in rows]
-    combined = [max(a, b) for a, b in zip(rules, probabilities, strict=True)]
-    judges = {"rules": rules, "classifier": probabilities, "combined": combined}
+    found = [assess(r["text"]) for r in rows]
+    judges = {"classifier": [a.probability for a in found], "combined": [a.score for a in found]}
     return [r["label"] for r in rows], judges
 
 

@@ -6,8 +6,10 @@ request's highest-scoring text, ``decide`` applies a data class's threshold and 
     override.py   the families that take the model over; covert.py those that hide
     family.py     how a family's pattern is written (anchor words, compiled once)
     text.py       the one normalisation rules and classifier share
-    views.py      other readings of a text: leetspeak, spacing, ROT13, base64 and hex
-    model.py      the classifier (logistic regression over hashed n-grams); data/model.json
+    views.py      other readings of a text: leetspeak, spacing, ROT13, reversed, base64,
+                  base32, hex, binary, tag characters
+    model.py      the classifier (logistic regression over hashed n-grams), its length term
+                  and the combiner with the rules; data/model.json
 """
 
 from keel.guard.injection.guard import (

@@ -1,13 +1,20 @@
 """The prompt-injection guard: score texts, screen a chat request, decide what to do.
 
-A text's score is the higher of two judges, both in [0, 1]:
+A text's score in [0, 1] combines two judges, both reading the text as written and its other
+readings (``views``: leetspeak, ROT13, reversed, decoded base64/base32/hex/binary, tag
+characters):
 
-- the rules (``rules``): known attack families, each with a weight, combined by
-  noisy-OR; 0 when no family matches;
-- the classifier (``model``): a logistic regression's P(injection).
+- the rules (``rules``): which known attack families match;
+- the classifier (``model``): a logistic regression's logit over hashed n-grams.
 
-Taking the maximum keeps each judge's meaning: a rule hit scores at least its family's
-weight whatever the classifier thinks, and a phrasing no rule knows can still score high.
+The combination (``model.Combiner``) is a logistic regression over the classifier's logit and
+one indicator per family, fitted on data the classifier did not train on: a calibrated
+P(injection) in which a rule hit raises the score, and a classifier sure the text is *about*
+injection (a security write-up quoting an attack) can still hold it below the threshold.
+
+``screen`` also scores each run of consecutive screened texts joined together, so a payload
+split across messages or tool results ("Ignore all previous" / "instructions and ...") is
+judged whole.
 
 ``screen`` scores what reaches the model from outside the operator's control: user messages
 (direct injection) and tool or function results (indirect injection: retrieved pages, emails,
@@ -27,9 +34,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from keel.errors import PromptInjection
-from keel.guard.injection.model import default_model
-from keel.guard.injection.rules import rule_hits, rule_score
+from keel.guard.injection.model import default_model, sigmoid
+from keel.guard.injection.rules import rule_hits
 from keel.guard.injection.text import collapse, fold
+from keel.guard.injection.views import readings
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -50,6 +58,10 @@ DEFAULT_THRESHOLD = 0.5
 SCREENED_ROLES = frozenset({"user", "tool", "function"})
 #: The classifier is named among the reasons when it alone would call the text an injection.
 CLASSIFIER_REASON = 0.5
+#: ``screen`` joins each text with at most this many texts before it, into at most this many
+#: characters (its last ones kept): bounded work however long the conversation.
+JOINED_TEXTS = 2
+JOINED_CHARS = 8192
 
 Action = Literal["flag", "block"]
 
@@ -109,26 +121,37 @@ def assess(text: str) -> Assessment:
     """One text's score, the classifier's probability and the rule families found."""
     folded = fold(text)
     plain = collapse(folded)
-    if not plain:  # nothing a model would read as an instruction
+    read = readings(text, folded, plain)
+    if not plain and not read.decoded:  # nothing a model would read as an instruction
         return Assessment(0.0, 0.0, ())
-    rules = rule_hits(text, folded, plain)
-    probability = default_model().probability(plain)
-    return Assessment(max(rule_score(rules), probability), probability, rules)
+    rules = rule_hits(text, folded, plain, read)
+    model = default_model()
+    logit = model.logit((plain or " ", *read.views))
+    return Assessment(model.combiner.score(logit, rules), sigmoid(logit), rules)
 
 
 def score(text: str) -> float:
-    """P-like injection score of one text in [0, 1]: max(rule score, classifier probability)."""
+    """Calibrated injection score of one text in [0, 1] (see the module's docstring)."""
     return assess(text).score
 
 
 def screen(messages: Sequence[Any]) -> Screening:
     """Score every user message and tool/function result of an OpenAI ``messages`` list (text
-    content or text parts) and return the highest; the first wins a tie."""
+    content or text parts), and each run of consecutive ones joined, and return the highest;
+    the first wins a tie. A joined run is named by its last text, with the reason ``split``."""
     best = Screening(0.0, None, ())
-    for source, role, text in _screened_texts(messages):
+    run: list[str] = []
+    last = -1
+    for index, source, role, text in _screened_texts(messages):
         found = assess(text)
         if best.source is None or found.score > best.score:
             best = Screening(found.score, source, found.reasons, role)
+        run = [*run[-JOINED_TEXTS:], text] if index <= last + 1 else [text]
+        last = index
+        if len(run) > 1:
+            joined = assess("\n".join(run)[-JOINED_CHARS:])
+            if joined.score > best.score:
+                best = Screening(joined.score, source, (*joined.reasons, "split"), role)
     return best
 
 
@@ -142,14 +165,15 @@ def decide(screening: Screening, threshold: float, action: Action) -> InjectionV
     return InjectionVerdict(action if hit else "pass", screening, threshold)
 
 
-def _screened_texts(messages: Sequence[Any]) -> Iterator[tuple[str, str, str]]:
+def _screened_texts(messages: Sequence[Any]) -> Iterator[tuple[int, str, str, str]]:
+    """(message index, source, role, text) of every screened text, in order."""
     for i, message in enumerate(messages):
         if not isinstance(message, Mapping):
             continue
         role = message.get("role")
         if role in SCREENED_ROLES:
             for source, text in _content_texts(message.get("content"), f"messages[{i}].content"):
-                yield source, str(role), text
+                yield i, source, str(role), text
 
 
 def _content_texts(content: Any, path: str) -> Iterator[tuple[str, str]]:

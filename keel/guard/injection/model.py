@@ -1,13 +1,21 @@
 """The prompt-injection classifier: logistic regression over hashed n-grams, in numpy.
 
-Features are the character 3-, 4- and 5-grams of the normalised text's UTF-8 bytes, plus its
-words and word pairs, each hashed into one of 2**18 buckets. The text is read in windows of
-``2 * STEP`` bytes overlapping by half; a window's logit is the sum of its features' bucket
-weights over the square root of their count, plus a bias, and the text's is its highest
-window's. An instruction hidden in a long retrieved document is so judged on its own few
-sentences, not diluted by the rest. Training fits the loss of that same maximum (multiple-
-instance learning), so a document labelled as an injection teaches the words of its worst
-window, not of its innocent filler.
+Features are the character 3- to 6-grams of the normalised text's UTF-8 bytes (a 6-gram is two
+CJK characters), plus its words and word pairs, each hashed into one of 2**18 buckets. The
+text is read in windows of ``2 * STEP`` bytes overlapping by half; a window's logit is the sum
+of its features' bucket weights over the square root of their count, plus a bias. A text's
+logit is its highest window's, over the text and its other readings (decoded base64, ROT13,
+...: ``views.readings``), less ``length * log(windows)``: the maximum of many windows of
+ordinary prose is higher than one window's by chance alone, and that term, fitted with the
+weights, keeps a long benign document from scoring above a short one. An instruction hidden in
+a long retrieved document is still judged on its own few sentences, not diluted by the rest.
+Training fits the loss of that same maximum (multiple-instance learning), so a document
+labelled as an injection teaches the words of its worst window, not of its innocent filler.
+
+The score the guard acts on combines this logit with the rule families that matched
+(``combine``): a logistic regression over [logit, one indicator per family], fitted on a
+split the classifier did not train on, so it is calibrated (class-balanced) and lets a
+confident classifier outvote a rule that fires on text *about* injection.
 
 Nothing loops per character or word in Python: an n-gram's key is its bytes read as one
 little-endian integer (an unaligned 8-byte view at every offset, masked to n bytes), a word's
@@ -15,7 +23,8 @@ key a polynomial hash from differences of one prefix sum of ``byte * P**-k`` (mo
 windows are two sums of per-block ``bincount``s.
 
 The weights file (``data/model.json``) holds int16 weights, zlib-compressed and
-base64-encoded, a scale and a bias; ``scripts/train_injection.py`` writes it.
+base64-encoded, a scale, a bias, the length term and the combiner; ``scripts/train_injection.py``
+writes it.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import functools
 import json
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,22 +44,25 @@ import numpy.typing as npt
 
 __all__ = [
     "FEATURES",
+    "IDENTITY",
     "MODEL_PATH",
     "STEP",
+    "Combiner",
     "InjectionModel",
     "default_model",
     "dump_model",
     "features",
+    "sigmoid",
     "window_members",
 ]
 
-FORMAT = "keel.injection-lr.v1"
+FORMAT = "keel.injection-lr.v2"
 BITS = 18
 STEP = 64  # bytes; a window is two steps
 #: What the weights were trained on; a file made for other features is refused, not misread.
 FEATURES: dict[str, Any] = {
     "bits": BITS,
-    "char_ngrams": [3, 4, 5],
+    "char_ngrams": [3, 4, 5, 6],
     "words": [1, 2],
     "window_bytes": 2 * STEP,
 }
@@ -61,7 +74,7 @@ _P = _U64(0x100000001B3)  # FNV-1 64-bit prime: odd, so invertible mod 2**64
 _P_INV = _U64(pow(0x100000001B3, -1, 1 << 64))
 _MIX = _U64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key * MIX are well spread
 _SHIFT = _U64(64 - BITS)
-_GRAMS = ((3, _U64(0xFFFFFF)), (4, _U64(0xFFFFFFFF)), (5, _U64(0xFFFFFFFFFF)))
+_GRAMS = tuple((n, _U64((1 << 8 * n) - 1)) for n in (3, 4, 5, 6))
 # Bytes of word characters: ASCII letters, digits, "_", and every byte of a UTF-8 multibyte
 # character (accented letters), matching what the rules call a word closely enough.
 _IS_WORD = np.array([chr(b).isalnum() or b == 95 or b >= 0x80 for b in range(256)], dtype=bool)
@@ -124,16 +137,45 @@ def window_members(blocks: Ints) -> tuple[Ints, Ints, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class Combiner:
+    """The guard's score from the classifier's logit and the rule families that matched."""
+
+    classifier: float
+    bias: float
+    families: dict[str, float]
+
+    def score(self, logit: float, families: Sequence[str]) -> float:
+        z = self.classifier * logit + self.bias
+        return sigmoid(z + sum(self.families.get(name, 0.0) for name in families))
+
+
+#: Until a combiner is fitted: the classifier's own probability, whatever the rules say.
+IDENTITY = Combiner(1.0, 0.0, {})
+
+
+@dataclass(frozen=True, slots=True)
 class InjectionModel:
-    """Weights per feature bucket and a bias; ``probability`` is the model's P(injection)."""
+    """Weights per feature bucket, a bias and the length term; ``probability`` is the
+    classifier's P(injection), ``combiner`` what the guard makes of it with the rules."""
 
     weights: npt.NDArray[np.float32]
     bias: float
     meta: dict[str, Any]
+    length: float = 0.0
+    combiner: Combiner = IDENTITY
 
     def probability(self, plain: str) -> float:
-        """P(injection) of normalised text: its highest window's."""
-        return _sigmoid(float(self.window_logits(plain).max()))
+        """P(injection) of normalised text read only as written."""
+        return sigmoid(self.logit((plain,)))
+
+    def logit(self, views: Sequence[str]) -> float:
+        """The highest window's logit over the views (the text first, then its other
+        readings), less the length term for the text's own number of windows."""
+        first = self.window_logits(views[0])
+        top = float(first.max())
+        for view in views[1:]:
+            top = max(top, float(self.window_logits(view).max()))
+        return top - self.length * math.log(len(first))
 
     def window_logits(self, plain: str) -> npt.NDArray[np.float64]:
         ids, blocks = features(plain)
@@ -163,10 +205,23 @@ class InjectionModel:
         weights = np.frombuffer(raw, dtype="<i2").astype(np.float32) * np.float32(doc["scale"])
         if len(weights) != 1 << BITS:
             raise ValueError(f"{origin} has {len(weights)} weights, not {1 << BITS}")
-        return cls(weights, float(doc["bias"]), dict(doc.get("training", {})))
+        combiner = doc.get("combiner")
+        return cls(
+            weights,
+            float(doc["bias"]),
+            dict(doc.get("training", {})),
+            float(doc.get("length", 0.0)),
+            IDENTITY if combiner is None else Combiner(**combiner),
+        )
 
 
-def dump_model(weights: npt.NDArray[np.float64], bias: float, training: dict[str, Any]) -> str:
+def dump_model(
+    weights: npt.NDArray[np.float64],
+    bias: float,
+    training: dict[str, Any],
+    length: float = 0.0,
+    combiner: Combiner | None = None,
+) -> str:
     """The weights file's text: int16 weights scaled to the largest, so it stays small."""
     peak = float(np.abs(weights).max()) or 1.0
     scale = peak / 32767
@@ -175,10 +230,17 @@ def dump_model(weights: npt.NDArray[np.float64], bias: float, training: dict[str
         "format": FORMAT,
         "features": FEATURES,
         "bias": round(bias, 9),
+        "length": round(length, 9),
         "scale": scale,
         "training": training,
         "weights": base64.b64encode(zlib.compress(quantised.tobytes(), 9)).decode("ascii"),
     }
+    if combiner is not None:
+        doc["combiner"] = {
+            "classifier": round(combiner.classifier, 9),
+            "bias": round(combiner.bias, 9),
+            "families": {k: round(v, 9) for k, v in sorted(combiner.families.items())},
+        }
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
 
@@ -188,7 +250,8 @@ def default_model() -> InjectionModel:
     return InjectionModel.load(MODEL_PATH)
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow at either end."""
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)

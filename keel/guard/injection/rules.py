@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from keel.guard.injection.covert import COVERT
 from keel.guard.injection.family import Family
 from keel.guard.injection.override import OVERRIDE
-from keel.guard.injection.text import collapse, fold, has_disguise, normalise, words
-from keel.guard.injection.views import decoded_texts, obfuscated_views
+from keel.guard.injection.text import collapse, fold, has_disguise, words
+from keel.guard.injection.views import Readings, readings
 
 __all__ = ["FAMILIES", "family_hits", "rule_hits", "rule_score"]
 
@@ -29,22 +29,24 @@ FAMILIES: dict[str, float] = {name: f.weight for name, f in _FAMILIES.items()} |
 }
 
 
-def rule_hits(text: str, folded: str | None = None, plain: str | None = None) -> tuple[str, ...]:
-    """The families found in ``text``, in ``FAMILIES`` order. ``folded`` and ``plain`` are
-    ``fold(text)`` and ``collapse(folded)`` when the caller has them already."""
+def rule_hits(
+    text: str, folded: str | None = None, plain: str | None = None, read: Readings | None = None
+) -> tuple[str, ...]:
+    """The families found in ``text``, in ``FAMILIES`` order. ``folded``, ``plain`` and
+    ``read`` are ``fold(text)``, ``collapse(folded)`` and their ``readings`` when the caller
+    has them already."""
     folded = fold(text) if folded is None else folded
     plain = collapse(folded) if plain is None else plain
-    present = words(plain)
-    found = set(family_hits(plain, present))
+    read = readings(text, folded, plain) if read is None else read
+    found = set(family_hits(plain, read.present))
     if found and has_disguise(text):
         found.add("obfuscated")
     hidden: set[str] = set()
-    for view in obfuscated_views(folded, plain, present):
+    for view in read.obfuscated:
         hidden.update(family_hits(view, words(view)))
     if hidden - found:
         found |= hidden | {"obfuscated"}
-    for decoded in decoded_texts(text, plain, present):
-        view = normalise(decoded)
+    for view in read.decoded:
         inner = set(family_hits(view, words(view)))
         if inner:
             found |= inner | {"encoded"}

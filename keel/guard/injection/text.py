@@ -25,14 +25,19 @@ _LOOK = (
 )
 _LATIN = "aeopcxyijsdhlqwabekmhopctxijsaeikvoptuxabeikmnoptx"
 _QUOTES = {ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201c"): '"', ord("\u201d"): '"'}
-_FOLD = {ord(c): None for c in _INVISIBLE} | str.maketrans(_LOOK, _LATIN) | _QUOTES
+# Unicode tag characters (U+E0000-E007F) render as nothing; they spell ASCII text that some
+# models read (views.hidden_tags recovers it), so the plain view drops them like the others.
+_TAGS = {code: None for code in range(0xE0000, 0xE0080)}
+_FOLD = {ord(c): None for c in _INVISIBLE} | _TAGS | str.maketrans(_LOOK, _LATIN) | _QUOTES
 _WORD = re.compile(r"\w+")
 # Every ASCII byte that is not a word character, for splitting ASCII text without a regex.
 _NOT_WORD = bytes(b for b in range(128) if not (chr(b).isalnum() or b == ord("_")))
 _SPLIT = bytes.maketrans(_NOT_WORD, b" " * len(_NOT_WORD))
 # A look-alike next to a Latin letter, an invisible or a full-width character: text written to
 # dodge filters. Whole words in Cyrillic or Greek are ordinary text in those scripts.
-_DISGUISE = re.compile(f"[a-zA-Z][{_LOOK}]|[{_LOOK}][a-zA-Z]|[{_INVISIBLE}]|[\uff01-\uff5e]")
+_DISGUISE = re.compile(
+    f"[a-zA-Z][{_LOOK}]|[{_LOOK}][a-zA-Z]|[{_INVISIBLE}]|[\uff01-\uff5e]|[\U000e0000-\U000e007f]"
+)
 
 
 def fold(text: str) -> str:
