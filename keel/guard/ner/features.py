@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 __all__ = ["TOKEN", "WINDOW", "Gazetteer", "Token", "features", "segments", "tokenise"]
 
-TOKEN = re.compile(r"\w+|[^\w\s]")
+# A number with its decimal or thousands separators is one token ("3.2", "80,000"): split,
+# its "." would look like the end of an abbreviation ("Ltd.", "s.r.l.").
+TOKEN = re.compile(r"\d+(?:[.,]\d+)+|\w+|[^\w\s]")
 # How many tokens either side of a capitalised or numeric token are tagged too: enough for
 # "rue de la Paix", "van der Berg", "Smith and Sons".
 WINDOW = 2
