@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from scripts.ner_templates import BRANDS, MODEL_WORDS, PRODUCT_WORDS, TOPICS, TRAIN
+from scripts.ner_templates import BRANDS, MODEL_WORDS, PRODUCT_WORDS, SOFTWARE, TOPICS, TRAIN
 
 __all__ = ["EXTRA_NAMES", "LOCALES", "Example", "Filler", "fill", "gazetteer", "training_set"]
 
@@ -122,7 +122,9 @@ class Filler:
 
     def product(self) -> str:
         r = self.rng.random()
-        if r < 0.25:
+        if r < 0.15:
+            return f"{self.rng.choice(SOFTWARE)} {self.rng.randint(2, 2024)}"
+        if r < 0.3:
             return f"{self.fake.city()}-{self.code()}"
         word = self.rng.choice(PRODUCT_WORDS)
         if r < 0.45:
@@ -132,7 +134,9 @@ class Filler:
         return f"{self.rng.choice(self.brands)} {word} {self.rng.randint(2, 99)}"
 
     def code(self) -> str:
-        letters = "".join(self.rng.choice("ABCDEGHKMPRSTVXZ") for _ in range(self.rng.randint(1, 2)))
+        letters = "".join(
+            self.rng.choice("ABCDEGHKMPRSTVXZ") for _ in range(self.rng.randint(1, 2))
+        )
         return letters + str(self.rng.randint(1, 9999))
 
 
@@ -152,7 +156,16 @@ def training_set(per_template: int = 60, seed: int = 7) -> list[Example]:
 
 
 # Slots a random context is built around, with their weights.
-_AROUND = {"name": 4, "first": 1, "last": 1, "addr": 2, "org": 2, "product": 3, "city": 1, "topic": 2}
+_AROUND = {
+    "name": 4,
+    "first": 1,
+    "last": 1,
+    "addr": 2,
+    "org": 2,
+    "product": 3,
+    "city": 1,
+    "topic": 2,
+}
 _TITLED = {"en": ["Mr", "Ms", "Dr"], "de": ["Herr", "Frau"], "fr": ["M.", "Mme"],
            "es": ["señor", "señora"], "it": ["signor", "dott."], "nl": ["heer", "mevrouw"],
            "pt": ["senhor", "dona"]}  # fmt: skip

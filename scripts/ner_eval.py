@@ -13,7 +13,6 @@ the shipped name lists do not hold, and the cost per message on one core.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 from collections import Counter
@@ -96,7 +95,9 @@ def score(tagger: Tagger, examples: list[Example]) -> dict[tuple[str, str], Coun
     return counts
 
 
-def _count(counts: dict[tuple[str, str], Counter[str]], group: str, gold: set[Key], got: set[Key]) -> None:
+def _count(
+    counts: dict[tuple[str, str], Counter[str]], group: str, gold: set[Key], got: set[Key]
+) -> None:
     for name, keys in (("tp", gold & got), ("fn", gold - got), ("fp", got - gold)):
         for _, _, kind in keys:
             for k in (kind, "ALL"):
@@ -159,9 +160,12 @@ def main() -> None:
     ms_long = cost(tagger, [long], repeat=10)[0]
     full = cost(lambda t: detect(t, ner=tagger), texts)  # type: ignore[arg-type]
     q = statistics.quantiles(ms, n=100)
-    print(f"\nms per message ({len(texts)} texts, mean {statistics.mean(len(t) for t in texts):.0f} chars): "
-          f"mean {statistics.mean(ms):.3f}, p50 {q[49]:.3f}, p99 {q[98]:.3f}; "
-          f"2,000-char text {ms_long:.2f}; detect(ner=...) mean {statistics.mean(full):.3f}")
+    chars = statistics.mean(len(t) for t in texts)
+    print(
+        f"\nms per message ({len(texts)} texts, mean {chars:.0f} chars): "
+        f"mean {statistics.mean(ms):.3f}, p50 {q[49]:.3f}, p99 {q[98]:.3f}; "
+        f"2,000-char text {ms_long:.2f}; detect(ner=...) mean {statistics.mean(full):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,13 +23,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-template", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--hide", type=float, default=0.5, help="share of names hidden")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
     t0 = time.perf_counter()
     examples = training_set(args.per_template)
     first, last = gazetteer()
     print(f"{len(examples)} sentences, {len(first)} first names, {len(last)} last names")
-    weights = train([(e.text, e.spans) for e in examples], first, last, epochs=args.epochs)
+    weights = train(
+        [(e.text, e.spans) for e in examples], first, last, epochs=args.epochs, hide=args.hide
+    )
     dump(weights, args.out)
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
     size = args.out.stat().st_size

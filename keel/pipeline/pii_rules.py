@@ -5,6 +5,8 @@ streamed, across chunk boundaries) on the way out.
 placeholders in, ``pseudonymise`` puts numbered ones in and restores the values in the answer,
 ``block`` refuses the request (a 400 naming the kinds, never the values). ``answers`` redacts
 personal data in what the model says (``block`` too: half of a stream cannot be taken back).
+``ner`` adds keel's NER tagger for names, addresses and company names (prompts only: the
+answer's pseudonyms are restored, but names the model writes itself are not looked for).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from keel.answer import Event
 from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
-from keel.guard.pii.entities import Kind
+from keel.guard import ner
+from keel.guard.pii.entities import NER_KINDS, Kind
 from keel.guard.pii.policy import PiiActions, RequestGuard, blocked_message
 from keel.guard.pii.stream import StreamGuard
 from keel.protocols import ClientProtocol, EventGuard
@@ -29,9 +32,12 @@ class PIIRules:
         unknown = [k for k in policy.entities if k not in Kind.__members__]
         if unknown:  # the config schema does not know the guard's kinds; say so at start
             raise ValueError(f"unknown PII kinds {unknown}; use {', '.join(Kind)}")
-        kinds = [Kind(k) for k in policy.entities] or [k for k in Kind if k is not Kind.PERSON]
+        kinds = [Kind(k) for k in policy.entities]
+        kinds = kinds or [k for k in Kind if policy.ner or k not in NER_KINDS]
         self.action = policy.prompts
-        self.inbound_policy = PiiActions.parse({k.value: policy.prompts for k in kinds})
+        recogniser = ner.load() if policy.ner else None
+        actions = {k.value: policy.prompts for k in kinds}
+        self.inbound_policy = PiiActions.parse(actions, ner=recogniser)
         self.out_kinds = frozenset(kinds) if policy.answers != "allow" else frozenset()
 
     def inbound(self, call: Call) -> None:

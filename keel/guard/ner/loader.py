@@ -58,7 +58,7 @@ def dump(weights: Weights, path: Path) -> None:
         raw.write(t)
     raw.write(ints.tobytes())
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out, gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as z:
+    with path.open("wb") as out, gzip.GzipFile("", "wb", fileobj=out, mtime=0) as z:
         z.write(raw.getvalue())
 
 

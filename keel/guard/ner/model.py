@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +42,7 @@ def allowed(tags: Sequence[str]) -> Floats:
     return mask
 
 
-def viterbi(emit: Floats, trans: Floats) -> list[int]:
+def viterbi(emit: npt.NDArray[Any], trans: npt.NDArray[Any]) -> list[int]:
     """The best tag sequence; ``emit`` (n, tags), ``trans`` as ``allowed`` shapes it."""
     n, k = emit.shape
     score = trans[k] + emit[0]

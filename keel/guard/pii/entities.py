@@ -45,10 +45,11 @@ class Recogniser(Protocol):
     """The optional NER hook (person names and whatever else a model finds).
 
     keel ships one (``keel.guard.ner``, switched on per data class with ``pii.ner``); plug
-    in another (spaCy, an ONNX tagger, a remote service) by passing any callable that returns entities with spans into ``text``. Its entities are
-    merged with the pattern detectors' and overlaps resolved the same way. It runs on whole
-    texts only; the stream guard does not call it, because a name has no bounded shape that
-    says how much of a stream to hold back.
+    in another (spaCy, an ONNX tagger, a remote service) by passing any callable that
+    returns entities with spans into ``text``. Its entities are merged with the pattern
+    detectors' and overlaps resolved the same way. It runs on whole texts only; the stream
+    guard does not call it, because a name has no bounded shape that says how much of a
+    stream to hold back.
     """
 
     def __call__(self, text: str) -> Iterable[Entity]: ...
