@@ -90,6 +90,11 @@ class PIIPolicy(_Section):
     entities: list[str] = Field(
         default_factory=list, description="Entity types to act on (empty: all)."
     )
+    ner: bool = Field(
+        False,
+        description="Also find names, postal addresses and company names (PERSON, ADDRESS, "
+        "ORG) with keel's offline NER tagger; about 0.3 ms per message.",
+    )
 
 
 class SecretsPolicy(_Section):

@@ -7,6 +7,8 @@ placeholders in, ``pseudonymise`` puts numbered ones in and restores the values 
 personal data in what the model says, or (``block``) withholds the answer
 (``keel.pipeline.answer_rules``). Every channel of a prompt is walked: messages, tool calls'
 arguments and tool results, completions prompts and embeddings inputs, in each protocol.
+``ner`` adds keel's NER tagger for names, addresses and company names (prompts only: the
+answer's pseudonyms are restored, but names the model writes itself are not looked for).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
-from keel.guard.pii.entities import Kind
+from keel.guard import ner
+from keel.guard.pii.entities import NER_KINDS, Kind
 from keel.guard.pii.policy import PiiActions, RequestGuard, blocked_message
 from keel.guard.pii.stream import StreamGuard
 from keel.pipeline.answer_rules import Found, Part
@@ -28,9 +31,12 @@ class PIIRules:
         unknown = [k for k in policy.entities if k not in Kind.__members__]
         if unknown:  # the config schema does not know the guard's kinds; say so at start
             raise ValueError(f"unknown PII kinds {unknown}; use {', '.join(Kind)}")
-        kinds = [Kind(k) for k in policy.entities] or [k for k in Kind if k is not Kind.PERSON]
+        kinds = [Kind(k) for k in policy.entities]
+        kinds = kinds or [k for k in Kind if policy.ner or k not in NER_KINDS]
         self.action = policy.prompts
-        self.inbound_policy = PiiActions.parse({k.value: policy.prompts for k in kinds})
+        recogniser = ner.load() if policy.ner else None
+        actions = {k.value: policy.prompts for k in kinds}
+        self.inbound_policy = PiiActions.parse(actions, ner=recogniser)
         self.out_kinds = frozenset(kinds) if policy.answers != "allow" else frozenset()
         self.blocks_answers = policy.answers == "block"
 

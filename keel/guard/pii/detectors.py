@@ -36,7 +36,7 @@ LOOK_BEHIND = max(BEFORE, SSN_WINDOW, _VERSION_WINDOW) + 3
 
 # On equal length, the more specific kind wins: checksummed ones first, names last.
 _SPECIFIC_FIRST = [Kind.IBAN, Kind.CARD, Kind.US_SSN, Kind.UK_NI, Kind.DE_TAX_ID, Kind.EMAIL]
-_SPECIFIC_FIRST += [Kind.IP, Kind.DOB, Kind.PHONE, Kind.PERSON]
+_SPECIFIC_FIRST += [Kind.IP, Kind.DOB, Kind.PHONE, Kind.PERSON, Kind.ORG, Kind.ADDRESS]
 PRIORITY: dict[Kind, int] = {kind: rank for rank, kind in enumerate(_SPECIFIC_FIRST)}
 _DIGIT = re.compile("[0-9]")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["Entity", "Kind", "Recogniser"]
+__all__ = ["NER_KINDS", "Entity", "Kind", "Recogniser"]
 
 
 class Kind(StrEnum):
@@ -23,6 +23,12 @@ class Kind(StrEnum):
     DE_TAX_ID = "DE_TAX_ID"
     DOB = "DOB"
     PERSON = "PERSON"  # only from a Recogniser (NER): no pattern finds names
+    ADDRESS = "ADDRESS"  # a postal address (street and number, postcode, town): NER too
+    ORG = "ORG"  # a company or organisation's name: NER too
+
+
+# The kinds only a Recogniser finds.
+NER_KINDS = frozenset({Kind.PERSON, Kind.ADDRESS, Kind.ORG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +44,12 @@ class Entity:
 class Recogniser(Protocol):
     """The optional NER hook (person names and whatever else a model finds).
 
-    keel ships no NER model: plug one in (spaCy, a small ONNX tagger, a remote service) by
-    passing any callable that returns entities with spans into ``text``. Its entities are
-    merged with the pattern detectors' and overlaps resolved the same way. It runs on whole
-    texts only; the stream guard does not call it, because a name has no bounded shape that
-    says how much of a stream to hold back.
+    keel ships one (``keel.guard.ner``, switched on per data class with ``pii.ner``); plug
+    in another (spaCy, an ONNX tagger, a remote service) by passing any callable that
+    returns entities with spans into ``text``. Its entities are merged with the pattern
+    detectors' and overlaps resolved the same way. It runs on whole texts only; the stream
+    guard does not call it, because a name has no bounded shape that says how much of a
+    stream to hold back.
     """
 
     def __call__(self, text: str) -> Iterable[Entity]: ...

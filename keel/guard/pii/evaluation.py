@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from keel.guard.pii.detectors import detect
-from keel.guard.pii.entities import Kind
+from keel.guard.pii.entities import NER_KINDS, Kind
 from keel.table import render_table
 
 __all__ = ["Score", "evaluate", "load_corpus", "score_table"]
@@ -44,7 +44,7 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
 
 def evaluate(records: Iterable[Mapping[str, Any]], keep: int = 5) -> dict[str, Score]:
     """Scores per kind and overall (``"ALL"``); ``keep`` examples of each error per kind."""
-    scores: dict[str, Score] = {k.value: Score() for k in Kind if k is not Kind.PERSON}
+    scores: dict[str, Score] = {k.value: Score() for k in Kind if k not in NER_KINDS}
     scores[ALL] = Score()
     for r in records:
         text = r["text"]

@@ -20,7 +20,7 @@ from typing import Any
 
 from keel.guard.pii.chat import map_answer_text, map_chat_text
 from keel.guard.pii.detectors import detect
-from keel.guard.pii.entities import Entity, Kind, Recogniser
+from keel.guard.pii.entities import NER_KINDS, Entity, Kind, Recogniser
 from keel.guard.pii.rewrite import Labels, Pseudonymiser, rewrite
 from keel.guard.pii.stream import ChunkGuard, StreamGuard
 
@@ -48,10 +48,12 @@ class PiiActions:
         self.numbered = numbered
         self.ner = ner
         self.inspected = frozenset(k for k, a in self.actions.items() if a is not Action.ALLOW)
-        if Kind.PERSON in self.inspected and ner is None:
+        needs = sorted(self.inspected & NER_KINDS)
+        if needs and ner is None:
+            verb = "needs" if len(needs) == 1 else "need"
             raise ValueError(
-                "PII kind PERSON needs a recogniser (an NER model) and keel ships none: "
-                "pass one as ner=..., or set PERSON to allow"
+                f"PII kind {', '.join(needs)} {verb} a recogniser (an NER model): switch on "
+                "the data class's pii.ner, pass one as ner=..., or set them to allow"
             )
         self.blocking = self._with(Action.BLOCK)
         self.pseudonymising = self._with(Action.PSEUDONYMISE)

@@ -25,6 +25,7 @@ __all__ = [
 # (stream.py holds back a tail that could still grow into one).
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]{1,14}_[0-9]{1,6})>")
 PLACEHOLDER_MAX = 24
+_NAME_WORD = re.compile(r"\w{2,}")
 
 
 class Labels:
@@ -86,6 +87,11 @@ class Pseudonymiser:
     The same value gets the same placeholder for the whole request (every message), so the
     model can still tell two addresses apart and refer to each; ``restore`` puts the originals
     back into its answer. A placeholder the model invents (``<EMAIL_9>``) stays as it is.
+
+    A person keeps one placeholder however they are named: after "Anna Schmidt" is
+    ``<PERSON_1>``, so are "Ms Schmidt" and "Anna" (words of one earlier name only); a
+    name that fits two people ("Schmidt" after Anna and Peter Schmidt) gets one of its own.
+    The placeholder is restored as the fullest form seen.
     """
 
     def __init__(self, kinds: Collection[Kind] | None = None, ner: Recogniser | None = None):
@@ -93,6 +99,7 @@ class Pseudonymiser:
         self.ner = ner
         self._labels = Labels(numbered=True, template="<{}>")
         self._originals: dict[str, str] = {}
+        self._people: dict[str, frozenset[str]] = {}  # a person's placeholder -> name words
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -100,8 +107,27 @@ class Pseudonymiser:
         return dict(self._originals)
 
     def placeholder(self, kind: Kind, value: str) -> str:
+        if kind is Kind.PERSON:
+            return self._person(value)
         label = self._labels.label(kind, value)
         self._originals[label] = value
+        return label
+
+    def _person(self, value: str) -> str:
+        words = frozenset(_NAME_WORD.findall(value.casefold()))
+        same = [label for label, known in self._people.items() if known == words]
+        if not same:  # "Ms Schmidt" after "Anna Schmidt", or "Anna Schmidt" after "Anna"
+            same = [
+                label for label, known in self._people.items() if words <= known or known <= words
+            ]
+        if len(same) == 1 and words:
+            label = same[0]
+        else:
+            label = self._labels.label(Kind.PERSON, " ".join(sorted(words)) or value)
+        self._people[label] = self._people.get(label, frozenset()) | words
+        before = self._originals.get(label, "")
+        if len(_NAME_WORD.findall(value)) > len(_NAME_WORD.findall(before)):
+            self._originals[label] = value
         return label
 
     def pseudonymise(self, text: str, entities: Sequence[Entity] | None = None) -> str:
