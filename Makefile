@@ -29,7 +29,7 @@ typecheck: install
 
 unit: install services
 	rm -f .coverage .coverage.*
-	$(BIN)/pytest -q --cov=keel --cov-report=term:skip-covered
+	$(BIN)/pytest -q -n 2 --dist loadfile --cov=keel --cov-report=term:skip-covered
 
 test: lint typecheck unit
 
