@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
-    Select,
     Table,
     case,
     func,
@@ -20,8 +19,6 @@ from sqlalchemy import (
     inspect,
     select,
     text,
-    tuple_,
-    union,
     update,
 )
 from sqlalchemy.engine import Connection, Row
@@ -29,7 +26,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.alerts import AlertRecord
-from keel.store.audit import AuditRow, CheckpointRow
+from keel.store.audit_sql import AuditSQL
 from keel.store.base import Rows, Store
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
@@ -45,7 +42,7 @@ from keel.store.model_sql import (
 from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
 from keel.store.request_ids import unique_request_ids
 from keel.store.response_sql import ResponseSQL
-from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
+from keel.store.rollout_sql import RolloutSQL, apply_change
 from keel.store.tables import (
     alerts,
     api_keys,
@@ -57,8 +54,6 @@ from keel.store.tables import (
     model_aliases,
     model_versions,
     responses,
-    rollout_events,
-    rollouts,
     usage,
 )
 from keel.store.usage import AUDITED_USAGE, UsageGroup, UsageRecord
@@ -86,7 +81,7 @@ _ADDED = (
 _ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
 
 
-class SQLStore(ResponseSQL, Store):
+class SQLStore(ResponseSQL, AuditSQL, RolloutSQL, Store):
     """The record store on any SQLAlchemy async engine; the backends add what is theirs."""
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -248,25 +243,6 @@ class SQLStore(ResponseSQL, Store):
         async with self.engine.begin() as conn:
             return await conn.run_sync(revoke_in, key_id, when)
 
-    async def rollouts(self) -> list[RolloutState]:
-        async with self.engine.connect() as conn:
-            return [_state(row) for row in await conn.execute(select(rollouts))]
-
-    async def change_rollout(self, change: RolloutChange) -> RolloutState | None:
-        try:
-            async with self.engine.begin() as conn:
-                return await conn.run_sync(apply_change, change)
-        except IntegrityError:  # another writer made the first stored version first
-            return None
-
-    async def rollout_events(self, model: str | None = None, limit: int = 10) -> list[RolloutEvent]:
-        query = select(rollout_events).order_by(rollout_events.c.seq.desc()).limit(limit)
-        if model is not None:
-            query = query.where(rollout_events.c.model == model)
-        async with self.engine.connect() as conn:
-            rows = list(await conn.execute(query))
-        return [_event(row) for row in reversed(rows)]
-
     async def call_attempts(
         self, model: str, since: float, limit: int
     ) -> list[list[dict[str, Any]]]:
@@ -278,62 +254,6 @@ class SQLStore(ResponseSQL, Store):
         )
         async with self.engine.connect() as conn:
             return [orjson.loads(row[0]) for row in await conn.execute(query)]
-
-    async def audit_head(self, writer: str) -> AuditRow | None:
-        query = select(audit).where(audit.c.writer == writer).order_by(audit.c.seq.desc())
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query.limit(1))).first()
-        return _audit_row(row) if row is not None else None
-
-    async def audit_writers(self) -> list[str]:
-        query = union(select(audit.c.writer), select(audit_checkpoints.c.writer))
-        async with self.engine.connect() as conn:
-            return sorted(row[0] for row in await conn.execute(query))
-
-    async def audit_records(self, writer: str, after_seq: int, limit: int) -> list[AuditRow]:
-        query = (
-            select(audit)
-            .where(audit.c.writer == writer, audit.c.seq > after_seq)
-            .order_by(audit.c.seq)
-            .limit(limit)
-        )
-        async with self.engine.connect() as conn:
-            return [_audit_row(row) for row in await conn.execute(query)]
-
-    async def audit_checkpoints(self, writer: str) -> list[CheckpointRow]:
-        query = _checkpoints().where(audit_checkpoints.c.writer == writer)
-        async with self.engine.connect() as conn:
-            return [_checkpoint_row(row) for row in await conn.execute(query)]
-
-    async def audit_latest_checkpoints(self, since: float, limit: int) -> list[CheckpointRow]:
-        c = audit_checkpoints.c
-        latest = (
-            select(c.writer, func.max(c.n).label("n"))
-            .where(c.ts >= since, c.n.is_not(None))
-            .group_by(c.writer)
-            .order_by(func.max(c.ts).desc())
-            .limit(limit)
-            .subquery()
-        )
-        query = _checkpoints().join(latest, (c.writer == latest.c.writer) & (c.n == latest.c.n))
-        async with self.engine.connect() as conn:
-            rows = [_checkpoint_row(row) for row in await conn.execute(query)]
-        # A checkpoint stored twice (a retried commit that had landed) counts once.
-        return list({(row.writer, row.n): row for row in rows}.values())
-
-    async def audit_since(
-        self, since: float, writer: str | None, after: AuditRow | None, limit: int
-    ) -> list[AuditRow]:
-        c = audit.c
-        query = select(audit).where(c.ts >= since)
-        if writer is not None:
-            query = query.where(c.writer == writer)
-        if after is not None:
-            place = tuple_(c.ts, c.writer, c.seq)
-            query = query.where(place > tuple_(after.ts, after.writer, after.seq))
-        query = query.order_by(c.ts, c.writer, c.seq).limit(limit)
-        async with self.engine.connect() as conn:
-            return [_audit_row(row) for row in await conn.execute(query)]
 
     async def add_alert(self, record: AlertRecord) -> int:
         async with self.engine.begin() as conn:
@@ -469,71 +389,6 @@ def _tables(
     return [(table, rows) for table, rows in pairs if rows]
 
 
-def _audit_row(row: Row[Any]) -> AuditRow:
-    m = row._mapping
-    return AuditRow(
-        writer=m["writer"], seq=int(m["seq"]), ts=float(m["ts"]), prev=m["prev"],
-        hash=m["hash"], record=m["record"],
-    )  # fmt: skip
-
-
-def apply_change(conn: Connection, change: RolloutChange) -> RolloutState | None:
-    """Write a split and its event in the caller's transaction; None if the stored version
-    is no longer the one the change was decided on. Raises IntegrityError if another writer
-    inserted the first version meanwhile."""
-    expected = change.before.version if change.before is not None else 0
-    stored = dataclasses.replace(change.after, version=expected + 1, updated_at=change.ts)
-    if not _write_split(conn, stored, expected):
-        return None
-    conn.execute(insert(rollout_events).values(
-        ts=change.ts, model=stored.model, action=change.action, actor=change.actor,
-        before=_json(change.before.as_dict()) if change.before else None,
-        after=_json(stored.as_dict()), reason=change.reason,
-    ))  # fmt: skip
-    return stored
-
-
-def _write_split(conn: Connection, state: RolloutState, expected: int) -> bool:
-    """Insert the first stored version, or update the row still at ``expected``."""
-    values = {
-        "mode": state.mode, "canary": state.canary, "percent": state.percent,
-        "weights": _json(state.weights), "sticky": state.sticky, "status": state.status,
-        "version": state.version, "updated_at": state.updated_at, "shadow": state.shadow,
-    }  # fmt: skip
-    if expected == 0:
-        conn.execute(insert(rollouts).values(model=state.model, **values))
-        return True
-    query = (
-        update(rollouts)
-        .where(rollouts.c.model == state.model, rollouts.c.version == expected)
-        .values(**values)
-    )
-    return bool(conn.execute(query).rowcount)
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _state(row: Row[Any]) -> RolloutState:
-    m = row._mapping
-    return RolloutState(
-        model=m["model"], mode=m["mode"], canary=m["canary"], percent=float(m["percent"]),
-        weights=orjson.loads(m["weights"]), sticky=m["sticky"], status=m["status"],
-        version=int(m["version"]), updated_at=float(m["updated_at"]), shadow=m["shadow"],
-    )  # fmt: skip
-
-
-def _event(row: Row[Any]) -> RolloutEvent:
-    m = row._mapping
-    before = m["before"]
-    return RolloutEvent(
-        seq=int(m["seq"]), ts=float(m["ts"]), model=m["model"], action=m["action"],
-        actor=m["actor"], before=orjson.loads(before) if before is not None else None,
-        after=orjson.loads(m["after"]), reason=m["reason"],
-    )  # fmt: skip
-
-
 _KEY_COLUMNS = (
     api_keys.c.id,
     api_keys.c.team,
@@ -563,14 +418,3 @@ def _alert(row: Row[Any]) -> AlertRecord:
     m = dict(row._mapping)
     m["limit"] = m.pop("limit_value")
     return AlertRecord(**m)
-
-
-def _checkpoints() -> Select[Any]:
-    c = audit_checkpoints.c
-    return select(c.writer, c.seq, c.head, c.ts, c.key_id, c.signature, c.final, c.n,
-                  c.vouch).order_by(c.seq, c.n, c.ts, c.id)  # fmt: skip
-
-
-def _checkpoint_row(row: Row[Any]) -> CheckpointRow:
-    writer, seq, head, ts, key_id, signature, final, n, vouch = tuple(row)
-    return CheckpointRow(writer, seq, head, ts, key_id, signature, bool(final), n, vouch)
