@@ -37,6 +37,8 @@ POSITIVES = [
     ("PHONE", "0049 30 1234567"),
     ("PHONE", "01 23 45 67 89"),
     ("PHONE", "06.12.34.56.78"),
+    ("PHONE", "0123456789"),  # national formats without separators
+    ("PHONE", "13812345678"),  # a Chinese mobile
     ("CARD", "4111 1111 1111 1111"),
     ("CARD", "4111-1111-1111-1111"),
     ("CARD", "4111111111111111"),
@@ -107,8 +109,7 @@ NEGATIVES = [
     "MAC 00:1A:2B:3C:4D:5E",
     "use std::io and a::b",
     "loopback ::1",
-    "call 0123456789",  # a national number without separators is just a number
-    "call 00491511234567",
+    "0049151123456",  # unbroken '00' numbers without a phone word are ids
     "pi is 3.14159265358979",
     "ratio 1:2:3",
     "timestamp 1700000000123",
