@@ -48,6 +48,7 @@ from keel.config.security import (
     LimitsConfig,
     OIDCConfig,
     PIIPolicy,
+    RecogniserConfig,
 )
 
 __all__ = ["markdown_reference"]
@@ -79,6 +80,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("alerts", AlertsConfig),
     ("alerts.webhooks[]", WebhookConfig),
     ("data_classes.<name>.pii", PIIPolicy),
+    ("data_classes.<name>.pii.recognisers.<NAME>", RecogniserConfig),
     ("data_classes.<name>.injection", InjectionPolicy),
     ("auth", AuthConfig),
     ("auth.oidc", OIDCConfig),

@@ -13,12 +13,13 @@ from keel.answer import Event
 from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
-from keel.guard.pii.entities import Kind
-from keel.guard.pii.policy import PiiActions, RequestGuard, blocked_message
+from keel.guard.pii.custom import custom_kind
+from keel.guard.pii.entities import AnyKind, CustomKind, Kind
+from keel.guard.pii.policy import Action, PiiActions, RequestGuard, blocked_message
 from keel.guard.pii.stream import StreamGuard
 from keel.protocols import ClientProtocol, EventGuard
 
-__all__ = ["AnswerRules", "PIIRules"]
+__all__ = ["AnswerRules", "PIIRules", "custom_kinds"]
 
 # The endpoints whose prompts are conversations the rules walk (text, text blocks).
 _CONVERSATIONS = frozenset({"chat", "messages", "responses"})
@@ -26,12 +27,16 @@ _CONVERSATIONS = frozenset({"chat", "messages", "responses"})
 
 class PIIRules:
     def __init__(self, policy: PIIPolicy) -> None:
-        unknown = [k for k in policy.entities if k not in Kind.__members__]
+        custom = custom_kinds(policy)
+        unknown = [k for k in policy.entities if k not in Kind.__members__ and k not in custom]
         if unknown:  # the config schema does not know the guard's kinds; say so at start
             raise ValueError(f"unknown PII kinds {unknown}; use {', '.join(Kind)}")
-        kinds = [Kind(k) for k in policy.entities] or [k for k in Kind if k is not Kind.PERSON]
+        builtin = [Kind(k) for k in policy.entities if k in Kind.__members__]
+        if not policy.entities:
+            builtin = [k for k in Kind if k is not Kind.PERSON]
+        kinds: list[AnyKind] = [*builtin, *custom.values()]
         self.action = policy.prompts
-        self.inbound_policy = PiiActions.parse({k.value: policy.prompts for k in kinds})
+        self.inbound_policy = PiiActions(dict.fromkeys(kinds, Action(policy.prompts)))
         self.out_kinds = frozenset(kinds) if policy.answers != "allow" else frozenset()
 
     def inbound(self, call: Call) -> None:
@@ -58,12 +63,25 @@ class PIIRules:
         return bool(self.out_kinds) or guard.pseudonymiser is not None
 
 
+def custom_kinds(policy: PIIPolicy) -> dict[str, CustomKind]:
+    """The class's own recognisers as kinds; a name a built-in kind has is refused."""
+    taken = [name for name in policy.recognisers if name in Kind.__members__]
+    if taken:
+        raise ValueError(f"PII recogniser {taken[0]!r} has the name of a built-in kind")
+    return {
+        name: custom_kind(
+            name, spec.pattern, spec.checksum, spec.context, spec.window, spec.ignore_case
+        )
+        for name, spec in policy.recognisers.items()
+    }
+
+
 class AnswerRules:
     """One call's answer as its data class lets it leave: personal data redacted, its own
     pseudonyms restored; a whole body, or each streamed chunk across chunk boundaries."""
 
     def __init__(
-        self, kinds: frozenset[Kind], guard: RequestGuard, protocol: ClientProtocol
+        self, kinds: frozenset[AnyKind], guard: RequestGuard, protocol: ClientProtocol
     ) -> None:
         self.kinds = kinds
         self.request = guard

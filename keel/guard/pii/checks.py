@@ -41,7 +41,8 @@ IBAN_LENGTHS: dict[str, int] = {
 # one random number in ten, so a long order id would often look like a card without this.
 _ANY = frozenset(range(12, 20))
 _CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
-    (1, 1, frozenset({15})),  # UATP
+    (1, 1, frozenset({15})),  # UATP, JCB (1800)
+    (2131, 2131, frozenset({15})),  # JCB
     (2200, 2204, frozenset({16, 17, 18, 19})),  # Mir
     (2221, 2720, frozenset({16})),  # Mastercard 2-series
     (300, 305, frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club

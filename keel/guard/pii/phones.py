@@ -6,7 +6,8 @@ The patterns (PHONE_PLUS, PHONE_LOCAL) find any run of digit groups; this decide
 2. not a business reference ("Order 0612 3456"), not money ("€ 12 500 000") and not a
    quantity ("+250 000 000 units");
 3. not a date, a year range, a version or an address of four numbers;
-4. a phone label before it ("Tel.", "mobile", "телефон") is enough; so is a leading ``+``
+4. a phone label before it ("Tel.", "mobile", "телефон") is enough, another kind's label
+   ("Aadhaar", "BSN") rules a phone out; a leading ``+``
    or ``00`` with at least 8 digits, or an area code in brackets;
 5. otherwise, not glued to a code ("ORD-3510-3027") and not the hours of a time, it must
    have a national shape: a trunk prefix ``0`` (most of Europe, Asia, Latin America), an
@@ -64,8 +65,11 @@ def accept_phone(text: str, m: re.Match[str]) -> int | None:
         return None
     if any(shape.fullmatch(core) for shape in _NOT_PHONES):
         return None
-    if label_before(text, start) == "PHONE":
+    label = label_before(text, start)
+    if label == "PHONE":
         return m.end()
+    if label is not None:
+        return None  # "Aadhaar: 4992 1837 4604" is a (mistyped) Aadhaar, not a phone
     if CODE_BEFORE.search(text, max(0, start - 16), start) or text.startswith(":", m.end()):
         return None  # glued to a code, or the hours of a time
     if raw[0] == "+" or "(" in core or (raw.startswith("00") and not raw.isdigit()):
