@@ -36,8 +36,8 @@ def test_a_recogniser_loads() -> None:
     text = (
         BASE + '        EMPLOYEE_ID: {pattern: "EMP-[0-9]{6}", checksum: luhn, context: [staff]}\n'
     )
-    spec = parse_config(text, "k.yaml").data_classes["staff"].pii.recognisers["EMPLOYEE_ID"]
-    assert spec.checksum == "luhn" and spec.context == ["staff"] and spec.window == 40
+    loaded = parse_config(text, "k.yaml").data_classes["staff"].pii.recognisers["EMPLOYEE_ID"]
+    assert loaded.checksum == "luhn" and loaded.context == ["staff"] and loaded.window == 40
 
 
 def test_a_bad_regex_is_refused_naming_the_class_and_the_recogniser() -> None:
