@@ -49,7 +49,7 @@ _CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
     (34, 34, frozenset({15})),  # American Express
     (36, 36, frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club International
     (37, 37, frozenset({15})),  # American Express
-    (3528, 3589, frozenset({16, 17, 18, 19})),  # JCB
+    (35, 35, frozenset({16, 17, 18, 19})),  # JCB (3528-3589; generators print all of 35)
     (38, 39, frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club
     (4, 4, frozenset({13, 16, 18, 19})),  # Visa, Visa Electron
     (50, 50, _ANY),  # Maestro, Dankort, Elo, RuPay (508), Verve (5061)

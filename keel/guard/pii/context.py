@@ -26,6 +26,10 @@ def _words(kind: str, words: str) -> dict[str, str]:
     return dict.fromkeys(words.split("|"), kind)
 
 
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split("|"))
+
+
 # Label -> the kind it announces (the kinds' names, so this module needs no import of Kind).
 LABELS: dict[str, str] = {
     **_words(
@@ -36,7 +40,7 @@ LABELS: dict[str, str] = {
         "|телефон|тел|τηλ|τηλέφωνο|電話|电话|手机|携帯|전화|फ़ोन|फोन",
     ),
     **_words("IN_AADHAAR", "aadhaar|aadhar|uidai|uid|आधार"),
-    **_words("IN_PAN", "pan|permanent account number|pan card"),
+    **_words("IN_PAN", "permanent account number|pan card"),  # not "pan": Polish "Mr"
     **_words("FR_NIR", "nir|insee|sécurité sociale|securite sociale|sécu|secu|carte vitale"),
     **_words("ES_DNI", "dni|d.n.i.|nif|documento nacional de identidad"),
     **_words("ES_NIE", "nie|n.i.e.|número de extranjero"),
@@ -57,47 +61,60 @@ LABELS: dict[str, str] = {
     ),
     **_words("IBAN", "iban"),
 }
-_LABEL = re.compile(
-    r"(?<![^\W\d_])(?:"
-    + "|".join(re.escape(w) for w in sorted(LABELS, key=len, reverse=True))
-    + r")(?![^\W\d_])",
-    re.IGNORECASE,
-)
-# Between a label and its number: no digit, no end of a sentence.
-_APART = re.compile(r"[0-9]|[.!?;][ \t]")
+# Words, and what ends a label's reach: a digit, the end of a sentence.
+_TOKEN = re.compile(r"[^\W\d_]+(?:[.\-/][^\W\d_]+)*[.]?|[0-9]|[.!?;](?=\s)")
+_LONGEST_LABEL = max(len(label.split()) for label in LABELS)
 
 # Words that make the number right after them a business reference, in the languages of
-# keel's users; optionally followed by "no.", "nr", "#", "number", "id", ":".
-NOT_PERSONAL = (
-    "order|orders|order-id|ordernr|invoice|inv|rechnung|rechnungs|bestellung|bestell|auftrag"
+# keel's users; "no.", "nr", "#", "number", "id", ":" may stand between, or be glued on
+# ("Bestellnummer", "Auftragsnr").
+NOT_PERSONAL = _set(
+    "order|order-id|ordernr|invoice|inv|rechnung|rechnungs|bestellung|bestell|auftrag"
     "|auftrags|lieferschein|commande|facture|devis|pedido|factura|albarán|ordine|fattura"
     "|bestelling|factuur|zamówienie|zamowienie|faktura|faktury|beställning|ordre|tilaus|lasku"
-    "|fatura|nota fiscal|заказ|счёт|счет|part|parts|p/n|pn|sku|item|article|artikel|art.-nr"
+    "|fatura|nota fiscal|заказ|счёт|счет|part|p/n|pn|sku|item|article|artikel|art.-nr"
     "|artículo|articolo|ref|reference|réf|référence|referencia|riferimento|referentie"
     "|tracking|shipment|parcel|sendung|paket|colis|envío|spedizione|ticket|case|incident"
     "|booking|reservation|confirmation|buchung|serial|s/n|sn|model|modell|modèle|modelo"
-    "|ean|upc|gtin|isbn|barcode|batch|lot|charge|po|purchase order|quote|quotation|angebot"
+    "|ean|upc|gtin|isbn|barcode|batch|lot|po|purchase order|quote|quotation|angebot"
     "|contract|vertrag|transaction|txn|receipt|quittung|beleg|version|build|release|job"
-    "|project|projekt|claim"
+    "|project|projekt|claim|code"
 )
-_NUMBER_WORD = r"(?:no|nr|num|number|nummer|numéro|número|numero|numer|id|code|n°|nº|#)"
-_NOT_PERSONAL = re.compile(
-    rf"(?<![^\W\d_])(?:{NOT_PERSONAL})s?\.?(?:[ \-]?{_NUMBER_WORD}\.?)?[ ]?[:#]?[ ]?\Z",
-    re.IGNORECASE,
-)
-_NOT_PERSONAL_WINDOW = 40
+_NUMBER_WORDS = _set("n|no|nr|num|number|nummer|numéro|número|numero|numer|id|code|n°|nº|de|of")
+_GLUED_NUMBER = ("nummer", "nr", "no", "number", "numer", "numero")
+_WINDOW_BEFORE = 40
 
 
 def label_before(text: str, start: int) -> str | None:
-    """The kind named by the nearest label before ``start``, if it still refers to it."""
-    last = None
-    for last in _LABEL.finditer(text, max(0, start - WINDOW), start):  # noqa: B007
-        pass  # the nearest one counts
-    if last is None or _APART.search(text, last.end(), start):
-        return None
-    return LABELS.get(last.group().lower())
+    """The kind named by the nearest label before ``start``, if it still refers to it:
+    nothing but words between them, no digit, no end of a sentence."""
+    tokens = _TOKEN.findall(text, max(0, start - WINDOW), start)
+    for i in range(len(tokens) - 1, -1, -1):
+        for k in range(min(_LONGEST_LABEL, i + 1), 0, -1):
+            phrase = " ".join(tokens[i - k + 1 : i + 1]).lower()
+            kind = LABELS.get(phrase) or LABELS.get(phrase.rstrip("."))
+            if kind is not None:
+                return kind
+        last = tokens[i]
+        if last[-1] in ".!?;" or last.isdigit():
+            return None
+    return None
 
 
 def not_personal(text: str, start: int) -> bool:
     """Does a business-reference word stand right before ``start`` ("Order #", "SKU:")?"""
-    return _NOT_PERSONAL.search(text, max(0, start - _NOT_PERSONAL_WINDOW), start) is not None
+    window = text[max(0, start - _WINDOW_BEFORE) : start].lower()
+    words = window.replace(":", " ").replace("#", " ").split()
+    if words and words[-1].strip(".") in _NUMBER_WORDS:
+        words.pop()
+    if words and words[-1].strip(".") in _NUMBER_WORDS:  # "N° de commande", "no. of"
+        words.pop()
+    if not words:
+        return False
+    last = words[-1].strip(".-,")
+    if last in NOT_PERSONAL or last.rstrip("s") in NOT_PERSONAL:
+        return True
+    if " ".join(words[-2:]).strip(".-,") in NOT_PERSONAL:
+        return True
+    glued = next((w for w in _GLUED_NUMBER if last.endswith(w) and len(last) > len(w)), None)
+    return glued is not None and last[: -len(glued)].rstrip(".-") in NOT_PERSONAL

@@ -30,12 +30,21 @@ _VERSION_WINDOW = 12
 # (Custom recognisers' context words count too.)
 LOOK_BEHIND = max(BEFORE, SSN_WINDOW, _VERSION_WINDOW, WINDOW, MAX_WINDOW) + 3
 
-# On equal length, the more specific kind wins: checksummed ones first (those with letters
+# On equal length, the more specific kind wins (an Aadhaar over the rare 12-digit Maestro
+# that also passes its check): checksummed ones first (those with letters
 # or a long check before bare digits with one check digit), phones and names last; a
 # custom kind ranks after the checksummed ones, before e-mail.
-_SPECIFIC_FIRST = [Kind.IBAN, Kind.CARD, Kind.IT_CF, Kind.ES_NIE, Kind.ES_DNI, Kind.IN_PAN]
+_SPECIFIC_FIRST = [
+    Kind.IBAN,
+    Kind.IN_AADHAAR,
+    Kind.CARD,
+    Kind.IT_CF,
+    Kind.ES_NIE,
+    Kind.ES_DNI,
+    Kind.IN_PAN,
+]
 _SPECIFIC_FIRST += [Kind.FR_NIR, Kind.US_SSN, Kind.UK_NI, Kind.BR_CPF, Kind.PL_PESEL]
-_SPECIFIC_FIRST += [Kind.SE_PIN, Kind.DE_TAX_ID, Kind.IN_AADHAAR, Kind.NL_BSN]
+_SPECIFIC_FIRST += [Kind.SE_PIN, Kind.DE_TAX_ID, Kind.NL_BSN]
 _SPECIFIC_FIRST += [Kind.EMAIL, Kind.IP, Kind.DOB, Kind.PHONE, Kind.PERSON]
 PRIORITY: dict[AnyKind, int] = {kind: rank for rank, kind in enumerate(_SPECIFIC_FIRST)}
 _CUSTOM_RANK = PRIORITY[Kind.EMAIL] - 0.5
@@ -116,6 +125,10 @@ def _has(ch: str) -> Callable[[str], bool]:
     return lambda text: ch in text
 
 
+def _lower_code(text: str) -> bool:
+    return p.LOWER_CODE.search(text) is not None
+
+
 def _may_hold_ipv6(text: str) -> bool:
     return "::" in text or text.count(":") >= 7
 
@@ -134,16 +147,21 @@ class _Detector:
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector(Kind.EMAIL, p.EMAIL, _email, _has("@")),
     _Detector(Kind.IBAN, p.IBAN, _iban),
+    _Detector(Kind.IBAN, p.IBAN_LOWER, _iban, _lower_code),
     _Detector(Kind.CARD, p.CARD, accept_card),
     _Detector(Kind.US_SSN, p.US_SSN, _ssn),
     _Detector(Kind.US_SSN, p.US_SSN_PLAIN, _plain_ssn),
     _Detector(Kind.UK_NI, p.UK_NI, _ni),
+    _Detector(Kind.UK_NI, p.UK_NI_LOWER, _ni, _lower_code),
     _Detector(Kind.DE_TAX_ID, p.DE_TAX_ID, _tax_id),
     _Detector(Kind.IP, p.IPV4, _ipv4, _has(".")),
     _Detector(Kind.IP, p.IPV6, _ipv6, _may_hold_ipv6),
     _Detector(Kind.DOB, p.DATE_NUMERIC, accept_dob, birth_words, dob_pending),
     _Detector(Kind.DOB, p.DATE_MONTH_FIRST, accept_dob, birth_words, dob_pending),
-    *(_Detector(kind, pattern, accept) for kind, pattern, accept in NATIONAL),
+    *(
+        _Detector(kind, pattern, accept, _lower_code if pattern is p.IT_CF_LOWER else None)
+        for kind, pattern, accept in NATIONAL
+    ),
     _Detector(Kind.PHONE, p.PHONE_PLUS, accept_phone, _has("+"), phone_pending),
     _Detector(Kind.PHONE, p.PHONE_LOCAL, accept_phone, None, phone_pending),
 )

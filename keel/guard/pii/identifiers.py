@@ -50,7 +50,8 @@ def _cpf(text: str, m: re.Match[str]) -> int | None:
 
 def accept_card(text: str, m: re.Match[str]) -> int | None:
     """Luhn and a network's prefix and length; not a business reference; a 12-14 digit run
-    that is a valid barcode (EAN-13, UPC-A) is one unless a card label says otherwise."""
+    that is a valid barcode (EAN-13, UPC-A) is one, and the rare 1-prefixed cards (UATP,
+    old JCB) need a card label."""
     digits = "".join(ch for ch in m.group() if "0" <= ch <= "9")
     if not (12 <= len(digits) <= 19 and luhn_ok(digits) and card_brand_ok(digits)):
         return None
@@ -62,6 +63,7 @@ def accept_card(text: str, m: re.Match[str]) -> int | None:
         return None
     if label != "CARD" and (
         (len(digits) <= 14 and digits == m.group() and gs1_ok(digits))
+        or digits[0] == "1"  # UATP and old JCB: rarer than a NIR
         or _GLUED.search(text, max(0, start - 2), start)
     ):
         return None  # a barcode, or the tail of a code (ORD-4111…)
@@ -75,6 +77,7 @@ NATIONAL: tuple[tuple[Kind, re.Pattern[str], Accept], ...] = (
     (Kind.ES_DNI, p.ES_DNI, _rule(Kind.ES_DNI, national.es_dni_ok, False)),
     (Kind.ES_NIE, p.ES_NIE, _rule(Kind.ES_NIE, national.es_nie_ok, False)),
     (Kind.IT_CF, p.IT_CF, _rule(Kind.IT_CF, national.it_cf_ok, False)),
+    (Kind.IT_CF, p.IT_CF_LOWER, _rule(Kind.IT_CF, national.it_cf_ok, False)),
     (Kind.NL_BSN, p.NL_BSN, _rule(Kind.NL_BSN, national.nl_bsn_ok, True)),
     (Kind.PL_PESEL, p.PL_PESEL, _rule(Kind.PL_PESEL, national.pl_pesel_ok, True)),
     (Kind.SE_PIN, p.SE_PIN, _rule(Kind.SE_PIN, national.se_pin_ok, True)),

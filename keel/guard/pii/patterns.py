@@ -30,11 +30,14 @@ __all__ = [
     "FR_NIR",
     "GROUP_TOKEN",
     "IBAN",
+    "IBAN_LOWER",
     "IN_AADHAAR",
     "IN_PAN",
     "IPV4",
     "IPV6",
     "IT_CF",
+    "IT_CF_LOWER",
+    "LOWER_CODE",
     "NL_BSN",
     "PHONE_LOCAL",
     "PHONE_PLUS",
@@ -43,6 +46,7 @@ __all__ = [
     "SSN_CONTEXT",
     "TRIGGER",
     "UK_NI",
+    "UK_NI_LOWER",
     "US_SSN",
     "US_SSN_PLAIN",
     "VERSION_BEFORE",
@@ -92,35 +96,38 @@ EMAIL = re.compile(
 _EXTENSION = r"(?:x[0-9]{1,6}| ?(?:ext\.?|x) ?[0-9]{1,6})?"
 PHONE_PLUS = re.compile(
     _start(r"\+", "[0-9A-Za-z_+]")
-    + r"[1-9][0-9]{0,2}(?: ?\(0\))?(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,12}+)){1,7}"
+    + r"[1-9][0-9]{0,2}(?: ?\(0\))?(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,5}+)){1,6}"
     + _EXTENSION
     + _RIGHT
 )
 # National formats: groups of digits, one separator between, an area code in brackets.
 PHONE_LOCAL = re.compile(
-    _start("[0-9(]", "[0-9A-Za-z_+.]", _DIGIT_GROUP)
-    + r"(?:(?<=\()[0-9]{1,5}\)|(?<=[0-9])[0-9]{0,13}+)"
-    + r"(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,12}+)){0,6}"
+    _start("[0-9(]", "[0-9A-Za-z_+.:]", _DIGIT_GROUP)
+    + r"(?:(?:(?<=\()[0-9]{1,5}\)|(?<=[0-9])[0-9]{0,4}+)"  # a first group, then more
+    + r"(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,12}+)){1,6}"
+    + r"|(?<=[0-9])[0-9]{6,13}+)"  # or unbroken
     + _EXTENSION
     + _RIGHT
 )
 
-# Unbroken, or a first group of 4 (or 6) digits and groups of 1-8 after it, a space, dash
+# Unbroken, or a first group of 4 (or 6) digits and two to five groups after it (one if
+# it is long), a space, dash
 # or dot between (4-4-4-4[-3], Amex 4-6-5, Diners 4-6-4, 4-4-8, 6-10 …); the checks say
 # whether it is a card.
 CARD = re.compile(
-    _DIGIT_START + r"(?:[0-9]{11,18}|[0-9]{3}(?:[0-9]{2})?(?:[ .\-][0-9]{1,8}){1,5})" + _RIGHT
+    _DIGIT_START
+    + r"(?:[0-9]{11,18}|[0-9]{3}(?:[0-9]{2})?(?:[ .\-][0-9]{8,15}|(?:[ .\-][0-9]{1,12}){2,5}))"
+    + _RIGHT
 )
 US_SSN = re.compile(_DIGIT_START + r"[0-9]{2}([ \-])[0-9]{2}\1[0-9]{4}" + _RIGHT)
 # Nine digits in a row are an SSN only when "SSN" or "social security" stands just before.
 US_SSN_PLAIN = re.compile(_DIGIT_START + "[0-9]{8}" + _RIGHT)
 SSN_CONTEXT = re.compile(r"(?<![A-Za-z])(?:ssn|ss#|social security(?: number| no\.?)?)", re.I)
 DE_TAX_ID = re.compile(_start("[1-9]", _WORDLIKE, _DIGIT_GROUP) + "[0-9](?: ?[0-9]{3}){3}" + _RIGHT)
-UK_NI = re.compile(  # AB 12 34 56 C, AB123456C, ab123456c (lower case unspaced only)
-    _start("[A-Za-z]", _WORDLIKE)
-    + "(?:(?<=[A-Z])[A-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Z]|[A-Za-z][0-9]{6}[A-Za-z])"
-    + "(?![0-9A-Za-z_])"
+UK_NI = re.compile(  # AB 12 34 56 C, AB123456C
+    _start("[A-Z]", _WORDLIKE) + "[A-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Z](?![0-9A-Za-z_])"
 )
+UK_NI_LOWER = re.compile(_start("[a-z]", _WORDLIKE) + "[a-z][0-9]{6}[a-z](?![0-9A-Za-z_])")
 # National identifiers (national.py has their rules; context.py their labels).
 IN_AADHAAR = re.compile(_DIGIT_START + r"[0-9]{3}([ \-]?)[0-9]{4}\1[0-9]{4}" + _RIGHT)
 IN_PAN = re.compile(
@@ -138,11 +145,9 @@ ES_NIE = re.compile(  # X1234567L, Y-1234567-X
     _start("[XYZxyz]", _WORDLIKE) + r"[ \-]?[0-9]{7}(?:-?[A-Za-z]| [A-Z])(?![0-9A-Za-z_])"
 )
 _CF_DIGIT = "[0-9LMNPQRSTUV]"  # omocodia: letters standing for digits
-IT_CF = re.compile(  # RSSMRA85T10A562S, upper or lower case
-    _start("[A-Za-z]", _WORDLIKE)
-    + f"(?i:[A-Z]{{5}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z])"
-    + "(?![0-9A-Za-z_])"
-)
+_CF = f"[A-Z]{{5}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z]"
+IT_CF = re.compile(_start("[A-Z]", _WORDLIKE) + _CF + "(?![0-9A-Za-z_])")  # RSSMRA85T10A562S
+IT_CF_LOWER = re.compile(_start("[a-z]", _WORDLIKE) + f"(?i:{_CF})(?![0-9A-Za-z_])")
 NL_BSN = re.compile(_DIGIT_START + r"(?:[0-9]{8}|[0-9]{3}\.[0-9]{2}\.[0-9]{3})" + _RIGHT)
 PL_PESEL = re.compile(_DIGIT_START + "[0-9]{10}" + _RIGHT)
 SE_PIN = re.compile(  # 850709-9805, 19850709-9805, 850709+9805 (over 100), 8507099805
@@ -151,11 +156,12 @@ SE_PIN = re.compile(  # 850709-9805, 19850709-9805, 850709+9805 (over 100), 8507
 BR_CPF = re.compile(  # 123.456.789-09, 12345678909
     _DIGIT_START + r"(?:[0-9]{2}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9]{10})" + _RIGHT
 )
-# Upper- or lower-case, unbroken or in groups of four (the checks fix the case).
-IBAN = re.compile(
-    _start("[A-Za-z]", _WORDLIKE)
-    + "[A-Za-z][0-9]{2}(?: ?[0-9A-Za-z]{4}){2,8}(?: ?[0-9A-Za-z]{1,3})?(?![0-9A-Za-z_])"
-)
+# Unbroken or in groups of four; in capitals, or (IBAN_LOWER) in lower case.
+_IBAN_REST = "[0-9]{2}(?: ?[0-9A-Za-z]{4}){2,8}(?: ?[0-9A-Za-z]{1,3})?(?![0-9A-Za-z_])"
+IBAN = re.compile(_start("[A-Z]", _WORDLIKE) + "[A-Z]" + _IBAN_REST)
+IBAN_LOWER = re.compile(_start("[a-z]", _WORDLIKE) + "[a-z]" + _IBAN_REST)
+# Lower-case codes are rare in prose: the lower-case patterns run only where this matches.
+LOWER_CODE = re.compile("[a-z][0-9]{2}")
 IPV4 = re.compile(
     _start("[0-9]", "[0-9A-Za-z_.]")
     + r"[0-9]{0,2}\.(?:[0-9]{1,3}\.){2}[0-9]{1,3}(?![0-9A-Za-z_]|\.[0-9])"

@@ -11,9 +11,8 @@ The patterns (PHONE_PLUS, PHONE_LOCAL) find any run of digit groups; this decide
    or ``00`` with at least 8 digits, or an area code in brackets;
 5. otherwise, not glued to a code ("ORD-3510-3027") and not the hours of a time, it must
    have a national shape: a trunk prefix ``0`` (most of Europe, Asia, Latin America), an
-   11-digit Chinese mobile, or groups of digits that are not thousands ("1 250 000") nor a
-   version. Unbroken runs of digits without a ``0`` in front ("7345025967") are ids more
-   often than phones: a label must say so.
+   unbroken mobile or North American shape (ten digits; eleven in China), or groups of
+   digits that are not thousands ("1 250 000") nor a version.
 """
 
 from __future__ import annotations
@@ -99,10 +98,10 @@ def _national_shape(core: str, digits: str) -> bool:
     groups = _GROUP.findall(core)
     if len(groups) > 1 and len(groups[-1]) == 1:
         return False  # a check digit or a suffix glued on: 555-123-4567-8
-    if len(groups) == 1:  # unbroken: a trunk 0 (not 00), or China's mobile shape
+    if len(groups) == 1:  # unbroken: a trunk 0 (not 00), or a mobile's shape
         if digits[0] == "0":
             return digits[1] != "0" and 10 <= n <= 12
-        return n == 11 and digits[0] == "1" and digits[1] in "3456789"
+        return _unbroken_mobile(digits)
     if digits[0] == "0":
         return 8 <= n <= 13
     if "." in core and min(len(g) for g in groups) < 2:
@@ -112,3 +111,15 @@ def _national_shape(core: str, digits: str) -> bool:
     if _THOUSANDS.fullmatch(core) and (len(groups[0]) < 3 or len(groups) > 3):
         return False  # 1 250 000, 51 683 924 031
     return n <= 12
+
+
+def _unbroken_mobile(digits: str) -> bool:
+    """Ten digits of the North American plan (NXX NXX XXXX), India's and Italy's ten-digit
+    mobiles ([6-9]…, 3…), China's eleven (1[3-9]…)."""
+    n = len(digits)
+    if n == 11:
+        return digits[0] == "1" and digits[1] in "3456789"
+    if n != 10:
+        return False
+    nanp = digits[0] in "23456789" and digits[3] in "23456789"
+    return nanp or digits[0] in "36789"
