@@ -42,7 +42,8 @@ PHONE_WORDS = {"en": "phone", "de": "Telefon", "fr": "téléphone", "es": "telé
                "it": "telefono", "ja": "電話", "pl": "telefon", "sv": "telefon", "ru": "телефон",
                "da": "telefon", "cs": "telefon", "nl": "telefoon", "pt": "telefone",
                "zh": "电话", "ko": "전화", "no": "telefon", "fi": "puhelin", "tr": "telefon",
-               "el": "τηλέφωνο", "hu": "telefon", "uk": "телефон", "th": "โทร", "he": "טלפון"}  # fmt: skip
+               "el": "τηλέφωνο", "hu": "telefon", "uk": "телефон", "th": "โทร",
+               "he": "טלפון"}  # fmt: skip
 # National ids: kind, locale, a Faker generator, the id's name in that language.
 NATIONAL = [
     ("FR_NIR", "fr_FR", lambda f: f.ssn(), "numéro de sécurité sociale"),
@@ -159,7 +160,9 @@ _GB = Faker("en_GB")
 
 def iban(r: random.Random, f: Faker) -> str:
     v = f.iban()
-    if v[:2] != f.current_country_code():  # Faker's fallback prints GB IBANs a digit short
+    # Faker's fallback prints GB IBANs a digit short, and th_TH invents a Thai IBAN
+    # (Thailand has none): both are replaced by a real GB one.
+    if v[:2] != f.current_country_code() or v[:2] == "TH":
         v = _GB.iban()
     grouped = " ".join(v[i : i + 4] for i in range(0, len(v), 4))
     return r.choice([v, grouped, grouped.lower(), v.lower()])
@@ -203,7 +206,13 @@ def lookalike(r: random.Random) -> str:
     if kind == 5:  # money
         n = r.choice([1_250_000, 12_500_000, 125_000_000])
         return r.choice(["€ ", "EUR ", "$"]) + f"{n:,}".replace(",", " ")
-    return f"2024-{r.randint(1, 12):02d}-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00"
+    month, day, hour, minute = (
+        r.randint(1, 12),
+        r.randint(1, 28),
+        r.randint(0, 23),
+        r.randint(0, 59),
+    )
+    return f"2024-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:00"
 
 
 def place(template: str, value: str, word: str, f: Faker) -> tuple[str, int]:
@@ -277,9 +286,8 @@ def score(texts: list[Text]) -> tuple[Counter[str], Counter[str], int, int, floa
             total[kind] += 1
             if not any(e.kind == kind and e.start <= start and e.end >= end for e in found):
                 leaked[kind] += 1
-                examples.append(
-                    f"{kind} leaked: {t.text!r} -> {[(e.kind.value, t.text[e.start : e.end]) for e in found]}"
-                )
+                got = [(e.kind.value, t.text[e.start : e.end]) for e in found]
+                examples.append(f"{kind} leaked: {t.text!r} -> {got}")
         for start, end in t.lookalikes:
             looks += 1
             if any(e.start < end and start < e.end for e in found):
