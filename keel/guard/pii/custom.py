@@ -7,9 +7,10 @@
           recognisers:
             EMPLOYEE_ID: {pattern: "EMP-[0-9]{6}", checksum: luhn, context: [employee], window: 30}
 
-A match counts when its checksum (if any, over its digits and letters with separators
-removed) passes and, if context words are given, one of them stands within ``window``
-characters before or after it. The kind's name appears in placeholders (``[EMPLOYEE_ID]``,
+A match counts when its checksum (if any) passes, over the match's digits (``mod97``: its
+letters and digits, as in an IBAN), so "E1234566" is checked as 1234566; and, if context
+words are given, when one of them stands within ``window`` characters before or after it.
+The kind's name appears in placeholders (``[EMPLOYEE_ID]``,
 ``<EMPLOYEE_ID_1>``) like a built-in kind's.
 """
 
@@ -26,7 +27,9 @@ __all__ = ["MAX_WINDOW", "CustomMatcher", "custom_kind"]
 
 # The farthest context words may be (the stream guard keeps this much forwarded text).
 MAX_WINDOW = 64
-_SEPARATORS = re.compile(r"[^0-9A-Za-z]")
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_OVER_LETTERS = frozenset({"mod97"})  # the checksums that read letters too
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +38,12 @@ class CustomMatcher:
     checksum: Callable[[str], bool] | None
     context: re.Pattern[str] | None
     window: int
+    strip: re.Pattern[str] = _NOT_DIGIT  # what the checksum does not read
 
     def accept(self, text: str, m: re.Match[str]) -> int | None:
         if m.end() == m.start():
             return None
-        if self.checksum is not None and not self.checksum(_SEPARATORS.sub("", m.group())):
+        if self.checksum is not None and not self.checksum(self.strip.sub("", m.group()).upper()):
             return None
         if self.context is not None and not self._context_near(text, m):
             return None
@@ -82,4 +86,5 @@ def custom_kind(
     if context:
         alternatives = "|".join(re.escape(w) for w in sorted(context, key=len, reverse=True))
         words = re.compile(rf"(?<![^\W\d_])(?:{alternatives})(?![^\W\d_])", re.IGNORECASE)
-    return CustomKind(name, CustomMatcher(compiled, check, words, window))
+    strip = _NOT_ALNUM if checksum in _OVER_LETTERS else _NOT_DIGIT
+    return CustomKind(name, CustomMatcher(compiled, check, words, window, strip))
