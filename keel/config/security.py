@@ -96,7 +96,9 @@ class RecogniserConfig(_Section):
 
     pattern: str = Field(..., min_length=1, description="Python regular expression.")
     checksum: Checksum | None = Field(
-        None, description="luhn, mod97, verhoeff, mod11, mod11_10, gs1 or elevenproof."
+        None,
+        description="luhn, mod97, verhoeff, mod11, mod11_10, gs1 or elevenproof, over the "
+        "match's digits (mod97: letters too).",
     )
     context: list[str] = Field(
         default_factory=list, description="Words one of which must stand nearby (any case)."
