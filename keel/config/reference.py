@@ -48,6 +48,7 @@ from keel.config.security import (
     LimitsConfig,
     OIDCConfig,
     PIIPolicy,
+    RecogniserConfig,
     SecretsPolicy,
 )
 
@@ -81,6 +82,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("alerts.webhooks[]", WebhookConfig),
     ("data_classes.<name>.pii", PIIPolicy),
     ("data_classes.<name>.secrets", SecretsPolicy),
+    ("data_classes.<name>.pii.recognisers.<NAME>", RecogniserConfig),
     ("data_classes.<name>.injection", InjectionPolicy),
     ("auth", AuthConfig),
     ("auth.oidc", OIDCConfig),

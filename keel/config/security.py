@@ -3,6 +3,7 @@ classes) and what the guards do, and the limits every request is held to."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -15,6 +16,7 @@ __all__ = [
     "LimitsConfig",
     "OIDCConfig",
     "PIIPolicy",
+    "RecogniserConfig",
     "SecretsPolicy",
     "Trust",
 ]
@@ -82,6 +84,41 @@ class AuthConfig(_Section):
         return {"none": True} if value == "none" else value
 
 
+# The check-digit algorithms keel.guard.pii.checksums implements (a test keeps them equal).
+Checksum = Literal["elevenproof", "gs1", "luhn", "mod11", "mod11_10", "mod97", "verhoeff"]
+# A recogniser's name is its kind: in placeholders (<EMPLOYEE_ID_1>), so capitals and '_'.
+_KIND_NAME = re.compile(r"[A-Z][A-Z_]{1,14}")
+
+
+class RecogniserConfig(_Section):
+    """A company's own identifier (employee number, customer id) found by a regex, checked
+    by an optional checksum over its letters and digits, and, when context words are
+    given, only with one of them within ``window`` characters before or after it."""
+
+    pattern: str = Field(..., min_length=1, description="Python regular expression.")
+    checksum: Checksum | None = Field(
+        None,
+        description="luhn, mod97, verhoeff, mod11, mod11_10, gs1 or elevenproof, over the "
+        "match's digits (mod97: letters too).",
+    )
+    context: list[str] = Field(
+        default_factory=list, description="Words one of which must stand nearby (any case)."
+    )
+    window: int = Field(40, ge=1, le=64, description="How near, in characters.")
+    ignore_case: bool = Field(False, description="Match the pattern in any case.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        if compiled.fullmatch(""):
+            raise ValueError("the pattern matches the empty string")
+        return pattern
+
+
 class PIIPolicy(_Section):
     """What the PII guard does with personal data in prompts and in answers."""
 
@@ -95,6 +132,22 @@ class PIIPolicy(_Section):
         description="Also find names, postal addresses and company names (PERSON, ADDRESS, "
         "ORG) with keel's offline NER tagger; about 0.3 ms per message.",
     )
+    recognisers: dict[str, RecogniserConfig] = Field(
+        default_factory=dict,
+        description="This class's own kinds by name (capitals and _, e.g. EMPLOYEE_ID); "
+        "always acted on, with the class's actions.",
+    )
+
+    @field_validator("recognisers")
+    @classmethod
+    def _kind_names(cls, recognisers: dict[str, RecogniserConfig]) -> dict[str, RecogniserConfig]:
+        for name in recognisers:
+            if not _KIND_NAME.fullmatch(name):
+                raise ValueError(
+                    f"recogniser name {name!r}: use 2-15 capitals and '_' (it is the kind "
+                    "in placeholders such as [EMPLOYEE_ID])"
+                )
+        return recognisers
 
 
 class SecretsPolicy(_Section):

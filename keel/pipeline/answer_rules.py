@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from keel.answer import Event
 from keel.call import Call
 from keel.errors import PermissionDenied
-from keel.guard.pii.entities import Kind
+from keel.guard.pii.entities import AnyKind
 from keel.guard.pii.rewrite import Labels
 from keel.pipeline.meter import usage_from_answer
 from keel.protocols import EventGuard
@@ -33,7 +33,7 @@ class Found(Labels):
         super().__init__(numbered)
         self.kinds: set[str] = set()
 
-    def label(self, kind: Kind, value: str) -> str:
+    def label(self, kind: AnyKind, value: str) -> str:
         self.kinds.add(kind.value)
         return super().label(kind, value)
 

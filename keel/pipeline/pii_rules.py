@@ -17,26 +17,30 @@ from keel.call import Call
 from keel.config.security import PIIPolicy
 from keel.errors import BadRequest
 from keel.guard import ner
-from keel.guard.pii.entities import NER_KINDS, Kind
-from keel.guard.pii.policy import PiiActions, RequestGuard, blocked_message
+from keel.guard.pii.custom import custom_kind
+from keel.guard.pii.entities import NER_KINDS, AnyKind, CustomKind, Kind
+from keel.guard.pii.policy import Action, PiiActions, RequestGuard, blocked_message
 from keel.guard.pii.stream import StreamGuard
 from keel.pipeline.answer_rules import Found, Part
 from keel.protocols.base import TextGuard
 
-__all__ = ["PIIRules"]
+__all__ = ["PIIRules", "custom_kinds"]
 
 
 class PIIRules:
     def __init__(self, policy: PIIPolicy) -> None:
-        unknown = [k for k in policy.entities if k not in Kind.__members__]
+        custom = custom_kinds(policy)
+        unknown = [k for k in policy.entities if k not in Kind.__members__ and k not in custom]
         if unknown:  # the config schema does not know the guard's kinds; say so at start
             raise ValueError(f"unknown PII kinds {unknown}; use {', '.join(Kind)}")
-        kinds = [Kind(k) for k in policy.entities]
-        kinds = kinds or [k for k in Kind if policy.ner or k not in NER_KINDS]
+        builtin = [Kind(k) for k in policy.entities if k in Kind.__members__]
+        if not policy.entities:
+            builtin = [k for k in Kind if policy.ner or k not in NER_KINDS]
+        kinds: list[AnyKind] = [*builtin, *custom.values()]
         self.action = policy.prompts
         recogniser = ner.load() if policy.ner else None
-        actions = {k.value: policy.prompts for k in kinds}
-        self.inbound_policy = PiiActions.parse(actions, ner=recogniser)
+        actions = dict.fromkeys(kinds, Action(policy.prompts))
+        self.inbound_policy = PiiActions(actions, ner=recogniser)
         self.out_kinds = frozenset(kinds) if policy.answers != "allow" else frozenset()
         self.blocks_answers = policy.answers == "block"
 
@@ -68,3 +72,16 @@ class PIIRules:
             return StreamGuard(self.out_kinds, request.pseudonymiser, labels=request.labels), None
 
         return Part("pii", new)
+
+
+def custom_kinds(policy: PIIPolicy) -> dict[str, CustomKind]:
+    """The class's own recognisers as kinds; a name a built-in kind has is refused."""
+    taken = [name for name in policy.recognisers if name in Kind.__members__]
+    if taken:
+        raise ValueError(f"PII recogniser {taken[0]!r} has the name of a built-in kind")
+    return {
+        name: custom_kind(
+            name, spec.pattern, spec.checksum, spec.context, spec.window, spec.ignore_case
+        )
+        for name, spec in policy.recognisers.items()
+    }

@@ -37,12 +37,38 @@ POSITIVES = [
     ("PHONE", "0049 30 1234567"),
     ("PHONE", "01 23 45 67 89"),
     ("PHONE", "06.12.34.56.78"),
+    ("PHONE", "0123456789"),  # national formats without separators
+    ("PHONE", "13812345678"),  # a Chinese mobile
     ("CARD", "4111 1111 1111 1111"),
     ("CARD", "4111-1111-1111-1111"),
     ("CARD", "4111111111111111"),
     ("CARD", "5555 5555 5555 4444"),
     ("CARD", "3782 822463 10005"),
     ("CARD", "378282246310005"),
+    ("CARD", "4580730215735"),  # Visa 13
+    ("CARD", "4819 3036 4262 1299 728"),  # Visa 19
+    ("CARD", "5500.3322.4538.3238"),
+    ("CARD", "2221 0000 0000 0009"),  # Mastercard 2-series
+    ("CARD", "3740-562241-54997"),
+    ("CARD", "3009 514547 5277"),  # Diners
+    ("CARD", "6520 4056 0865 6905"),  # Discover
+    ("CARD", "3571 9540 6135 8959"),
+    ("CARD", "503854814541"),  # Maestro 12
+    ("CARD", "2200 0000 0000 0004"),  # Mir
+    ("CARD", "6521 0000 0000 0007"),  # RuPay
+    ("CARD", "6212 0000 0000 0000 005"),  # UnionPay 19
+    ("CARD", "9792 0000 0000 0003"),  # Troy
+    ("CARD", "4111 1111-1111.1111"),  # mixed separators
+    ("CARD", "4111 1111 11111111"),  # 4-4-8
+    ("IBAN", "de89 3704 0044 0532 0130 00"),
+    ("IBAN", "gb82west12345698765432"),
+    ("IBAN", "RU02 0445 2560 0407 0281 0412 3456 7890 1"),  # the length table's newest rows
+    ("IBAN", "LY83 0020 4800 0020 1001 2036 1"),
+    ("EMAIL", "Ünal.Özdemir@müller.de"),
+    ("EMAIL", "почта@пример.рф"),
+    ("EMAIL", "राम@उदाहरण.भारत"),
+    ("EMAIL", "山田@例え.jp"),
+    ("EMAIL", "info@xn--80ak6aa92e.com"),
     ("IBAN", "DE89 3704 0044 0532 0130 00"),
     ("IBAN", "DE89370400440532013000"),
     ("IBAN", "GB82 WEST 1234 5698 7654 32"),
@@ -107,9 +133,13 @@ NEGATIVES = [
     "MAC 00:1A:2B:3C:4D:5E",
     "use std::io and a::b",
     "loopback ::1",
-    "call 0123456789",  # a national number without separators is just a number
-    "call 00491511234567",
+    "0049151123456",  # unbroken '00' numbers without a phone word are ids
     "pi is 3.14159265358979",
+    "EAN 4006381333931",  # a barcode with its word
+    "barcode 4006381333931 on the box",
+    "4006381333931",  # a valid EAN-13 without a card word is a barcode
+    "Order #4111111111111111 shipped",
+    "ORD-4111111111111111",
     "ratio 1:2:3",
     "timestamp 1700000000123",
     "from 1990-2020",
@@ -245,3 +275,9 @@ def test_on_equal_spans_the_checksummed_kind_wins() -> None:
     phone, card = Entity(Kind.PHONE, 0, 16), Entity(Kind.CARD, 0, 16)
     assert resolve([phone, card]) == [card]
     assert resolve([Entity(Kind.PHONE, 0, 17), card]) == [Entity(Kind.PHONE, 0, 17)]
+
+
+def test_rare_card_numbers_that_read_as_other_ids_need_a_card_word() -> None:
+    jcb = "180002931375859"  # JCB's old 15 digits, also the shape of a French NIR
+    assert found(f"card {jcb}") == [("CARD", jcb)]
+    assert found(f"logged as {jcb}") == []

@@ -28,27 +28,36 @@ IBAN_LENGTHS: dict[str, int] = {
     "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31,
     "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
     "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+    # Added to the registry since 2020.
+    "BI": 27, "DJ": 27, "FK": 18, "HN": 28, "LY": 25, "MN": 20, "NI": 28, "OM": 23,
+    "RU": 33, "SD": 18, "SO": 23, "YE": 30,
+    # Used nationally, not (yet) in the registry: their banks print them on statements.
+    "AO": 25, "BF": 28, "BJ": 28, "CF": 27, "CG": 27, "CI": 28, "CM": 27, "CV": 25,
+    "DZ": 26, "GA": 27, "GQ": 27, "GW": 25, "IR": 26, "KM": 27, "MA": 28, "MG": 27,
+    "ML": 28, "MZ": 25, "NE": 28, "SN": 28, "TD": 27, "TG": 28,
 }  # fmt: skip
 
 # Issuer prefixes and lengths (ISO/IEC 7812 ranges of the major networks): Luhn alone passes
 # one random number in ten, so a long order id would often look like a card without this.
+_ANY = frozenset(range(12, 20))
 _CARD_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
-    (4, 4, frozenset({13, 16, 19})),  # Visa
-    (51, 55, frozenset({16})),  # Mastercard
+    (1, 1, frozenset({15})),  # UATP, JCB (1800)
+    (2131, 2131, frozenset({15})),  # JCB
+    (2200, 2204, frozenset({16, 17, 18, 19})),  # Mir
     (2221, 2720, frozenset({16})),  # Mastercard 2-series
+    (300, 305, frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club
     (34, 34, frozenset({15})),  # American Express
-    (37, 37, frozenset({15})),
-    (300, 305, frozenset({14, 16, 19})),  # Diners Club
-    (36, 36, frozenset({14, 16, 19})),
-    (38, 39, frozenset({16, 19})),
-    (6011, 6011, frozenset({16, 19})),  # Discover
-    (644, 649, frozenset({16, 19})),
-    (65, 65, frozenset({16, 19})),
-    (3528, 3589, frozenset({16, 19})),  # JCB
-    (62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
-    (50, 50, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),  # Maestro
-    (56, 58, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
-    (67, 67, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    (36, 36, frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club International
+    (37, 37, frozenset({15})),  # American Express
+    (35, 35, frozenset({16, 17, 18, 19})),  # JCB (3528-3589; generators print all of 35)
+    (38, 39, frozenset({14, 15, 16, 17, 18, 19})),  # Diners Club
+    (4, 4, frozenset({13, 16, 18, 19})),  # Visa, Visa Electron
+    (50, 50, _ANY),  # Maestro, Dankort, Elo, RuPay (508), Verve (5061)
+    (51, 55, frozenset({16})),  # Mastercard
+    (56, 58, _ANY),  # Maestro
+    (60, 69, _ANY),  # Discover, RuPay (60, 65), UnionPay (62), Maestro (63, 67), Elo
+    (81, 82, frozenset({16, 17, 18, 19})),  # RuPay, UnionPay (81)
+    (9792, 9792, frozenset({16})),  # Troy
 )
 
 _NI_FIRST_BAD = frozenset("DFIQUV")

@@ -12,18 +12,13 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from keel.guard.pii import patterns as p
-from keel.guard.pii.checks import (
-    IBAN_LENGTHS,
-    card_brand_ok,
-    de_tax_id_ok,
-    iban_ok,
-    ipv4_ok,
-    luhn_ok,
-    uk_ni_ok,
-    us_ssn_ok,
-)
+from keel.guard.pii.checks import IBAN_LENGTHS, de_tax_id_ok, iban_ok, ipv4_ok, uk_ni_ok, us_ssn_ok
+from keel.guard.pii.context import WINDOW, not_personal
+from keel.guard.pii.custom import MAX_WINDOW
 from keel.guard.pii.dates import BEFORE, accept_dob, birth_words, dob_pending
-from keel.guard.pii.entities import Entity, Kind, Recogniser
+from keel.guard.pii.entities import AnyKind, CustomKind, Entity, Kind, Recogniser
+from keel.guard.pii.identifiers import NATIONAL, Accept, accept_card
+from keel.guard.pii.phones import accept_phone, phone_pending
 
 __all__ = ["LOOK_BEHIND", "PRIORITY", "SSN_WINDOW", "Scan", "detect", "resolve", "scan"]
 
@@ -32,25 +27,32 @@ SSN_WINDOW = 32
 _VERSION_WINDOW = 12
 # The farthest any detector reads left of where a match starts: its context words, plus a
 # lookbehind of at most three characters. stream.py keeps this much of the forwarded text.
-LOOK_BEHIND = max(BEFORE, SSN_WINDOW, _VERSION_WINDOW) + 3
+# (Custom recognisers' context words count too.)
+LOOK_BEHIND = max(BEFORE, SSN_WINDOW, _VERSION_WINDOW, WINDOW, MAX_WINDOW) + 3
 
-# On equal length, the more specific kind wins: checksummed ones first, names last.
-_SPECIFIC_FIRST = [Kind.IBAN, Kind.CARD, Kind.US_SSN, Kind.UK_NI, Kind.DE_TAX_ID, Kind.EMAIL]
-_SPECIFIC_FIRST += [Kind.IP, Kind.DOB, Kind.PHONE, Kind.PERSON, Kind.ORG, Kind.ADDRESS]
-PRIORITY: dict[Kind, int] = {kind: rank for rank, kind in enumerate(_SPECIFIC_FIRST)}
+# On equal length, the more specific kind wins (an Aadhaar over the rare 12-digit Maestro
+# that also passes its check): checksummed ones first (those with letters
+# or a long check before bare digits with one check digit), phones and names last; a
+# custom kind ranks after the checksummed ones, before e-mail.
+_SPECIFIC_FIRST = [
+    Kind.IBAN,
+    Kind.IN_AADHAAR,
+    Kind.CARD,
+    Kind.IT_CF,
+    Kind.ES_NIE,
+    Kind.ES_DNI,
+    Kind.IN_PAN,
+]
+_SPECIFIC_FIRST += [Kind.FR_NIR, Kind.US_SSN, Kind.UK_NI, Kind.BR_CPF, Kind.PL_PESEL]
+_SPECIFIC_FIRST += [Kind.SE_PIN, Kind.DE_TAX_ID, Kind.NL_BSN]
+_SPECIFIC_FIRST += [Kind.EMAIL, Kind.IP, Kind.DOB, Kind.PHONE, Kind.PERSON, Kind.ORG, Kind.ADDRESS]
+PRIORITY: dict[AnyKind, int] = {kind: rank for rank, kind in enumerate(_SPECIFIC_FIRST)}
+_CUSTOM_RANK = PRIORITY[Kind.EMAIL] - 0.5
 _DIGIT = re.compile("[0-9]")
-
-# accept(text, match) -> the entity's end, or None when the match is a look-alike.
-Accept = Callable[[str, re.Match[str]], int | None]
 
 
 def _digits(s: str) -> str:
     return "".join(ch for ch in s if "0" <= ch <= "9")
-
-
-def _card(text: str, m: re.Match[str]) -> int | None:
-    digits = _digits(m.group())
-    return m.end() if luhn_ok(digits) and card_brand_ok(digits) else None
 
 
 def _ssn(text: str, m: re.Match[str]) -> int | None:
@@ -68,16 +70,18 @@ def _plain_ssn(text: str, m: re.Match[str]) -> int | None:
 
 
 def _tax_id(text: str, m: re.Match[str]) -> int | None:
-    return m.end() if de_tax_id_ok(_digits(m.group())) else None
+    if not de_tax_id_ok(_digits(m.group())) or not_personal(text, m.start()):
+        return None
+    return m.end()
 
 
 def _ni(text: str, m: re.Match[str]) -> int | None:
-    return m.end() if uk_ni_ok(m.group().replace(" ", "")) else None
+    return m.end() if uk_ni_ok(m.group().replace(" ", "").upper()) else None
 
 
 def _iban(text: str, m: re.Match[str]) -> int | None:
     """The checksum over the country's length: a code-like word after an IBAN is not part of it."""
-    raw = m.group()
+    raw = m.group().upper()
     want = IBAN_LENGTHS.get(raw[:2])
     if want is None:
         return None
@@ -113,17 +117,16 @@ def _ipv6(text: str, m: re.Match[str]) -> int | None:
     return m.end()
 
 
-def _phone(text: str, m: re.Match[str]) -> int | None:
-    n = len(_digits(m.group()))
-    return m.end() if 8 <= n <= 15 else None
-
-
 def _email(text: str, m: re.Match[str]) -> int | None:
     return m.end()
 
 
 def _has(ch: str) -> Callable[[str], bool]:
     return lambda text: ch in text
+
+
+def _lower_code(text: str) -> bool:
+    return p.LOWER_CODE.search(text) is not None
 
 
 def _may_hold_ipv6(text: str) -> bool:
@@ -144,18 +147,23 @@ class _Detector:
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector(Kind.EMAIL, p.EMAIL, _email, _has("@")),
     _Detector(Kind.IBAN, p.IBAN, _iban),
-    _Detector(Kind.CARD, p.CARD, _card),
+    _Detector(Kind.IBAN, p.IBAN_LOWER, _iban, _lower_code),
+    _Detector(Kind.CARD, p.CARD, accept_card),
     _Detector(Kind.US_SSN, p.US_SSN, _ssn),
     _Detector(Kind.US_SSN, p.US_SSN_PLAIN, _plain_ssn),
     _Detector(Kind.UK_NI, p.UK_NI, _ni),
+    _Detector(Kind.UK_NI, p.UK_NI_LOWER, _ni, _lower_code),
     _Detector(Kind.DE_TAX_ID, p.DE_TAX_ID, _tax_id),
     _Detector(Kind.IP, p.IPV4, _ipv4, _has(".")),
     _Detector(Kind.IP, p.IPV6, _ipv6, _may_hold_ipv6),
     _Detector(Kind.DOB, p.DATE_NUMERIC, accept_dob, birth_words, dob_pending),
     _Detector(Kind.DOB, p.DATE_MONTH_FIRST, accept_dob, birth_words, dob_pending),
-    _Detector(Kind.PHONE, p.PHONE_PLUS, _phone, _has("+")),
-    _Detector(Kind.PHONE, p.PHONE_PAREN, _phone, _has("(")),
-    _Detector(Kind.PHONE, p.PHONE_NUMBER, _phone),
+    *(
+        _Detector(kind, pattern, accept, _lower_code if pattern is p.IT_CF_LOWER else None)
+        for kind, pattern, accept in NATIONAL
+    ),
+    _Detector(Kind.PHONE, p.PHONE_PLUS, accept_phone, _has("+"), phone_pending),
+    _Detector(Kind.PHONE, p.PHONE_LOCAL, accept_phone, None, phone_pending),
 )
 # A date this close to the end of a text may still be waiting for its birth word.
 _PENDING_TAIL = 64
@@ -171,10 +179,17 @@ class Scan:
     pending: list[int]
 
 
-def scan(text: str, pos: int = 0, kinds: Collection[Kind] | None = None) -> Scan:
-    """Matches starting at ``pos`` or later; the text before ``pos`` is context only."""
+def scan(text: str, pos: int = 0, kinds: Collection[AnyKind] | None = None) -> Scan:
+    """Matches starting at ``pos`` or later; the text before ``pos`` is context only.
+    A custom kind in ``kinds`` runs its own matcher (it is looked for even in text without
+    a digit or an '@')."""
     found = Scan([], [], [])
+    for kind in kinds or ():
+        if isinstance(kind, CustomKind):
+            _find(text, pos, kind, kind.matcher.pattern, kind.matcher.accept,
+                  kind.matcher.pending, found)  # fmt: skip
     if not p.TRIGGER.search(text, pos) and "::" not in text:
+        found.entities = resolve(found.entities)
         return found
     gates: dict[Callable[[str], bool], bool] = {}
     for d in _DETECTORS:
@@ -188,15 +203,27 @@ def scan(text: str, pos: int = 0, kinds: Collection[Kind] | None = None) -> Scan
                 if d.pending is not None:
                     _pending_only(text, pos, d.pattern, d.pending, found)
                 continue
-        for m in d.pattern.finditer(text, pos):
-            found.matches.append(m.span())
-            end = d.accept(text, m)
-            if end is not None:
-                found.entities.append(Entity(d.kind, m.start(), end))
-            elif d.pending is not None and d.pending(text, m):
-                found.pending.append(m.start())
+        _find(text, pos, d.kind, d.pattern, d.accept, d.pending, found)
     found.entities = resolve(found.entities)
     return found
+
+
+def _find(
+    text: str,
+    pos: int,
+    kind: AnyKind,
+    pattern: re.Pattern[str],
+    accept: Accept,
+    pending: Callable[[str, re.Match[str]], bool] | None,
+    found: Scan,
+) -> None:
+    for m in pattern.finditer(text, pos):
+        found.matches.append(m.span())
+        end = accept(text, m)
+        if end is not None:
+            found.entities.append(Entity(kind, m.start(), end))
+        elif pending is not None and pending(text, m):
+            found.pending.append(m.start())
 
 
 def _pending_only(
@@ -215,7 +242,7 @@ def _pending_only(
 
 def resolve(entities: Iterable[Entity]) -> list[Entity]:
     """Non-overlapping, in text order: the longest wins, then the more specific kind."""
-    ranked = sorted(entities, key=lambda e: (e.start - e.end, PRIORITY[e.kind], e.start))
+    ranked = sorted(entities, key=lambda e: (e.start - e.end, _rank(e.kind), e.start))
     kept: list[Entity] = []
     for e in ranked:
         if all(e.end <= k.start or k.end <= e.start for k in kept):
@@ -224,8 +251,12 @@ def resolve(entities: Iterable[Entity]) -> list[Entity]:
     return kept
 
 
+def _rank(kind: AnyKind) -> float:
+    return PRIORITY.get(kind, _CUSTOM_RANK)
+
+
 def detect(
-    text: str, kinds: Collection[Kind] | None = None, ner: Recogniser | None = None
+    text: str, kinds: Collection[AnyKind] | None = None, ner: Recogniser | None = None
 ) -> list[Entity]:
     """The PII entities in ``text``, non-overlapping and in order.
 

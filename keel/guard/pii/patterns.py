@@ -18,22 +18,35 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "BR_CPF",
     "CARD",
     "DATE_MONTH_FIRST",
     "DATE_NUMERIC",
     "DE_TAX_ID",
     "DOB_CONTEXT",
     "EMAIL",
+    "ES_DNI",
+    "ES_NIE",
+    "FR_NIR",
     "GROUP_TOKEN",
     "IBAN",
+    "IBAN_LOWER",
+    "IN_AADHAAR",
+    "IN_PAN",
     "IPV4",
     "IPV6",
-    "PHONE_NUMBER",
-    "PHONE_PAREN",
+    "IT_CF",
+    "IT_CF_LOWER",
+    "LOWER_CODE",
+    "NL_BSN",
+    "PHONE_LOCAL",
     "PHONE_PLUS",
+    "PL_PESEL",
+    "SE_PIN",
     "SSN_CONTEXT",
     "TRIGGER",
     "UK_NI",
+    "UK_NI_LOWER",
     "US_SSN",
     "US_SSN_PLAIN",
     "VERSION_BEFORE",
@@ -60,61 +73,95 @@ _RIGHT = r"(?![0-9A-Za-z_])(?![ .\-/][0-9])"
 # spelt only in letters, "dead:beef::cafe", is the one exception, accepted).
 TRIGGER = re.compile(r"[0-9@]")
 
+# Internationalised addresses too (RFC 6531): Unicode letters and the combining marks of
+# Indic, Thai, Hebrew and Arabic scripts in the local part and in the domain (IDN); the
+# top-level domain is letters or its ASCII form ("xn--p1ai").
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+_MARKS += "\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f\u3099\u309a"
+_LOCAL_CHAR = f"[\\w{_MARKS}.%+\\-!#$&'*/=?^{{|}}~]"
+_LABEL_CHAR = f"[^\\W_]|[{_MARKS}]"
+_DOMAIN_LABEL = f"(?:{_LABEL_CHAR})(?:(?:{_LABEL_CHAR}|-){{0,61}}(?:{_LABEL_CHAR}))?"
 EMAIL = re.compile(
-    _start("[A-Za-z0-9]", r"[A-Za-z0-9._%+\-]")
-    + r"[A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}"
-    r"(?![A-Za-z0-9\-@]|\.[A-Za-z0-9])"
+    f"[\\w{_MARKS}](?<![\\w{_MARKS}.%+\\-][\\w{_MARKS}])"
+    + f"{_LOCAL_CHAR}{{0,63}}@{_DOMAIN_LABEL}(?:\\.{_DOMAIN_LABEL})*"
+    + f"\\.(?:(?:[^\\W\\d_]|[{_MARKS}]){{2,24}}|xn--[a-z0-9\\-]{{2,59}})"
+    + f"(?!{_LABEL_CHAR}|[\\-@]|\\.(?:{_LABEL_CHAR}))"
 )
 
 # Phones, by first character. A leading '+' is a strong enough start to follow another
-# number ("Room 12 +44 ..."); possessive digit groups split a long run one way only.
+# number ("Room 12 +44 ..."); possessive digit groups split a long run one way only. What
+# the digits must look like to be a phone (count, national shapes, context) is phones.py's.
+# An extension may follow: "x05756" glued on, or " ext. 12" (the one lower-case word a
+# multi-token match may hold).
+_EXTENSION = r"(?:x[0-9]{1,6}| ?(?:ext\.?|x) ?[0-9]{1,6})?"
 PHONE_PLUS = re.compile(
     _start(r"\+", "[0-9A-Za-z_+]")
-    + r"[1-9][0-9]{0,2}(?: ?\(0\))?(?:[ .\-]?(?:\([0-9]{1,4}\)|[0-9]{1,5}+)){1,6}"
+    + r"[1-9][0-9]{0,2}(?: ?\(0\))?(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,5}+)){1,6}"
+    + _EXTENSION
     + _RIGHT
 )
-PHONE_PAREN = re.compile(  # (555) 123-4567, (030) 1234567
-    _start(r"\(", "[0-9A-Za-z_+]", _DIGIT_GROUP)
-    + r"(?:[2-9][0-9]{2}\) ?[0-9]{3}[ .\-][0-9]{4}|0[1-9][0-9]{1,4}\) ?[0-9]{5,8})"
+# National formats: groups of digits, one separator between, an area code in brackets.
+PHONE_LOCAL = re.compile(
+    _start("[0-9(]", "[0-9A-Za-z_+.:]", _DIGIT_GROUP)
+    + r"(?:(?:(?<=\()[0-9]{1,5}\)|(?<=[0-9])[0-9]{0,4}+)"  # a first group, then more
+    + r"(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,12}+)){1,6}"
+    + r"|(?<=[0-9])[0-9]{6,13}+)"  # or unbroken
+    + _EXTENSION
     + _RIGHT
-)
-_US = (  # after the first digit: 555-123-4567, 555.123.4567, 1-800-555-0199
-    r"(?<=[2-9])[0-9]{2}[ .\-][0-9]{3}[ .\-][0-9]{4}"
-    r"|(?<=1)[ .\-](?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-])[0-9]{3}[ .\-][0-9]{4}"
-)
-_ZERO = (  # after a leading 0
-    r"[0-9]{2}[ \-][0-9]{4}[ \-][0-9]{4}"  # UK 020 7946 0958
-    r"|[0-9]{3}[ \-][0-9]{3}[ \-][0-9]{4}"  # UK 0161 496 0000
-    r"|[0-9]{4}[ \-][0-9]{3}[ \-]?[0-9]{3}"  # UK 07700 900123, 07700 900 123
-    r"|[1-9][0-9]{1,4}[ /\-][0-9]{5,8}"  # DE 030 1234567, 0151 23456789, 089/12345678
-    r"|[1-9](?:[ .\-][0-9]{2}){4}"  # FR 01 23 45 67 89
-    # '00' for '+' ("0049 30 1234567"), only with separators: "00491..." alone is a number.
-    r"|0[1-9][0-9]{0,2}(?:[ .\-](?:\([0-9]{1,4}\)|[0-9]{1,10}+)){1,6}"
-)
-PHONE_NUMBER = re.compile(
-    _start("[0-9]", "[0-9A-Za-z_+]", _DIGIT_GROUP) + f"(?:{_US}|(?<=0)(?:{_ZERO})){_RIGHT}"
 )
 
-# Unbroken, or in the groups cards are printed in (4-4-4-4[-3], 4-4-4-1, Amex 4-6-5, Diners
-# 4-6-4) with one separator throughout: "1980 1980-03-12" is no card number.
+# Unbroken, or a first group of 4 (or 6) digits and two to five groups after it (one if
+# it is long), a space, dash
+# or dot between (4-4-4-4[-3], Amex 4-6-5, Diners 4-6-4, 4-4-8, 6-10 …); the checks say
+# whether it is a card.
 CARD = re.compile(
-    _DIGIT_START + r"(?:[0-9]{11,18}"
-    r"|[0-9]{3}(?P<s>[ \-])[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{1,4}(?:(?P=s)[0-9]{3})?"
-    r"|[0-9]{3}(?P<t>[ \-])[0-9]{6}(?P=t)[0-9]{4,5})" + _RIGHT
+    _DIGIT_START
+    + r"(?:[0-9]{11,18}|[0-9]{3}(?:[0-9]{2})?(?:[ .\-][0-9]{8,15}|(?:[ .\-][0-9]{1,12}){2,5}))"
+    + _RIGHT
 )
 US_SSN = re.compile(_DIGIT_START + r"[0-9]{2}([ \-])[0-9]{2}\1[0-9]{4}" + _RIGHT)
 # Nine digits in a row are an SSN only when "SSN" or "social security" stands just before.
 US_SSN_PLAIN = re.compile(_DIGIT_START + "[0-9]{8}" + _RIGHT)
 SSN_CONTEXT = re.compile(r"(?<![A-Za-z])(?:ssn|ss#|social security(?: number| no\.?)?)", re.I)
 DE_TAX_ID = re.compile(_start("[1-9]", _WORDLIKE, _DIGIT_GROUP) + "[0-9](?: ?[0-9]{3}){3}" + _RIGHT)
-UK_NI = re.compile(
+UK_NI = re.compile(  # AB 12 34 56 C, AB123456C
     _start("[A-Z]", _WORDLIKE) + "[A-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-Z](?![0-9A-Za-z_])"
 )
-IBAN = re.compile(
-    _start("[A-Z]", _WORDLIKE)
-    + "[A-Z][0-9]{2}(?: ?[0-9A-Z]{4}){2,7}(?: ?[0-9A-Z]{1,3})?(?![0-9A-Za-z_])"
+UK_NI_LOWER = re.compile(_start("[a-z]", _WORDLIKE) + "[a-z][0-9]{6}[a-z](?![0-9A-Za-z_])")
+# National identifiers (national.py has their rules; context.py their labels).
+IN_AADHAAR = re.compile(_DIGIT_START + r"[0-9]{3}([ \-]?)[0-9]{4}\1[0-9]{4}" + _RIGHT)
+IN_PAN = re.compile(
+    _start("[A-Z]", _WORDLIKE) + "[A-Z]{2}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z](?![0-9A-Za-z_])"
 )
+FR_NIR = re.compile(  # 1 85 05 78 006 084 36, Corsica 2A/2B
+    _start("[1-478]", _WORDLIKE, _DIGIT_GROUP)
+    + " ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}"
+    + _RIGHT
+)
+ES_DNI = re.compile(  # 12345678Z, 12345678-Z, 12.345.678-Z
+    _DIGIT_START + r"[0-9](?:[0-9]{6}|\.[0-9]{3}\.[0-9]{3})(?:-?[A-Za-z]| [A-Z])(?![0-9A-Za-z_])"
+)
+ES_NIE = re.compile(  # X1234567L, Y-1234567-X
+    _start("[XYZxyz]", _WORDLIKE) + r"[ \-]?[0-9]{7}(?:-?[A-Za-z]| [A-Z])(?![0-9A-Za-z_])"
+)
+_CF_DIGIT = "[0-9LMNPQRSTUV]"  # omocodia: letters standing for digits
+_CF = f"[A-Z]{{5}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z]"
+IT_CF = re.compile(_start("[A-Z]", _WORDLIKE) + _CF + "(?![0-9A-Za-z_])")  # RSSMRA85T10A562S
+IT_CF_LOWER = re.compile(_start("[a-z]", _WORDLIKE) + f"(?i:{_CF})(?![0-9A-Za-z_])")
+NL_BSN = re.compile(_DIGIT_START + r"(?:[0-9]{8}|[0-9]{3}\.[0-9]{2}\.[0-9]{3})" + _RIGHT)
+PL_PESEL = re.compile(_DIGIT_START + "[0-9]{10}" + _RIGHT)
+SE_PIN = re.compile(  # 850709-9805, 19850709-9805, 850709+9805 (over 100), 8507099805
+    _DIGIT_START + r"(?:[0-9]{7}|[0-9]{5})[\-+]?[0-9]{4}" + _RIGHT
+)
+BR_CPF = re.compile(  # 123.456.789-09, 12345678909
+    _DIGIT_START + r"(?:[0-9]{2}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|[0-9]{10})" + _RIGHT
+)
+# Unbroken or in groups of four; in capitals, or (IBAN_LOWER) in lower case.
+_IBAN_REST = "[0-9]{2}(?: ?[0-9A-Za-z]{4}){2,8}(?: ?[0-9A-Za-z]{1,3})?(?![0-9A-Za-z_])"
+IBAN = re.compile(_start("[A-Z]", _WORDLIKE) + "[A-Z]" + _IBAN_REST)
+IBAN_LOWER = re.compile(_start("[a-z]", _WORDLIKE) + "[a-z]" + _IBAN_REST)
+# Lower-case codes are rare in prose: the lower-case patterns run only where this matches.
+LOWER_CODE = re.compile("[a-z][0-9]{2}")
 IPV4 = re.compile(
     _start("[0-9]", "[0-9A-Za-z_.]")
     + r"[0-9]{0,2}\.(?:[0-9]{1,3}\.){2}[0-9]{1,3}(?![0-9A-Za-z_]|\.[0-9])"

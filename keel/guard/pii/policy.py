@@ -20,7 +20,7 @@ from typing import Any
 
 from keel.guard.pii.chat import map_answer_text, map_chat_text
 from keel.guard.pii.detectors import detect
-from keel.guard.pii.entities import NER_KINDS, Entity, Kind, Recogniser
+from keel.guard.pii.entities import NER_KINDS, AnyKind, Entity, Kind, Recogniser
 from keel.guard.pii.rewrite import Labels, Pseudonymiser, rewrite
 from keel.guard.pii.stream import ChunkGuard, StreamGuard
 
@@ -39,7 +39,7 @@ class PiiActions:
 
     def __init__(
         self,
-        actions: Mapping[Kind, Action],
+        actions: Mapping[AnyKind, Action],
         *,
         numbered: bool = False,
         ner: Recogniser | None = None,
@@ -64,7 +64,7 @@ class PiiActions:
         cls, actions: Mapping[str, str], *, numbered: bool = False, ner: Recogniser | None = None
     ) -> PiiActions:
         """From config strings; a ValueError names the unknown kind or action."""
-        parsed: dict[Kind, Action] = {}
+        parsed: dict[AnyKind, Action] = {}
         for kind, action in actions.items():
             if kind not in Kind.__members__:
                 raise ValueError(f"unknown PII kind {kind!r}; use one of {', '.join(Kind)}")
@@ -73,7 +73,7 @@ class PiiActions:
             parsed[Kind(kind)] = Action(action)
         return cls(parsed, numbered=numbered, ner=ner)
 
-    def _with(self, action: Action) -> frozenset[Kind]:
+    def _with(self, action: Action) -> frozenset[AnyKind]:
         return frozenset(k for k, a in self.actions.items() if a is action)
 
 
@@ -90,11 +90,11 @@ class RequestGuard:
         self.pseudonymiser: Pseudonymiser | None = None
         if policy.pseudonymising:
             self.pseudonymiser = Pseudonymiser(policy.pseudonymising, policy.ner)
-        self.found: Counter[Kind] = Counter()  # entities seen in the request, per kind
+        self.found: Counter[AnyKind] = Counter()  # entities seen in the request, per kind
 
     def inbound(
         self, body: dict[str, Any], map_text: BodyMap = map_chat_text
-    ) -> tuple[dict[str, Any], list[Kind]]:
+    ) -> tuple[dict[str, Any], list[AnyKind]]:
         """The body to send upstream, and the kinds that block it (sorted; empty: none).
         ``map_text`` walks the body's texts (a chat body's, unless another protocol's).
 
@@ -102,7 +102,7 @@ class RequestGuard:
         """
         if not self.policy.inspected:
             return body, []
-        blocked: set[Kind] = set()
+        blocked: set[AnyKind] = set()
         guarded = map_text(body, lambda text: self._inbound_text(text, blocked))
         return (body, sorted(blocked)) if blocked else (guarded, [])
 
@@ -120,7 +120,7 @@ class RequestGuard:
         """A guard over a stream's parsed chunks, one text per choice."""
         return ChunkGuard(self.policy.outbound, self.pseudonymiser, labels=self.labels)
 
-    def _inbound_text(self, text: str, blocked: set[Kind]) -> str:
+    def _inbound_text(self, text: str, blocked: set[AnyKind]) -> str:
         found = detect(text, self.policy.inspected, self.policy.ner)
         if not found:
             return text
@@ -134,7 +134,7 @@ class RequestGuard:
         return self.labels.label(entity.kind, value)
 
 
-def blocked_message(kinds: list[Kind]) -> str:
+def blocked_message(kinds: list[AnyKind]) -> str:
     """The 400's message: it names the kinds found, never a value."""
     names = ", ".join(kinds)
     return (

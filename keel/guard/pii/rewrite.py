@@ -8,7 +8,7 @@ from typing import Any
 
 from keel.guard.pii.chat import chat_texts, map_chat_text
 from keel.guard.pii.detectors import detect
-from keel.guard.pii.entities import Entity, Kind, Recogniser
+from keel.guard.pii.entities import AnyKind, Entity, Kind, Recogniser
 
 __all__ = [
     "Labels",
@@ -35,10 +35,10 @@ class Labels:
     def __init__(self, numbered: bool = False, template: str = "[{}]") -> None:
         self.numbered = numbered
         self.template = template
-        self._numbers: dict[tuple[Kind, str], str] = {}
-        self._counts: dict[Kind, int] = {}
+        self._numbers: dict[tuple[AnyKind, str], str] = {}
+        self._counts: dict[AnyKind, int] = {}
 
-    def label(self, kind: Kind, value: str) -> str:
+    def label(self, kind: AnyKind, value: str) -> str:
         if not self.numbered:
             return self.template.format(kind.value)
         known = self._numbers.get((kind, value))
@@ -64,7 +64,7 @@ def rewrite(text: str, entities: Sequence[Entity], replace: Callable[[Entity, st
 
 def redact(
     text: str,
-    kinds: Collection[Kind] | None = None,
+    kinds: Collection[AnyKind] | None = None,
     *,
     numbered: bool = False,
     ner: Recogniser | None = None,
@@ -75,8 +75,8 @@ def redact(
 
 
 def blocked_types(
-    text: str, kinds: Collection[Kind] | None = None, ner: Recogniser | None = None
-) -> list[Kind]:
+    text: str, kinds: Collection[AnyKind] | None = None, ner: Recogniser | None = None
+) -> list[AnyKind]:
     """The kinds present in ``text``, sorted: for a 400 that names the types, never the values."""
     return sorted({e.kind for e in detect(text, kinds, ner)})
 
@@ -94,7 +94,7 @@ class Pseudonymiser:
     The placeholder is restored as the fullest form seen.
     """
 
-    def __init__(self, kinds: Collection[Kind] | None = None, ner: Recogniser | None = None):
+    def __init__(self, kinds: Collection[AnyKind] | None = None, ner: Recogniser | None = None):
         self.kinds = kinds
         self.ner = ner
         self._labels = Labels(numbered=True, template="<{}>")
@@ -106,7 +106,7 @@ class Pseudonymiser:
         """Placeholder -> original value. Secret: never log it, never send it upstream."""
         return dict(self._originals)
 
-    def placeholder(self, kind: Kind, value: str) -> str:
+    def placeholder(self, kind: AnyKind, value: str) -> str:
         if kind is Kind.PERSON:
             return self._person(value)
         label = self._labels.label(kind, value)
@@ -145,7 +145,7 @@ class Pseudonymiser:
 
 def redact_chat(
     body: dict[str, Any],
-    kinds: Collection[Kind] | None = None,
+    kinds: Collection[AnyKind] | None = None,
     *,
     numbered: bool = False,
     ner: Recogniser | None = None,
@@ -164,7 +164,7 @@ def pseudonymise_chat(body: dict[str, Any], pseudonymiser: Pseudonymiser) -> dic
 
 
 def blocked_types_chat(
-    body: dict[str, Any], kinds: Collection[Kind] | None = None, ner: Recogniser | None = None
-) -> list[Kind]:
+    body: dict[str, Any], kinds: Collection[AnyKind] | None = None, ner: Recogniser | None = None
+) -> list[AnyKind]:
     """The kinds present anywhere in a chat request's texts, sorted."""
     return sorted({e.kind for text in chat_texts(body) for e in detect(text, kinds, ner)})

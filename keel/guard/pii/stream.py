@@ -24,7 +24,7 @@ from typing import Any
 
 from keel.guard.pii.dates import MONTH_NUMBERS
 from keel.guard.pii.detectors import LOOK_BEHIND, Scan, scan
-from keel.guard.pii.entities import Entity, Kind
+from keel.guard.pii.entities import AnyKind, Entity
 from keel.guard.pii.patterns import GROUP_TOKEN
 from keel.guard.pii.rewrite import PLACEHOLDER, PLACEHOLDER_MAX, Labels, Pseudonymiser, rewrite
 
@@ -48,7 +48,7 @@ class StreamGuard:
 
     def __init__(
         self,
-        redact_kinds: Collection[Kind] = (),
+        redact_kinds: Collection[AnyKind] = (),
         pseudonymiser: Pseudonymiser | None = None,
         *,
         numbered: bool = False,
@@ -162,7 +162,7 @@ class ChunkGuard:
 
     def __init__(
         self,
-        redact_kinds: Collection[Kind] = (),
+        redact_kinds: Collection[AnyKind] = (),
         pseudonymiser: Pseudonymiser | None = None,
         *,
         numbered: bool = False,
