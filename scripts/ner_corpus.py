@@ -162,7 +162,7 @@ def training_set(per_template: int = 60, seed: int = 7, part: str = "all") -> li
         for f_i, frame in enumerate(FRAMES[lang]):
             if _in_part(f"{lang}:{frame}", part):
                 filler = Filler(locales[0], locales[0], seed + 500 + 1000 * f_i, BRANDS, part)
-                out += [fill(frame, filler, lang) for _ in range(per_template)]
+                out += [fill(frame, filler, lang) for _ in range(2 * per_template)]
         if part != "dev":
             filler = Filler(locales[0], locales[0], seed + 99, BRANDS, part)
             for template in random_contexts(lang, 40 * per_template, seed):

@@ -23,8 +23,9 @@ from names_dataset import NameDataset
 from keel.guard.ner import MODEL_PATH, Tagger, load
 from keel.guard.pii.detectors import detect
 from keel.table import render_table
+from scripts import ner_negatives as neg
 from scripts.ner_corpus import Example, Filler, fill
-from scripts.ner_eval_lookalikes import look_alikes
+from scripts.ner_eval_lookalikes import disjoint, look_alikes
 from scripts.ner_eval_templates import EVAL
 
 # Language -> (names-dataset country, faker locales for addresses and companies).
@@ -170,6 +171,9 @@ def main() -> None:
         rows.append([g, k, str(c["tp"] + c["fn"]), *(f"{x:.3f}" for x in prf(c))])
     print(render_table(rows, numeric_from=2))
     sets = look_alikes()
+    shared = disjoint({w for ws in (neg.BRANDS, neg.MODELS, neg.HEADINGS, neg.SOFTWARE_ALL,
+                                    neg.LINES) for w in ws})  # fmt: skip
+    print(f"\nlook-alike words also in training: {shared or 'none'}")
     report_look_alikes(tagger, sets, args.show)
     n, rec = unknown_recall(tagger, examples)
     print(f"PERSON recall on names outside the name lists: {rec:.3f} (n={n})")

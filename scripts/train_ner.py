@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--per-template", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--hide", type=float, default=0.5, help="share of names hidden")
-    parser.add_argument("--beta", type=float, default=0.5, help="F-beta the margins aim at")
+    parser.add_argument("--beta", type=float, default=1.0, help="F-beta the margins aim at")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
     t0 = time.perf_counter()

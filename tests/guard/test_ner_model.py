@@ -44,15 +44,11 @@ def test_finds_an_address_and_a_company() -> None:
     "text",
     [
         "The Berlin-X200 router ships with firmware 3.2.",
-        pytest.param(
-            "Is the Paris-7 adapter compatible with Windows 11?",
-            marks=pytest.mark.xfail(strict=True, reason="a known miss: 'Windows 11' as ADDRESS"),
-        ),
+        "Is the Paris-7 adapter compatible with Windows 11?",
         "Our Ford Focus needs new tyres before the trip.",
-        pytest.param(
-            "Deploy Kubernetes 1.29 to the Frankfurt and Dublin regions.",
-            marks=pytest.mark.xfail(strict=True, reason="a known miss: Dublin read as a name"),
-        ),
+        "Deploy Kubernetes 1.29 to the Frankfurt and Dublin regions.",
+        "Shot on a Leica M11 with a Zeiss Otus 55mm lens.",
+        "Please file this under Project Phoenix, Milestone 3.",
         "Flights from Madrid to Lisbon are delayed by two hours.",
         "the meeting moved to tuesday, see you there",
     ],

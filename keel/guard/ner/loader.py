@@ -70,7 +70,7 @@ def read(path: Path = MODEL_PATH) -> Weights:
     data = gzip.decompress(path.read_bytes())
     end = data.index(b"\n")
     header = json.loads(data[:end])
-    if header.get("magic") not in (_MAGIC, "keel-ner 1"):  # TEMP
+    if header.get("magic") != _MAGIC:
         raise ValueError(f"{path} is not a keel NER model (magic {header.get('magic')!r})")
     at = end + 1
     texts: list[list[str]] = []
