@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
+from scripts import ner_negatives
+from scripts.ner_negatives import FRAMES, held_out
 from scripts.ner_templates import BRANDS, MODEL_WORDS, PRODUCT_WORDS, SOFTWARE, TOPICS, TRAIN
 
 __all__ = ["EXTRA_NAMES", "LOCALES", "Example", "Filler", "fill", "gazetteer", "training_set"]
@@ -67,7 +69,10 @@ def fill(template: str, value: Callable[[str], str], group: str = "") -> Example
 class Filler:
     """Slot values from one faker locale (names possibly from another), seeded."""
 
-    def __init__(self, locale: str, names: str, seed: int, brands: list[str]) -> None:
+    def __init__(
+        self, locale: str, names: str, seed: int, brands: list[str], part: str = "all"
+    ) -> None:
+        self.part = part
         self.fake = Faker(locale)
         self.fake.seed_instance(seed)
         self.people = Faker(names)
@@ -96,7 +101,8 @@ class Filler:
             return self.code()
         if slot.startswith("topic"):
             return self.rng.choice(TOPICS)
-        return str(self.rng.randint(2, 9999))
+        look_alike = ner_negatives.value(slot, self.rng, self.part)
+        return str(self.rng.randint(2, 9999)) if look_alike is None else look_alike
 
     def name(self) -> str:
         p = self.people
@@ -140,19 +146,32 @@ class Filler:
         return letters + str(self.rng.randint(1, 9999))
 
 
-def training_set(per_template: int = 60, seed: int = 7) -> list[Example]:
+def training_set(per_template: int = 60, seed: int = 7, part: str = "all") -> list[Example]:
+    """The training sentences; ``part`` "train" leaves out a fifth of the template families
+    and look-alike words, which "dev" holds (for calibrating the tagger's margins)."""
     out: list[Example] = []
     for lang, templates in TRAIN.items():
         locales = LOCALES[lang]
         for t_i, template in enumerate(templates):
+            if not _in_part(f"{lang}:{template}", part):
+                continue
             for loc_i, locale in enumerate(locales):
                 names = _names_locale(lang, locale, t_i, loc_i)
-                filler = Filler(locale, names, seed + 1000 * t_i + loc_i, BRANDS)
+                filler = Filler(locale, names, seed + 1000 * t_i + loc_i, BRANDS, part)
                 out += [fill(template, filler, lang) for _ in range(per_template)]
-        filler = Filler(locales[0], locales[0], seed + 99, BRANDS)
-        for template in random_contexts(lang, 40 * per_template, seed):
-            out.append(fill(template, filler, lang))
+        for f_i, frame in enumerate(FRAMES[lang]):
+            if _in_part(f"{lang}:{frame}", part):
+                filler = Filler(locales[0], locales[0], seed + 500 + 1000 * f_i, BRANDS, part)
+                out += [fill(frame, filler, lang) for _ in range(2 * per_template)]
+        if part != "dev":
+            filler = Filler(locales[0], locales[0], seed + 99, BRANDS, part)
+            for template in random_contexts(lang, 40 * per_template, seed):
+                out.append(fill(template, filler, lang))
     return out
+
+
+def _in_part(family: str, part: str) -> bool:
+    return part == "all" or held_out(family) == (part == "dev")
 
 
 # Slots a random context is built around, with their weights.

@@ -23,8 +23,10 @@ from names_dataset import NameDataset
 from keel.guard.ner import MODEL_PATH, Tagger, load
 from keel.guard.pii.detectors import detect
 from keel.table import render_table
+from scripts import ner_negatives as neg
 from scripts.ner_corpus import Example, Filler, fill
-from scripts.ner_eval_templates import EVAL, LOOK_ALIKES
+from scripts.ner_eval_lookalikes import disjoint, look_alikes
+from scripts.ner_eval_templates import EVAL
 
 # Language -> (names-dataset country, faker locales for addresses and companies).
 SOURCES: dict[str, tuple[str, list[str]]] = {
@@ -136,10 +138,30 @@ def cost(tagger: Tagger, texts: list[str], repeat: int = 3) -> list[float]:
     return per
 
 
+def report_look_alikes(tagger: Tagger, sets: dict[str, list[str]], show: int) -> float:
+    """Per generator: texts damaged (any entity found); returns the share over all."""
+    rows = [["look-alikes", "texts", "damaged", "share"]]
+    total = bad = 0
+    examples: list[str] = []
+    for name, texts in sets.items():
+        hits = [(t, tagger(t)) for t in texts]
+        damaged = [(t, found) for t, found in hits if found]
+        rows.append([name, str(len(texts)), str(len(damaged)), f"{len(damaged) / len(texts):.3f}"])
+        total, bad = total + len(texts), bad + len(damaged)
+        examples += [
+            f"  {t!r} {[(e.kind.value, t[e.start : e.end]) for e in f]}" for t, f in damaged[:show]
+        ]
+    rows.append(["all", str(total), str(bad), f"{bad / total:.3f}"])
+    print("\n" + render_table(rows, numeric_from=1))
+    print("\n".join(examples))
+    return bad / total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-template", type=int, default=40)
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
+    parser.add_argument("--show", type=int, default=3, help="damaged texts shown per set")
     args = parser.parse_args()
     tagger = load(args.model)
     examples = build(args.per_template, seed=2024)
@@ -148,13 +170,14 @@ def main() -> None:
     for (g, k), c in sorted(counts.items()):
         rows.append([g, k, str(c["tp"] + c["fn"]), *(f"{x:.3f}" for x in prf(c))])
     print(render_table(rows, numeric_from=2))
-    damaged = [t for t in LOOK_ALIKES if tagger(t)]
-    print(f"\nlook-alikes damaged: {len(damaged)}/{len(LOOK_ALIKES)}")
-    for t in damaged:
-        print("  ", t, [(e.kind.value, t[e.start : e.end]) for e in tagger(t)])
+    sets = look_alikes()
+    shared = disjoint({w for ws in (neg.BRANDS, neg.MODELS, neg.HEADINGS, neg.SOFTWARE_ALL,
+                                    neg.LINES) for w in ws})  # fmt: skip
+    print(f"\nlook-alike words also in training: {shared or 'none'}")
+    report_look_alikes(tagger, sets, args.show)
     n, rec = unknown_recall(tagger, examples)
     print(f"PERSON recall on names outside the name lists: {rec:.3f} (n={n})")
-    texts = [ex.text for ex in examples] + LOOK_ALIKES
+    texts = [ex.text for ex in examples] + [t for ts in sets.values() for t in ts]
     ms = cost(tagger, texts)
     long = " ".join(texts[:: max(1, len(texts) // 25)])[:2000]
     ms_long = cost(tagger, [long], repeat=10)[0]

@@ -1,15 +1,15 @@
 """Evaluation templates and look-alikes for the NER tagger (scripts/ner_eval.py).
 
 Written apart from the training templates (scripts/ner_templates.py): other phrasings,
-other context words, two languages (Polish, Swedish) the training never saw, and
-look-alikes (products, brands that are surnames, place names in product codes) disjoint
-from the training's brands. The same author wrote both sets, so this measures how far the
-tagger carries beyond its own templates, not how it does on real mail.
+other context words, and two languages (Polish, Swedish) the training never saw. The
+look-alikes are in scripts/ner_eval_lookalikes.py. The same author wrote both sets, so
+this measures how far the tagger carries beyond its own templates, not how it does on
+real mail.
 """
 
 from __future__ import annotations
 
-__all__ = ["EVAL", "LOOK_ALIKES"]
+__all__ = ["EVAL"]
 
 EVAL: dict[str, list[str]] = {
     "en": [
@@ -82,37 +82,3 @@ EVAL: dict[str, list[str]] = {
         "Jag träffade {first} på mötet igår.",
     ],
 }
-
-# Texts with no person, address or company in them: any entity found is damage.
-LOOK_ALIKES = [
-    "The Berlin-X200 router ships with firmware 3.2.",
-    "Is the Paris-7 adapter compatible with the Vienna Pro 2 headset?",
-    "We replaced the Salzburg-S3 units with Dakota 500 models.",
-    "Our fleet has 12 Renault Clio and 4 Tesla Model 3 cars.",
-    "The Opel Corsa needs new tyres before the trip.",
-    "Shot on a Leica M11 with a Zeiss Otus 55mm lens.",
-    "My Bose QC45 lost its left ear cushion.",
-    "Buy two packs of Gillette Fusion blades.",
-    "The Dodge Ram and the Chevrolet Bolt were both recalled.",
-    "Use a Stihl MS 170 for small branches.",
-    "The Otis Gen2 lift in building C is out of order.",
-    "Citroën C3 Aircross, diesel, 2019, 80,000 km.",
-    "Deploy Kubernetes 1.29 to the Frankfurt and Dublin regions.",
-    "Set the Madrid-Q5 printer as default.",
-    "Lisbon 300 chairs are back in stock.",
-    "Dior Sauvage 100 ml is on offer this week.",
-    "The Kärcher K5 pressure washer arrived damaged.",
-    "Der Hamburg-Z9 Router startet ständig neu.",
-    "Le modèle Lyon-4 est en rupture de stock.",
-    "El Sevilla-10 ya no se fabrica.",
-    "Il Torino-X2 è compatibile con Windows 11.",
-    "De Utrecht-M1 fiets heeft een nieuwe ketting nodig.",
-    "Weekly Report: Sales Pipeline, Churn Analysis, Hiring Update.",
-    "Run the Jenkins job Nightly Build on the Ubuntu 22.04 agent.",
-    "Open the Tableau dashboard and filter on Q4 2023.",
-    "Use the Adobe Premiere Pro 2024 preset for 4K export.",
-    "The Nikon Z6 II and Canon R6 both shoot 4K.",
-    "Please file this under Project Phoenix, Milestone 3.",
-    "Error 404 on /api/v2/users: see the Grafana panel Latency P99.",
-    "Book the Oslo meeting room for the Stockholm-B2 demo.",
-]

@@ -1,6 +1,6 @@
 """Names through the gateway: a data class with the NER tagger on pseudonymises a person
-across the messages of a request, the upstream sees only placeholders, and the client gets
-the names back (whole and streamed)."""
+across the messages of a request (also a surname alone, later), the upstream sees only
+placeholders, and the client gets the names back (whole and streamed)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def test_a_person_is_one_placeholder_upstream_and_named_again_in_the_answer(
     messages: Any = [
         {"role": "user", "content": "Please forward the contract to Anna Schmidt."},
         {"role": "assistant", "content": "Done."},
+        {"role": "user", "content": "I think Schmidt has signed it."},
         {"role": "user", "content": "Thanks, Anna! Talk soon."},
     ]
     with openai.OpenAI(base_url=keel + "/v1", api_key="sk-crm", max_retries=0) as client:
@@ -58,5 +59,6 @@ def test_a_person_is_one_placeholder_upstream_and_named_again_in_the_answer(
             got = reply.choices[0].message.content or ""
     upstream = [m["content"] for m in seen(faults)[-1]["body"]["messages"]]
     assert upstream[0] == "Please forward the contract to <PERSON_1>."
-    assert upstream[2] == "Thanks, <PERSON_1>! Talk soon."
+    assert upstream[2] == "I think <PERSON_1> has signed it."
+    assert upstream[3] == "Thanks, <PERSON_1>! Talk soon."
     assert got == "Thanks, Anna Schmidt! Talk soon."

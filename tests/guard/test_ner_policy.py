@@ -3,6 +3,7 @@ pseudonymises names, and one person keeps one placeholder across the conversatio
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from keel.config.security import PIIPolicy
 from keel.guard.ner import load
 from keel.guard.pii import Kind, PiiActions, Pseudonymiser, RequestGuard
+from keel.guard.pii.entities import Entity
 from keel.pipeline.pii_rules import PIIRules
 
 
@@ -89,3 +91,41 @@ def test_the_fullest_form_is_restored() -> None:
     p = Pseudonymiser()
     assert p.placeholder(Kind.PERSON, "Anna") == p.placeholder(Kind.PERSON, "Anna Schmidt")
     assert p.restore("Hi <PERSON_1>") == "Hi Anna Schmidt"
+
+
+class OnlyFullNames:
+    """A recogniser that finds "Anna Schmidt" and "Peter Wolf" whole, never a part alone."""
+
+    def __call__(self, text: str) -> list[Entity]:
+        return [
+            Entity(Kind.PERSON, m.start(), m.end())
+            for m in re.finditer(r"Anna Schmidt|Peter Wolf", text)
+        ]
+
+
+def test_a_name_found_once_is_found_again_alone_in_later_messages() -> None:
+    guard = RequestGuard(PiiActions.parse({"PERSON": "pseudonymise"}, ner=OnlyFullNames()))
+    body, _ = guard.inbound(
+        chat(
+            "Please forward the contract to Anna Schmidt.",
+            "Did Schmidt sign? Ask Anna, and Peter Wolf too.",
+            "Schmidtke and schmidt are someone else; Wolf is Peter's.",
+        )
+    )
+    assert contents(body) == [
+        "Please forward the contract to <PERSON_1>.",
+        "Did <PERSON_1> sign? Ask <PERSON_1>, and <PERSON_2> too.",
+        "Schmidtke and schmidt are someone else; <PERSON_2> is <PERSON_2>'s.",
+    ]
+
+
+def test_mentions_join_adjacent_words_and_leave_found_entities_alone() -> None:
+    p = Pseudonymiser(ner=OnlyFullNames())
+    p.pseudonymise("Write to Anna Schmidt.")
+    text = "Anna  Schmidt and Schmidt Anna at anna@example.com"
+    got = [(e.kind, text[e.start : e.end]) for e in p.mentions(text, [])]
+    assert got == [
+        (Kind.PERSON, "Anna"),
+        (Kind.PERSON, "Schmidt"),
+        (Kind.PERSON, "Schmidt Anna"),
+    ]

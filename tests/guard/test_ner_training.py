@@ -7,7 +7,7 @@ from pathlib import Path
 
 from keel.guard.ner import Tagger
 from keel.guard.ner.loader import dump, read
-from keel.guard.ner.training import bio, train
+from keel.guard.ner.training import _best_cut, bio, calibrate, train
 
 TINY = [
     ("Please call Anna Berg today.", [(12, 21, "PERSON")]),
@@ -50,3 +50,22 @@ def test_the_file_keeps_the_name_lists_and_features(tmp_path: Path) -> None:
 def test_gold_tags_are_bio_over_tokens() -> None:
     tags, lost = bio("Call Anna Berg now", [(5, 14, "PERSON")])
     assert (tags, lost) == ([0, 1, 2, 0], [])
+
+
+def test_margins_travel_in_the_file_and_are_calibrated_on_held_out_sentences(
+    tmp_path: Path,
+) -> None:
+    weights = train(TINY, FIRST, LAST, epochs=8, hide=0.0)
+    held_out = [("Please call Maria Lind today.", [(12, 22, "PERSON")])]
+    margins = calibrate(Tagger(weights), held_out)
+    assert set(margins) <= {"PERSON", "ADDRESS", "ORG"}
+    weights.margins.update({"PERSON": 1.5, "ORG": 0.25})
+    path = tmp_path / "m.bin.gz"
+    dump(weights, path)
+    assert read(path).margins == {"ORG": 0.25, "PERSON": 1.5}
+
+
+def test_the_cut_keeps_what_is_right_and_drops_what_is_not() -> None:
+    ranked = [(0.5, False), (1.0, False), (3.0, True), (4.0, True)]
+    assert _best_cut(ranked, gold=2, beta=1.0) == 2.0
+    assert _best_cut([(2.0, True)], gold=1, beta=1.0) == 0.0

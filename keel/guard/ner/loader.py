@@ -3,7 +3,8 @@
 Layout after decompression: a JSON header line, then the sections it names, in order:
 feature names and the two name lists (UTF-8, one per line), then the weights as
 little-endian int16 (feature rows, then the transition rows), which ``scale`` turns back
-into floats. Quantised weights keep the file at about a megabyte; the tagger's decisions
+into floats; the header also holds each kind's least score margin. Quantised weights keep
+the file at about a megabyte; the tagger's decisions
 move by less than the gap between its scores (checked by the training script).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import numpy.typing as npt
 __all__ = ["MODEL_PATH", "Weights", "dump", "read"]
 
 MODEL_PATH = Path(__file__).with_name("data") / "model.bin.gz"
-_MAGIC = "keel-ner 1"
+_MAGIC = "keel-ner 2"
 Floats = npt.NDArray[np.float32]
 
 
@@ -33,6 +34,8 @@ class Weights:
     last: list[str]
     emit: Floats  # (len(features), len(tags))
     trans: Floats  # (len(tags) + 1, len(tags)); the last row is the start
+    # Kind -> the least score margin an entity of that kind needs (keel.guard.ner.model).
+    margins: dict[str, float] = field(default_factory=dict)
 
 
 def _quantise(w: Floats) -> tuple[npt.NDArray[np.int16], float]:
@@ -47,6 +50,7 @@ def dump(weights: Weights, path: Path) -> None:
     texts = ["\n".join(x).encode() for x in (weights.features, weights.first, weights.last)]
     header = {
         "magic": _MAGIC,
+        "margins": {k: round(v, 4) for k, v in sorted(weights.margins.items())},
         "tags": weights.tags,
         "scale": scale,
         "rows": len(weights.features),
@@ -78,4 +82,5 @@ def read(path: Path = MODEL_PATH) -> Weights:
     ints = np.frombuffer(data[at:], dtype="<i2").reshape(-1, len(tags))
     floats = (ints.astype(np.float32) * np.float32(header["scale"])).astype(np.float32)
     rows = int(header["rows"])
-    return Weights(tags, texts[0], texts[1], texts[2], floats[:rows], floats[rows:])
+    margins = {str(k): float(v) for k, v in header.get("margins", {}).items()}
+    return Weights(tags, texts[0], texts[1], texts[2], floats[:rows], floats[rows:], margins)

@@ -19,9 +19,9 @@ import numpy.typing as npt
 
 from keel.guard.ner.features import Gazetteer, features, segments, tokenise
 from keel.guard.ner.loader import Weights
-from keel.guard.ner.model import TAGS, allowed, viterbi
+from keel.guard.ner.model import TAGS, Tagger, allowed, viterbi
 
-__all__ = ["Labelled", "Segment", "bio", "prepare", "train"]
+__all__ = ["Labelled", "Segment", "bio", "calibrate", "prepare", "train"]
 
 Labelled = tuple[str, Sequence[tuple[int, int, str]]]  # text, (start, end, kind) spans
 _TAG = {t: i for i, t in enumerate(TAGS)}
@@ -150,3 +150,33 @@ def _pruned(
     return Weights(
         list(TAGS), names, first, last, emit[rows].astype(np.float32), trans.astype(np.float32)
     )
+
+
+def calibrate(tagger: Tagger, examples: Sequence[Labelled], beta: float = 1.0) -> dict[str, float]:
+    """Each kind's margin: the least gap an entity needs for the best F-beta on
+    ``examples`` (sentences held out of the tagger's training; a match is the kind and the
+    exact span). A margin that changes nothing is 0."""
+    scored: dict[str, list[tuple[float, bool]]] = {}
+    gold: dict[str, int] = {}
+    for text, spans in examples:
+        want = {(s, e, k) for s, e, k in spans}
+        for _, _, k in want:
+            gold[k] = gold.get(k, 0) + 1
+        for ent, gap in tagger.scored(text):
+            key = (ent.start, ent.end, ent.kind.value)
+            scored.setdefault(ent.kind.value, []).append((gap, key in want))
+    return {k: _best_cut(sorted(v), gold.get(k, 0), beta) for k, v in sorted(scored.items())}
+
+
+def _best_cut(ranked: list[tuple[float, bool]], gold: int, beta: float) -> float:
+    """The cut in ``ranked`` (gap, right) ascending that maximises F-beta of what is kept."""
+    tp = sum(right for _, right in ranked)
+    fp = len(ranked) - tp
+    best, cut = -1.0, 0.0
+    b2 = beta * beta
+    for i, (gap, right) in enumerate(ranked):
+        score = (1 + b2) * tp / ((1 + b2) * tp + b2 * (gold - tp) + fp) if tp else 0.0
+        if score > best:
+            best, cut = score, (ranked[i - 1][0] + gap) / 2 if i else 0.0
+        tp, fp = tp - right, fp - (not right)
+    return round(cut, 4)

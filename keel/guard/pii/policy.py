@@ -122,6 +122,8 @@ class RequestGuard:
 
     def _inbound_text(self, text: str, blocked: set[AnyKind]) -> str:
         found = detect(text, self.policy.inspected, self.policy.ner)
+        if self.pseudonymiser is not None:  # a name found before, mentioned again alone
+            found = self.pseudonymiser.mentions(text, found)
         if not found:
             return text
         self.found.update(e.kind for e in found)

@@ -26,6 +26,7 @@ __all__ = [
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z_]{1,14}_[0-9]{1,6})>")
 PLACEHOLDER_MAX = 24
 _NAME_WORD = re.compile(r"\w{2,}")
+_WORD = re.compile(r"\w+")
 
 
 class Labels:
@@ -92,6 +93,10 @@ class Pseudonymiser:
     ``<PERSON_1>``, so are "Ms Schmidt" and "Anna" (words of one earlier name only); a
     name that fits two people ("Schmidt" after Anna and Peter Schmidt) gets one of its own.
     The placeholder is restored as the fullest form seen.
+
+    ``mentions`` finds a person's later mentions the recogniser missed ("Schmidt" alone,
+    two messages on): any capitalised word of three letters or more of a name found
+    earlier in the request (or in the same text), matched exactly, word for word.
     """
 
     def __init__(self, kinds: Collection[AnyKind] | None = None, ner: Recogniser | None = None):
@@ -130,8 +135,41 @@ class Pseudonymiser:
             self._originals[label] = value
         return label
 
+    def mentions(self, text: str, found: Sequence[Entity]) -> list[Entity]:
+        """``found`` (in order, non-overlapping) with the words of known names it lacks
+        added as PERSON; adjacent words ("Anna Schmidt") make one mention."""
+        if self.kinds is not None and Kind.PERSON not in self.kinds:
+            return list(found)
+        words = {w for known in self._people.values() for w in known}
+        words.update(
+            w.casefold()
+            for e in found
+            if e.kind is Kind.PERSON
+            for w in _NAME_WORD.findall(text[e.start : e.end])
+        )
+        if not words:
+            return list(found)
+        extra = self._matches(text, words, found)
+        return sorted([*found, *extra], key=lambda e: e.start) if extra else list(found)
+
+    def _matches(self, text: str, words: set[str], found: Sequence[Entity]) -> list[Entity]:
+        taken = [(e.start, e.end) for e in found]
+        out: list[Entity] = []
+        for m in _WORD.finditer(text):
+            w = m.group()
+            if len(w) < 3 or not w[0].isupper() or w.casefold() not in words:
+                continue
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            if out and text[out[-1].end : m.start()] == " ":
+                out[-1] = Entity(Kind.PERSON, out[-1].start, m.end())
+            else:
+                out.append(Entity(Kind.PERSON, m.start(), m.end()))
+        return out
+
     def pseudonymise(self, text: str, entities: Sequence[Entity] | None = None) -> str:
         found = detect(text, self.kinds, self.ner) if entities is None else entities
+        found = self.mentions(text, found)
         return rewrite(text, found, lambda e, v: self.placeholder(e.kind, v))
 
     def restore(self, text: str) -> str:
