@@ -3,10 +3,10 @@
 A linear-chain tagger (BIO tags, max-marginal decoding with a per-kind margin) over
 hand-made token features — shape, case, affixes, neighbouring words such as "Mr", "Frau",
 "GmbH", "rue", first- and last-name lists — trained by scripts/train_ner.py on generated
-sentences in seven languages. Its weights, margins and name lists ship in ``data/model.bin.gz``; nothing is downloaded and no ML runtime is
-needed (numpy only). ``load()`` gives the shared ``Tagger``, a ``Recogniser`` for
-``keel.guard.pii`` (``detect(text, ner=load())``); data classes switch it on with
-``pii: {ner: true}``.
+sentences in seven languages. Its weights, margins and name lists ship in
+``data/model.bin.gz``; nothing is downloaded and no ML runtime is needed (numpy only).
+``load()`` gives the shared ``Tagger``, a ``Recogniser`` for ``keel.guard.pii``
+(``detect(text, ner=load())``); data classes switch it on with ``pii: {ner: true}``.
 """
 
 from __future__ import annotations
