@@ -67,4 +67,4 @@ class PIIRules:
                 return StreamGuard(self.out_kinds, request.pseudonymiser, labels=found), found.kinds
             return StreamGuard(self.out_kinds, request.pseudonymiser, labels=request.labels), None
 
-        return Part("pii", new)
+        return Part("pii", new, blocks=self.blocks_answers)

@@ -208,3 +208,34 @@ def test_a_stopping_guard_lets_out_what_came_before_the_first_secret_and_nothing
     assert out == "Your token is " and guard.found == {"GITHUB_TOKEN"} and guard.stopped
     assert guard.feed(" more") == guard.flush() == ""
     assert SecretGuard(stop=True).apply(f"take {key} now") == "take "
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reset password: click the link",
+        "To change your password: open Settings and pick a new one.",
+        "forgot password: Enter your e-mail below",
+        "Admin password: ask the on-call engineer",
+    ],
+)
+def test_a_word_after_password_that_prose_goes_on_from_is_no_password(text: str) -> None:
+    assert detect(text) == []
+    guard = SecretGuard()  # streamed, it is held until what follows tells
+    assert "".join(guard.feed(c) for c in text) + guard.flush() == text
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("the wifi password: sunshine", "sunshine"),  # it ends the text
+        ("password: letmein\nthen log in", "letmein"),  # it ends its line
+        ("password: hunter2 and then log in", "hunter2"),  # a digit
+        ("password: cLick the link", "cLick"),  # a capital inside
+        ('password: "click the link"', "click the link"),  # quoted
+        ("DB_PASSWORD=postgres psql -h db", "postgres"),  # an assignment, not prose
+    ],
+)
+def test_a_value_after_password_that_looks_like_one_is_still_found(text: str, value: str) -> None:
+    (found,) = detect(text)
+    assert found.kind is SecretKind.PASSWORD and text[found.start : found.end] == value

@@ -397,3 +397,22 @@ async def test_function_call_arguments_cut_mid_stream_leave_redacted_before_the_
     deltas = by_type(payloads)["response.function_call_arguments.delta"]
     assert "".join(e["delta"] for e in deltas) == '{"note": "use [OPENAI_KEY]'
     assert answer.ended is not None and answer.ended.code == "stream_broken"
+
+
+async def test_a_blocked_stream_lets_out_the_safe_text_that_came_with_the_secret() -> None:
+    reads = [[chunk("Hi. "), chunk("The key is "), chunk(KEY + " and more"), chunk(finish="stop")]]
+    c = call("block", stream=True, messages=[USER])
+    answer, _, recorder = await run(c, Stream(reads))
+    payloads, _ = await drain(answer)
+    assert texts(payloads) == "Hi. The key is "  # before the secret's start, then the stop
+    assert b"sk-proj" not in b"".join(payloads) and b'"stop"' not in b"".join(payloads)
+    assert answer.ended is not None and answer.ended.code == "answer_blocked"
+    assert recorder.seen[0]["status"] == 403
+
+
+async def test_a_batch_where_personal_data_blocks_is_withheld_whole() -> None:
+    reads = [[chunk("Hi. "), chunk("mail ann@example.com "), chunk(finish="stop")]]
+    answer, _, _ = await run(call("pii_block", stream=True, messages=[USER]), Stream(reads))
+    payloads, _ = await drain(answer)
+    assert texts(payloads) == "" and answer.ended is not None
+    assert answer.ended.code == "answer_blocked"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection
 
 from keel.guard.secrets.kinds import Secret, SecretKind
-from keel.guard.secrets.patterns import CASED, FOLDED, RULES, Rule, pem_body
+from keel.guard.secrets.patterns import CASED, FOLDED, RULES, Rule, in_prose, pem_body
 
 __all__ = ["NEEDLE_MAX", "OPEN_KEY", "detect", "last_literal"]
 
@@ -61,7 +61,7 @@ def _matches(rule: Rule, text: str) -> list[Secret]:
         if group:  # the first of the value's alternatives that matched
             group = next((g for g in range(group, len(m.groups()) + 1) if m.group(g)), group)
         value = m.group(group)
-        if value and rule.check(value):
+        if value and rule.check(value) and not (rule.prose and in_prose(text, m, group)):
             out.append(Secret(rule.kind, m.start(group), m.end(group)))
     return out
 

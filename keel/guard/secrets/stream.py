@@ -38,9 +38,12 @@ _UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 _SPACE = re.compile(r"\s")
 # A token over MAX_TOKEN is let out when it has grown this much more (not at every chunk).
 _TOKEN_SLACK = MAX_TOKEN // 4
+# A name still waiting for its value; or a word after it with nothing but spaces since:
+# prose may go on from it (then it is no value, patterns.in_prose), which the next chunk tells.
 _PENDING_VALUE = re.compile(
     r"(?i:passw\w*|pwd|passphrase|secret\w*|api[_\-]?key|token|authorization)"
-    r"""["']?[ \t]*[:=]?[ \t]*(?:["'][^"'\n]*|(?:bearer|token|basic)[ \t]*)?\Z"""
+    r"""["']?[ \t]*[:=]?[ \t]*"""
+    r"""(?:["'][^"'\n]*|(?:bearer|token|basic)[ \t]*|[A-Za-z][a-z]*[ \t]*)?\Z"""
 )
 _KEY_START = re.compile(r"-{1,5}(?:B(?:E(?:G(?:I(?:N(?: [A-Z0-9 ]{0,40})?)?)?)?)?)?\Z")
 _OPEN_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY")
