@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from keel.guard.secrets import SecretGuard, detect
+from keel.guard.secrets import SecretGuard, detect, redact
 
 AL = string.ascii_letters + string.digits
 B64 = AL + "+/"
@@ -195,14 +195,24 @@ def timing(texts: list[str]) -> None:
                 detect(text)
         per = (time.perf_counter() - start) / (5 * len(group)) * 1e6
         print(f"detect, {name}: {per:.1f} µs per text (mean over {len(group)})")
-    start = time.perf_counter()
+    chunks, start = 0, time.perf_counter()
     for text in texts:
         guard = SecretGuard()
         for i in range(0, len(text), 20):
             guard.feed(text[i : i + 20])
+            chunks += 1
         guard.flush()
-    per = (time.perf_counter() - start) / len(texts) * 1e6
-    print(f"stream guard, 20-character chunks: {per:.1f} µs per text")
+    spent = (time.perf_counter() - start) * 1e6
+    print(f"stream guard, 20-character chunks: {spent / len(texts):.1f} µs per text, "
+          f"{spent / chunks:.1f} µs per chunk ({chunks} chunks)")  # fmt: skip
+    apart = [t for t in texts if _streamed(t, 20) != redact(t)]
+    print(f"streamed in 20-character chunks unlike the whole text: {len(apart)}/{len(texts)}")
+
+
+def _streamed(text: str, size: int) -> str:
+    guard = SecretGuard()
+    out = "".join(guard.feed(text[i : i + size]) for i in range(0, len(text), size))
+    return out + guard.flush()
 
 
 def main() -> None:

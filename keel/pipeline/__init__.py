@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from keel.answer import Answer, Event, Events, Item, Items, Resumed
 from keel.call import Call
-from keel.errors import KeelError, StoreUnavailable, UpstreamError
+from keel.errors import KeelError, PermissionDenied, StoreUnavailable, UpstreamError
 from keel.monitor.metrics import Metrics
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Outbound",
     "Pipeline",
     "Stage",
+    "Withheld",
     "Wraps",
 ]
 
@@ -95,6 +96,18 @@ class Wraps(Protocol):
 
 
 Stage = Before | After | Wraps
+
+
+class Withheld(PermissionDenied):
+    """An outbound stage (``stage``) stopped a stream: ``before`` are the events it lets out
+    first (the text before a blocked secret); they go on through the stages after it."""
+
+    def __init__(
+        self, message: str, *, code: str | None, before: list[Event], stage: Outbound
+    ) -> None:
+        super().__init__(message, code=code)
+        self.before = before
+        self.stage = stage
 
 
 class Pipeline:
@@ -212,7 +225,7 @@ class CallStream:
             call.status, call.error = 499, "client_disconnected"
         except Exception as exc:
             failure = _internal(call, exc)
-        held = self._held() if isinstance(failure, UpstreamError) else []
+        held = self._held() if isinstance(failure, UpstreamError) else self._before(failure)
         try:
             if held:  # before the error event: what the client would have had by the break
                 yield held
@@ -229,6 +242,18 @@ class CallStream:
                 if isinstance(out, Holds):
                     events = [*events, *out.drain()]
         except KeelError:  # a guard refused what was held: it stays held
+            return []
+        return events
+
+    def _before(self, failure: KeelError | None) -> list[Event]:
+        """What a stage that stopped the stream lets out first, through the stages after it."""
+        if not isinstance(failure, Withheld) or not failure.before:
+            return []
+        events = failure.before
+        try:
+            for out in self.outbound[self.outbound.index(failure.stage) + 1 :]:
+                events = out.events(events)
+        except KeelError:
             return []
         return events
 

@@ -71,7 +71,7 @@ class PIIRules:
                 return StreamGuard(self.out_kinds, request.pseudonymiser, labels=found), found.kinds
             return StreamGuard(self.out_kinds, request.pseudonymiser, labels=request.labels), None
 
-        return Part("pii", new)
+        return Part("pii", new, blocks=self.blocks_answers)
 
 
 def custom_kinds(policy: PIIPolicy) -> dict[str, CustomKind]:

@@ -59,10 +59,10 @@ class SecretsRules:
         kinds, blocks = self.kinds, self.answers == "block"
 
         def new() -> tuple[TextGuard, set[str] | None]:
-            guard = SecretGuard(kinds)
+            guard = SecretGuard(kinds, stop=blocks)
             return guard, guard.found if blocks else None
 
-        return Part("secrets", new)
+        return Part("secrets", new, blocks=blocks, stops=True)
 
 
 def secrets_blocked(kinds: list[str]) -> BadRequest:

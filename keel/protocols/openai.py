@@ -115,6 +115,8 @@ class OpenAIProtocol(ClientProtocol):
         out = map_chat_text(body, fn)
         for key in ("prompt", "input"):
             given = body.get(key)
+            if given is None:  # a chat body
+                continue
             new = _map_texts(given, fn)
             if new is not given:
                 out = {**out, key: new}
@@ -158,6 +160,7 @@ class _Chunks:
         self.last: dict[str, Any] = {}  # the last chunk: what a chunk keel adds looks like
 
     def feed(self, events: list[Event]) -> list[Event]:
+        # On every chunk of a guarded stream: the loop is written out.
         for event in events:
             chunk = event.data
             if chunk is None or not (choices := chunk.get("choices")):
@@ -165,8 +168,8 @@ class _Chunks:
             self.last = chunk
             changed = False
             for choice in choices:
-                if isinstance(choice, dict):
-                    changed = self._see(choice) or changed
+                if type(choice) is dict and self._see(choice):
+                    changed = True
             if changed:
                 event.changed()
         return events
@@ -187,16 +190,29 @@ class _Chunks:
 
     def _see(self, choice: dict[str, Any]) -> bool:
         delta = choice.get("delta")
-        if not isinstance(delta, dict):
+        if type(delta) is not dict:
             return False
         index = choice.get("index", 0)
         changed = False
         text = delta.get("content")
-        if isinstance(text, str):
-            out = self._guard((index, None)).feed(text)
+        if type(text) is str:
+            guard = self.guards.get((index, None))
+            if guard is None:
+                guard = self._guard((index, None))
+            out = guard.feed(text)
             if out != text:
                 delta["content"], changed = out, True
-        for call in delta.get("tool_calls") or ():
+        calls = delta.get("tool_calls")
+        if calls:
+            changed = self._calls(index, calls) or changed
+        if choice.get("finish_reason"):
+            changed = self._finish(index, delta) or changed
+        return changed
+
+    def _calls(self, index: Any, calls: Any) -> bool:
+        """Each tool call's arguments in a delta, through its own guard."""
+        changed = False
+        for call in calls if isinstance(calls, list) else ():
             function = call.get("function") if isinstance(call, dict) else None
             args = function.get("arguments") if isinstance(function, dict) else None
             if isinstance(args, str):
@@ -204,8 +220,6 @@ class _Chunks:
                 out = self._guard((index, call.get("index", 0))).feed(args)
                 if out != args:
                     function["arguments"], changed = out, True
-        if choice.get("finish_reason"):
-            changed = self._finish(index, delta) or changed
         return changed
 
     def _guard(self, key: _Key) -> TextGuard:

@@ -7,8 +7,11 @@ import random
 import string
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keel.guard.secrets import SecretGuard, SecretKind, detect, redact
+from keel.guard.secrets.stream import MAX_TOKEN
 
 _rng = random.Random(16)
 _ALNUM = string.ascii_letters + string.digits
@@ -167,3 +170,72 @@ def test_clean_text_streams_out_as_it_comes_but_its_last_word() -> None:
     assert guard.feed("Hello there, how ") == "Hello there, how "
     assert guard.feed("are yo") == "are "
     assert guard.flush() == "yo"
+
+
+# Texts whose holds are each path of the stream guard: one long token, a key block, a value
+# split from its name, a token over MAX_TOKEN, a trigger word far back in the context.
+STREAMED = [
+    "x " + "A" * 5000 + " " + SECRETS[SecretKind.OPENAI_KEY] + " end",
+    "Key:\n" + SECRETS[SecretKind.PRIVATE_KEY] + "\nDone " + SECRETS[SecretKind.GITHUB_TOKEN],
+    "![img](data:image/png;base64," + rand(3000, _ALNUM + "+/") + "==) and password: hunter22",
+    "Driver={ODBC};Server=db;Database=erp;" + "x" * 100 + ";Pwd=Sup3rS3cret!; and more text",
+    "the api docs say " + "lorem ipsum " * 30 + 'api_key = "' + rand(30) + '" ok',
+]
+
+
+@given(st.sampled_from(STREAMED), st.lists(st.integers(1, 400), min_size=1, max_size=60))
+@settings(max_examples=150, deadline=None)
+def test_a_stream_cut_anywhere_is_redacted_as_the_whole_text(text: str, sizes: list[int]) -> None:
+    guard = SecretGuard()
+    out, at, i = "", 0, 0
+    while at < len(text):
+        size = sizes[i % len(sizes)]
+        out += guard.feed(text[at : at + size])
+        at, i = at + size, i + 1
+    assert out + guard.flush() == redact(text)
+
+
+def test_a_token_over_max_token_is_let_out_in_pieces_but_its_last_max_token() -> None:
+    guard = SecretGuard()
+    out = "".join(guard.feed("A" * 20) for _ in range(400))  # 8,000 characters, no space
+    assert MAX_TOKEN <= guard.held <= MAX_TOKEN * 5 // 4 and out == "A" * (8000 - guard.held)
+
+
+def test_a_stopping_guard_lets_out_what_came_before_the_first_secret_and_nothing_after() -> None:
+    key = SECRETS[SecretKind.GITHUB_TOKEN]
+    guard = SecretGuard(stop=True)
+    out = guard.feed("Your token is ") + guard.feed(key + " and the rest")
+    assert out == "Your token is " and guard.found == {"GITHUB_TOKEN"} and guard.stopped
+    assert guard.feed(" more") == guard.flush() == ""
+    assert SecretGuard(stop=True).apply(f"take {key} now") == "take "
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reset password: click the link",
+        "To change your password: open Settings and pick a new one.",
+        "forgot password: Enter your e-mail below",
+        "Admin password: ask the on-call engineer",
+    ],
+)
+def test_a_word_after_password_that_prose_goes_on_from_is_no_password(text: str) -> None:
+    assert detect(text) == []
+    guard = SecretGuard()  # streamed, it is held until what follows tells
+    assert "".join(guard.feed(c) for c in text) + guard.flush() == text
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("the wifi password: sunshine", "sunshine"),  # it ends the text
+        ("password: letmein\nthen log in", "letmein"),  # it ends its line
+        ("password: hunter2 and then log in", "hunter2"),  # a digit
+        ("password: cLick the link", "cLick"),  # a capital inside
+        ('password: "click the link"', "click the link"),  # quoted
+        ("DB_PASSWORD=postgres psql -h db", "postgres"),  # an assignment, not prose
+    ],
+)
+def test_a_value_after_password_that_looks_like_one_is_still_found(text: str, value: str) -> None:
+    (found,) = detect(text)
+    assert found.kind is SecretKind.PASSWORD and text[found.start : found.end] == value

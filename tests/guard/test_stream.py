@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keel.guard.pii import ChunkGuard, Kind, Pseudonymiser, StreamGuard, redact
+from keel.guard.pii import Kind, Pseudonymiser, StreamGuard, redact
 from keel.guard.pii.stream import MAX_HOLD
 
 KINDS = frozenset(Kind) - {Kind.PERSON}
@@ -95,35 +94,6 @@ def test_apply_is_the_guard_on_a_whole_text() -> None:
     p.pseudonymise("ann@example.com")
     guard = StreamGuard({Kind.PHONE}, p, numbered=True)
     assert guard.apply("<EMAIL_1>: 555-123-4567") == "ann@example.com: [PHONE_1]"
-
-
-def chunk(index: int, content: str | None, finish: str | None = None) -> dict[str, Any]:
-    choice = {"index": index, "delta": {"content": content}, "finish_reason": finish}
-    return {"id": "c", "object": "chat.completion.chunk", "choices": [choice]}
-
-
-def test_chunk_guard_rewrites_deltas_and_releases_at_finish() -> None:
-    guard = ChunkGuard(KINDS)
-    texts = []
-    for event in (
-        chunk(0, "Mail ann@exa"),
-        chunk(1, "Other "),
-        chunk(0, "mple.com"),
-        chunk(1, "555-123-4567"),
-        chunk(0, None, "stop"),
-    ):
-        guard.feed(event)
-        texts.append((event["choices"][0]["index"], event["choices"][0]["delta"]["content"]))
-    assert texts == [(0, "Mail "), (1, "Other "), (0, ""), (1, ""), (0, "[EMAIL]")]
-    assert guard.flush() == {1: "[PHONE]"}
-
-
-def test_chunk_guard_leaves_chunks_without_text_alone() -> None:
-    guard = ChunkGuard(KINDS)
-    usage = {"id": "c", "choices": [], "usage": {"prompt_tokens": 3}}
-    assert guard.feed(usage) == {"id": "c", "choices": [], "usage": {"prompt_tokens": 3}}
-    tool = {"choices": [{"index": 0, "delta": {"tool_calls": [{"id": "t"}]}}]}
-    assert guard.feed(tool) == {"choices": [{"index": 0, "delta": {"tool_calls": [{"id": "t"}]}}]}
 
 
 FRAGMENTS = [

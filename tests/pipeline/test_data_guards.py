@@ -63,6 +63,9 @@ async def run(c: Call, *script: Any) -> tuple[Any, Native, Any]:
     return await pipeline.run(c), upstream, recorder
 
 
+USER = {"role": "user", "content": "hi"}
+
+
 CHAT_HISTORY = [
     {"role": "user", "content": f"deploy with {KEY}"},
     {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
@@ -218,3 +221,22 @@ async def test_text_held_when_a_stream_breaks_leaves_redacted_before_the_error()
     assert texts(payloads) == "Use [OPENAI_KEY]"
     assert answer.ended is not None and answer.ended.code == "stream_broken"
     assert recorder.seen[0]["answer"] == "Use [OPENAI_KEY]"  # metered as the client got it
+
+
+async def test_a_blocked_stream_lets_out_the_safe_text_that_came_with_the_secret() -> None:
+    reads = [[chunk("Hi. "), chunk("The key is "), chunk(KEY + " and more"), chunk(finish="stop")]]
+    c = call("block", stream=True, messages=[USER])
+    answer, _, recorder = await run(c, Stream(reads))
+    payloads, _ = await drain(answer)
+    assert texts(payloads) == "Hi. The key is "  # before the secret's start, then the stop
+    assert b"sk-proj" not in b"".join(payloads) and b'"stop"' not in b"".join(payloads)
+    assert answer.ended is not None and answer.ended.code == "answer_blocked"
+    assert recorder.seen[0]["status"] == 403
+
+
+async def test_a_batch_where_personal_data_blocks_is_withheld_whole() -> None:
+    reads = [[chunk("Hi. "), chunk("mail ann@example.com "), chunk(finish="stop")]]
+    answer, _, _ = await run(call("pii_block", stream=True, messages=[USER]), Stream(reads))
+    payloads, _ = await drain(answer)
+    assert texts(payloads) == "" and answer.ended is not None
+    assert answer.ended.code == "answer_blocked"

@@ -20,11 +20,10 @@ from keel.guard.pii.rewrite import (
     redact,
     redact_chat,
 )
-from keel.guard.pii.stream import ChunkGuard, StreamGuard
+from keel.guard.pii.stream import StreamGuard
 
 __all__ = [
     "Action",
-    "ChunkGuard",
     "Entity",
     "Kind",
     "Labels",

@@ -4,7 +4,7 @@ and its answer.
     policy = PiiActions.parse({"EMAIL": "pseudonymise", "CARD": "block", "PHONE": "redact"})
     guard = RequestGuard(policy)                  # one per request
     body, blocked = guard.inbound(call.body)      # blocked: a 400 naming the kinds
-    answer = guard.outbound(answer)               # or guard.chunk_guard() for a stream
+    answer = guard.outbound(answer)               # or guard.stream_guard() per streamed text
 
 On the way in, each kind gets its action. On the way out (data-loss prevention) the kinds
 to redact or block are redacted, since half a streamed answer cannot be taken back into a
@@ -22,7 +22,7 @@ from keel.guard.pii.chat import map_answer_text, map_chat_text
 from keel.guard.pii.detectors import detect
 from keel.guard.pii.entities import NER_KINDS, AnyKind, Entity, Kind, Recogniser
 from keel.guard.pii.rewrite import Labels, Pseudonymiser, rewrite
-from keel.guard.pii.stream import ChunkGuard, StreamGuard
+from keel.guard.pii.stream import StreamGuard
 
 __all__ = ["Action", "PiiActions", "RequestGuard", "blocked_message"]
 
@@ -115,10 +115,6 @@ class RequestGuard:
     def stream_guard(self) -> StreamGuard:
         """A guard for one streamed text (``feed``/``flush``)."""
         return StreamGuard(self.policy.outbound, self.pseudonymiser, labels=self.labels)
-
-    def chunk_guard(self) -> ChunkGuard:
-        """A guard over a stream's parsed chunks, one text per choice."""
-        return ChunkGuard(self.policy.outbound, self.pseudonymiser, labels=self.labels)
 
     def _inbound_text(self, text: str, blocked: set[AnyKind]) -> str:
         found = detect(text, self.policy.inspected, self.policy.ner)

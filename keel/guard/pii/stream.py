@@ -19,8 +19,7 @@ streamed result differ from the whole text's.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from typing import Any
+from collections.abc import Collection
 
 from keel.guard.pii.dates import MONTH_NUMBERS
 from keel.guard.pii.detectors import LOOK_BEHIND, Scan, scan
@@ -28,7 +27,7 @@ from keel.guard.pii.entities import AnyKind, Entity
 from keel.guard.pii.patterns import GROUP_TOKEN
 from keel.guard.pii.rewrite import PLACEHOLDER, PLACEHOLDER_MAX, Labels, Pseudonymiser, rewrite
 
-__all__ = ["MAX_HOLD", "ChunkGuard", "StreamGuard"]
+__all__ = ["MAX_HOLD", "StreamGuard"]
 
 MAX_HOLD = 64
 # Forwarded text kept as left context (lookbehinds, the words before a date of birth).
@@ -150,57 +149,3 @@ def _shift(cut: int, spans: list[tuple[int, int]], forward: bool) -> int:
             if start < cut < stop:
                 cut, moved = (stop if forward else start), True
     return cut
-
-
-class ChunkGuard:
-    """A stream guard per choice over parsed chat-completion chunks.
-
-    ``feed`` rewrites each choice's ``delta.content`` in place; the chunk that carries a
-    choice's ``finish_reason`` also carries whatever that choice still held. Call ``flush``
-    if a stream ends without one (a broken stream) for the text still held, per choice.
-    """
-
-    def __init__(
-        self,
-        redact_kinds: Collection[AnyKind] = (),
-        pseudonymiser: Pseudonymiser | None = None,
-        *,
-        numbered: bool = False,
-        labels: Labels | None = None,
-        guard_factory: Callable[[], StreamGuard] | None = None,
-    ) -> None:
-        self._kinds = redact_kinds
-        self._pseudonymiser = pseudonymiser
-        self._labels = labels if labels is not None else Labels(numbered)
-        self._guards: dict[int, StreamGuard] = {}
-        # What makes each choice's guard, when the caller has its own (it shares labels).
-        self._factory = guard_factory
-
-    def feed(self, chunk: dict[str, Any]) -> dict[str, Any]:
-        for choice in chunk.get("choices") or ():
-            if isinstance(choice, dict):
-                self._see(choice)
-        return chunk
-
-    def flush(self) -> dict[int, str]:
-        held = {i: g.flush() for i, g in self._guards.items()}
-        return {i: text for i, text in held.items() if text}
-
-    def _see(self, choice: dict[str, Any]) -> None:
-        delta = choice.get("delta")
-        if not isinstance(delta, dict):
-            return
-        index = choice.get("index", 0)
-        guard = self._guards.get(index)
-        if guard is None:
-            if self._factory is not None:
-                guard = self._factory()
-            else:
-                guard = StreamGuard(self._kinds, self._pseudonymiser, labels=self._labels)
-            self._guards[index] = guard
-        text = delta.get("content")
-        out = guard.feed(text) if isinstance(text, str) else ""
-        if choice.get("finish_reason"):
-            out += guard.flush()
-        if isinstance(text, str) or out:
-            delta["content"] = out

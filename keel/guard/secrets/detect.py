@@ -12,13 +12,25 @@ import re
 from collections.abc import Collection
 
 from keel.guard.secrets.kinds import Secret, SecretKind
-from keel.guard.secrets.patterns import CASED, FOLDED, RULES, Rule, pem_body
+from keel.guard.secrets.patterns import CASED, FOLDED, RULES, Rule, in_prose, pem_body
 
-__all__ = ["OPEN_KEY", "detect"]
+__all__ = ["NEEDLE_MAX", "OPEN_KEY", "detect", "last_literal"]
 
 # A private key block that has begun and not ended (yet): the rest of a whole text is the key.
 OPEN_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:(?!-----END ).)*\Z",
                       re.DOTALL)  # fmt: skip
+
+# The longest trigger literal: a text cut anywhere overlaps this much to find one across a cut.
+NEEDLE_MAX = max(len(n) for n in CASED + FOLDED)
+
+
+def last_literal(text: str) -> int:
+    """Where the last trigger literal in ``text`` ends, or -1 if there is none: with none in
+    a text, no rule can find anything in it."""
+    lower = text.lower()
+    ends = [i + len(n) for n in CASED if (i := text.rfind(n)) >= 0]
+    ends += [i + len(n) for n in FOLDED if (i := lower.rfind(n)) >= 0]
+    return max(ends, default=-1)
 
 
 def detect(
@@ -49,7 +61,7 @@ def _matches(rule: Rule, text: str) -> list[Secret]:
         if group:  # the first of the value's alternatives that matched
             group = next((g for g in range(group, len(m.groups()) + 1) if m.group(g)), group)
         value = m.group(group)
-        if value and rule.check(value):
+        if value and rule.check(value) and not (rule.prose and in_prose(text, m, group)):
             out.append(Secret(rule.kind, m.start(group), m.end(group)))
     return out
 

@@ -5,7 +5,7 @@ check on that value. Tokens must stand alone (``_EDGE``): the same letters insid
 run (a base64 image, a hash) are not a key. The checks turn away the look-alikes people paste
 most: placeholders (``sk-xxxx``, ``your-api-key``, AWS's ``…EXAMPLE`` keys), values with too
 little variety to be random, variables (``${DB_PASSWORD}``, ``os.environ[...]``) and ordinary
-words after ``password:`` in prose.
+words after ``password:`` in prose (a stop list, and a word that a sentence goes on from).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import orjson
 
 from keel.guard.secrets.kinds import SecretKind
 
-__all__ = ["CASED", "FOLDED", "RULES", "Rule", "pem_body", "placeholder"]
+__all__ = ["CASED", "FOLDED", "RULES", "Rule", "in_prose", "pem_body", "placeholder"]
 
 K = SecretKind
 # Not inside a longer token: base64 blobs, hashes, identifiers.
@@ -56,6 +56,7 @@ class Rule:
     group: int = 0  # 0: the whole match; else the first group that matched from here on
     priority: int = 0  # lower wins an overlap (a provider's key before a generic value)
     folded: bool = False
+    prose: bool = False  # a word after ``name:`` that prose goes on from is not the value
 
 
 def placeholder(value: str) -> bool:
@@ -114,6 +115,24 @@ def pem_body(value: str) -> bool:
     body = value.split("-----", 2)[-1]
     body = body.replace("\\n", "\n")
     return len(re.findall(r"[A-Za-z0-9+/=]", body)) >= 64 and not placeholder(body)
+
+
+# A value that reads as a word of prose, and prose going on after it on the same line.
+_PROSE_WORD = re.compile(r"[A-Za-z][a-z]+")
+_PROSE_ON = re.compile(r"[ \t]+[A-Za-z]")
+
+
+def in_prose(text: str, match: re.Match[str], group: int) -> bool:
+    """Is the value of ``name: value`` a word that a sentence goes on from ("reset password:
+    click the link")? Only for an unquoted value after a colon: ``PASSWORD=postgres psql``
+    and ``password: "click the link"`` are values. A generated or chosen password has a
+    digit, a capital inside or a symbol, or ends its line or its sentence."""
+    start = match.start(group)
+    if text[start - 1] in "\"'" or ":" not in text[match.start() : start]:
+        return False
+    return bool(_PROSE_WORD.fullmatch(match.group(group))) and bool(
+        _PROSE_ON.match(text, match.end(group))
+    )
 
 
 def _password(value: str) -> bool:
@@ -203,7 +222,7 @@ RULES: tuple[Rule, ...] = (
     Rule(K.CONNECTION_STRING, _c(_ODBC), lambda v: not placeholder(v), ("password=", "pwd="),
          group=1, priority=1, folded=True),
     Rule(K.PASSWORD, _c(r"(?i:" + _KEYWORD_PASSWORD + r")" + _ASSIGN + _VALUE), _password,
-         ("passw", "pwd", "passphrase"), group=1, priority=2, folded=True),
+         ("passw", "pwd", "passphrase"), group=1, priority=2, folded=True, prose=True),
     Rule(K.GENERIC_SECRET, _c(r"(?i:" + _KEYWORD_SECRET + r")" + _ASSIGN + _VALUE), _generic,
          ("api", "secret", "token"), group=1, priority=3, folded=True),
     Rule(K.GENERIC_SECRET, _c(_BEARER), _generic, ("authorization",), group=1, priority=3,

@@ -5,13 +5,20 @@ What a stream holds back: its last token (a key is one run without spaces, and t
 chunk may make it longer), a ``password:`` still waiting for its value (a quoted one may
 hold spaces), a ``-----BEGIN …`` that may open a private key, and a private key block until
 its ``-----END`` line: a key has no length bound short enough to cut it anyway. A token
-longer than ``MAX_TOKEN`` is let out but for its last ``MAX_TOKEN`` characters (no secret
-the rules know is that long, but for a key block). The forwarded text's last ``CONTEXT``
-characters stay as context, so ``password: `` in one chunk and ``hunter2`` in the next is
-still a password.
+longer than ``MAX_TOKEN`` is let out in pieces but for its last ``MAX_TOKEN`` characters (no
+secret the rules know is that long, but for a key block). The forwarded text's last
+``CONTEXT`` characters stay as context, so ``password: `` in one chunk and ``hunter2`` in
+the next is still a password.
 
-Each kind redacted is kept in ``found``: a rule that blocks answers checks it after each
-feed and stops the stream before what was fed is let out.
+Why a chunk costs about its own length: while the held text is one token and the chunk adds
+no space to it, or is an open key block and the chunk brings no ``-----END``, nothing could
+leave, and the rules are not run at all; otherwise they run over the new text, what was
+held and the bounded context. Each held character is so scanned about once, not once per
+chunk (a 4 KB base64 image in 20-character chunks was scanned 200 times).
+
+Each kind found is kept in ``found``. A guard made with ``stop=True`` (a rule that blocks
+answers) lets out only the text before the first secret it finds, then nothing more: the
+caller checks ``found`` after each feed and ends the stream.
 """
 
 from __future__ import annotations
@@ -19,17 +26,24 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from keel.guard.secrets.detect import detect
+from keel.guard.secrets.detect import NEEDLE_MAX, detect, last_literal
 from keel.guard.secrets.kinds import Secret, SecretKind
 
 __all__ = ["CONTEXT", "MAX_TOKEN", "SecretGuard", "redact", "redact_found"]
 
 MAX_TOKEN = 4096
 CONTEXT = 256
-_LAST_TOKEN = re.compile(r"\S+\Z")
+# Up to the text's last whitespace: a match from the end back, linear where ``\S+\Z`` is not.
+_UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
+_SPACE = re.compile(r"\s")
+# A token over MAX_TOKEN is let out when it has grown this much more (not at every chunk).
+_TOKEN_SLACK = MAX_TOKEN // 4
+# A name still waiting for its value; or a word after it with nothing but spaces since:
+# prose may go on from it (then it is no value, patterns.in_prose), which the next chunk tells.
 _PENDING_VALUE = re.compile(
     r"(?i:passw\w*|pwd|passphrase|secret\w*|api[_\-]?key|token|authorization)"
-    r"""["']?[ \t]*[:=]?[ \t]*(?:["'][^"'\n]*|(?:bearer|token|basic)[ \t]*)?\Z"""
+    r"""["']?[ \t]*[:=]?[ \t]*"""
+    r"""(?:["'][^"'\n]*|(?:bearer|token|basic)[ \t]*|[A-Za-z][a-z]*[ \t]*)?\Z"""
 )
 _KEY_START = re.compile(r"-{1,5}(?:B(?:E(?:G(?:I(?:N(?: [A-Z0-9 ]{0,40})?)?)?)?)?)?\Z")
 _OPEN_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY")
@@ -65,14 +79,26 @@ def _rewrite(text: str, found: list[Secret], base: int) -> str:
     return "".join(parts)
 
 
+# What the held text waits for, past which no chunk can let any of it out.
+_ANYTHING, _A_SPACE, _A_KEY_END = 0, 1, 2
+
+
 class SecretGuard:
     """One per text (per choice, content block, tool call's arguments)."""
 
-    def __init__(self, kinds: Collection[SecretKind] | None = None) -> None:
+    __slots__ = ("_context", "_held", "_literal", "_offset", "_waits", "found", "kinds", "stop",
+                 "stopped")  # fmt: skip
+
+    def __init__(self, kinds: Collection[SecretKind] | None = None, *, stop: bool = False) -> None:
         self.kinds = frozenset(kinds) if kinds is not None else None
-        self.found: set[str] = set()  # the kinds redacted so far
+        self.found: set[str] = set()  # the kinds found so far
+        self.stop = stop  # let out nothing from the first secret on
+        self.stopped = False
         self._context = ""
         self._held = ""
+        self._waits = _ANYTHING
+        self._offset = 0  # where the context starts in the whole text
+        self._literal = -1  # where the last trigger literal seen ends in the whole text
 
     @property
     def held(self) -> int:
@@ -81,38 +107,81 @@ class SecretGuard:
     def apply(self, text: str) -> str:
         """The guard on a whole text (a non-streamed answer)."""
         found = detect(text, self.kinds)
+        if not found:
+            return text
         self.found.update(s.kind.value for s in found)
-        return _rewrite(text, found, 0) if found else text
+        if self.stop:
+            self.stopped = True
+            return text[: found[0].start]
+        return _rewrite(text, found, 0)
 
     def feed(self, text: str) -> str:
+        if self.stopped:
+            return ""
+        if self._still_waits(text):
+            self._held += text
+            return ""
         self._held += text
         return self._release(final=False)
 
     def flush(self) -> str:
-        return self._release(final=True)
+        return "" if self.stopped else self._release(final=True)
+
+    def _still_waits(self, text: str) -> bool:
+        """Can ``text`` let nothing out? The rules would cut where they cut before."""
+        if self._waits == _A_SPACE:
+            return _SPACE.search(text) is None and len(self._held) + len(text) <= (
+                MAX_TOKEN + _TOKEN_SLACK
+            )
+        if self._waits == _A_KEY_END:
+            return "-----END" not in self._held[-8:] + text
+        return False
+
+    def _literals(self, work: str, base: int) -> bool:
+        """Does ``work`` hold a trigger literal? Only the text not looked at before is read
+        (what was held, with an overlap); the context's are remembered."""
+        lo = max(0, base - NEEDLE_MAX + 1)
+        end = last_literal(work[lo:])
+        if end >= 0:
+            self._literal = self._offset + lo + end
+        return self._literal > self._offset
 
     def _release(self, final: bool) -> str:
         work = self._context + self._held
         base = len(self._context)
-        found = detect(work, self.kinds, final=final)
+        found = detect(work, self.kinds, final=final) if self._literals(work, base) else []
         cut = len(work) if final else _cut(work, base, found)
         ready = [s for s in found if s.end <= cut and s.end > base]
         out = work[base:cut]
         if ready:
             self.found.update(s.kind.value for s in ready)
+            if self.stop:
+                self.stopped = True
+                self._held = ""
+                return work[base : max(base, ready[0].start)]
             out = _rewrite(out, ready, base)
-        self._context = work[max(0, cut - CONTEXT) : cut]
-        self._held = work[cut:]
+        kept = max(0, cut - CONTEXT)
+        self._context = work[kept:cut]
+        self._offset += kept
+        self._held = held = work[cut:]
+        self._waits = _waits(held)
         return out
+
+
+def _waits(held: str) -> int:
+    if not held:
+        return _ANYTHING
+    if len(held) <= MAX_TOKEN and _SPACE.search(held) is None:
+        return _A_SPACE
+    if held.startswith("-----BEGIN") and _OPEN_KEY.match(held) and "-----END" not in held:
+        return _A_KEY_END
+    return _ANYTHING
 
 
 def _cut(work: str, base: int, found: list[Secret]) -> int:
     """How much of ``work`` may leave now: up to the earliest place a secret may still form."""
     end = len(work)
-    cut = end
-    last = _LAST_TOKEN.search(work, max(base, end - MAX_TOKEN))
-    if last is not None:
-        cut = last.start()
+    cut = _last_token(work, max(base, end - MAX_TOKEN))
     for pattern in (_PENDING_VALUE, _KEY_START):
         m = pattern.search(work, max(base, end - 200))
         if m is not None:
@@ -124,6 +193,15 @@ def _cut(work: str, base: int, found: list[Secret]) -> int:
         if s.start < cut < s.end:
             cut = max(base, s.start)
     return max(cut, base)
+
+
+def _last_token(work: str, lo: int) -> int:
+    """Where the run of non-space characters that ends ``work`` starts (from ``lo`` on);
+    the end if ``work`` ends with a space."""
+    if lo >= len(work) or work[-1].isspace():
+        return len(work)
+    m = _UP_TO_LAST_SPACE.match(work, lo)
+    return lo if m is None else m.end()
 
 
 def _open_key(work: str, base: int) -> int | None:
