@@ -106,6 +106,11 @@ def partition(name: str, items: list[str]) -> dict[str, list[str]]:
     return {"heldout": order[:cut] or order, "validation": rest[:val] or train, "train": train}
 
 
+# A list holding one item twice could put it in two splits (and records name a template by
+# its first index): refused.
+_TWICE = {name: items for name, items in _ALL.items() if len(set(items)) < len(items)}
+if _TWICE:
+    raise SystemExit(f"lists with repeated items: {sorted(_TWICE)}")
 _HARD = re.compile(r"\[\[(ml_hard|disc_open|wu_)")
 PARTS = {name: partition(name, items) for name, items in _ALL.items()}
 

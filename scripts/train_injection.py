@@ -139,8 +139,14 @@ def fit(
 def length_slope(model: InjectionModel, records: list[dict[str, Any]]) -> float:
     """How much a benign text's highest window logit rises per log(windows), by least squares
     over the ordinary benign training texts (not the hard negatives, whose long write-ups
-    quote attacks on purpose): the length term that takes that rise away (>= 0)."""
+    quote attacks on purpose) and over runs of 2 to 32 of them joined: the maximum of more
+    windows of innocent prose is higher by chance, and joining isolates that rise from
+    whatever else long and short texts differ in. The length term that takes it away (>= 0)."""
     texts = [r["text"] for r in records if r["label"] == 0 and r["kind"] == "benign"]
+    for size in (2, 4, 8, 16, 32):
+        texts += [
+            "\n\n".join(texts[i : i + size]) for i in range(0, min(len(texts), 40 * size), size)
+        ]
     logn = np.array([math.log(len(model.window_logits(views(t)[0]))) for t in texts])
     top = np.array([model.logit(views(t)) for t in texts]) + model.length * logn
     centred = logn - logn.mean()
@@ -208,7 +214,7 @@ def report(model: InjectionModel, records: list[dict[str, Any]], title: str) -> 
     for name, scores in judges.items():
         for threshold in (DEFAULT_THRESHOLD, *SWEEP[1:]) if name == "combined" else (0.5,):
             s = metrics([x >= threshold for x in scores], labels)
-            print(f"{name + f' {threshold:.1f}':<16}{s['precision']:>10.3f}{s['recall']:>8.3f}"
+            print(f"{name + f' {threshold:.2f}':<16}{s['precision']:>10.3f}{s['recall']:>8.3f}"
                   f"{s['f1']:>7.3f}{s['fpr']:>7.3f}")  # fmt: skip
 
 

@@ -19,7 +19,10 @@ from keel.guard.injection.text import fold, words
 
 __all__ = ["CUES", "about_cues"]
 
-_QUOTE_SPAN = r"[\"'«»„`「『][^\"'«»„`」』]{12,}[\"'«»`」』]"
+# A sentence in quotation marks inside prose: the opening mark follows a word and a space
+# ('wrote "...', 'such as "...'), so a JSON string value (after ": ") is not one, and the
+# span is sentence-long, so a quoted token ('ACCESS GRANTED') is not one either.
+_QUOTE_SPAN = r"(?<=\w )[\"'«„`「『][^\"'«»„`」』\n]{25,}[\"'»`」』]"
 # Words that report or study an attack, "|" between them; a trailing "*" takes any ending.
 _REPORT_WORDS = """
 attacker* | attack | attacks | jailbreak* | injection* | payload* | red-team | red team |
