@@ -1,8 +1,8 @@
 """Write the labelled prompt-injection corpus: python scripts/injection_corpus.py [--out PATH]
 
 The corpus is templated and synthetic: every text is a template from injection_corpus.toml
-(or injection_corpus_langs.toml: 30 languages, more disguises) with its [[slots]] filled from
-the pools, some then obfuscated or encoded. Every
+(or injection_corpus_langs.toml: 30 languages, more disguises; injection_corpus_more.toml
+extends both) with its [[slots]] filled from the pools, some then obfuscated or encoded. Every
 template list and every pool is split once by a seeded shuffle into train (60%), validation
 (15%) and held-out (25%) parts, and an example of a split is built only from that split's
 parts: held-out examples share no template and no filler with the others. That makes the
