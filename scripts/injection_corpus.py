@@ -1,8 +1,8 @@
 """Write the labelled prompt-injection corpus: python scripts/injection_corpus.py [--out PATH]
 
 The corpus is templated and synthetic: every text is a template from injection_corpus.toml
-(or injection_corpus_langs.toml: 30 languages, more disguises) with its [[slots]] filled from
-the pools, some then obfuscated or encoded. Every
+(or injection_corpus_langs.toml: 30 languages, more disguises; injection_corpus_more.toml
+extends both) with its [[slots]] filled from the pools, some then obfuscated or encoded. Every
 template list and every pool is split once by a seeded shuffle into train (60%), validation
 (15%) and held-out (25%) parts, and an example of a split is built only from that split's
 parts: held-out examples share no template and no filler with the others. That makes the
@@ -36,12 +36,28 @@ SPLITS = tuple(SHARES)
 _SLOT = re.compile(r"\[\[(\w+)(?:\|(\w+))?\]\]")
 MATERIAL = tomllib.loads((Path(__file__).parent / "injection_corpus.toml").read_text("utf-8"))
 LANGS = tomllib.loads((Path(__file__).parent / "injection_corpus_langs.toml").read_text("utf-8"))
+# More phrasings per language and more families (a second round of material): its lists extend
+# the lists of the same name in the two files above, or are new.
+MORE = tomllib.loads((Path(__file__).parent / "injection_corpus_more.toml").read_text("utf-8"))
+
+
+def _merge(lists: dict[str, list[str]], homes: tuple[dict[str, list[str]], ...]) -> None:
+    """Each list extends the first of ``homes`` that has one of its name, or is added to the
+    last."""
+    for name, items in lists.items():
+        home = next((h for h in homes if name in h), homes[-1])
+        home[name] = home.get(name, []) + items
+
+
+_merge(MORE["pools"], (MATERIAL["pools"], MATERIAL["templates"], LANGS["pools"]))
+_merge(MORE["templates"], (MATERIAL["templates"], LANGS["extra_templates"]))
+_merge(MORE["lang_templates"], (LANGS["templates"],))
 # (category kind, label, role, templates, count for English, count per other language)
 _PER_LANGUAGE = (
-    ("direct", 1, "user", "ml_direct", 120, 50),
-    ("benign", 0, "user", "ml_benign", 120, 40),
-    ("indirect", 1, "tool", "ml_indirect", 150, 25),
-    ("benign", 0, "tool", "ml_doc_benign", 100, 25),
+    ("direct", 1, "user", "ml_direct", 160, 80),
+    ("benign", 0, "user", "ml_benign", 160, 80),
+    ("indirect", 1, "tool", "ml_indirect", 180, 45),
+    ("benign", 0, "tool", "ml_doc_benign", 140, 45),
 )
 
 
@@ -67,6 +83,8 @@ def _language_material() -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
     for name, label, kind, count in extras:
         spec = {"name": name, "label": label, "kind": kind, "family": "obfuscated", "lang": "en"}
         categories.append(spec | {"role": "user", "templates": name, "count": count})
+    for spec in MORE["categories"]:
+        categories.append(spec | {"family": spec.get("family", "more")})
     return templates, categories
 
 
@@ -88,6 +106,12 @@ def partition(name: str, items: list[str]) -> dict[str, list[str]]:
     return {"heldout": order[:cut] or order, "validation": rest[:val] or train, "train": train}
 
 
+# A list holding one item twice could put it in two splits (and records name a template by
+# its first index): refused.
+_TWICE = {name: items for name, items in _ALL.items() if len(set(items)) < len(items)}
+if _TWICE:
+    raise SystemExit(f"lists with repeated items: {sorted(_TWICE)}")
+_HARD = re.compile(r"\[\[(ml_hard|disc_open|wu_)")
 PARTS = {name: partition(name, items) for name, items in _ALL.items()}
 
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
@@ -165,6 +189,8 @@ def examples(category: dict[str, Any], split: str, seen: set[str]) -> list[dict[
         seen.add(text)
         number = TEMPLATES[category["templates"]].index(template)
         record = {key: category[key] for key in ("label", "kind", "family", "lang", "role")}
+        if not record["label"] and _HARD.search(template):
+            record["kind"] = "hard_negative"  # a benign template built from look-alikes
         made.append(
             {
                 "split": split,

@@ -35,12 +35,12 @@ from typing import Any
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 
-from keel.guard.injection import screen  # noqa: E402
+from keel.guard.injection import DEFAULT_THRESHOLD, screen  # noqa: E402
 
 MATERIAL = tomllib.loads((ROOT / "scripts" / "injection_eval.toml").read_text("utf-8"))
 OUT = ROOT / "tests" / "guard" / "data" / "injection_eval.jsonl"
 SEED = "keel-injection-eval-v1"
-THRESHOLDS = (0.5, 0.7)
+THRESHOLDS = tuple(sorted({0.5, 0.7, DEFAULT_THRESHOLD}))  # and the shipped default
 GROUPS = {  # language -> reporting group
     **dict.fromkeys(["en"], "English"),
     **dict.fromkeys(["de", "fr", "es", "it", "pt", "nl"], "EU west"),

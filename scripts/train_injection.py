@@ -28,6 +28,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from keel.guard.injection import DEFAULT_THRESHOLD
+from keel.guard.injection.about import CUES, about_cues
 from keel.guard.injection.model import (
     BITS,
     MODEL_PATH,
@@ -137,8 +138,15 @@ def fit(
 
 def length_slope(model: InjectionModel, records: list[dict[str, Any]]) -> float:
     """How much a benign text's highest window logit rises per log(windows), by least squares
-    over the benign training texts: the length term that takes that rise away (>= 0)."""
-    texts = [r["text"] for r in records if r["label"] == 0]
+    over the ordinary benign training texts (not the hard negatives, whose long write-ups
+    quote attacks on purpose) and over runs of 2 to 32 of them joined: the maximum of more
+    windows of innocent prose is higher by chance, and joining isolates that rise from
+    whatever else long and short texts differ in. The length term that takes it away (>= 0)."""
+    texts = [r["text"] for r in records if r["label"] == 0 and r["kind"] == "benign"]
+    for size in (2, 4, 8, 16, 32):
+        texts += [
+            "\n\n".join(texts[i : i + size]) for i in range(0, min(len(texts), 40 * size), size)
+        ]
     logn = np.array([math.log(len(model.window_logits(views(t)[0]))) for t in texts])
     top = np.array([model.logit(views(t)) for t in texts]) + model.length * logn
     centred = logn - logn.mean()
@@ -149,7 +157,7 @@ def fit_combiner(logits: Floats, hits: list[tuple[str, ...]], labels: list[int])
     """Class-balanced logistic regression of the label on [logit, family indicators, 1], by
     Newton's method (a few exact steps: deterministic), with a little L2 on the families so
     one that never fires on the split stays at 0."""
-    names = list(FAMILIES)
+    names = [*FAMILIES, *CUES]
     x = np.zeros((len(logits), len(names) + 2))
     x[:, 0] = logits
     for i, found in enumerate(hits):
@@ -171,8 +179,10 @@ def fit_combiner(logits: Floats, hits: list[tuple[str, ...]], labels: list[int])
 
 
 def judge(model: InjectionModel, texts: list[str]) -> tuple[Floats, list[tuple[str, ...]]]:
-    """Each text's classifier logit and rule families, as the guard computes them."""
-    return np.array([model.logit(views(t)) for t in texts]), [rule_hits(t) for t in texts]
+    """Each text's classifier logit, and its rule families and about-injection cues, as the
+    guard computes them."""
+    signs = [rule_hits(t) + about_cues(collapse(fold(t))) for t in texts]
+    return np.array([model.logit(views(t)) for t in texts]), signs
 
 
 def metrics(predicted: list[bool], labels: list[int]) -> dict[str, float]:
@@ -191,7 +201,10 @@ def report(model: InjectionModel, records: list[dict[str, Any]], title: str) -> 
     labels = [r["label"] for r in records]
     logits, hits = judge(model, [r["text"] for r in records])
     judges = {
-        "rules": [model.combiner.score(-30.0, found) if found else 0.0 for found in hits],
+        "rules": [
+            model.combiner.score(-30.0, found) if set(found) & set(FAMILIES) else 0.0
+            for found in hits
+        ],
         "classifier": [sigmoid(z) for z in logits],
         "combined": [model.combiner.score(z, found) for z, found in zip(logits, hits, strict=True)],
     }
@@ -201,8 +214,69 @@ def report(model: InjectionModel, records: list[dict[str, Any]], title: str) -> 
     for name, scores in judges.items():
         for threshold in (DEFAULT_THRESHOLD, *SWEEP[1:]) if name == "combined" else (0.5,):
             s = metrics([x >= threshold for x in scores], labels)
-            print(f"{name + f' {threshold:.1f}':<16}{s['precision']:>10.3f}{s['recall']:>8.3f}"
+            print(f"{name + f' {threshold:.2f}':<16}{s['precision']:>10.3f}{s['recall']:>8.3f}"
                   f"{s['f1']:>7.3f}{s['fpr']:>7.3f}")  # fmt: skip
+
+
+GROUPS = {  # language -> reporting group, as scripts/injection_eval.py groups them
+    **dict.fromkeys(["de", "fr", "es", "it", "pt", "nl"], "EU west"),
+    **dict.fromkeys(["el", "bg"], "el/bg"),
+    **dict.fromkeys(["tr"], "tr"),
+    **dict.fromkeys(["hi", "zh", "ja", "ar", "fa"], "hi/zh/ja/ar/fa"),
+}
+
+
+def slices(records: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """The development report's slices: by kind, by language group, hard negatives."""
+    out: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        group = "en" if r["lang"] == "en" else GROUPS.get(r["lang"], "EU other")
+        keys = [f"kind {r['kind']}", f"lang {group}"]
+        if r["label"] == 0 and r["kind"] == "hard_negative":
+            keys.append("hard negatives")
+        for key in keys:
+            out.setdefault(key, []).append(i)
+    return dict(sorted(out.items()))
+
+
+def slice_report(
+    model: InjectionModel, records: list[dict[str, Any]], thresholds: tuple[float, ...]
+) -> None:
+    """Recall (injections) and false-positive rate (benign) per slice at each threshold."""
+    logits, hits = judge(model, [r["text"] for r in records])
+    scores = [model.combiner.score(z, f) for z, f in zip(logits, hits, strict=True)]
+    print(f"{'slice':<26}{'n':>6}" + "".join(f"{'R/FPR @' + str(t):>16}" for t in thresholds))
+    for name, rows in slices(records).items():
+        pos = [i for i in rows if records[i]["label"] == 1]
+        neg = [i for i in rows if records[i]["label"] == 0]
+        cells = []
+        for t in thresholds:
+            r = sum(scores[i] >= t for i in pos) / len(pos) if pos else float("nan")
+            f = sum(scores[i] >= t for i in neg) / len(neg) if neg else float("nan")
+            cells.append(f"{r:>8.2f}/{f:<7.3f}")
+        print(f"{name:<26}{len(rows):>6}" + "".join(cells))
+
+
+#: The false-positive rates the shipped threshold must keep on the held-out split (all benign,
+#: hard negatives): the goals (5%, 10%) less a margin, since new text is harder than new
+#: phrasings of the corpus's own families.
+FPR_CAPS = (0.04, 0.08)
+
+
+def choose_threshold(model: InjectionModel, records: list[dict[str, Any]]) -> float:
+    """The lowest threshold on a 0.05 grid whose false-positive rates on ``records`` (all
+    benign, hard negatives) stay within FPR_CAPS: the most recall those caps allow."""
+    logits, hits = judge(model, [r["text"] for r in records])
+    scores = np.array([model.combiner.score(z, f) for z, f in zip(logits, hits, strict=True)])
+    benign = np.array([r["label"] == 0 for r in records])
+    hard = np.array([r["kind"] == "hard_negative" for r in records])
+    for step in range(6, 20):
+        t = step / 20
+        if (scores[benign] >= t).mean() <= FPR_CAPS[0] and (scores[hard] >= t).mean() <= FPR_CAPS[
+            1
+        ]:
+            return t
+    return 0.95
 
 
 def main() -> None:
@@ -210,7 +284,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N only")
-    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--iterations", type=int, default=400)
     parser.add_argument("--l2", type=float, default=1e-5)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--no-report", action="store_true")
@@ -239,8 +313,14 @@ def main() -> None:
     print(f"{len(train)} examples, {len(calibration)} for the combiner -> {args.out} "
           f"({len(text.encode()) // 1024} KiB); length term {length:.3f}")  # fmt: skip
     if not args.no_report:
-        report(InjectionModel.from_json(text), [r for r in records if r["split"] == "heldout"],
-               "held-out split")  # fmt: skip
+        model, heldout = (
+            InjectionModel.from_json(text),
+            [r for r in records if r["split"] == "heldout"],
+        )
+        report(model, heldout, "held-out split")
+        chosen = choose_threshold(model, heldout)
+        slice_report(model, heldout, tuple(sorted({DEFAULT_THRESHOLD, chosen, *SWEEP})))
+        print(f"\nlowest threshold within FPR caps {FPR_CAPS} on the held-out split: {chosen:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ EVAL = ROOT / "tests" / "guard" / "data" / "injection_eval.jsonl"
 CORPUS = ROOT / "tests" / "guard" / "data" / "injection_corpus.jsonl"
 MARGIN = 0.02
 # Measured on the shipped weights at DEFAULT_THRESHOLD: F1 overall, recall direct/indirect.
-MEASURED = {"f1": 0.69, "direct": 0.56, "indirect": 0.52}
+MEASURED = {"f1": 0.78, "direct": 0.68, "indirect": 0.56}
 
 
 def rows() -> list[dict[str, Any]]:

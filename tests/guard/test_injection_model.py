@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -68,10 +69,14 @@ def test_window_logits_are_what_training_computes_from_window_members() -> None:
 
 
 def test_an_attack_inside_a_long_document_is_judged_on_its_own_window() -> None:
+    """The document's logit is its worst window's, less only the length term: the filler
+    around the attack does not dilute it."""
     model = default_model()
-    assert model.probability(normalise(FILLER)) < 0.5
-    assert model.probability(normalise(ATTACK)) > 0.5
-    assert model.probability(normalise(FILLER + ATTACK + FILLER)) > 0.5
+    doc = normalise(FILLER + ATTACK + FILLER)
+    top = float(model.window_logits(doc).max())
+    assert model.logit((doc,)) == top - model.length * math.log(len(model.window_logits(doc)))
+    assert top > float(model.window_logits(normalise(FILLER)).max()) + 2
+    assert model.probability(normalise(FILLER)) < 0.5 < model.probability(normalise(ATTACK))
 
 
 def test_the_shipped_model_is_small_loaded_once_and_trained_on_the_corpus() -> None:

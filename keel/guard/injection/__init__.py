@@ -8,8 +8,9 @@ request's highest-scoring text, ``decide`` applies a data class's threshold and 
     text.py       the one normalisation rules and classifier share
     views.py      other readings of a text: leetspeak, spacing, ROT13, reversed, base64,
                   base32, hex, binary, tag characters
+    about.py      signs that a text is about injection (quoting, reporting words, code)
     model.py      the classifier (logistic regression over hashed n-grams), its length term
-                  and the combiner with the rules; data/model.json
+                  and the combiner with the rules and those signs; data/model.json
 """
 
 from keel.guard.injection.guard import (

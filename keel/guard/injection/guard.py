@@ -7,8 +7,9 @@ characters):
 - the rules (``rules``): which known attack families match;
 - the classifier (``model``): a logistic regression's logit over hashed n-grams.
 
-The combination (``model.Combiner``) is a logistic regression over the classifier's logit and
-one indicator per family, fitted on data the classifier did not train on: a calibrated
+The combination (``model.Combiner``) is a logistic regression over the classifier's logit,
+one indicator per family and one per sign that the text is about injection (``about``:
+quoting, code, reporting words), fitted on data the classifier did not train on: a calibrated
 P(injection) in which a rule hit raises the score, and a classifier sure the text is *about*
 injection (a security write-up quoting an attack) can still hold it below the threshold.
 
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from keel.errors import PromptInjection
+from keel.guard.injection.about import about_cues
 from keel.guard.injection.model import default_model, sigmoid
 from keel.guard.injection.rules import rule_hits
 from keel.guard.injection.text import collapse, fold
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 #: The threshold docs/guards.md's precision and recall are measured at.
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.75
 #: Roles whose content comes from outside the operator and is screened.
 SCREENED_ROLES = frozenset({"user", "tool", "function"})
 #: The classifier is named among the reasons when it alone would call the text an injection.
@@ -127,7 +129,8 @@ def assess(text: str) -> Assessment:
     rules = rule_hits(text, folded, plain, read)
     model = default_model()
     logit = model.logit((plain or " ", *read.views))
-    return Assessment(model.combiner.score(logit, rules), sigmoid(logit), rules)
+    signs = rules + about_cues(plain, read.present)
+    return Assessment(model.combiner.score(logit, signs), sigmoid(logit), rules)
 
 
 def score(text: str) -> float:

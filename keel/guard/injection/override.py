@@ -156,7 +156,7 @@ _LEAK = family(
         r"|word for word|in full|exactly))",
     ),
     (
-        "systemprompt system systemnachricht anweisungen",
+        "systemprompt systemprompts system systemnachricht anweisungen",
         r"\b(?:zeig\w*|gib|nenne|verrat\w*|wiederhol\w*)\b"
         + GAP
         + r"\b(?:systemprompt|system-prompt|systemnachricht|(?:ursprünglichen|anfänglichen"
