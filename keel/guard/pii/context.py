@@ -16,6 +16,7 @@ Only the left is read, so the stream guard needs no extra hold (quantities to th
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = ["LABELS", "NOT_PERSONAL", "WINDOW", "label_before", "not_personal"]
 
@@ -64,6 +65,13 @@ LABELS: dict[str, str] = {
 # Words, and what ends a label's reach: a digit, the end of a sentence.
 _TOKEN = re.compile(r"[^\W\d_]+(?:[.\-/][^\W\d_]+)*[.]?|[0-9]|[.!?;](?=\s)")
 _LONGEST_LABEL = max(len(label.split()) for label in LABELS)
+# Each label as a token reads it, with and without its dot ("tel" and "tel."), and the
+# last words of the labels of several words, the only tokens a longer phrase can end on.
+_LABEL_KEYS = {**{k.rstrip("."): v for k, v in LABELS.items()}, **LABELS}
+_LABEL_KEYS.update({f"{k}.": v for k, v in LABELS.items() if not k.endswith(".")})
+_PHRASE_ENDS = frozenset(
+    w for label in LABELS if " " in label for w in (label.split()[-1], label.split()[-1] + ".")
+)
 
 # Words that make the number right after them a business reference, in the languages of
 # keel's users; "no.", "nr", "#", "number", "id", ":" may stand between, or be glued on
@@ -88,23 +96,39 @@ _WINDOW_BEFORE = 40
 def label_before(text: str, start: int) -> str | None:
     """The kind named by the nearest label before ``start``, if it still refers to it:
     nothing but words between them, no digit, no end of a sentence."""
-    tokens = _TOKEN.findall(text, max(0, start - WINDOW), start)
+    return _label_in(text[max(0, start - WINDOW) : start])
+
+
+def not_personal(text: str, start: int) -> bool:
+    """Does a business-reference word stand right before ``start`` ("Order #", "SKU:")?"""
+    return _business_word_ends(text[max(0, start - _WINDOW_BEFORE) : start])
+
+
+# Several detectors read the same left context (eleven digits are a PESEL, CPF, phone and
+# tax id candidate at once), and a stream reads it again per chunk: each reading is
+# cached by the window's text, which is short, so no long text is kept alive.
+@lru_cache(maxsize=2048)
+def _label_in(window: str) -> str | None:
+    tokens = _TOKEN.findall(window.lower())
     for i in range(len(tokens) - 1, -1, -1):
-        for k in range(min(_LONGEST_LABEL, i + 1), 0, -1):
-            phrase = " ".join(tokens[i - k + 1 : i + 1]).lower()
-            kind = LABELS.get(phrase) or LABELS.get(phrase.rstrip("."))
-            if kind is not None:
-                return kind
         last = tokens[i]
+        kind = None
+        if last in _PHRASE_ENDS:  # the longest label first: "pan card" before "card"
+            for k in range(min(_LONGEST_LABEL, i + 1), 1, -1):
+                kind = _LABEL_KEYS.get(" ".join(tokens[i - k + 1 : i + 1]))
+                if kind is not None:
+                    break
+        kind = kind or _LABEL_KEYS.get(last)
+        if kind is not None:
+            return kind
         if last[-1] in ".!?;" or last.isdigit():
             return None
     return None
 
 
-def not_personal(text: str, start: int) -> bool:
-    """Does a business-reference word stand right before ``start`` ("Order #", "SKU:")?"""
-    window = text[max(0, start - _WINDOW_BEFORE) : start].lower()
-    words = window.replace(":", " ").replace("#", " ").split()
+@lru_cache(maxsize=2048)
+def _business_word_ends(window: str) -> bool:
+    words = window.lower().replace(":", " ").replace("#", " ").split()
     if words and words[-1].strip(".") in _NUMBER_WORDS:
         words.pop()
     if words and words[-1].strip(".") in _NUMBER_WORDS:  # "N° de commande", "no. of"
