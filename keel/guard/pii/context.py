@@ -38,7 +38,15 @@ LABELS: dict[str, str] = {
         "phone|telephone|tel|tel.|téléphone|telefon|telefono|teléfono|telefone|telefoon|tlf"
         "|tfn|puh|puhelin|mobile|mob|mobil|mobiel|cell|cellphone|handy|portable|móvil|movil"
         "|cellulare|celular|komórka|fax|call|ring|whatsapp|gsm|phone number|mobile number"
-        "|телефон|тел|τηλ|τηλέφωνο|電話|电话|手机|携帯|전화|फ़ोन|फोन",
+        "|телефон|тел|τηλ|τηλέφωνο|電話|电话|手机|携帯|전화|फ़ोन|फोन"
+        # More languages' words for a phone or a mobile, as people label a number.
+        "|tél|tel.:|cel|cel.|celular|móvil|telemóvel|numer telefonu|tel. kom.|kom."
+        "|mobiltelefon|mobilnummer|telefonnummer|telefonnr|rufnummer|natel|mobiel nummer"
+        "|telefonszám|mobil szám|puhelinnumero|kännykkä|cep tel|cep telefonu|gsm no|sđt"
+        "|điện thoại|số điện thoại|telepon|nomor telepon|no. hp|nomor hp|handphone|telefonas"
+        "|мобильный|моб|мобільний|тлф|κινητό|κιν|телефонен|ტელეფონი|ucingo|هاتف|جوال|موبايل"
+        "|تلفن|טלפון|נייד|טל|โทร|โทรศัพท์|มือถือ|휴대폰|핸드폰|연락처|手機|携帯電話|電話番号"
+        "|मोबाइल",
     ),
     **_words("IN_AADHAAR", "aadhaar|aadhar|uidai|uid|आधार"),
     **_words("IN_PAN", "permanent account number|pan card"),  # not "pan": Polish "Mr"
@@ -65,10 +73,11 @@ LABELS: dict[str, str] = {
 # Words, and what ends a label's reach: a digit, the end of a sentence.
 _TOKEN = re.compile(r"[^\W\d_]+(?:[.\-/][^\W\d_]+)*[.]?|[0-9]|[.!?;](?=\s)")
 _LONGEST_LABEL = max(len(label.split()) for label in LABELS)
-# Each label as a token reads it, with and without its dot ("tel" and "tel."), and the
-# last words of the labels of several words, the only tokens a longer phrase can end on.
-_LABEL_KEYS = {**{k.rstrip("."): v for k, v in LABELS.items()}, **LABELS}
-_LABEL_KEYS.update({f"{k}.": v for k, v in LABELS.items() if not k.endswith(".")})
+# Each label as a token reads it, a short one with its dot too ("tel." for "tel"; but
+# "telefon." ends a sentence), and the last words of the labels of several words, the only
+# tokens a longer phrase can end on.
+_LABEL_KEYS = dict(LABELS)
+_LABEL_KEYS.update({f"{k}.": v for k, v in LABELS.items() if len(k) <= 4 and k[-1] != "."})
 _PHRASE_ENDS = frozenset(
     w for label in LABELS if " " in label for w in (label.split()[-1], label.split()[-1] + ".")
 )
@@ -88,8 +97,13 @@ NOT_PERSONAL = _set(
     "|contract|vertrag|transaction|txn|receipt|quittung|beleg|version|build|release|job"
     "|project|projekt|claim|code"
 )
-_NUMBER_WORDS = _set("n|no|nr|num|number|nummer|numéro|número|numero|numer|id|code|n°|nº|de|of")
+_NUMBER_WORDS = _set(
+    "n|no|nr|num|number|nummer|numéro|número|numero|numer|id|code|n°|nº|de|of|vom|du|del"
+)
 _GLUED_NUMBER = ("nummer", "nr", "no", "number", "numer", "numero")
+# What stands between a business word and its number, or opens the phrase around both:
+# "Order #", "(Tracking 1912-9628)", "«Ref. 0231»", "[SKU 214109811]".
+_APART = str.maketrans(dict.fromkeys(":#()[]{}<>«»\"'\u201c\u201d\u201e\u2018\u2019|*", " "))
 _WINDOW_BEFORE = 40
 
 
@@ -128,12 +142,14 @@ def _label_in(window: str) -> str | None:
 
 @lru_cache(maxsize=2048)
 def _business_word_ends(window: str) -> bool:
-    words = window.lower().replace(":", " ").replace("#", " ").split()
+    words = window.lower().translate(_APART).split()
+    if words and words[-1] == "code":  # "Le code 1854…", "promo code": a number word too
+        return True
     if words and words[-1].strip(".") in _NUMBER_WORDS:
         words.pop()
     if words and words[-1].strip(".") in _NUMBER_WORDS:  # "N° de commande", "no. of"
         words.pop()
-    if not words:
+    if not words or _ends_sentence(words[-1]):
         return False
     last = words[-1].strip(".-,")
     if last in NOT_PERSONAL or last.rstrip("s") in NOT_PERSONAL:
@@ -142,3 +158,8 @@ def _business_word_ends(window: str) -> bool:
         return True
     glued = next((w for w in _GLUED_NUMBER if last.endswith(w) and len(last) > len(w)), None)
     return glued is not None and last[: -len(glued)].rstrip(".-") in NOT_PERSONAL
+
+
+def _ends_sentence(word: str) -> bool:
+    """ "articolo." ends a sentence; "Ref.", "Art.-Nr.", "p.o." are abbreviations."""
+    return word.endswith(".") and len(word) > 4 and "." not in word[:-1]

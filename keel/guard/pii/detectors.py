@@ -150,9 +150,10 @@ class _Detector:
     gate: Callable[[str], bool] | None = None
     # While true, a match may still be accepted once more text arrives (stream.py waits).
     pending: Callable[[str, re.Match[str]], bool] | None = None
-    # Where it runs: near a digit seed (patterns.SEED), within WIDE characters of one (a
-    # pattern that starts with letters, or a date whose year is the seed) or NARROW (one
-    # that starts at a seed's first digit, or the '+' or '(' before it); or the whole text.
+    # Where it runs: near a digit seed (patterns.SEED), within "wide" reach of one (a
+    # pattern that starts with letters, or a date whose year is the seed), "narrow" (one
+    # that starts at a seed's first digit, or the '+' or '(' before it), "iban" (a whole
+    # IBAN either side); or the whole "text".
     reach: str = "narrow"
     # The gate reads the text near the seeds only (lower-case codes are always near one).
     gate_near_seeds: bool = False
@@ -169,8 +170,8 @@ def _national(kind: Kind, pattern: re.Pattern[str], accept: Accept) -> _Detector
 
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector(Kind.EMAIL, p.EMAIL, _email, _has("@"), reach="text"),
-    _Detector(Kind.IBAN, p.IBAN, _iban, reach="wide"),
-    _Detector(Kind.IBAN, p.IBAN_LOWER, _iban, _lower_code, reach="wide", gate_near_seeds=True),
+    _Detector(Kind.IBAN, p.IBAN, _iban, reach="iban"),
+    _Detector(Kind.IBAN, p.IBAN_LOWER, _iban, _lower_code, reach="iban", gate_near_seeds=True),
     _Detector(Kind.CARD, p.CARD, accept_card),
     _Detector(Kind.US_SSN, p.US_SSN, _ssn),
     _Detector(Kind.US_SSN, p.US_SSN_PLAIN, _plain_ssn),
@@ -193,6 +194,7 @@ _PENDING_TAIL = 64
 _WIDE = 20
 _NARROW_LEFT = 2
 _NARROW_RIGHT = 12
+_IBAN = 42  # an IBAN's 34 characters and its spaces: a seed anywhere inside it will do
 _MAX_WINDOWS = 8
 
 
@@ -218,10 +220,11 @@ def scan(text: str, pos: int = 0, kinds: Collection[AnyKind] | None = None) -> S
     if not p.TRIGGER.search(text, pos) and "::" not in text:
         found.entities = resolve(found.entities)
         return found
-    seeds = [m.span() for m in p.SEED.finditer(text, max(0, pos - _WIDE))]
+    seeds = [m.span() for m in p.SEED.finditer(text, max(0, pos - _IBAN))]
     spans = {
         "narrow": _windows(seeds, pos, len(text), _NARROW_LEFT, _NARROW_RIGHT),
         "wide": _windows(seeds, pos, len(text), _WIDE, _WIDE),
+        "iban": _windows(seeds, pos, len(text), _IBAN, _IBAN),
         "text": [(pos, len(text))],
     }
     near = "\x00".join(text[a:b] for a, b in spans["wide"])
