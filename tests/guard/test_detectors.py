@@ -281,3 +281,46 @@ def test_rare_card_numbers_that_read_as_other_ids_need_a_card_word() -> None:
     jcb = "180002931375859"  # JCB's old 15 digits, also the shape of a French NIR
     assert found(f"card {jcb}") == [("CARD", jcb)]
     assert found(f"logged as {jcb}") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(Tracking 6391-7044-363).",
+        "«Order 5151-6511-903»",
+        "<build 289.992.464>",
+        "[SKU 214109811] shipped",
+        '"Ref. 0231-5883" — Roman',
+        "Le code 18542733091 ne marche pas.",
+        "Die Rechnung vom 6406837527 ist bezahlt.",
+    ],
+)
+def test_a_business_word_counts_inside_brackets_and_quotes(text: str) -> None:
+    assert detect(text) == []
+
+
+def test_a_business_word_that_ends_a_sentence_does_not_reach_the_next() -> None:
+    text = "Già limite sorriso caffè corsa destro articolo. (JLLSRN80C22F477O)."
+    assert [e.kind for e in detect(text)] == [Kind.IT_CF]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "MT84 MALT 0110 0001 2345 MTLC AST0 01S",  # letters on both sides of the digits
+        "SC18SSCB11010000000000001497USD",
+        "nl91 abna 0417 1643 00",
+    ],
+)
+def test_ibans_with_letter_groups_far_from_their_digits(value: str) -> None:
+    found = detect(f"IBAN: {value}.")
+    assert [(e.kind, e.end - e.start) for e in found] == [(Kind.IBAN, len(value))]
+
+
+def test_entities_far_apart_in_a_long_text_are_all_found() -> None:
+    """The digit patterns run near seeds only: each of several apart is still found."""
+    filler = " The quarterly review showed steady growth across all regions." * 4 + " "
+    values = ["+49 151 23456789", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00"]
+    text = filler.join(values) + filler + "ES 12345678Z, CF RSSMRA85T10A562S."
+    kinds = [e.kind for e in detect(text)]
+    assert kinds == [Kind.PHONE, Kind.CARD, Kind.IBAN, Kind.ES_DNI, Kind.IT_CF]

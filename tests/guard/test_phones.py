@@ -79,3 +79,37 @@ def test_a_quantity_split_across_stream_chunks_is_still_a_quantity() -> None:
     guard = StreamGuard({Kind.PHONE})
     text = "".join(guard.feed(piece) for piece in ("call +44 20 7946 0958 t", "oday"))
     assert text + guard.flush() == "call [PHONE] today"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "(+57) 325 556 54 60",  # the country code in brackets
+        "+(370) 21064985",
+        "068259791",  # a trunk 0 and eight digits: Belgium's, Israel's, the Gulf's landlines
+        "010-1234-5678",  # Korea
+        "06 20 123 4567",  # Hungary
+        "090-1234-5678",  # Japan
+        "0532 123 45 67",  # Turkey
+    ],
+)
+def test_more_national_plans_are_phones(phone: str) -> None:
+    assert phones(f"Contact: {phone} today") == [phone]
+
+
+@pytest.mark.parametrize(
+    ("label", "number"),
+    [("هاتف", "2003984"), ("טלפון", "2003984"), ("điện thoại", "2003984"), ("telepon", "2003984")],
+)
+def test_phone_words_of_more_languages_make_a_bare_number_a_phone(label: str, number: str) -> None:
+    assert phones(f"{label} {number}") == [number]
+
+
+def test_a_phone_word_that_ends_a_sentence_labels_nothing() -> None:
+    """ "telefon." ends the sentence; the id after it is a PESEL, not a phone."""
+    text = "Odpowiedź: urządzenie telefon. (14230116095)."
+    assert [e.kind for e in detect(text)] == [Kind.PL_PESEL]
+
+
+def test_brazil_unbroken_elevens_are_not_phones_without_a_word() -> None:
+    assert phones("We compared 96929897642 with last year") == []

@@ -20,7 +20,15 @@ from keel.guard.pii.entities import AnyKind, CustomKind, Entity, Kind, Recognise
 from keel.guard.pii.identifiers import NATIONAL, Accept, accept_card
 from keel.guard.pii.phones import accept_phone, phone_pending
 
-__all__ = ["LOOK_BEHIND", "PRIORITY", "SSN_WINDOW", "Scan", "detect", "resolve", "scan"]
+__all__ = [
+    "LOOK_BEHIND",
+    "PRIORITY",
+    "SSN_WINDOW",
+    "Scan",
+    "detect",
+    "resolve",
+    "scan",
+]
 
 # How far before nine bare digits "SSN" or "social security" may stand.
 SSN_WINDOW = 32
@@ -142,31 +150,52 @@ class _Detector:
     gate: Callable[[str], bool] | None = None
     # While true, a match may still be accepted once more text arrives (stream.py waits).
     pending: Callable[[str, re.Match[str]], bool] | None = None
+    # Where it runs: near a digit seed (patterns.SEED), within "wide" reach of one (a
+    # pattern that starts with letters, or a date whose year is the seed), "narrow" (one
+    # that starts at a seed's first digit, or the '+' or '(' before it), "iban" (a whole
+    # IBAN either side); or the whole "text".
+    reach: str = "narrow"
+    # The gate reads the text near the seeds only (lower-case codes are always near one).
+    gate_near_seeds: bool = False
+
+
+_LETTERS_FIRST = (p.IN_PAN, p.ES_NIE, p.IT_CF, p.IT_CF_LOWER)
+
+
+def _national(kind: Kind, pattern: re.Pattern[str], accept: Accept) -> _Detector:
+    lower = pattern is p.IT_CF_LOWER
+    reach = "wide" if pattern in _LETTERS_FIRST else "narrow"
+    return _Detector(kind, pattern, accept, _lower_code if lower else None, None, reach, lower)
 
 
 _DETECTORS: tuple[_Detector, ...] = (
-    _Detector(Kind.EMAIL, p.EMAIL, _email, _has("@")),
-    _Detector(Kind.IBAN, p.IBAN, _iban),
-    _Detector(Kind.IBAN, p.IBAN_LOWER, _iban, _lower_code),
+    _Detector(Kind.EMAIL, p.EMAIL, _email, _has("@"), reach="text"),
+    _Detector(Kind.IBAN, p.IBAN, _iban, reach="iban"),
+    _Detector(Kind.IBAN, p.IBAN_LOWER, _iban, _lower_code, reach="iban", gate_near_seeds=True),
     _Detector(Kind.CARD, p.CARD, accept_card),
     _Detector(Kind.US_SSN, p.US_SSN, _ssn),
     _Detector(Kind.US_SSN, p.US_SSN_PLAIN, _plain_ssn),
-    _Detector(Kind.UK_NI, p.UK_NI, _ni),
-    _Detector(Kind.UK_NI, p.UK_NI_LOWER, _ni, _lower_code),
+    _Detector(Kind.UK_NI, p.UK_NI, _ni, reach="wide"),
+    _Detector(Kind.UK_NI, p.UK_NI_LOWER, _ni, _lower_code, reach="wide", gate_near_seeds=True),
     _Detector(Kind.DE_TAX_ID, p.DE_TAX_ID, _tax_id),
     _Detector(Kind.IP, p.IPV4, _ipv4, _has(".")),
-    _Detector(Kind.IP, p.IPV6, _ipv6, _may_hold_ipv6),
-    _Detector(Kind.DOB, p.DATE_NUMERIC, accept_dob, birth_words, dob_pending),
-    _Detector(Kind.DOB, p.DATE_MONTH_FIRST, accept_dob, birth_words, dob_pending),
-    *(
-        _Detector(kind, pattern, accept, _lower_code if pattern is p.IT_CF_LOWER else None)
-        for kind, pattern, accept in NATIONAL
-    ),
+    _Detector(Kind.IP, p.IPV6, _ipv6, _may_hold_ipv6, reach="text"),
+    _Detector(Kind.DOB, p.DATE_NUMERIC, accept_dob, birth_words, dob_pending, "wide"),
+    _Detector(Kind.DOB, p.DATE_MONTH_FIRST, accept_dob, birth_words, dob_pending, "wide"),
+    *(_national(kind, pattern, accept) for kind, pattern, accept in NATIONAL),
     _Detector(Kind.PHONE, p.PHONE_PLUS, accept_phone, _has("+"), phone_pending),
     _Detector(Kind.PHONE, p.PHONE_LOCAL, accept_phone, None, phone_pending),
 )
 # A date this close to the end of a text may still be waiting for its birth word.
 _PENDING_TAIL = 64
+# How far from a seed a pattern's match may begin or end (see _Detector.reach): letters
+# before an IBAN's or an NI number's digits, "12 September " before a year; a phone's
+# '+' or '(' before its digits, " ext. 123" or a DNI's "-Z" after them.
+_WIDE = 20
+_NARROW_LEFT = 2
+_NARROW_RIGHT = 12
+_IBAN = 42  # an IBAN's 34 characters and its spaces: a seed anywhere inside it will do
+_MAX_WINDOWS = 8
 
 
 @dataclass(slots=True)
@@ -186,38 +215,69 @@ def scan(text: str, pos: int = 0, kinds: Collection[AnyKind] | None = None) -> S
     found = Scan([], [], [])
     for kind in kinds or ():
         if isinstance(kind, CustomKind):
-            _find(text, pos, kind, kind.matcher.pattern, kind.matcher.accept,
-                  kind.matcher.pending, found)  # fmt: skip
+            m = kind.matcher
+            _find(text, pos, len(text), kind, m.pattern, m.accept, m.pending, found)
     if not p.TRIGGER.search(text, pos) and "::" not in text:
         found.entities = resolve(found.entities)
         return found
-    gates: dict[Callable[[str], bool], bool] = {}
+    seeds = [m.span() for m in p.SEED.finditer(text, max(0, pos - _IBAN))]
+    spans = {
+        "narrow": _windows(seeds, pos, len(text), _NARROW_LEFT, _NARROW_RIGHT),
+        "wide": _windows(seeds, pos, len(text), _WIDE, _WIDE),
+        "iban": _windows(seeds, pos, len(text), _IBAN, _IBAN),
+        "text": [(pos, len(text))],
+    }
+    near = "\x00".join(text[a:b] for a, b in spans["wide"])
+    gates: dict[tuple[Callable[[str], bool], bool], bool] = {}
     for d in _DETECTORS:
         if kinds is not None and d.kind not in kinds:
             continue
         if d.gate is not None:
-            passed = gates.get(d.gate)
+            key = (d.gate, d.gate_near_seeds)
+            passed = gates.get(key)
             if passed is None:
-                passed = gates[d.gate] = d.gate(text)
+                passed = gates[key] = d.gate(near if d.gate_near_seeds else text)
             if not passed:
                 if d.pending is not None:
                     _pending_only(text, pos, d.pattern, d.pending, found)
                 continue
-        _find(text, pos, d.kind, d.pattern, d.accept, d.pending, found)
+        for a, b in spans[d.reach]:
+            _find(text, a, b, d.kind, d.pattern, d.accept, d.pending, found)
     found.entities = resolve(found.entities)
     return found
+
+
+def _windows(
+    seeds: list[tuple[int, int]], pos: int, n: int, left: int, right: int
+) -> list[tuple[int, int]]:
+    """The stretches from ``left`` before a seed to ``right`` after it, merged, from ``pos``
+    on. A pattern run over one sees the text before it (lookbehinds, context words) but
+    not past its end; many apart cost more in calls than one scan, so they become one."""
+    windows: list[tuple[int, int]] = []
+    for start, end in seeds:
+        a, b = max(pos, start - left), min(n, end + right)
+        if b <= a:
+            continue
+        if windows and a <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], b)
+        else:
+            windows.append((a, b))
+    if len(windows) > _MAX_WINDOWS:
+        return [(windows[0][0], windows[-1][1])]
+    return windows
 
 
 def _find(
     text: str,
     pos: int,
+    endpos: int,
     kind: AnyKind,
     pattern: re.Pattern[str],
     accept: Accept,
     pending: Callable[[str, re.Match[str]], bool] | None,
     found: Scan,
 ) -> None:
-    for m in pattern.finditer(text, pos):
+    for m in pattern.finditer(text, pos, endpos):
         found.matches.append(m.span())
         end = accept(text, m)
         if end is not None:

@@ -42,6 +42,7 @@ __all__ = [
     "PHONE_LOCAL",
     "PHONE_PLUS",
     "PL_PESEL",
+    "SEED",
     "SE_PIN",
     "SSN_CONTEXT",
     "TRIGGER",
@@ -72,6 +73,12 @@ _RIGHT = r"(?![0-9A-Za-z_])(?![ .\-/][0-9])"
 # Text without a digit or an '@' cannot hold any entity these patterns find (an IPv6 address
 # spelt only in letters, "dead:beef::cafe", is the one exception, accepted).
 TRIGGER = re.compile(r"[0-9@]")
+# Where the digit patterns are worth running: four digits or more with at most two
+# separators between them ("+49 151", "DE89 3704", "1980", "10.0.0.1", "12 34 56"), or a
+# short run glued to letters on both sides (a codice fiscale's "A85T"). Every pattern but
+# EMAIL and IPV6 finds its entities within 20 characters of one such seed (an IBAN's
+# letters, "September 12th, " before a year, an extension after a phone).
+SEED = re.compile(r"[0-9](?:(?:[ .\-/()+]{0,2}[0-9]){3,}|(?<=[A-Za-z][0-9])[0-9]{0,2}(?=[A-Za-z]))")
 
 # Internationalised addresses too (RFC 6531): Unicode letters and the combining marks of
 # Indic, Thai, Hebrew and Arabic scripts in the local part and in the domain (IDN); the
@@ -95,8 +102,10 @@ EMAIL = re.compile(
 # multi-token match may hold).
 _EXTENSION = r"(?:x[0-9]{1,6}| ?(?:ext\.?|x) ?[0-9]{1,6})?"
 PHONE_PLUS = re.compile(
-    _start(r"\+", "[0-9A-Za-z_+]")
-    + r"[1-9][0-9]{0,2}(?: ?\(0\))?(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,5}+)){1,6}"
+    _start(r"[+(]", "[0-9A-Za-z_+]")
+    + r"(?:(?<=\+)[1-9][0-9]{0,2}|(?<=\+)\([1-9][0-9]{0,2}\)|(?<=\()\+[1-9][0-9]{0,2}\))"
+    + r"(?: ?\(0\))?"  # +44, +(370), (+57); +44 (0)
+    + r"(?:[ .\-/]?(?:\([0-9]{1,5}\)|[0-9]{1,5}+)){1,6}"
     + _EXTENSION
     + _RIGHT
 )

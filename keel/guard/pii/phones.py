@@ -99,8 +99,8 @@ def _national_shape(core: str, digits: str) -> bool:
     if len(groups) > 1 and len(groups[-1]) == 1:
         return False  # a check digit or a suffix glued on: 555-123-4567-8
     if len(groups) == 1:  # unbroken: a trunk 0 (not 00), or a mobile's shape
-        if digits[0] == "0":
-            return digits[1] != "0" and 10 <= n <= 12
+        if digits[0] == "0":  # 9: Belgium's, Israel's, the Gulf's landlines (0X XXX XXXX)
+            return digits[1] != "0" and 9 <= n <= 12
         return _unbroken_mobile(digits)
     if digits[0] == "0":
         return 8 <= n <= 13
@@ -113,13 +113,15 @@ def _national_shape(core: str, digits: str) -> bool:
     return n <= 12
 
 
+# Unbroken national numbers without a trunk 0, by numbering plan: what a number of that
+# length starts with. Shorter ones (Spain's, Poland's, Portugal's nine digits) and
+# Brazil's eleven are too like other ids unbroken; written in groups, they pass as groups.
+_UNBROKEN_MOBILE = re.compile(
+    "[2-9][0-9]{2}[2-9][0-9]{6}"  # North America: NXX NXX XXXX
+    "|[36-9][0-9]{9}"  # India [6-9]…, Italy's and Colombia's 3xx mobiles
+    "|1[3-9][0-9]{9}"  # China 1[3-9] + 9
+)  # Brazil's eleven (DD 9XXXX XXXX) are written grouped or with the area in brackets
+
+
 def _unbroken_mobile(digits: str) -> bool:
-    """Ten digits of the North American plan (NXX NXX XXXX), India's and Italy's ten-digit
-    mobiles ([6-9]…, 3…), China's eleven (1[3-9]…)."""
-    n = len(digits)
-    if n == 11:
-        return digits[0] == "1" and digits[1] in "3456789"
-    if n != 10:
-        return False
-    nanp = digits[0] in "23456789" and digits[3] in "23456789"
-    return nanp or digits[0] in "36789"
+    return _UNBROKEN_MOBILE.fullmatch(digits) is not None
