@@ -108,6 +108,16 @@ def full_hot_path_config(mock_port: int, port: int, workdir: Path) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def guarded_config(mock_port: int, port: int, workdir: Path) -> str:
+    """The full hot path with every guard on: PII with the NER tagger for names, addresses
+    and companies, secrets redacted in prompts and answers, the injection screen (flag)."""
+    config = yaml.safe_load(full_hot_path_config(mock_port, port, workdir))
+    internal = config["data_classes"]["internal"]
+    internal["pii"]["ner"] = True
+    internal["secrets"] = {"prompts": "redact", "answers": "redact"}
+    return yaml.safe_dump(config, sort_keys=False)
+
+
 FINOPS_STATE = {"keel_finops_memory": "memory://", "keel_finops_redis": "redis://127.0.0.1:6379/0"}
 
 
@@ -136,6 +146,8 @@ def keel_target(
     workdir.mkdir(parents=True, exist_ok=True)
     if key == "keel_full":
         text = full_hot_path_config(mock_port, port, workdir)
+    elif key == "keel_guarded":
+        text = guarded_config(mock_port, port, workdir)
     elif key in FINOPS_STATE:
         text = finops_config(mock_port, port, workdir, FINOPS_STATE[key])
     else:
@@ -152,7 +164,7 @@ def keel_target(
         port=port,
         headers={"authorization": f"Bearer {KEEL_KEY}"},
         pinned=not workers,
-        request_ids=key == "keel_full" or key in FINOPS_STATE,
+        request_ids=key in ("keel_full", "keel_guarded") or key in FINOPS_STATE,
         config_text=text,
         stdout_to_file=True,  # the access log, when on, is written for real
     )
