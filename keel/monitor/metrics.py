@@ -16,6 +16,7 @@ from keel.call import Call
 __all__ = ["Metrics"]
 
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_CHARS = (10, 100, 300, 1000, 3000, 10_000, 30_000, 100_000)
 _OVERHEAD = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 
 
@@ -118,6 +119,55 @@ class Metrics:
             "keel_deployment_up", "1 while a deployment gets traffic; 0 while its breaker is "
             "open or an active health probe holds it down.", ["deployment"], registry=r,
             multiprocess_mode="livemin",
+        )  # fmt: skip
+
+        self._monitors(r)
+
+    def _monitors(self, r: CollectorRegistry) -> None:
+        """What the monitors (off the hot path) find: drift, quality, LLM traffic."""
+        self.drift_detected = Gauge(
+            "keel_drift_detected", "1 while the latest window of a model version's inputs "
+            "drifted from its reference (any feature, family-wise controlled), else 0.",
+            ["model", "version"], registry=r, multiprocess_mode="max",
+        )  # fmt: skip
+        self.drift_score = Gauge(
+            "keel_drift_score", "Per-feature drift score of the latest window: -log10 of the "
+            "adjusted p-value (2 is p = 0.01), comparable across features.",
+            ["model", "version", "feature"], registry=r, multiprocess_mode="max",
+        )  # fmt: skip
+        self.embedding_drift = Gauge(
+            "keel_embedding_drift_score", "Prompt embedding drift of a logical model against "
+            "its pinned reference: -log10 of the permutation p-value.",
+            ["model"], registry=r, multiprocess_mode="max",
+        )  # fmt: skip
+        self.quality = Gauge(
+            "keel_quality", "Quality of a model version over its latest window, by metric "
+            "(accuracy, precision, recall, calibration_error, feedback_score).",
+            ["model", "version", "metric"], registry=r, multiprocess_mode="max",
+        )  # fmt: skip
+        self.labels_joined = Counter(
+            "keel_quality_labels", "Feedback and delayed labels joined to a recorded call.",
+            ["model", "version", "source"], registry=r,
+        )  # fmt: skip
+        self.prompt_chars = Histogram(
+            "keel_prompt_chars", "Characters of prompt text per request.",
+            ["model", "deployment", "arm"], buckets=_CHARS, registry=r,
+        )  # fmt: skip
+        self.answer_chars = Histogram(
+            "keel_answer_chars", "Characters of answer text per request.",
+            ["model", "deployment", "arm"], buckets=_CHARS, registry=r,
+        )  # fmt: skip
+        self.answers = Counter(
+            "keel_answers", "Answers by outcome: ok, refusal, tool_call, error, retried.",
+            ["model", "deployment", "arm", "outcome"], registry=r,
+        )  # fmt: skip
+        self.languages = Counter(
+            "keel_prompt_language", "Prompts by the script or language they were written in.",
+            ["model", "language"], registry=r,
+        )  # fmt: skip
+        self.monitor_dropped = Counter(
+            "keel_monitor_dropped", "Finished calls a monitor did not read: its queue was full.",
+            ["monitor"], registry=r,
         )  # fmt: skip
 
     def set_up(self, deployment: str, up: bool) -> None:
