@@ -25,6 +25,7 @@ from keel.config.finops import (
     StateConfig,
     UseCaseConfig,
 )
+from keel.config.monitors import MonitorsConfig
 from keel.config.policies import (
     AutoRollbackConfig,
     ErrorPolicy,
@@ -507,6 +508,7 @@ class KeelConfig(_Section):
     use_cases: dict[str, UseCaseConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = AlertsConfig()
     predictive: PredictiveConfig = PredictiveConfig()
+    monitors: MonitorsConfig = MonitorsConfig()
 
     def deployment(self, name: str) -> DeploymentConfig:
         for deployment in self.deployments:

@@ -32,6 +32,7 @@ from keel.gateway.responses import ResponsesRoutes
 from keel.monitor.access_log import AccessLog
 from keel.monitor.alerts import Alerter
 from keel.monitor.metrics import Metrics
+from keel.monitor.monitors import build_tap
 from keel.pipeline import Pipeline
 from keel.pipeline.account import Account
 from keel.pipeline.admit import Admit
@@ -71,7 +72,8 @@ class Gateway:
             self.metrics.set_up(name, target.breaker.up)
         self.identify = Identify(config, self.store, config.server.key_cache_s)
         log = access_log or AccessLog(enabled=config.server.access_log)
-        self.account = Account(config, self.ledger, self.metrics, log)
+        self.tap = build_tap(config, self.store, self.metrics, self.rollouts)
+        self.account = Account(config, self.ledger, self.metrics, log, self.tap)
         self.guard = Guard(config)
         self.state = open_state(config.state)
         self.alerter = Alerter(config.alerts, self.store, self._once, metrics=self.metrics)
@@ -114,12 +116,16 @@ class Gateway:
         await self.shadows.start()
         await self.rollouts.start(self.config.server.rollout_refresh_s)
         await self.predictor.start()
+        if self.tap is not None:
+            await self.tap.start()
         # What start-up built lives as long as the process: keep it out of the collector's
         # full passes, which would otherwise walk it on the hot path.
         gc.collect()
         gc.freeze()
 
     async def close(self) -> None:
+        if self.tap is not None:
+            await self.tap.close()
         await self.prober.close()
         await self.rollouts.close()
         await self.shadows.close()

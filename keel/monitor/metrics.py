@@ -17,6 +17,7 @@ __all__ = ["Metrics"]
 
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _CHARS = (10, 100, 300, 1000, 3000, 10_000, 30_000, 100_000)
+_TOKENS = (10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 50_000, 200_000)
 _OVERHEAD = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 
 
@@ -156,6 +157,10 @@ class Metrics:
         self.answer_chars = Histogram(
             "keel_answer_chars", "Characters of answer text per request.",
             ["model", "deployment", "arm"], buckets=_CHARS, registry=r,
+        )  # fmt: skip
+        self.tokens_per_request = Histogram(
+            "keel_tokens_per_request", "Tokens per request by kind (prompt, completion).",
+            ["model", "deployment", "arm", "kind"], buckets=_TOKENS, registry=r,
         )  # fmt: skip
         self.answers = Counter(
             "keel_answers", "Answers by outcome: ok, refusal, tool_call, error, retried.",

@@ -18,6 +18,7 @@ from keel.errors import StoreUnavailable
 from keel.finops.cost import cost_usd
 from keel.monitor.access_log import AccessLog
 from keel.monitor.metrics import Metrics
+from keel.monitor.tap import Tap
 from keel.store.ledger import Ledger, RecordNotCommitted
 
 __all__ = ["Account", "usage_row"]
@@ -25,8 +26,14 @@ __all__ = ["Account", "usage_row"]
 
 class Account:
     def __init__(
-        self, config: KeelConfig, ledger: Ledger, metrics: Metrics, access_log: AccessLog
+        self,
+        config: KeelConfig,
+        ledger: Ledger,
+        metrics: Metrics,
+        access_log: AccessLog,
+        tap: Tap | None = None,
     ) -> None:
+        self.tap = tap  # the monitors read finished calls from it, off the hot path
         self.prices: dict[str, Price] = {d.name: d.prices for d in config.deployments}
         self.ledger = ledger
         self.metrics = metrics
@@ -48,6 +55,8 @@ class Account:
         finally:
             if call.kind == "call":
                 self.observe(call)
+            if self.tap is not None:
+                self.tap.offer(call)
 
     def settle(self, call: Call) -> dict[str, Any]:
         """Price the call and build its record (no I/O)."""

@@ -57,6 +57,16 @@ class Rollouts:
     def splits(self) -> dict[str, Split]:
         return dict(self._live)
 
+    def arm(self, model: str, deployment: str | None) -> str:
+        """The rollout arm a call to ``model`` answered by ``deployment`` was in: ``canary``
+        or ``baseline`` in a canary, the deployment in an A/B test, ``-`` without a rollout."""
+        split = self._live.get(model)
+        if split is None or deployment is None:
+            return "-"
+        if split.state.mode == "canary":
+            return "canary" if deployment == split.state.canary else "baseline"
+        return deployment
+
     async def start(self, interval_s: float) -> None:
         """Load the stored splits, then keep them fresh in the background."""
         with contextlib.suppress(Exception):

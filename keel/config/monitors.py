@@ -1,0 +1,54 @@
+"""The ``monitors:`` section of ``keel.yaml``: what keel watches in finished calls, off the hot
+path (keel.monitor.tap): drift of predictive models' inputs, LLM traffic, quality per version."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DriftMonitorConfig", "MonitorsConfig"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DriftMonitorConfig(_Section):
+    """Each predictive model version's live inputs, kept in the store as windows of rows and
+    compared with the version's registered reference."""
+
+    enabled: bool = Field(True, description="Keep input rows and check them for drift.")
+    window_rows: int = Field(
+        5000, ge=50, le=100_000, description="A window's rows: the latest this many."
+    )
+    window_s: float = Field(
+        86_400.0, gt=0, description="A window's age: rows older than this are not in it."
+    )
+    min_rows: int = Field(
+        200, ge=20, description="Fewer rows in a window than this: no verdict (too few)."
+    )
+    rows_per_minute: int = Field(
+        600,
+        ge=1,
+        description="Rows kept per model version and minute; under more traffic a uniform "
+        "sample of this many is kept.",
+    )
+    alpha: float = Field(
+        0.05, gt=0, lt=0.5, description="Family-wise false-alarm rate over a model's features."
+    )
+    check_s: float = Field(60.0, gt=0, description="How often each version's window is checked.")
+    keep_s: float = Field(
+        30 * 86_400.0, gt=0, description="Rows older than this are deleted from the store."
+    )
+
+
+class MonitorsConfig(_Section):
+    """Monitors read copies of finished calls; a call never waits for one."""
+
+    enabled: bool = Field(True, description="Run the monitors.")
+    queue: int = Field(
+        10_000,
+        ge=10,
+        description="Finished calls waiting for the monitors; more are dropped and counted "
+        "(keel_monitor_dropped).",
+    )
+    drift: DriftMonitorConfig = DriftMonitorConfig()

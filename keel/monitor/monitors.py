@@ -1,0 +1,29 @@
+"""The monitors a gateway runs, built from ``monitors:`` in its config (keel.monitor.tap)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keel.call import Call
+from keel.config.schema import KeelConfig
+from keel.monitor.metrics import Metrics
+from keel.monitor.tap import Monitor, Tap
+from keel.monitor.traffic import TrafficMonitor
+from keel.store.base import Store
+
+if TYPE_CHECKING:
+    from keel.routing.rollouts import Rollouts
+
+__all__ = ["build_tap"]
+
+
+def build_tap(config: KeelConfig, store: Store, metrics: Metrics, rollouts: Rollouts) -> Tap | None:
+    settings = config.monitors
+    if not settings.enabled:
+        return None
+
+    def arm_of(call: Call) -> str:
+        return rollouts.arm(call.model, call.deployment)
+
+    monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
+    return Tap(monitors, settings.queue, metrics)
