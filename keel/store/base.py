@@ -15,6 +15,7 @@ from typing import Any
 
 from keel.store.alerts import AlertStore
 from keel.store.audit import AuditStore
+from keel.store.episodes import EpisodeStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
 from keel.store.models import ModelStore
@@ -33,6 +34,7 @@ class Store(
     RolloutStore,
     AuditStore,
     AlertStore,
+    EpisodeStore,
     FeedbackStore,
     ModelStore,
     ResponseStore,

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "alert_episodes",
     "alerts",
     "api_keys",
     "audit",
@@ -195,6 +196,24 @@ alerts = Table(
     Column("failed", Integer, nullable=False),  # webhooks that did not, after every retry
     Column("attempts", Integer, nullable=False),  # POSTs made, over every webhook
     Column("last_error", Text),
+)
+
+# A monitor's condition from the check it started on to the one it ended on
+# (keel.monitor.episodes). ``open_key`` (kind:subject) is set while it is open and NULL after:
+# unique, so one episode of a kind and subject is open at a time over every replica.
+alert_episodes = Table(
+    "alert_episodes",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("open_key", String(300), unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("resolved_at", Float),
+    Column("message", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("details", Text, nullable=False),  # JSON
 )
 
 # The model registry (keel.registry): one row per registered version, numbered per name; JSON

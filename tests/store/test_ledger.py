@@ -17,6 +17,7 @@ from keel.store.ledger import Ledger, RecordNotCommitted
 from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
 from keel.store.responses import ItemPage, Order, StoredResponse
 from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
+from keel.store.episodes import EpisodeRecord
 from keel.store.sql import SQLStore
 from keel.store.usage import UsageGroup, UsageRecord
 from tests.store.conftest import make_row
@@ -57,6 +58,15 @@ class BrokenStore(Store):
         raise ConnectionError("database is down")
 
     async def call_team(self, request_id: str) -> str | None:
+        raise ConnectionError("database is down")
+
+    async def open_episode(self, record: EpisodeRecord) -> tuple[EpisodeRecord, bool]:
+        raise ConnectionError("database is down")
+
+    async def close_episode(self, kind: str, subject: str, ts: float) -> EpisodeRecord | None:
+        raise ConnectionError("database is down")
+
+    async def episodes(self, since: float = 0.0, open_only: bool = False) -> list[EpisodeRecord]:
         raise ConnectionError("database is down")
 
     async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
