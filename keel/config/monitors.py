@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DriftMonitorConfig", "MonitorsConfig"]
+__all__ = ["DriftMonitorConfig", "MonitorsConfig", "RegressionConfig"]
 
 
 class _Section(BaseModel):
@@ -41,6 +41,25 @@ class DriftMonitorConfig(_Section):
     )
 
 
+class RegressionConfig(_Section):
+    """Latency and error regressions per logical model: the last ``window_s`` against the
+    ``baseline_s`` before it (keel.monitor.regressions)."""
+
+    enabled: bool = Field(True, description="Watch for latency and error regressions.")
+    window_s: float = Field(300.0, ge=60, description="The recent window judged.")
+    baseline_s: float = Field(3600.0, ge=60, description="The baseline before it.")
+    min_requests: int = Field(50, ge=1, description="Calls a window needs to be judged.")
+    error_rate: float = Field(
+        0.05, gt=0, le=1, description="Server-error share (5xx) at which errors alert."
+    )
+    error_factor: float = Field(
+        3.0, ge=1, description="...and at least this many times the baseline's share."
+    )
+    latency_factor: float = Field(2.0, gt=1, description="p95 this many times the baseline's.")
+    latency_min_ms: float = Field(50.0, ge=0, description="...and at least this much above it.")
+    check_s: float = Field(60.0, gt=0, description="How often each model is checked.")
+
+
 class MonitorsConfig(_Section):
     """Monitors read copies of finished calls; a call never waits for one."""
 
@@ -51,4 +70,8 @@ class MonitorsConfig(_Section):
         description="Finished calls waiting for the monitors; more are dropped and counted "
         "(keel_monitor_dropped).",
     )
+    resolve_after: int = Field(
+        2, ge=1, description="Quiet checks in a row that end an episode and send its resolve."
+    )
     drift: DriftMonitorConfig = DriftMonitorConfig()
+    regressions: RegressionConfig = RegressionConfig()

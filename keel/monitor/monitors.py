@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING
 
 from keel.call import Call
 from keel.config.schema import KeelConfig
+from keel.monitor.alerts import Alerter
+from keel.monitor.episodes import Episodes
 from keel.monitor.metrics import Metrics
+from keel.monitor.regressions import RegressionMonitor
 from keel.monitor.tap import Monitor, Tap
 from keel.monitor.traffic import TrafficMonitor
 from keel.store.base import Store
@@ -17,13 +20,18 @@ if TYPE_CHECKING:
 __all__ = ["build_tap"]
 
 
-def build_tap(config: KeelConfig, store: Store, metrics: Metrics, rollouts: Rollouts) -> Tap | None:
+def build_tap(
+    config: KeelConfig, store: Store, metrics: Metrics, rollouts: Rollouts, alerter: Alerter
+) -> Tap | None:
     settings = config.monitors
     if not settings.enabled:
         return None
+    report = Episodes(store, alerter, settings.resolve_after).report
 
     def arm_of(call: Call) -> str:
         return rollouts.arm(call.model, call.deployment)
 
     monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
+    if settings.regressions.enabled:
+        monitors.append(RegressionMonitor(settings.regressions, report))
     return Tap(monitors, settings.queue, metrics)
