@@ -27,7 +27,7 @@ class DriftMonitorConfig(_Section):
         200, ge=20, description="Fewer rows in a window than this: no verdict (too few)."
     )
     rows_per_minute: int = Field(
-        600,
+        60,
         ge=1,
         description="Rows kept per model version and minute; under more traffic a uniform "
         "sample of this many is kept.",
@@ -37,7 +37,7 @@ class DriftMonitorConfig(_Section):
     )
     check_s: float = Field(60.0, gt=0, description="How often each version's window is checked.")
     keep_s: float = Field(
-        30 * 86_400.0, gt=0, description="Rows older than this are deleted from the store."
+        3 * 86_400.0, gt=0, description="Rows older than this are deleted from the store."
     )
 
 

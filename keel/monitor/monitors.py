@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.monitor.alerts import Alerter
+from keel.monitor.drift_windows import RowSampler
 from keel.monitor.episodes import Episodes
 from keel.monitor.metrics import Metrics
 from keel.monitor.regressions import RegressionMonitor
@@ -32,6 +33,8 @@ def build_tap(
         return rollouts.arm(call.model, call.deployment)
 
     monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
+    if settings.drift.enabled:
+        monitors.append(RowSampler(settings.drift, store))
     if settings.regressions.enabled:
         monitors.append(RegressionMonitor(settings.regressions, report))
     return Tap(monitors, settings.queue, metrics)

@@ -15,6 +15,7 @@ from typing import Any
 
 from keel.store.alerts import AlertStore
 from keel.store.audit import AuditStore
+from keel.store.drift import DriftStore
 from keel.store.episodes import EpisodeStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
@@ -35,6 +36,7 @@ class Store(
     AuditStore,
     AlertStore,
     EpisodeStore,
+    DriftStore,
     FeedbackStore,
     ModelStore,
     ResponseStore,

@@ -22,6 +22,7 @@ __all__ = [
     "api_keys",
     "audit",
     "audit_checkpoints",
+    "drift_rows",
     "feedback",
     "metadata",
     "model_alias_events",
@@ -214,6 +215,22 @@ alert_episodes = Table(
     Column("value", Float, nullable=False),
     Column("threshold", Float, nullable=False),
     Column("details", Text, nullable=False),  # JSON
+)
+
+# Sampled input rows of predictive model versions (keel.monitor.drift_windows), compared
+# with each version's registered reference. ``layout`` names the inputs and their widths
+# ("X:30"); ``data`` is the row as a JSON list in that order.
+drift_rows = Table(
+    "drift_rows",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("layout", String(1024), nullable=False),
+    Column("data", Text, nullable=False),
+    Index("ix_drift_rows_model_version_ts", "model", "version", "ts"),
+    Index("ix_drift_rows_ts", "ts"),
 )
 
 # The model registry (keel.registry): one row per registered version, numbered per name; JSON

@@ -11,13 +11,14 @@ import pytest
 from keel.store.alerts import AlertRecord
 from keel.store.audit import AuditRow, CheckpointRow
 from keel.store.base import Rows, Store
+from keel.store.drift import DriftRow
+from keel.store.episodes import EpisodeRecord
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
 from keel.store.ledger import Ledger, RecordNotCommitted
 from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
 from keel.store.responses import ItemPage, Order, StoredResponse
 from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
-from keel.store.episodes import EpisodeRecord
 from keel.store.sql import SQLStore
 from keel.store.usage import UsageGroup, UsageRecord
 from tests.store.conftest import make_row
@@ -67,6 +68,20 @@ class BrokenStore(Store):
         raise ConnectionError("database is down")
 
     async def episodes(self, since: float = 0.0, open_only: bool = False) -> list[EpisodeRecord]:
+        raise ConnectionError("database is down")
+
+    async def add_drift_rows(self, rows: Sequence[DriftRow]) -> None:
+        raise ConnectionError("database is down")
+
+    async def drift_window(
+        self, model: str, version: int, since: float, limit: int
+    ) -> list[DriftRow]:
+        raise ConnectionError("database is down")
+
+    async def drift_versions(self, since: float) -> list[tuple[str, int]]:
+        raise ConnectionError("database is down")
+
+    async def delete_drift_rows(self, before: float) -> int:
         raise ConnectionError("database is down")
 
     async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
