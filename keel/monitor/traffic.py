@@ -81,7 +81,7 @@ class TrafficMonitor:
     def read(self, call: Call) -> None:
         if call.kind != "call" or call.endpoint not in _LLM or not call.model:
             return
-        series = self._of(call.model, call.deployment or "-", self.arm_of(call))
+        series = self._of(call.model, _deployment(call), self.arm_of(call))
         prompt = _prompt_text(call)
         series.prompt_chars.observe(len(prompt))
         if prompt:
@@ -122,6 +122,13 @@ class TrafficMonitor:
                 self._languages.clear()
             child = self._languages[key] = self.metrics.languages.labels(model, language)
         return child
+
+
+def _deployment(call: Call) -> str:
+    """The deployment that answered, or the last one tried (a failed call has none)."""
+    if call.deployment is not None:
+        return call.deployment
+    return call.attempts[-1].deployment if call.attempts else "-"
 
 
 def _prompt_text(call: Call) -> str:
