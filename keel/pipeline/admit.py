@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import NoReturn
 
+from prometheus_client import Gauge
+
 from keel.call import Call
 from keel.config.finops import BudgetConfig
 from keel.config.schema import KeelConfig
@@ -77,7 +79,8 @@ class Admit:
         self.alerts = LimitAlerts(alerter) if alerter is not None else None
         self.pending = PendingSettles(state)
         self._periods: dict[str, Period] = {}
-        self._spenders: dict[str, set[str]] = {}  # budget -> subjects in its spend gauge
+        # budget -> subject -> its spend gauge (kept: labels() costs more than the set)
+        self._spenders: dict[str, dict[str, Gauge]] = {}
         for b in self.budgets:
             metrics.budget_limit.labels(b.name, b.scope, b.period, b.mode).set(b.limit_usd)
 
@@ -200,8 +203,8 @@ class Admit:
         period = self._periods.get(budget.name)
         if period is None or now not in period:
             if period is not None:  # a new period: nobody has spent anything in it yet
-                for subject in self._spenders.pop(budget.name, ()):
-                    self.metrics.budget_spent.labels(budget.name, subject).set(0)
+                for gauge in self._spenders.get(budget.name, {}).values():
+                    gauge.set(0)
             period = period_at(budget.period, budget.timezone, now)
             self._periods[budget.name] = period
         return period
@@ -243,6 +246,12 @@ class Admit:
         levels = [v for item, v in zip(settles, spent, strict=True) if item.kind == "budget"]
         for check, level in zip(checks, levels, strict=True):
             name = check.policy.name
-            if level >= 0 and check.period is self._periods.get(name):
-                self.metrics.budget_spent.labels(name, check.subject).set(level / NANO)
-                self._spenders.setdefault(name, set()).add(check.subject)
+            if level < 0 or check.period is not self._periods.get(name):
+                continue
+            gauges = self._spenders.setdefault(name, {})
+            gauge = gauges.get(check.subject)
+            if gauge is None:
+                gauge = gauges[check.subject] = self.metrics.budget_spent.labels(
+                    name, check.subject
+                )
+            gauge.set(level / NANO)

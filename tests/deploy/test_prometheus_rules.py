@@ -10,10 +10,12 @@ from typing import Any
 
 import yaml
 
+from keel.monitor.metrics import Metrics
 from tests.deploy.promql import SCRAPE_SERIES, exported_names, metric_names
 from tests.e2e.prometheus_proc import debian_binary
 
-DEPLOY = Path(__file__).parents[2] / "deploy" / "prometheus"
+ROOT = Path(__file__).parents[2]
+DEPLOY = ROOT / "deploy" / "prometheus"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -78,3 +80,12 @@ def test_every_alert_reads_metrics_keel_exports() -> None:
         names = metric_names(rule["expr"])
         assert names, rule["alert"]
         assert names <= known, (rule["alert"], names - known)
+
+
+def test_the_docs_name_every_alert_and_every_metric() -> None:
+    page = (ROOT / "docs" / "monitoring.md").read_text()
+    for rule in alerts():
+        assert f"| `{rule['alert']}` |" in page, rule["alert"]
+    for family in Metrics().registry.collect():
+        suffix = "_total" if family.type == "counter" else ""
+        assert f"| `{family.name}{suffix}` |" in page, family.name
