@@ -65,6 +65,8 @@ class Gateway:
         self.metrics = Metrics()
         self.providers = {d.name: build_provider(d) for d in config.deployments}
         self.rollouts = Rollouts(config, self.store, self.metrics.rolled_back)
+        for model in config.models:  # at 0 from the start: an alert sees the first rollback
+            self.metrics.rollbacks.labels(model)
         self.router = Router(config, self.providers, self.rollouts)
         self.prober = Prober(self.router.targets.values())
         for name, target in self.router.targets.items():  # keel_deployment_up follows breakers
@@ -144,6 +146,18 @@ class Gateway:
             f"{self.config.state.prefix}:alert:{key}", int(ttl_s * 1000), now_ms
         )
 
+    async def scrape(self) -> bytes:
+        """/metrics: first ask the store and the state backend whether they answer (so an
+        idle gateway still shows a backend down) and move budgets into the current period."""
+        scheme = self.config.store.url.partition(":")[0]
+        store = "postgresql" if scheme.startswith("postgres") else scheme
+        self.metrics.store_up.labels(store).set(await _answers(self.store.ping()))
+        if self.admit.active:
+            state = self.state.url.partition(":")[0]
+            self.metrics.state_up.labels(state).set(await _answers(self.state.ping()))
+            self.admit.roll_periods()
+        return self.metrics.render()
+
     def deployments(self) -> dict[str, dict[str, object]]:
         """Each deployment's state as /readyz shows it: does it get traffic, its breaker, and
         what its active probe (if any) says."""
@@ -200,7 +214,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         return _json(ready)
 
     async def metrics(_: Request) -> Response:
-        return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await gateway.scrape(), media_type=CONTENT_TYPE_LATEST)
 
     openapi = document_bytes(config)  # built once: it changes only with the code and config
 
@@ -287,6 +301,15 @@ class HotPath:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+async def _answers(ping: Awaitable[None]) -> int:
+    """1 if a backend's ping answers within two seconds, else 0."""
+    try:
+        await asyncio.wait_for(ping, timeout=2.0)
+    except Exception:
+        return 0
+    return 1
 
 
 def _json(obj: object, status: int = 200) -> Response:
