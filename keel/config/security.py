@@ -170,7 +170,7 @@ class InjectionPolicy(_Section):
 
     action: Literal["off", "flag", "block"] = Field("off", description="flag records the score.")
     threshold: float = Field(
-        0.75,
+        0.65,
         ge=0,
         le=1,
         description="Score at or above which it acts (see docs/guards.md for P/R).",
