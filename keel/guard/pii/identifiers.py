@@ -65,6 +65,7 @@ def _cpf(text: str, m: re.Match[str]) -> int | None:
         return _rule(Kind.BR_CPF, national.br_cpf_ok, False)(text, m)
     if (
         national.pl_pesel_ok(raw)
+        and national.br_cpf_ok(raw)
         and label_before(text, m.start()) is None
         and _letters_before(text, m.start(), _POLISH)
     ):
@@ -81,6 +82,7 @@ def _se_pin(text: str, m: re.Match[str]) -> int | None:
         raw.isdigit()
         and len(raw) == 10
         and unbroken_phone(raw)
+        and national.se_pin_ok(raw)
         and label_before(text, m.start()) is None
         and not _letters_before(text, m.start(), _SWEDISH)
     ):
