@@ -33,6 +33,7 @@ from keel.config.policies import (
 )
 from keel.config.prices import Price, resolve
 from keel.config.security import AuditConfig, AuthConfig, DataClassConfig, LimitsConfig, Trust
+from keel.config.tracing import TracingConfig
 
 __all__ = [
     "AlertsConfig",
@@ -59,6 +60,7 @@ __all__ = [
     "StoreConfig",
     "TeamConfig",
     "TimeoutsConfig",
+    "TracingConfig",
     "UseCaseConfig",
 ]
 
@@ -507,6 +509,7 @@ class KeelConfig(_Section):
     use_cases: dict[str, UseCaseConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = AlertsConfig()
     predictive: PredictiveConfig = PredictiveConfig()
+    tracing: TracingConfig = TracingConfig()
 
     def deployment(self, name: str) -> DeploymentConfig:
         for deployment in self.deployments:
