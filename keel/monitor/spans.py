@@ -184,10 +184,15 @@ def text_attributes(call: Call, answered: Answered) -> dict[str, str]:
     """Prompt and answer, as the conventions' message lists (JSON): for data classes that
     allow text in traces only."""
     prompt = call.protocol.prompt(call.endpoint, call.body)
+    messages: list[dict[str, Any]] = []
+    if isinstance(prompt, dict) and "messages" in prompt:  # Anthropic's: system apart
+        if prompt.get("system") is not None:
+            messages.append(_message("system", prompt["system"]))
+        prompt = prompt["messages"]
     if isinstance(prompt, list) and all(isinstance(m, dict) for m in prompt):
-        messages = [_message(m.get("role", "user"), m.get("content")) for m in prompt]
+        messages += [_message(m.get("role", "user"), m.get("content")) for m in prompt]
     else:
-        messages = [_message("user", prompt)]
+        messages.append(_message("user", prompt))
     attributes = {"gen_ai.input.messages": orjson.dumps(messages).decode()}
     texts = [call.answer] if isinstance(call.answer, str) else answered.texts
     if texts:
@@ -197,8 +202,21 @@ def text_attributes(call: Call, answered: Answered) -> dict[str, str]:
 
 
 def _message(role: Any, content: Any) -> dict[str, Any]:
-    part = {"type": "text", "content": content} if isinstance(content, str) else content
-    return {"role": role, "parts": [part] if isinstance(part, dict) else part}
+    """A message as the conventions write it: a role and its parts."""
+    if isinstance(content, list):
+        parts = [_part(block) for block in content]
+    else:
+        parts = [_part(content)]
+    return {"role": role, "parts": parts}
+
+
+def _part(block: Any) -> Any:
+    """A text part as ``{"type": "text", "content": ...}``; any other block as it is."""
+    if isinstance(block, str):
+        return {"type": "text", "content": block}
+    if isinstance(block, dict) and block.get("type") == "text" and "text" in block:
+        return {"type": "text", "content": block["text"]}
+    return block
 
 
 class StageSpan:
