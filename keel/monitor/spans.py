@@ -203,11 +203,8 @@ def text_attributes(call: Call, answered: Answered) -> dict[str, str]:
 
 def _message(role: Any, content: Any) -> dict[str, Any]:
     """A message as the conventions write it: a role and its parts."""
-    if isinstance(content, list):
-        parts = [_part(block) for block in content]
-    else:
-        parts = [_part(content)]
-    return {"role": role, "parts": parts}
+    blocks = content if isinstance(content, list) else [content]
+    return {"role": role, "parts": [_part(block) for block in blocks]}
 
 
 def _part(block: Any) -> Any:

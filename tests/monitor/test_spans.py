@@ -95,9 +95,11 @@ def test_a_refused_call_has_its_error_type() -> None:
 
 def test_the_answer_names_its_model_id_and_finish_reasons() -> None:
     answered = Answered()
-    body = {"id": "chatcmpl-1", "model": "gpt-4o-2024-08-06",
-            "choices": [{"index": 0, "message": {"content": "Hello"}, "finish_reason": "stop"},
-                        {"index": 1, "message": {"content": "Hi"}, "finish_reason": "length"}]}  # fmt: skip
+    choices = [
+        {"index": 0, "message": {"content": "Hello"}, "finish_reason": "stop"},
+        {"index": 1, "message": {"content": "Hi"}, "finish_reason": "length"},
+    ]
+    body = {"id": "chatcmpl-1", "model": "gpt-4o-2024-08-06", "choices": choices}
     answered.see(body, whole=True)
     assert answered.attributes() == {
         "gen_ai.response.model": "gpt-4o-2024-08-06",
@@ -157,8 +159,12 @@ def test_a_streams_text_is_what_the_meter_put_together() -> None:
 def test_an_anthropic_prompt_keeps_its_content_blocks() -> None:
     call = _call("messages")
     call.protocol = MESSAGES
-    call.body = {"model": "c", "system": "be brief",
-                 "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}  # fmt: skip
+    blocks = [{"type": "text", "text": "hi"}]
+    call.body = {
+        "model": "c",
+        "system": "be brief",
+        "messages": [{"role": "user", "content": blocks}],
+    }
     messages = orjson.loads(text_attributes(call, Answered())["gen_ai.input.messages"])
     assert messages == [
         {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
