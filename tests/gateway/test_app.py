@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +61,33 @@ def test_a_deployment_held_down_is_shown_and_readyz_stays_200(client: TestClient
     assert (up_gauge(client, "a"), up_gauge(client, "b")) == (0.0, 1.0)
     gateway(client).router.targets["a"].breaker.reset()
     assert up_gauge(client, "a") == 1.0
+
+
+def test_with_tracing_off_keel_serves_a_call_without_importing_opentelemetry(
+    tmp_path: Path,
+) -> None:
+    """Run in a fresh interpreter: this one's tests import the SDK."""
+    script = f"""
+import sys
+from starlette.testclient import TestClient
+from keel.config.schema import KeelConfig
+from keel.gateway.app import create_app
+config = KeelConfig.model_validate({{
+    "server": {{"access_log": False}},
+    "store": {{"url": "sqlite:///{tmp_path / "keel.db"}"}},
+    "regions": {{"local": {{}}}},
+    "deployments": [{{"name": "a", "provider": "sim", "model": "sim", "region": "local"}}],
+    "models": {{"m": ["a"]}},
+    "auth": {{"none": True}},
+}})
+with TestClient(create_app(config)) as http:
+    body = {{"model": "m", "messages": [{{"role": "user", "content": "hi"}}]}}
+    headers = {{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+    assert http.post("/v1/chat/completions", json=body, headers=headers).status_code == 200
+print(sorted(m for m in sys.modules if m.startswith("opentelemetry")))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
