@@ -13,6 +13,7 @@ per request per side and writes bench/results/<date>-instructions.json.
 
 ``--tracing`` turns tracing on in this tree's side (spans exported over OTLP/HTTP to a sink
 in this process): the count then includes the batch processor's export thread.
+``--tracing lean`` turns the stages' spans off (``tracing.stage_spans: false``).
 """
 
 from __future__ import annotations
@@ -101,7 +102,13 @@ def otlp_sink() -> str:
 
 
 def measure(
-    tree: Path, side: str, mock_port: int, workdir: Path, n: int, traces: str | None = None
+    tree: Path,
+    side: str,
+    mock_port: int,
+    workdir: Path,
+    n: int,
+    traces: str | None = None,
+    lean: bool = False,
 ) -> dict[str, Any]:
     port = procs.free_port()
     home = workdir / side
@@ -110,7 +117,7 @@ def measure(
     text = targets.full_hot_path_config(mock_port, port, home)
     if traces is not None:
         settings = yaml.safe_load(text)
-        settings["tracing"] = {"enabled": True, "endpoint": traces}
+        settings["tracing"] = {"enabled": True, "endpoint": traces, "stage_spans": not lean}
         text = yaml.safe_dump(settings, sort_keys=False)
     config.write_text(text)
     out = home / "callgrind.out"
@@ -137,7 +144,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--base", required=True, help="the git ref to compare against")
     p.add_argument("--requests", type=int, default=400)
-    p.add_argument("--tracing", action="store_true", help="tracing on in this tree's side")
+    p.add_argument(
+        "--tracing",
+        nargs="?",
+        const="stages",
+        choices=["stages", "lean"],
+        help="tracing on in this tree's side (lean: tracing.stage_spans false)",
+    )
     p.add_argument(
         "--keep", action="store_true", help="keep the callgrind dumps (for callgrind_annotate)"
     )
@@ -159,7 +172,8 @@ def main() -> None:
         for side, tree in (("base", base), ("this", targets.REPO)):
             print(f"{side}: under callgrind", flush=True)
             sink = traces if side == "this" else None
-            result[side] = measure(tree, side, mock_port, workdir, args.requests, sink)
+            lean = args.tracing == "lean"
+            result[side] = measure(tree, side, mock_port, workdir, args.requests, sink, lean)
     finally:
         procs.stop(mock)
         subprocess.run(["git", "worktree", "remove", "--force", str(base)],
@@ -176,7 +190,7 @@ def main() -> None:
     print(f"\nbase {args.base} against this tree, {args.requests} requests each:\n")
     print(result["table_markdown"])
     RESULTS.mkdir(exist_ok=True)
-    suffix = "-tracing" if args.tracing else ""
+    suffix = f"-tracing-{args.tracing}" if args.tracing else ""
     path = RESULTS / f"{datetime.date.today().isoformat()}-instructions{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nresults: {path}")

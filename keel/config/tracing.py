@@ -30,6 +30,11 @@ class TracingConfig(BaseModel):
         le=1,
         description="Share of new traces kept; a client's traceparent decides for its own.",
     )
+    stage_spans: bool = Field(
+        True,
+        description="A span per pipeline stage; off, only the call's, the route's and the "
+        "attempts' (about half the cost).",
+    )
     headers: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="Headers of every export request (a collector's credentials).",

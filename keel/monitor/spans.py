@@ -13,6 +13,7 @@ here is imported.
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AttemptSpan", "CallTrace", "StageSpan", "operation_name", "provider_name"]
 
+log = logging.getLogger("keel.tracing")
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 # gen_ai.operation.name of each endpoint (the conventions' names where they have one).
@@ -248,9 +250,12 @@ class AttemptSpan:
     def __init__(self, span: trace.Span) -> None:
         self.span = span
         self.open = True
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
-        self.context = carrier
+        # W3C trace context, written here: the propagator's inject costs a context object.
+        context = span.get_span_context()
+        parent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+        self.context = {"traceparent": parent}
+        if context.trace_state:
+            self.context["tracestate"] = context.trace_state.to_header()
 
     def done(self, attempt: Attempt, streaming: bool) -> None:
         """The attempt answered or failed; a stream's span lasts until the stream ends."""
@@ -336,10 +341,13 @@ class CallTrace:
         for attempt, index in self._attempts:
             attempt.close(call.attempts[index] if index < len(call.attempts) else None)
         root = self.root
-        root.set_attributes(outcome_attributes(call))
-        root.set_attributes(self.answered.attributes())
-        if call.data_class is not None and call.data_class in self.text:
-            root.set_attributes(text_attributes(call, self.answered))
+        try:
+            root.set_attributes(outcome_attributes(call))
+            root.set_attributes(self.answered.attributes())
+            if call.data_class is not None and call.data_class in self.text:
+                root.set_attributes(text_attributes(call, self.answered))
+        except Exception:  # a trace never fails the call it describes
+            log.warning("tracing: request %s: attributes not set", call.id, exc_info=True)
         if call.status >= 500:
             root.set_status(Status(StatusCode.ERROR, call.error or str(call.status)))
         root.end()

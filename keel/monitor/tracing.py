@@ -17,7 +17,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler, TraceIdRatioBased
 
 from keel.call import Call
 from keel.config.schema import KeelConfig
@@ -49,11 +49,16 @@ class Tracer:
 
     def __init__(self, config: KeelConfig, processor: SpanProcessor | None = None) -> None:
         tracing = config.tracing
-        sampler = ParentBased(TraceIdRatioBased(tracing.sample_ratio))
+        # Every trace kept: no ratio to work out per span.
+        root: Sampler = (
+            ALWAYS_ON if tracing.sample_ratio >= 1 else TraceIdRatioBased(tracing.sample_ratio)
+        )
+        sampler = ParentBased(root)
         resource = Resource.create({"service.name": tracing.service_name})
         self.provider = TracerProvider(sampler=sampler, resource=resource)
         self.provider.add_span_processor(processor or exporter(tracing))
         self.tracer = self.provider.get_tracer("keel")
+        self.stage_spans = tracing.stage_spans
         self.text = frozenset(name for name, dc in config.data_classes.items() if dc.trace_text)
 
     def start(self, call: Call) -> CallTrace:

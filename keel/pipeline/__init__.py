@@ -133,9 +133,10 @@ class Pipeline:
         self.copy = copy  # shadow copies, once the call has its upstream answer
         self.metrics = metrics
         self.tracer = tracer
-        if tracer is not None:  # each stage in a span; with tracing off, they run as they are
-            self.befores = tuple(TracedBefore(s) for s in self.befores)
-            self.afters = tuple(TracedAfter(s) for s in self.afters)
+        if tracer is not None:  # the route in a span; each stage too unless told not to
+            if tracer.stage_spans:
+                self.befores = tuple(TracedBefore(s) for s in self.befores)
+                self.afters = tuple(TracedAfter(s) for s in self.afters)
             self.invoke = TracedInvoke(invoke)
 
     async def run(self, call: Call, refused: KeelError | None = None) -> Answer:

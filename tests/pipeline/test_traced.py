@@ -152,3 +152,11 @@ async def test_an_unsampled_trace_sends_its_context_unsampled_and_exports_nothin
     sent = scripted["a"].sent[0].trace
     assert sent is not None and int(sent["traceparent"][-2:], 16) & 1 == 0  # not sampled
     assert exporter.get_finished_spans() == ()
+
+
+async def test_without_stage_spans_a_call_is_its_root_its_route_and_its_attempts() -> None:
+    cfg = _config(stage_spans=False)
+    pipeline, exporter, _ = _build(cfg, True, whole("x"))
+    await pipeline.run(make_call())
+    names = sorted(s.name for s in exporter.get_finished_spans())
+    assert names == ["chat m", "chat up-a", "keel.route"]
