@@ -13,7 +13,8 @@ per request per side and writes bench/results/<date>-instructions.json.
 
 ``--tracing`` turns tracing on in this tree's side (spans exported over OTLP/HTTP to a sink
 in this process): the count then includes the batch processor's export thread.
-``--tracing lean`` turns the stages' spans off (``tracing.stage_spans: false``).
+``--tracing lean`` turns the stages' spans off (``tracing.stage_spans: false``);
+``--tracing unsampled`` keeps no trace (``sample_ratio: 0``): the cost of tracing on but unsampled.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def measure(
     workdir: Path,
     n: int,
     traces: str | None = None,
-    lean: bool = False,
+    mode: str = "stages",
 ) -> dict[str, Any]:
     port = procs.free_port()
     home = workdir / side
@@ -117,7 +118,9 @@ def measure(
     text = targets.full_hot_path_config(mock_port, port, home)
     if traces is not None:
         settings = yaml.safe_load(text)
-        settings["tracing"] = {"enabled": True, "endpoint": traces, "stage_spans": not lean}
+        settings["tracing"] = {"enabled": True, "endpoint": traces, "stage_spans": mode != "lean"}
+        if mode == "unsampled":
+            settings["tracing"]["sample_ratio"] = 0.0
         text = yaml.safe_dump(settings, sort_keys=False)
     config.write_text(text)
     out = home / "callgrind.out"
@@ -148,8 +151,9 @@ def main() -> None:
         "--tracing",
         nargs="?",
         const="stages",
-        choices=["stages", "lean"],
-        help="tracing on in this tree's side (lean: tracing.stage_spans false)",
+        choices=["stages", "lean", "unsampled"],
+        help="tracing on in this tree's side (lean: tracing.stage_spans false; unsampled: "
+        "sample_ratio 0)",
     )
     p.add_argument(
         "--keep", action="store_true", help="keep the callgrind dumps (for callgrind_annotate)"
@@ -172,8 +176,8 @@ def main() -> None:
         for side, tree in (("base", base), ("this", targets.REPO)):
             print(f"{side}: under callgrind", flush=True)
             sink = traces if side == "this" else None
-            lean = args.tracing == "lean"
-            result[side] = measure(tree, side, mock_port, workdir, args.requests, sink, lean)
+            mode = args.tracing or "stages"
+            result[side] = measure(tree, side, mock_port, workdir, args.requests, sink, mode)
     finally:
         procs.stop(mock)
         subprocess.run(["git", "worktree", "remove", "--force", str(base)],

@@ -276,10 +276,23 @@ class AttemptSpan:
         span.end()
 
 
+_UNRECORDED = StageSpan(trace.INVALID_SPAN)  # stateless: shared by every unsampled call
+
+
 class CallTrace:
     """The spans of one call."""
 
-    __slots__ = ("_attempts", "_parent", "_route", "answered", "root", "text", "trace_id", "tracer")
+    __slots__ = (
+        "_attempts",
+        "_parent",
+        "_route",
+        "answered",
+        "recording",
+        "root",
+        "text",
+        "trace_id",
+        "tracer",
+    )
 
     def __init__(self, tracer: trace.Tracer, call: Call, text: frozenset[str]) -> None:
         self.tracer = tracer
@@ -302,19 +315,27 @@ class CallTrace:
         self._attempts: list[tuple[AttemptSpan, int]] = []
         self.answered = Answered()
         self.trace_id = trace.format_trace_id(self.root.get_span_context().trace_id)
+        # A trace not sampled makes no other span: the upstream gets the root's context.
+        self.recording = self.root.is_recording()
 
     def stage(self, name: str, phase: str) -> StageSpan:
+        if not self.recording:
+            return _UNRECORDED
         attributes = {"keel.phase": phase}
         return StageSpan(self.tracer.start_span(name, self._parent, attributes=attributes))
 
     def route(self) -> StageSpan:
         """The span of routing and invoking: the parent of the attempts."""
+        if not self.recording:
+            return _UNRECORDED
         span = self.tracer.start_span("keel.route", self._parent)
         self._route = trace.set_span_in_context(span)
         return StageSpan(span)
 
     def attempt(self, call: Call, deployment: DeploymentConfig) -> AttemptSpan:
         """A span for the try about to go to ``deployment`` (the how-many-th to it)."""
+        if not self.recording:
+            return AttemptSpan(self.root)  # a span that records nothing: closing it is a no-op
         retry = sum(1 for a in call.attempts if a.deployment == deployment.name)
         operation = operation_name(call.endpoint)
         provider = provider_name(deployment.provider)
@@ -341,6 +362,8 @@ class CallTrace:
         for attempt, index in self._attempts:
             attempt.close(call.attempts[index] if index < len(call.attempts) else None)
         root = self.root
+        if not self.recording:
+            return
         try:
             root.set_attributes(outcome_attributes(call))
             root.set_attributes(self.answered.attributes())
