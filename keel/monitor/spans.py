@@ -375,8 +375,9 @@ class CallTrace:
             root.set_status(Status(StatusCode.ERROR, call.error or str(call.status)))
         root.end()
 
-    def reader(self) -> Reader:
-        return Reader(self.answered)
+    def reader(self) -> Reader | None:
+        """What reads the answer into the root span; None when nothing is recorded."""
+        return Reader(self.answered) if self.recording else None
 
 
 class Reader:

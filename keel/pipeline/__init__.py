@@ -7,6 +7,9 @@ every stage's ``after`` in reverse order, exactly once, whatever happened: what 
 it gives back, and the call is recorded. For a stream, ``after`` runs when the stream ends.
 A stage has the parts it needs of the three: ``before``, ``outbound``, ``after``.
 
+With a tracer (tracing on), each stage's ``before`` and ``after`` and the invoker run in spans
+of their own (keel.pipeline.traced) under the call's root span, which ends with the call.
+
 Nothing here knows HTTP: a protocol module at the edge turns its wire format into a ``Call``
 and the ``Answer`` back into its wire format.
 """
@@ -160,8 +163,8 @@ class Pipeline:
             outbound = [o for s in self.wrapping if (o := s.outbound(call)) is not None]
             if call.keep is not None:  # last: it keeps what the client gets
                 outbound.append(call.keep)
-            if call.trace is not None:  # reads the answer into the call's span
-                outbound.append(call.trace.reader())
+            if call.trace is not None and (reader := call.trace.reader()) is not None:
+                outbound.append(reader)  # reads the answer into the call's span
             if answer.events is not None:
                 streams = True
                 stream = Answer()
