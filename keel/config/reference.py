@@ -51,6 +51,7 @@ from keel.config.security import (
     RecogniserConfig,
     SecretsPolicy,
 )
+from keel.config.tracing import TracingConfig
 
 __all__ = ["markdown_reference"]
 
@@ -90,6 +91,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("audit", AuditConfig),
     ("predictive", PredictiveConfig),
     ("predictive.models.<name>", PredictiveModelConfig),
+    ("tracing", TracingConfig),
 ]
 
 

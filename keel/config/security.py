@@ -185,6 +185,11 @@ class DataClassConfig(_Section):
     secrets: SecretsPolicy = SecretsPolicy()
     injection: InjectionPolicy = InjectionPolicy()
     audit_text: bool = Field(False, description="Keep full prompts and answers in the audit.")
+    trace_text: bool = Field(
+        False,
+        description="Put prompts and answers in trace spans (gen_ai.input.messages, "
+        "gen_ai.output.messages); off, spans carry no text.",
+    )
     description: str = Field("", description="Free text.")
 
     def at_least_as_strict_as(self, other: DataClassConfig) -> bool:
@@ -198,6 +203,7 @@ class DataClassConfig(_Section):
             and INJECTION_RANK[self.injection.action] >= INJECTION_RANK[other.injection.action]
             and (other.injection.action == "off" or self.injection.threshold
                  <= other.injection.threshold)
+            and (other.trace_text or not self.trace_text)
         )  # fmt: skip
 
 

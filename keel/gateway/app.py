@@ -8,6 +8,7 @@ import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -52,6 +53,9 @@ from keel.state import open_state
 from keel.store import open_store
 from keel.store.ledger import Ledger
 
+if TYPE_CHECKING:
+    from keel.monitor.tracing import Tracer
+
 __all__ = ["Gateway", "create_app"]
 
 
@@ -81,6 +85,7 @@ class Gateway:
         self.guard = Guard(config)
         self.admit = Admit(config, self.state, self.store, self.metrics, alerter=self.alerter)
         meter = Meter(self.metrics)
+        self.tracer = _tracer(config)
         # A shadow copy is metered and recorded like any call: by the same stages.
         self.shadows = Shadows(
             config, self.providers, [meter, self.account], self.metrics, self.router.regions_of
@@ -90,6 +95,7 @@ class Gateway:
             self.router.invoke,
             copy=self.shadows.copy if self.shadows.lanes else None,
             metrics=self.metrics,
+            tracer=self.tracer,
         )
         # Predictive models (OIP v2): identified, admitted (the same budgets and rate limits,
         # counted per prediction), classified and recorded like every call. A shadow
@@ -106,6 +112,7 @@ class Gateway:
             [self.identify, admit_predictions, Classify(config), self.account],
             self.predictor.invoke,
             metrics=self.metrics,
+            tracer=self.tracer,
         )
 
     async def start(self) -> None:
@@ -138,6 +145,8 @@ class Gateway:
         self.predictor.close()
         await self.ledger.close()
         await self.store.close()
+        if self.tracer is not None:  # the last spans out, off the event loop
+            await asyncio.to_thread(self.tracer.shutdown)
 
     async def _once(self, key: str, ttl_s: float) -> bool:
         """An alert's claim, shared by every replica through the state backend."""
@@ -167,6 +176,16 @@ class Gateway:
             probe = {"probe": "off"} if watch is None else watch.describe()
             states[name] = {"up": target.breaker.up, "breaker": target.breaker.state.value, **probe}
         return states
+
+
+def _tracer(config: KeelConfig) -> Tracer | None:
+    """The tracer, when tracing is on. Imported here, only then: with tracing off keel pays
+    neither OpenTelemetry's import nor a span per call."""
+    if not config.tracing.enabled:
+        return None
+    from keel.monitor.tracing import Tracer
+
+    return Tracer(config)
 
 
 Handler = Callable[[Request], Awaitable[Response]]

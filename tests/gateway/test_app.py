@@ -4,6 +4,8 @@ a scrape of /metrics says whether the store and the state backend answer."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +93,33 @@ def test_a_scrape_shows_a_state_backend_that_does_not_answer(tmp_path: Path) -> 
     assert (
         'keel_budget_limit_usd{budget="cap",mode="hard",period="month",scope="team"} 5.0' in lines
     )
+
+
+def test_with_tracing_off_keel_serves_a_call_without_importing_opentelemetry(
+    tmp_path: Path,
+) -> None:
+    """Run in a fresh interpreter: this one's tests import the SDK."""
+    script = f"""
+import sys
+from starlette.testclient import TestClient
+from keel.config.schema import KeelConfig
+from keel.gateway.app import create_app
+config = KeelConfig.model_validate({{
+    "server": {{"access_log": False}},
+    "store": {{"url": "sqlite:///{tmp_path / "keel.db"}"}},
+    "regions": {{"local": {{}}}},
+    "deployments": [{{"name": "a", "provider": "sim", "model": "sim", "region": "local"}}],
+    "models": {{"m": ["a"]}},
+    "auth": {{"none": True}},
+}})
+with TestClient(create_app(config)) as http:
+    body = {{"model": "m", "messages": [{{"role": "user", "content": "hi"}}]}}
+    headers = {{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+    assert http.post("/v1/chat/completions", json=body, headers=headers).status_code == 200
+print(sorted(m for m in sys.modules if m.startswith("opentelemetry")))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
