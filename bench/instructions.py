@@ -28,15 +28,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import procs
 import targets
 import yaml
+from otlp_sink import otlp_sink
 from targets import BODY, KEEL_KEY, STREAM_BODY
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -81,25 +80,6 @@ def phase(pid: int, out: Path, port: int, body: bytes, n: int) -> int:
     control(pid, "--instr=off")
     control(pid, "-d")
     return dumped(out, before)
-
-
-class _Sink(BaseHTTPRequestHandler):
-    """An OTLP/HTTP endpoint that takes every export and keeps nothing."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def otlp_sink() -> str:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
 
 
 def measure(

@@ -197,6 +197,7 @@ def all_rows(b: Bench, pin: procs.Pinning, plan: Plan, skip_litellm: bool) -> li
     rows[0]["open"] = point_open(b, b.mock_pid, mock, plan, rows[0])
     rows.append(keel_row(b, pin, plan, "keel_full", "keel full hot path (1 worker)"))
     rows.append(keel_row(b, pin, plan, "keel_monitors_off", "keel full, monitors off"))
+    rows.append(keel_row(b, pin, plan, "keel_tracing", "keel full, tracing on (every call)"))
     rows.append(keel_row(b, pin, plan, "keel_guarded", "keel full + NER, secrets (every guard)"))
     rows.append(
         keel_row(b, pin, plan, "keel_finops_memory", "keel full + budgets & limits, memory://")

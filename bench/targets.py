@@ -14,6 +14,7 @@ from pathlib import Path
 
 import procs
 import yaml
+from otlp_sink import otlp_sink
 
 __all__ = [
     "BODY",
@@ -116,6 +117,14 @@ def monitors_off_config(mock_port: int, port: int, workdir: Path) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def tracing_config(mock_port: int, port: int, workdir: Path) -> str:
+    """The full hot path with tracing on at its defaults (every call sampled, a span per
+    stage), exported over OTLP/HTTP to a sink in the bench's own process."""
+    config = yaml.safe_load(full_hot_path_config(mock_port, port, workdir))
+    config["tracing"] = {"enabled": True, "endpoint": otlp_sink()}
+    return yaml.safe_dump(config, sort_keys=False)
+
+
 def guarded_config(mock_port: int, port: int, workdir: Path) -> str:
     """The full hot path with every guard on: PII with the NER tagger for names, addresses
     and companies, secrets redacted in prompts and answers, the injection screen (flag)."""
@@ -158,6 +167,8 @@ def keel_target(
         text = guarded_config(mock_port, port, workdir)
     elif key == "keel_monitors_off":
         text = monitors_off_config(mock_port, port, workdir)
+    elif key == "keel_tracing":
+        text = tracing_config(mock_port, port, workdir)
     elif key in FINOPS_STATE:
         text = finops_config(mock_port, port, workdir, FINOPS_STATE[key])
     else:
@@ -174,7 +185,7 @@ def keel_target(
         port=port,
         headers={"authorization": f"Bearer {KEEL_KEY}"},
         pinned=not workers,
-        request_ids=key in ("keel_full", "keel_guarded", "keel_monitors_off")
+        request_ids=key in ("keel_full", "keel_guarded", "keel_monitors_off", "keel_tracing")
         or key in FINOPS_STATE,
         config_text=text,
         stdout_to_file=True,  # the access log, when on, is written for real
