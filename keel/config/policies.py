@@ -7,7 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["AutoRollbackConfig", "ErrorPolicy", "RolloutConfig", "ShadowConfig"]
+__all__ = [
+    "AutoRollbackConfig",
+    "ErrorPolicy",
+    "QualityRollbackConfig",
+    "RolloutConfig",
+    "ShadowConfig",
+]
 
 
 class _Section(BaseModel):
@@ -49,6 +55,21 @@ class ErrorPolicy(_Section):
         "return", description="A content-policy refusal: the provider's reason goes back."
     )
     bad_request: Passable = Field("return", description="Any other 4xx: the upstream's error.")
+
+
+class QualityRollbackConfig(_Section):
+    """When a predictive canary is rolled back on its labelled accuracy: both arms have
+    min_labels labelled rows since the split's last change, the canary's accuracy is below the
+    champion's by more than min_drop, and a one-sided two-proportion z-test says so at alpha."""
+
+    enabled: bool = Field(True, description="Roll the canary back when its accuracy is worse.")
+    min_labels: int = Field(
+        100, gt=0, description="Labelled rows on the canary and on the champion before judging."
+    )
+    min_drop: float = Field(
+        0.02, ge=0, le=1, description="An accuracy difference below this is never a reason."
+    )
+    alpha: float = Field(0.01, gt=0, lt=0.5, description="The test's false-alarm rate per check.")
 
 
 class AutoRollbackConfig(_Section):

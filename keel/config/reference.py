@@ -16,6 +16,7 @@ from keel.config.finops import (
     UseCaseConfig,
     WebhookConfig,
 )
+from keel.config.monitors import QualityMonitorConfig
 from keel.config.schema import (
     AnthropicConfig,
     AuditConfig,
@@ -31,6 +32,7 @@ from keel.config.schema import (
     PredictiveConfig,
     PredictiveModelConfig,
     PriceConfig,
+    QualityRollbackConfig,
     RegionConfig,
     RolloutConfig,
     ServerConfig,
@@ -90,6 +92,8 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("audit", AuditConfig),
     ("predictive", PredictiveConfig),
     ("predictive.models.<name>", PredictiveModelConfig),
+    ("predictive.models.<name>.auto_rollback", QualityRollbackConfig),
+    ("monitors.quality", QualityMonitorConfig),
 ]
 
 

@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING
 
 from keel.call import Call
 from keel.config.schema import KeelConfig
+from keel.monitor.findings import Report
 from keel.monitor.metrics import Metrics
+from keel.monitor.predictions import PredictionLog
+from keel.monitor.quality import QualityMonitor
 from keel.monitor.tap import Monitor, Tap
 from keel.monitor.traffic import TrafficMonitor
 from keel.store.base import Store
@@ -17,7 +20,13 @@ if TYPE_CHECKING:
 __all__ = ["build_tap"]
 
 
-def build_tap(config: KeelConfig, store: Store, metrics: Metrics, rollouts: Rollouts) -> Tap | None:
+def build_tap(
+    config: KeelConfig,
+    store: Store,
+    metrics: Metrics,
+    rollouts: Rollouts,
+    report: Report | None = None,
+) -> Tap | None:
     settings = config.monitors
     if not settings.enabled:
         return None
@@ -26,4 +35,7 @@ def build_tap(config: KeelConfig, store: Store, metrics: Metrics, rollouts: Roll
         return rollouts.arm(call.model, call.deployment)
 
     monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
+    if settings.quality.enabled:
+        monitors.append(PredictionLog(store, metrics, settings.quality))
+        monitors.append(QualityMonitor(config, store, metrics, report))
     return Tap(monitors, settings.queue, metrics)
