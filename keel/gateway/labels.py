@@ -7,8 +7,8 @@ the call's batch, 0 if left out). Several: ``{"labels": [{...}, ...]}``, at most
 The caller authenticates as for an infer call. A label names a call its team made to this model
 (the answer's ``x-request-id``); any other id, another team's, another model's or nobody's, is
 refused with one message: a 404 for a single label, an entry of ``rejected`` in a bulk one,
-whose good labels are kept. A row labelled again counts its latest label. Errors have
-keel's OpenAI shape, as ``/v1/feedback``'s do.
+whose good labels are kept. A row labelled again counts its latest label. Errors have the Open
+Inference Protocol's shape, ``{"error": "..."}``, as on every /v2 route.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keel.call import Call, Principal
-from keel.errors import BadRequest, InvalidJSON, RequestNotFound, StoreUnavailable
+from keel.errors import BadRequest, InvalidJSON, KeelError, RequestNotFound, StoreUnavailable
 from keel.gateway.edge import bearer_token, check_headers, read_body, request_id
 from keel.serving.predictor import parse_name
 from keel.store.quality import CallOwner, LabelRecord, check_label
@@ -53,6 +53,13 @@ class LabelRoutes:
         self.identify = identify
 
     async def post(self, request: Request) -> Response:
+        try:
+            return await self._post(request)
+        except KeelError as exc:  # the Open Inference Protocol's shape, as on every /v2 route
+            body = orjson.dumps({"error": exc.message})
+            return Response(body, exc.status, exc.headers(), "application/json")
+
+    async def _post(self, request: Request) -> Response:
         principal = await self._caller(request)
         model = parse_name(request.path_params["model"])[0]
         items, bulk = _items(await read_body(request, MAX_BODY))
