@@ -171,8 +171,8 @@ async def test_a_rule_turned_off_leaves_a_worse_canary(store: Store) -> None:
     await canary(store)
     await labelled(store, 1, 95, 5, NOW - 60, "champ")
     await labelled(store, 2, 0, 30, NOW - 60, "canary")
-    cfg = config().model_copy(update={"predictive": KeelConfig.model_validate({
-        "predictive": {"models": {"clf": {"auto_rollback": {"enabled": False}}}}}).predictive})  # fmt: skip
+    off = {"models": {"clf": {"auto_rollback": {"enabled": False}}}}
+    cfg = KeelConfig.model_validate({"store": {"url": "sqlite:///unused.db"}, "predictive": off})
     _, quality, _ = monitor(store, cfg)
     await quality.check(NOW)
     (state,) = await store.rollouts()
