@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "AutoRollbackConfig",
     "ErrorPolicy",
+    "FeedbackRollbackConfig",
     "QualityRollbackConfig",
     "RolloutConfig",
     "ShadowConfig",
@@ -72,6 +73,19 @@ class QualityRollbackConfig(_Section):
     alpha: float = Field(0.01, gt=0, lt=0.5, description="The test's false-alarm rate per check.")
 
 
+class FeedbackRollbackConfig(QualityRollbackConfig):
+    """When an LLM canary is rolled back on its callers' feedback (POST /v1/feedback): the
+    share of good outcomes on the canary's answers against the baseline's, judged like a
+    predictive canary's accuracy (min_labels feedbacks per side, min_drop, alpha). Off until
+    good_outcomes names the outcomes that count as good."""
+
+    good_outcomes: list[str] = Field(
+        default_factory=list,
+        description="The feedback outcomes that are good (e.g. [resolved], or [4, 5] for a "
+        "rating); empty: feedback never rolls a canary back.",
+    )
+
+
 class AutoRollbackConfig(_Section):
     """When a canary is rolled back on its own: worse than the baseline by a margin."""
 
@@ -87,6 +101,9 @@ class AutoRollbackConfig(_Section):
     )
     min_p95_increase_ms: float = Field(
         5.0, ge=0, description="A p95 difference below this is noise, never a reason."
+    )
+    feedback: FeedbackRollbackConfig = Field(
+        FeedbackRollbackConfig(), description="Roll back on worse feedback too; see below."
     )
 
 

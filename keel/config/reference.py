@@ -17,6 +17,7 @@ from keel.config.finops import (
     WebhookConfig,
 )
 from keel.config.monitors import QualityMonitorConfig
+from keel.config.policies import FeedbackRollbackConfig
 from keel.config.schema import (
     AnthropicConfig,
     AuditConfig,
@@ -74,6 +75,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("models.<name>.on_error", ErrorPolicy),
     ("models.<name>.rollout", RolloutConfig),
     ("models.<name>.rollout.auto_rollback", AutoRollbackConfig),
+    ("models.<name>.rollout.auto_rollback.feedback", FeedbackRollbackConfig),
     ("models.<name>.shadow", ShadowConfig),
     ("teams.<name>", TeamConfig),
     ("data_classes.<name>", DataClassConfig),

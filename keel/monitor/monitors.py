@@ -37,5 +37,5 @@ def build_tap(
     monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
     if settings.quality.enabled:
         monitors.append(PredictionLog(store, metrics, settings.quality))
-        monitors.append(QualityMonitor(config, store, metrics, report))
+        monitors.append(QualityMonitor(config, store, metrics, report, rollouts))
     return Tap(monitors, settings.queue, metrics)

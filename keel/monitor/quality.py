@@ -14,7 +14,9 @@ version was registered with (its held-out ``accuracy`` metric), else the version
 over the earlier part of ``history_s`` when that has ``min_labels`` rows; without either there
 is nothing to compare with and no finding.
 
-Then each active predictive canary is judged on its labels (keel.monitor.quality_rollback).
+Then each active predictive canary is judged on its labels (keel.monitor.quality_rollback), and
+each LLM canary on its feedback where its rule names good outcomes
+(keel.monitor.feedback_rollback).
 
 For LLM models (``models:``): feedback outcomes (POST /v1/feedback) over the latest window;
 outcomes that are numbers (a 1-5 rating, a 0-1 score) are averaged per deployment into
@@ -25,15 +27,18 @@ outcome is in ``keel quality report``.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
 from keel.call import Call
 from keel.config.schema import KeelConfig
+from keel.monitor.feedback_rollback import judge_feedback
 from keel.monitor.findings import Finding, Report
 from keel.monitor.metrics import Metrics
 from keel.monitor.quality_metrics import Scores, score
 from keel.monitor.quality_rollback import judge_canary
+from keel.routing.rollouts import Rollouts
 from keel.store.base import Store
 from keel.store.models import ModelVersion
 from keel.store.quality import Labelled
@@ -64,9 +69,17 @@ class QualityMonitor:
     name = "quality"
 
     def __init__(
-        self, config: KeelConfig, store: Store, metrics: Metrics, report: Report | None = None
+        self,
+        config: KeelConfig,
+        store: Store,
+        metrics: Metrics,
+        report: Report | None = None,
+        rollouts: Rollouts | None = None,
     ) -> None:
+        """``rollouts``: the gateway's live LLM splits, for canaries judged by feedback."""
         self.config = config
+        self.rollouts = rollouts
+        self.started = time.time()
         self.settings = config.monitors.quality
         self.store = store
         self.metrics = metrics
@@ -99,6 +112,9 @@ class QualityMonitor:
                 await self._judge(name, state, rows, now)
         for model in self.config.models:
             await self._feedback(model, now)
+        if self.rollouts is not None:
+            for split in self.rollouts.splits().values():
+                await judge_feedback(self.store, split, self.started)
 
     def _count(self, name: str, rows: Sequence[Labelled]) -> None:
         seen = self._seen.get(name, 0.0)

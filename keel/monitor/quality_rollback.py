@@ -34,17 +34,27 @@ CHAMPION = "champion"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Arm:
-    name: str  # the ref: challenger, champion, 3
-    version: int
-    correct: int
+    name: str  # the ref (challenger, champion, 3) or an LLM deployment
+    version: int | None  # a predictive model's version; None for a deployment
+    correct: int  # right (or good feedback)
     labelled: int
+
+    def described(self, unit: str) -> str:
+        version = f"version {self.version}, " if self.version is not None else ""
+        return f"{self.name} ({version}{self.labelled} {unit})"
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.labelled if self.labelled else 0.0
 
 
-def quality_verdict(canary: Arm, champion: Arm, rule: QualityRollbackConfig) -> str | None:
+def quality_verdict(
+    canary: Arm,
+    champion: Arm,
+    rule: QualityRollbackConfig,
+    measure: str = "labelled accuracy",
+    unit: str = "labels",
+) -> str | None:
     """Why the canary should be rolled back on quality, with the numbers; None while it may
     stay (too few labels, a small difference, or not significant)."""
     if min(canary.labelled, champion.labelled) < rule.min_labels:
@@ -56,11 +66,10 @@ def quality_verdict(canary: Arm, champion: Arm, rule: QualityRollbackConfig) -> 
     if p >= rule.alpha:
         return None
     return (
-        f"quality: labelled accuracy {canary.accuracy:.1%} on canary {canary.name} (version "
-        f"{canary.version}, {canary.labelled} labels) against {champion.accuracy:.1%} on "
-        f"{champion.name} (version {champion.version}, {champion.labelled} labels), "
-        f"-{drop * 100:.1f} points (allowed -{rule.min_drop * 100:.1f}); one-sided "
-        f"two-proportion z-test p={p:.2g} < alpha {rule.alpha:g}"
+        f"quality: {measure} {canary.accuracy:.1%} on canary {canary.described(unit)} against "
+        f"{champion.accuracy:.1%} on {champion.described(unit)}, -{drop * 100:.1f} points "
+        f"(allowed -{rule.min_drop * 100:.1f}); one-sided two-proportion z-test p={p:.2g} "
+        f"< alpha {rule.alpha:g}"
     )
 
 
