@@ -104,13 +104,15 @@ class QualityStore(Protocol):
 
     @abstractmethod
     async def labelled(self, model: str, since: float, limit: int = 200_000) -> list[Labelled]:
-        """The model's logged prediction rows since ``since`` that have a label, oldest first."""
+        """The model's logged prediction rows since ``since`` that have a label: the newest
+        ``limit`` of them, oldest first."""
 
     @abstractmethod
     async def feedback_joined(
         self, model: str, since: float, limit: int = 200_000
     ) -> list[FeedbackJoined]:
-        """The latest feedback on each call to a (logical) model since ``since``."""
+        """The latest feedback on each call to a (logical) model made since ``since``: the
+        newest ``limit`` calls, oldest first."""
 
     @abstractmethod
     async def delete_predictions(self, before: float) -> int:

@@ -72,11 +72,13 @@ class QualitySQL(QualityStore):
                 )
             )
             .where(p.model == model, p.ts >= since, lab.model == model, lab.seq == latest)
-            .order_by(p.ts, p.seq)
+            .order_by(p.ts.desc(), p.seq.desc())
             .limit(limit)
         )
         async with self.engine.connect() as conn:
-            return [_labelled(r) for r in await conn.execute(query)]
+            rows = [_labelled(r) for r in await conn.execute(query)]
+        rows.reverse()  # the newest ``limit``, oldest first
+        return rows
 
     async def feedback_joined(
         self, model: str, since: float, limit: int = 200_000
@@ -92,11 +94,13 @@ class QualitySQL(QualityStore):
             select(u.deployment, u.ts, f.outcome)
             .select_from(usage.join(feedback, f.request_id == u.request_id))
             .where(u.model == model, u.kind == "call", u.ts >= since, f.seq == latest)
-            .order_by(u.ts)
+            .order_by(u.ts.desc())
             .limit(limit)
         )
         async with self.engine.connect() as conn:
-            return [FeedbackJoined(r[0], float(r[1]), r[2]) for r in await conn.execute(query)]
+            joined = [FeedbackJoined(r[0], float(r[1]), r[2]) for r in await conn.execute(query)]
+        joined.reverse()  # the newest ``limit``, oldest first
+        return joined
 
     async def delete_predictions(self, before: float) -> int:
         return await self._transaction(_delete_predictions, before)

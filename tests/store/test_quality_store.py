@@ -106,3 +106,10 @@ def test_labels_meet_as_text() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_a_limit_keeps_the_newest_rows_oldest_first(store: Store) -> None:
+    await store.add_predictions([prediction(f"r{i}", 0, "1", ts=NOW - 10 + i) for i in range(5)])
+    await store.add_labels([label(f"r{i}", 0, "1") for i in range(5)])
+    rows = await store.labelled("clf", 0, limit=3)
+    assert [r.ts for r in rows] == [NOW - 8, NOW - 7, NOW - 6]
