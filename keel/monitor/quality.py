@@ -2,10 +2,11 @@
 scores per deployment; checked every ``monitors.quality.check_s`` off the hot path.
 
 Each check, for every registered predictive model: its labelled rows of the last
-``history_s`` (keel.store.quality), per version (real calls and shadow copies alike: both are
-that version's answers), scored over the latest ``window_s`` (keel.monitor.quality_metrics)
-into ``keel_quality{model, version, metric}`` (accuracy, precision and recall as macro means,
-calibration_error (ECE), brier), and newly joined labels counted in ``keel_quality_labels``.
+``history_s`` (keel.store.quality; the newest ``MAX_ROWS`` of them), per version (real calls
+and shadow copies alike: both are that version's answers), scored over the latest
+``window_s`` (keel.monitor.quality_metrics) into ``keel_quality{model, version, metric}``
+(accuracy, precision and recall as macro means, calibration_error (ECE), brier), and newly
+joined labels counted in ``keel_quality_labels``.
 
 A drop (a ``Finding`` of kind ``quality``, subject ``MODEL:VERSION``, reported on every check
 that can judge): the latest window has ``min_labels`` labelled rows or more and its accuracy is
@@ -48,6 +49,10 @@ from keel.store.rollouts import RolloutState, is_predictive
 __all__ = ["QualityMonitor", "held_out_accuracy", "numeric"]
 
 log = logging.getLogger("keel.monitor")
+
+# Labelled rows read per model and check, the newest: enough to tell accuracy to a few tenths
+# of a point, few enough that reading them every minute stays cheap.
+MAX_ROWS = 50_000
 
 
 def held_out_accuracy(record: ModelVersion | None) -> float | None:
@@ -103,7 +108,7 @@ class QualityMonitor:
             versions[record.name][record.version] = record
         states = {s.model: s for s in await self.store.rollouts() if is_predictive(s.model)}
         for name, records in versions.items():
-            rows = await self.store.labelled(name, now - self.settings.history_s)
+            rows = await self.store.labelled(name, now - self.settings.history_s, MAX_ROWS)
             if not rows:
                 continue
             self._count(name, rows)
