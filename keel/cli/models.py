@@ -147,6 +147,25 @@ def models_archive(
     typer.echo(f"{name}:{version} archived")
 
 
+@models_app.command("labels")
+def models_labels(
+    name: Annotated[str, typer.Argument(help="The model's name.")],
+    file: Annotated[Path, typer.Argument(help="A CSV with request_id,label[,row].")],
+    config: ConfigOpt = None,
+) -> None:
+    """Load true labels of NAME's answers into the store: bad lines are named, good ones kept
+    (exit 1 if any line was refused)."""
+    from keel.commands.quality import load_labels
+
+    cfg = load(config)
+    loaded = run(lambda: load_labels(cfg, name, file))
+    for problem in loaded.refused:
+        typer.echo(f"keel: {file}: {problem}", err=True)
+    typer.echo(f"{name}: {loaded.recorded} labels recorded, {len(loaded.refused)} lines refused")
+    if loaded.refused:
+        raise typer.Exit(1)
+
+
 WhyOpt = Annotated[str, typer.Option(help="Why: recorded with the change.")]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DriftMonitorConfig", "MonitorsConfig", "RegressionConfig"]
+__all__ = ["DriftMonitorConfig", "MonitorsConfig", "QualityMonitorConfig", "RegressionConfig"]
 
 
 class _Section(BaseModel):
@@ -60,6 +60,43 @@ class RegressionConfig(_Section):
     check_s: float = Field(60.0, gt=0, description="How often each model is checked.")
 
 
+class QualityMonitorConfig(_Section):
+    """Each predictive model version's quality from delayed labels joined to its logged
+    predictions (accuracy, precision and recall, calibration), and LLM feedback scores per
+    deployment. A drop: the latest window's accuracy, over min_labels or more, below the
+    version's reference (its registered held-out accuracy, else its own earlier accuracy) by
+    more than max_drop."""
+
+    enabled: bool = Field(True, description="Log predictions and check quality.")
+    check_s: float = Field(60.0, gt=0, description="How often quality is computed and checked.")
+    window_s: float = Field(
+        86_400.0, gt=0, description="The latest window: labelled predictions made this recently."
+    )
+    history_s: float = Field(
+        30 * 86_400.0,
+        gt=0,
+        description="How far back the earlier window (a version's own reference) reaches.",
+    )
+    min_labels: int = Field(
+        100, ge=1, description="Fewer labelled rows in a window than this: no verdict."
+    )
+    max_drop: float = Field(
+        0.05, ge=0, le=1, description="Accuracy below the reference by more than this is a drop."
+    )
+    max_rows_per_call: int = Field(
+        1000, ge=1, description="Rows of one call's batch logged; the rest are not."
+    )
+    max_pending_rows: int = Field(
+        50_000,
+        ge=100,
+        description="Prediction rows waiting to be written; calls beyond are dropped and "
+        'counted (keel_monitor_dropped{monitor="predictions"}).',
+    )
+    keep_s: float = Field(
+        90 * 86_400.0, gt=0, description="Logged predictions older than this are deleted."
+    )
+
+
 class MonitorsConfig(_Section):
     """Monitors read copies of finished calls; a call never waits for one."""
 
@@ -75,3 +112,4 @@ class MonitorsConfig(_Section):
     )
     drift: DriftMonitorConfig = DriftMonitorConfig()
     regressions: RegressionConfig = RegressionConfig()
+    quality: QualityMonitorConfig = QualityMonitorConfig()

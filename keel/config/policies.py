@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["AutoRollbackConfig", "ErrorPolicy", "RolloutConfig", "ShadowConfig"]
+__all__ = [
+    "AutoRollbackConfig",
+    "ErrorPolicy",
+    "FeedbackRollbackConfig",
+    "QualityRollbackConfig",
+    "RolloutConfig",
+    "ShadowConfig",
+]
 
 
 class _Section(BaseModel):
@@ -51,6 +58,34 @@ class ErrorPolicy(_Section):
     bad_request: Passable = Field("return", description="Any other 4xx: the upstream's error.")
 
 
+class QualityRollbackConfig(_Section):
+    """When a predictive canary is rolled back on its labelled accuracy: both arms have
+    min_labels labelled rows since the split's last change, the canary's accuracy is below the
+    champion's by more than min_drop, and a one-sided two-proportion z-test says so at alpha."""
+
+    enabled: bool = Field(True, description="Roll the canary back when its accuracy is worse.")
+    min_labels: int = Field(
+        100, gt=0, description="Labelled rows on the canary and on the champion before judging."
+    )
+    min_drop: float = Field(
+        0.02, ge=0, le=1, description="An accuracy difference below this is never a reason."
+    )
+    alpha: float = Field(0.01, gt=0, lt=0.5, description="The test's false-alarm rate per check.")
+
+
+class FeedbackRollbackConfig(QualityRollbackConfig):
+    """When an LLM canary is rolled back on its callers' feedback (POST /v1/feedback): the
+    share of good outcomes on the canary's answers against the baseline's, judged like a
+    predictive canary's accuracy (min_labels feedbacks per side, min_drop, alpha). Off until
+    good_outcomes names the outcomes that count as good."""
+
+    good_outcomes: list[str] = Field(
+        default_factory=list,
+        description="The feedback outcomes that are good (e.g. [resolved], or [4, 5] for a "
+        "rating); empty: feedback never rolls a canary back.",
+    )
+
+
 class AutoRollbackConfig(_Section):
     """When a canary is rolled back on its own: worse than the baseline by a margin."""
 
@@ -66,6 +101,9 @@ class AutoRollbackConfig(_Section):
     )
     min_p95_increase_ms: float = Field(
         5.0, ge=0, description="A p95 difference below this is noise, never a reason."
+    )
+    feedback: FeedbackRollbackConfig = Field(
+        FeedbackRollbackConfig(), description="Roll back on worse feedback too; see below."
     )
 
 

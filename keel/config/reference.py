@@ -16,6 +16,8 @@ from keel.config.finops import (
     UseCaseConfig,
     WebhookConfig,
 )
+from keel.config.monitors import QualityMonitorConfig
+from keel.config.policies import FeedbackRollbackConfig
 from keel.config.schema import (
     AnthropicConfig,
     AuditConfig,
@@ -31,6 +33,7 @@ from keel.config.schema import (
     PredictiveConfig,
     PredictiveModelConfig,
     PriceConfig,
+    QualityRollbackConfig,
     RegionConfig,
     RolloutConfig,
     ServerConfig,
@@ -73,6 +76,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("models.<name>.on_error", ErrorPolicy),
     ("models.<name>.rollout", RolloutConfig),
     ("models.<name>.rollout.auto_rollback", AutoRollbackConfig),
+    ("models.<name>.rollout.auto_rollback.feedback", FeedbackRollbackConfig),
     ("models.<name>.shadow", ShadowConfig),
     ("teams.<name>", TeamConfig),
     ("data_classes.<name>", DataClassConfig),
@@ -92,6 +96,8 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("predictive", PredictiveConfig),
     ("predictive.models.<name>", PredictiveModelConfig),
     ("tracing", TracingConfig),
+    ("predictive.models.<name>.auto_rollback", QualityRollbackConfig),
+    ("monitors.quality", QualityMonitorConfig),
 ]
 
 

@@ -29,6 +29,7 @@ from keel.config.monitors import MonitorsConfig
 from keel.config.policies import (
     AutoRollbackConfig,
     ErrorPolicy,
+    QualityRollbackConfig,
     RolloutConfig,
     ShadowConfig,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "KeelConfig",
     "ModelConfig",
     "PriceConfig",
+    "QualityRollbackConfig",
     "RateLimitConfig",
     "RegionConfig",
     "RolloutConfig",
@@ -432,6 +434,11 @@ class PredictiveModelConfig(_Section):
         ge=0,
         description="US dollars per row answered: per entry of the inputs' first dimension "
         "(the largest of them).",
+    )
+    auto_rollback: QualityRollbackConfig = Field(
+        QualityRollbackConfig(),
+        description="When a canary of this model (keel models rollout --canary) is rolled back "
+        "on its labelled accuracy; see below.",
     )
 
 

@@ -26,6 +26,7 @@ from keel.gateway.admin import AdminRoutes
 from keel.gateway.admin_models import AdminModelRoutes
 from keel.gateway.anthropic import MessagesRoutes
 from keel.gateway.feedback import FeedbackRoutes
+from keel.gateway.labels import LabelRoutes
 from keel.gateway.oip import OIPRoutes
 from keel.gateway.openai import OpenAIRoutes
 from keel.gateway.openapi import document_bytes
@@ -209,6 +210,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         config, admin_api, gateway.store, gateway.predictor.artifacts, gateway.predictor.cache.wake
     )
     feedback = FeedbackRoutes(config, gateway.store, gateway.identify)
+    labels = LabelRoutes(gateway.store, gateway.identify)
     oip = OIPRoutes(config, gateway.predictions, gateway.identify, gateway.predictor)
 
     async def healthz(_: Request) -> Response:
@@ -282,6 +284,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         Route("/v2/models/{model}", oip.model, methods=["GET"]),
         Route("/v2/models/{model}/ready", oip.model_ready, methods=["GET"]),
         Route("/v2/models/{model}/infer", oip.infer, methods=["POST"]),
+        Route("/v2/models/{model}/feedback", labels.post, methods=["POST"]),
         Route("/v2/models/{model}/versions/{version}", oip.model, methods=["GET"]),
         Route("/v2/models/{model}/versions/{version}/ready", oip.model_ready, methods=["GET"]),
         Route("/v2/models/{model}/versions/{version}/infer", oip.infer, methods=["POST"]),

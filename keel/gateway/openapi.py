@@ -103,6 +103,18 @@ OPERATIONS: tuple[Operation, ...] = (
     *_oip("/v2/models/{model}/versions/{version}", _MODEL + _VERSION),
     Operation(
         "POST",
+        "/v2/models/{model}/feedback",
+        "True labels of the model's answers, joined to its prediction log for quality per version.",
+        "predictive models",
+        "teamKey",
+        s.LabelRequest,
+        s.LabelsRecorded,
+        errors=(400, 401, 403, 404, 413, 431, 503),
+        params=_MODEL,
+        error_schema="OipError",
+    ),
+    Operation(
+        "POST",
         "/v1/chat/completions",
         "A chat completion (OpenAI's).",
         "data plane",

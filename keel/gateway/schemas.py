@@ -277,6 +277,27 @@ class OipError(_Closed):
     error: str
 
 
+class LabelRequest(_Open):
+    """One true label, or ``labels``: a list of them (POST /v2/models/{model}/feedback)."""
+
+    request_id: str | None = Field(
+        None, min_length=1, max_length=128, description="The x-request-id of the answer."
+    )
+    label: str | int | float | bool | None = Field(None, description="The row's true label.")
+    row: int = Field(0, ge=0, description="The row's index in the call's batch.")
+    labels: list[dict[str, Any]] | None = Field(
+        None, max_length=1000, description="Several labels, each {request_id, label, row}."
+    )
+
+
+class LabelsRecorded(_Closed):
+    recorded: int
+    model: str
+    rejected: list[dict[str, Any]] | None = Field(
+        None, description="A bulk request's refused labels: {index, error}; the rest are kept."
+    )
+
+
 class OipTensor(_Open):
     name: str
     datatype: Literal[
@@ -438,6 +459,8 @@ SCHEMAS: tuple[type[BaseModel], ...] = (
     ModelLineage,
     Health,
     OipError,
+    LabelRequest,
+    LabelsRecorded,
     OipTensor,
     OipInferRequest,
     OipInferResponse,

@@ -10,6 +10,8 @@ from keel.monitor.alerts import Alerter
 from keel.monitor.drift_windows import RowSampler
 from keel.monitor.episodes import Episodes
 from keel.monitor.metrics import Metrics
+from keel.monitor.predictions import PredictionLog
+from keel.monitor.quality import QualityMonitor
 from keel.monitor.regressions import RegressionMonitor
 from keel.monitor.tap import Monitor, Tap
 from keel.monitor.traffic import TrafficMonitor
@@ -37,4 +39,7 @@ def build_tap(
         monitors.append(RowSampler(settings.drift, store))
     if settings.regressions.enabled:
         monitors.append(RegressionMonitor(settings.regressions, report))
+    if settings.quality.enabled:
+        monitors.append(PredictionLog(store, metrics, settings.quality))
+        monitors.append(QualityMonitor(config, store, metrics, report, rollouts))
     return Tap(monitors, settings.queue, metrics)

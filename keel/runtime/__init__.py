@@ -24,11 +24,13 @@ __all__ = ["Prediction", "Session", "Signature", "TensorSpec"]
 @dataclass(slots=True)
 class Prediction:
     """What a predictive model is asked (named input tensors, the outputs wanted: all when
-    None) and which of its versions answered."""
+    None), which of its versions answered and what it answered (``answered``: the output
+    tensors, for the monitors; a reference, never a copy)."""
 
     inputs: dict[str, npt.NDArray[Any]]
     outputs: list[str] | None = None
     version: int | None = None
+    answered: dict[str, npt.NDArray[Any]] | None = None
 
 
 @runtime_checkable

@@ -187,6 +187,7 @@ class Predictor:
             outputs = await loaded.batcher.run(prediction.inputs, prediction.outputs)
         else:
             outputs = await loaded.session.run_async(prediction.inputs, prediction.outputs)
+        prediction.answered = outputs  # for the prediction log (keel.monitor.predictions)
         # Priced once answered: a run that failed costs nothing.
         call.cost_usd = prediction_cost_usd(self.config.models.get(record.name), prediction.inputs)
         shadow = view.versions.get(view.shadow() or 0)

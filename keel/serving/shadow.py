@@ -131,6 +131,7 @@ class ShadowPredictions:
             outputs = await session.run_async(prediction.inputs, prediction.outputs)
         finally:
             twin.upstream_s = time.perf_counter() - started
+        prediction.answered = outputs
         self._count(copy, outputs)
         return Answer(tensors=outputs)
 

@@ -4,7 +4,7 @@ Code that reads or writes one family is typed with that family's protocol (``Key
 key lookups, ``AuditStore`` for ``keel audit verify``, ``UsageStore`` for reports); the
 backends (keel.store.sqlite, keel.store.postgres, both on keel.store.sql) implement ``Store``.
 Each family's rows live beside its protocol: keel.store.usage, keys, rollouts, audit, alerts,
-feedback, models and responses.
+feedback, models, responses and quality (predictions and labels).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from keel.store.episodes import EpisodeStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
 from keel.store.models import ModelStore
+from keel.store.quality import QualityStore
 from keel.store.responses import ResponseStore
 from keel.store.rollouts import RolloutStore
 from keel.store.usage import UsageStore
@@ -40,6 +41,7 @@ class Store(
     FeedbackStore,
     ModelStore,
     ResponseStore,
+    QualityStore,
     ABC,
 ):
     """Every record family, and the one write the hot path makes (``write``)."""

@@ -42,6 +42,7 @@ from keel.store.model_sql import (
     move_alias_in,
 )
 from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
+from keel.store.quality_sql import QualitySQL
 from keel.store.request_ids import unique_request_ids
 from keel.store.response_sql import ResponseSQL
 from keel.store.rollout_sql import RolloutSQL, apply_change
@@ -83,7 +84,7 @@ _ADDED = (
 _ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
 
 
-class SQLStore(ResponseSQL, AuditSQL, RolloutSQL, EpisodeSQL, DriftSQL, Store):
+class SQLStore(QualitySQL, ResponseSQL, AuditSQL, RolloutSQL, EpisodeSQL, DriftSQL, Store):
     """The record store on any SQLAlchemy async engine; the backends add what is theirs."""
 
     def __init__(self, engine: AsyncEngine) -> None:

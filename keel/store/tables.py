@@ -24,10 +24,12 @@ __all__ = [
     "audit_checkpoints",
     "drift_rows",
     "feedback",
+    "labels",
     "metadata",
     "model_alias_events",
     "model_aliases",
     "model_versions",
+    "predictions",
     "responses",
     "rollout_events",
     "rollouts",
@@ -291,4 +293,40 @@ responses = Table(
     Column("output_items", Text, nullable=False),
     Column("usage", Text),
     Column("body", Text, nullable=False),
+)
+
+# The prediction log (keel.monitor.predictions): one row per row of a predictive call's answer,
+# written in batches off the hot path. ``probabilities``: JSON list, a classifier's.
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("row_index", Integer, nullable=False),
+    Column("label", String(256)),
+    Column("score", Float),
+    Column("probabilities", Text),
+    Index("ix_predictions_model_ts", "model", "ts"),
+    Index("ix_predictions_request_row", "request_id", "row_index"),
+)
+
+# True labels sent after the call (POST /v2/models/{m}/feedback, keel models labels); the
+# latest per (request_id, row) counts. ``team`` and ``key_id`` are the sender's.
+labels = Table(
+    "labels",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("row_index", Integer, nullable=False),
+    Column("label", String(256), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("team", String(128)),
+    Column("key_id", String(KEY_ID_LEN)),
+    Column("source", String(16), nullable=False),
+    Index("ix_labels_request_row", "request_id", "row_index"),
 )

@@ -17,6 +17,7 @@ from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
 from keel.store.ledger import Ledger, RecordNotCommitted
 from keel.store.models import AliasEvent, AliasMove, ModelAlias, ModelVersion
+from keel.store.quality import CallOwner, FeedbackJoined, Labelled, LabelRecord, PredictionRow
 from keel.store.responses import ItemPage, Order, StoredResponse
 from keel.store.rollouts import RolloutChange, RolloutEvent, RolloutState
 from keel.store.sql import SQLStore
@@ -82,6 +83,26 @@ class BrokenStore(Store):
         raise ConnectionError("database is down")
 
     async def delete_drift_rows(self, before: float) -> int:
+        raise ConnectionError("database is down")
+
+    async def add_predictions(self, rows: Sequence[PredictionRow]) -> None:
+        raise ConnectionError("database is down")
+
+    async def add_labels(self, records: Sequence[LabelRecord]) -> int:
+        raise ConnectionError("database is down")
+
+    async def call_owners(self, request_ids: Sequence[str]) -> dict[str, CallOwner]:
+        raise ConnectionError("database is down")
+
+    async def labelled(self, model: str, since: float, limit: int = 200_000) -> list[Labelled]:
+        raise ConnectionError("database is down")
+
+    async def feedback_joined(
+        self, model: str, since: float, limit: int = 200_000
+    ) -> list[FeedbackJoined]:
+        raise ConnectionError("database is down")
+
+    async def delete_predictions(self, before: float) -> int:
         raise ConnectionError("database is down")
 
     async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
