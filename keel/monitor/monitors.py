@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from keel.call import Call
 from keel.config.schema import KeelConfig
+from keel.monitor.embeddings import EmbeddingDriftMonitor
+from keel.monitor.findings import Report
 from keel.monitor.metrics import Metrics
 from keel.monitor.tap import Monitor, Tap
 from keel.monitor.traffic import TrafficMonitor
@@ -17,7 +19,13 @@ if TYPE_CHECKING:
 __all__ = ["build_tap"]
 
 
-def build_tap(config: KeelConfig, store: Store, metrics: Metrics, rollouts: Rollouts) -> Tap | None:
+def build_tap(
+    config: KeelConfig,
+    store: Store,
+    metrics: Metrics,
+    rollouts: Rollouts,
+    report: Report | None = None,
+) -> Tap | None:
     settings = config.monitors
     if not settings.enabled:
         return None
@@ -26,4 +34,10 @@ def build_tap(config: KeelConfig, store: Store, metrics: Metrics, rollouts: Roll
         return rollouts.arm(call.model, call.deployment)
 
     monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
+    if settings.embeddings.enabled:
+        monitors.append(
+            EmbeddingDriftMonitor(
+                settings.embeddings, config.data_classes, store, metrics, arm_of, report
+            )
+        )
     return Tap(monitors, settings.queue, metrics)

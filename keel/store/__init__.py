@@ -1,6 +1,6 @@
-"""Records: usage, audit, API keys, rollouts, alerts, feedback, models and stored responses
-(keel.store.base). The store URL's scheme picks the backend: keel.store.sqlite or
-keel.store.postgres."""
+"""Records: usage, audit, API keys, rollouts, alerts, feedback, models, stored responses and
+prompt embeddings (keel.store.base). The store URL's scheme picks the backend:
+keel.store.sqlite or keel.store.postgres."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Code that reads or writes one family is typed with that family's protocol (``Key
 key lookups, ``AuditStore`` for ``keel audit verify``, ``UsageStore`` for reports); the
 backends (keel.store.sqlite, keel.store.postgres, both on keel.store.sql) implement ``Store``.
 Each family's rows live beside its protocol: keel.store.usage, keys, rollouts, audit, alerts,
-feedback, models and responses.
+feedback, models, responses and embeddings.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from keel.store.alerts import AlertStore
 from keel.store.audit import AuditStore
+from keel.store.embeddings import EmbeddingStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
 from keel.store.models import ModelStore
@@ -34,6 +35,7 @@ class Store(
     AuditStore,
     AlertStore,
     FeedbackStore,
+    EmbeddingStore,
     ModelStore,
     ResponseStore,
     ABC,
