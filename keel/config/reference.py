@@ -16,6 +16,7 @@ from keel.config.finops import (
     UseCaseConfig,
     WebhookConfig,
 )
+from keel.config.monitors import DriftMonitorConfig, EmbeddingDriftConfig, MonitorsConfig
 from keel.config.schema import (
     AnthropicConfig,
     AuditConfig,
@@ -90,6 +91,9 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("audit", AuditConfig),
     ("predictive", PredictiveConfig),
     ("predictive.models.<name>", PredictiveModelConfig),
+    ("monitors", MonitorsConfig),
+    ("monitors.drift", DriftMonitorConfig),
+    ("monitors.embeddings", EmbeddingDriftConfig),
 ]
 
 
