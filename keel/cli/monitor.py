@@ -28,7 +28,7 @@ def monitor_pin(
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Pin MODEL's reference: prompts sampled in [since, until]. The latest pin wins."""
+    """Pin MODEL's reference: the prompts sampled from --since to --until. The latest pin wins."""
     from keel.commands import monitor
 
     typer.echo(run(lambda: monitor.pin(load(config), model, since, until)))
