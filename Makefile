@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install services lint typecheck unit clean
+.PHONY: run test install services prometheus-tools lint typecheck unit clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: install
 services:
 	@bash scripts/services.sh
 
+# Debian's prometheus and prometheus-alertmanager for tests/deploy and the stack's e2e test:
+# installed when missing; without apt the tests skip and say so.
+prometheus-tools:
+	@bash scripts/prometheus_tools.sh
+
 lint: install
 	$(BIN)/ruff check keel tests
 	$(BIN)/ruff format --check keel tests
@@ -27,7 +32,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy keel
 
-unit: install services
+unit: install services prometheus-tools
 	rm -f .coverage .coverage.*
 	$(BIN)/pytest -q -n 2 --dist loadfile --cov=keel --cov-report=term:skip-covered
 

@@ -10,6 +10,11 @@ apart, as many streamed ones, sent one at a time from outside valgrind to the mo
 bench/run.py. Background work that runs on a timer (WAL checkpoints) is counted too, so a few
 percent of the count follows the run's length rather than its requests. It prints instructions
 per request per side and writes bench/results/<date>-instructions.json.
+
+``--tracing`` turns tracing on in this tree's side (spans exported over OTLP/HTTP to a sink
+in this process): the count then includes the batch processor's export thread.
+``--tracing lean`` turns the stages' spans off (``tracing.stage_spans: false``);
+``--tracing unsampled`` keeps no trace (``sample_ratio: 0``): the cost of tracing on but unsampled.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from typing import Any
 
 import procs
 import targets
+import yaml
+from otlp_sink import otlp_sink
 from targets import BODY, KEEL_KEY, STREAM_BODY
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -75,12 +82,27 @@ def phase(pid: int, out: Path, port: int, body: bytes, n: int) -> int:
     return dumped(out, before)
 
 
-def measure(tree: Path, side: str, mock_port: int, workdir: Path, n: int) -> dict[str, Any]:
+def measure(
+    tree: Path,
+    side: str,
+    mock_port: int,
+    workdir: Path,
+    n: int,
+    traces: str | None = None,
+    mode: str = "stages",
+) -> dict[str, Any]:
     port = procs.free_port()
     home = workdir / side
     home.mkdir()
     config = home / "keel.yaml"
-    config.write_text(targets.full_hot_path_config(mock_port, port, home))
+    text = targets.full_hot_path_config(mock_port, port, home)
+    if traces is not None:
+        settings = yaml.safe_load(text)
+        settings["tracing"] = {"enabled": True, "endpoint": traces, "stage_spans": mode != "lean"}
+        if mode == "unsampled":
+            settings["tracing"]["sample_ratio"] = 0.0
+        text = yaml.safe_dump(settings, sort_keys=False)
+    config.write_text(text)
     out = home / "callgrind.out"
     argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
             f"--callgrind-out-file={out}", sys.executable, "-m", "keel", "up",
@@ -106,6 +128,14 @@ def main() -> None:
     p.add_argument("--base", required=True, help="the git ref to compare against")
     p.add_argument("--requests", type=int, default=400)
     p.add_argument(
+        "--tracing",
+        nargs="?",
+        const="stages",
+        choices=["stages", "lean", "unsampled"],
+        help="tracing on in this tree's side (lean: tracing.stage_spans false; unsampled: "
+        "sample_ratio 0)",
+    )
+    p.add_argument(
         "--keep", action="store_true", help="keep the callgrind dumps (for callgrind_annotate)"
     )
     args = p.parse_args()
@@ -118,12 +148,16 @@ def main() -> None:
     mock_port = procs.free_port()
     mock = procs.start("mock", targets.mock_argv(mock_port), workdir)
     result: dict[str, Any] = {"base": args.base, "requests": args.requests}
+    result["tracing"] = args.tracing
+    traces = otlp_sink() if args.tracing else None
     try:
         if why := procs.wait_until_answers(mock, mock_port, "/v1/chat/completions", BODY, {}, 20):
             raise SystemExit(f"bench: the mock upstream did not start: {why}")
         for side, tree in (("base", base), ("this", targets.REPO)):
             print(f"{side}: under callgrind", flush=True)
-            result[side] = measure(tree, side, mock_port, workdir, args.requests)
+            sink = traces if side == "this" else None
+            mode = args.tracing or "stages"
+            result[side] = measure(tree, side, mock_port, workdir, args.requests, sink, mode)
     finally:
         procs.stop(mock)
         subprocess.run(["git", "worktree", "remove", "--force", str(base)],
@@ -140,7 +174,8 @@ def main() -> None:
     print(f"\nbase {args.base} against this tree, {args.requests} requests each:\n")
     print(result["table_markdown"])
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.date.today().isoformat()}-instructions.json"
+    suffix = f"-tracing-{args.tracing}" if args.tracing else ""
+    path = RESULTS / f"{datetime.date.today().isoformat()}-instructions{suffix}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nresults: {path}")
 

@@ -196,6 +196,8 @@ def all_rows(b: Bench, pin: procs.Pinning, plan: Plan, skip_litellm: bool) -> li
     print("mock upstream (direct): open loop at keel minimal's rate", flush=True)
     rows[0]["open"] = point_open(b, b.mock_pid, mock, plan, rows[0])
     rows.append(keel_row(b, pin, plan, "keel_full", "keel full hot path (1 worker)"))
+    rows.append(keel_row(b, pin, plan, "keel_monitors_off", "keel full, monitors off"))
+    rows.append(keel_row(b, pin, plan, "keel_tracing", "keel full, tracing on (every call)"))
     rows.append(keel_row(b, pin, plan, "keel_guarded", "keel full + NER, secrets (every guard)"))
     rows.append(
         keel_row(b, pin, plan, "keel_finops_memory", "keel full + budgets & limits, memory://")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import procs
 import yaml
+from otlp_sink import otlp_sink
 
 __all__ = [
     "BODY",
@@ -108,6 +109,22 @@ def full_hot_path_config(mock_port: int, port: int, workdir: Path) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def monitors_off_config(mock_port: int, port: int, workdir: Path) -> str:
+    """The full hot path with the monitors (traffic, regressions, drift windows) off: what
+    they cost is the difference with ``keel_full``, where they run at their defaults."""
+    config = yaml.safe_load(full_hot_path_config(mock_port, port, workdir))
+    config["monitors"] = {"enabled": False}
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def tracing_config(mock_port: int, port: int, workdir: Path) -> str:
+    """The full hot path with tracing on at its defaults (every call sampled, a span per
+    stage), exported over OTLP/HTTP to a sink in the bench's own process."""
+    config = yaml.safe_load(full_hot_path_config(mock_port, port, workdir))
+    config["tracing"] = {"enabled": True, "endpoint": otlp_sink()}
+    return yaml.safe_dump(config, sort_keys=False)
+
+
 def guarded_config(mock_port: int, port: int, workdir: Path) -> str:
     """The full hot path with every guard on: PII with the NER tagger for names, addresses
     and companies, secrets redacted in prompts and answers, the injection screen (flag)."""
@@ -148,6 +165,10 @@ def keel_target(
         text = full_hot_path_config(mock_port, port, workdir)
     elif key == "keel_guarded":
         text = guarded_config(mock_port, port, workdir)
+    elif key == "keel_monitors_off":
+        text = monitors_off_config(mock_port, port, workdir)
+    elif key == "keel_tracing":
+        text = tracing_config(mock_port, port, workdir)
     elif key in FINOPS_STATE:
         text = finops_config(mock_port, port, workdir, FINOPS_STATE[key])
     else:
@@ -164,7 +185,8 @@ def keel_target(
         port=port,
         headers={"authorization": f"Bearer {KEEL_KEY}"},
         pinned=not workers,
-        request_ids=key in ("keel_full", "keel_guarded") or key in FINOPS_STATE,
+        request_ids=key in ("keel_full", "keel_guarded", "keel_monitors_off", "keel_tracing")
+        or key in FINOPS_STATE,
         config_text=text,
         stdout_to_file=True,  # the access log, when on, is written for real
     )

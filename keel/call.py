@@ -11,6 +11,7 @@ from keel.protocols.openai import OPENAI, PROMPT_FIELD
 
 if TYPE_CHECKING:  # the types of stages' slots, for annotations alone (keel.pipeline imports this)
     from keel.guard.pii.policy import RequestGuard
+    from keel.monitor.spans import CallTrace
     from keel.pipeline import Keeper
     from keel.pipeline.admission import Admission
     from keel.protocols.base import ClientProtocol
@@ -122,6 +123,11 @@ class Call:
     raw: bytes | None = field(default=None, repr=False)
     # What the edge keeps of the answer, committed with the call's records (a stored Response).
     keep: Keeper | None = field(default=None, repr=False)
+    # The client's W3C trace context: keel's spans continue it; with tracing off, it goes
+    # upstream untouched.
+    traceparent: str | None = None
+    tracestate: str | None = None
+    trace: CallTrace | None = field(default=None, repr=False)  # its spans, when tracing is on
 
     def elapsed_s(self) -> float:
         end = self.finished if self.finished is not None else time.perf_counter()

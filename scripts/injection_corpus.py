@@ -2,14 +2,14 @@
 
 The corpus is templated and synthetic: every text is a template from injection_corpus.toml
 (or injection_corpus_langs.toml: 30 languages, more disguises; injection_corpus_more.toml
-extends both) with its [[slots]] filled from the pools, some then obfuscated or encoded. Every
-template list and every pool is split once by a seeded shuffle into train (60%), validation
-(15%) and held-out (25%) parts, and an example of a split is built only from that split's
-parts: held-out examples share no template and no filler with the others. That makes the
-held-out numbers a test of generalising to new phrasings of the same families, not to new
-attack families, nor to real traffic. Validation is built the same way, for choosing
-hyperparameters without looking at the held-out split; the shipped model trains on train and
-validation together.
+and injection_corpus_docs.toml extend both) with its [[slots]] filled from the pools, some
+then obfuscated or encoded. Every template list and every pool is split once by a seeded
+shuffle into train (60%), validation (15%) and held-out (25%) parts, and an example of a
+split is built only from that split's parts: held-out examples share no template and no
+filler with the others. That makes the held-out numbers a test of generalising to new
+phrasings of the same families, not to new attack families, nor to real traffic. Validation
+is built the same way, for choosing hyperparameters without looking at the held-out split;
+the shipped model trains on train and validation together.
 
 Each JSON line: id, split (train | validation | heldout), label (1 = injection), kind, family,
 lang, role (user | tool), template, text. Same seed, same file, byte for byte.
@@ -36,9 +36,13 @@ SPLITS = tuple(SHARES)
 _SLOT = re.compile(r"\[\[(\w+)(?:\|(\w+))?\]\]")
 MATERIAL = tomllib.loads((Path(__file__).parent / "injection_corpus.toml").read_text("utf-8"))
 LANGS = tomllib.loads((Path(__file__).parent / "injection_corpus_langs.toml").read_text("utf-8"))
-# More phrasings per language and more families (a second round of material): its lists extend
-# the lists of the same name in the two files above, or are new.
-MORE = tomllib.loads((Path(__file__).parent / "injection_corpus_more.toml").read_text("utf-8"))
+# More rounds of material (the second: more phrasings per language and more families; the
+# third: instructions to agents in many document shapes, and documents that instruct people):
+# their lists extend the lists of the same name in the two files above, or are new.
+ROUNDS = [
+    tomllib.loads((Path(__file__).parent / f"injection_corpus_{name}.toml").read_text("utf-8"))
+    for name in ("more", "docs")
+]
 
 
 def _merge(lists: dict[str, list[str]], homes: tuple[dict[str, list[str]], ...]) -> None:
@@ -49,15 +53,23 @@ def _merge(lists: dict[str, list[str]], homes: tuple[dict[str, list[str]], ...])
         home[name] = home.get(name, []) + items
 
 
-_merge(MORE["pools"], (MATERIAL["pools"], MATERIAL["templates"], LANGS["pools"]))
-_merge(MORE["templates"], (MATERIAL["templates"], LANGS["extra_templates"]))
-_merge(MORE["lang_templates"], (LANGS["templates"],))
-# (category kind, label, role, templates, count for English, count per other language)
-_PER_LANGUAGE = (
-    ("direct", 1, "user", "ml_direct", 160, 80),
-    ("benign", 0, "user", "ml_benign", 160, 80),
-    ("indirect", 1, "tool", "ml_indirect", 180, 45),
-    ("benign", 0, "tool", "ml_doc_benign", 140, 45),
+for _round in ROUNDS:
+    _merge(_round.get("pools", {}), (MATERIAL["pools"], MATERIAL["templates"], LANGS["pools"]))
+    _merge(_round.get("templates", {}), (MATERIAL["templates"], LANGS["extra_templates"]))
+    _merge(_round.get("lang_templates", {}), (LANGS["templates"],))
+# (category kind, label, role, templates, count for English, count per other language); a
+# tool-role category's templates go inside the English document wrappers unless the round
+# says its templates are whole documents already (wrap = false).
+_PER_LANGUAGE: tuple[tuple[str, int, str, str, int, int, bool], ...] = (
+    ("direct", 1, "user", "ml_direct", 160, 80, True),
+    ("benign", 0, "user", "ml_benign", 160, 80, True),
+    ("indirect", 1, "tool", "ml_indirect", 180, 45, True),
+    ("benign", 0, "tool", "ml_doc_benign", 140, 45, True),
+    *(
+        (c["kind"], c["label"], c["role"], c["templates"], c["en"], c["other"], c["wrap"])
+        for _round in ROUNDS
+        for c in _round.get("lang_categories", [])
+    ),
 )
 
 
@@ -66,13 +78,13 @@ def _language_material() -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
     templates: dict[str, list[str]] = dict(LANGS["extra_templates"])
     categories: list[dict[str, Any]] = []
     for lang in LANGS["langs"]["list"]:
-        for kind, label, role, name, en, other in _PER_LANGUAGE:
+        for kind, label, role, name, en, other, wrap in _PER_LANGUAGE:
             made = f"{name}_{lang}"
             templates[made] = [t.replace("{L}", lang) for t in LANGS["templates"][name]]
             spec = {"label": label, "kind": kind, "family": "multilingual", "lang": lang}
             spec |= {"name": f"{kind}.{name}.{lang}", "role": role}
             count = en if lang == "en" else other
-            if role == "tool":
+            if role == "tool" and wrap:
                 spec |= {"templates": "wrappers_en", "inner": made}
                 spec["name"] += ".doc"
             else:
@@ -83,7 +95,7 @@ def _language_material() -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
     for name, label, kind, count in extras:
         spec = {"name": name, "label": label, "kind": kind, "family": "obfuscated", "lang": "en"}
         categories.append(spec | {"role": "user", "templates": name, "count": count})
-    for spec in MORE["categories"]:
+    for spec in (c for r in ROUNDS for c in r.get("categories", [])):
         categories.append(spec | {"family": spec.get("family", "more")})
     return templates, categories
 

@@ -206,10 +206,28 @@ class UseCaseConfig(_Section):
 
 
 class WebhookConfig(_Section):
-    """Where an alert is sent: a generic JSON POST, or a Slack-compatible incoming webhook."""
+    """Where an alert is sent: a generic JSON POST, a Slack-compatible incoming webhook, or
+    PagerDuty's Events API v2 (``url: https://events.pagerduty.com/v2/enqueue``)."""
 
     url: str = Field(..., min_length=1, description="http(s) URL; ${ENV} works.")
-    format: Literal["json", "slack"] = Field("json", description="json or slack.")
+    format: Literal["json", "slack", "pagerduty"] = Field(
+        "json", description="json, slack or pagerduty."
+    )
+    routing_key: str | None = Field(
+        None,
+        min_length=1,
+        repr=False,
+        description="pagerduty: the integration's routing key (use ${ENV}; never logged).",
+    )
+
+    @model_validator(mode="after")
+    def _pagerduty_key(self) -> WebhookConfig:
+        if self.format == "pagerduty" and self.routing_key is None:
+            raise ValueError(
+                "a pagerduty webhook needs routing_key: the Events API v2 integration key "
+                "of the PagerDuty service (routing_key: ${PAGERDUTY_ROUTING_KEY})"
+            )
+        return self
 
     @field_validator("url")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DriftMonitorConfig", "EmbeddingDriftConfig", "MonitorsConfig"]
+__all__ = ["DriftMonitorConfig", "EmbeddingDriftConfig", "MonitorsConfig", "RegressionConfig"]
 
 
 class _Section(BaseModel):
@@ -27,7 +27,7 @@ class DriftMonitorConfig(_Section):
         200, ge=20, description="Fewer rows in a window than this: no verdict (too few)."
     )
     rows_per_minute: int = Field(
-        600,
+        60,
         ge=1,
         description="Rows kept per model version and minute; under more traffic a uniform "
         "sample of this many is kept.",
@@ -37,8 +37,27 @@ class DriftMonitorConfig(_Section):
     )
     check_s: float = Field(60.0, gt=0, description="How often each version's window is checked.")
     keep_s: float = Field(
-        30 * 86_400.0, gt=0, description="Rows older than this are deleted from the store."
+        3 * 86_400.0, gt=0, description="Rows older than this are deleted from the store."
     )
+
+
+class RegressionConfig(_Section):
+    """Latency and error regressions per logical model: the last ``window_s`` against the
+    ``baseline_s`` before it (keel.monitor.regressions)."""
+
+    enabled: bool = Field(True, description="Watch for latency and error regressions.")
+    window_s: float = Field(300.0, ge=60, description="The recent window judged.")
+    baseline_s: float = Field(3600.0, ge=60, description="The baseline before it.")
+    min_requests: int = Field(50, ge=1, description="Calls a window needs to be judged.")
+    error_rate: float = Field(
+        0.05, gt=0, le=1, description="Server-error share (5xx) at which errors alert."
+    )
+    error_factor: float = Field(
+        3.0, ge=1, description="...and at least this many times the baseline's share."
+    )
+    latency_factor: float = Field(2.0, gt=1, description="p95 this many times the baseline's.")
+    latency_min_ms: float = Field(50.0, ge=0, description="...and at least this much above it.")
+    check_s: float = Field(60.0, gt=0, description="How often each model is checked.")
 
 
 class EmbeddingDriftConfig(_Section):
@@ -124,5 +143,9 @@ class MonitorsConfig(_Section):
         description="Finished calls waiting for the monitors; more are dropped and counted "
         "(keel_monitor_dropped).",
     )
+    resolve_after: int = Field(
+        2, ge=1, description="Quiet checks in a row that end an episode and send its resolve."
+    )
     drift: DriftMonitorConfig = DriftMonitorConfig()
+    regressions: RegressionConfig = RegressionConfig()
     embeddings: EmbeddingDriftConfig = EmbeddingDriftConfig()

@@ -52,6 +52,7 @@ from keel.config.security import (
     RecogniserConfig,
     SecretsPolicy,
 )
+from keel.config.tracing import TracingConfig
 
 __all__ = ["markdown_reference"]
 
@@ -91,6 +92,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("audit", AuditConfig),
     ("predictive", PredictiveConfig),
     ("predictive.models.<name>", PredictiveModelConfig),
+    ("tracing", TracingConfig),
     ("monitors", MonitorsConfig),
     ("monitors.drift", DriftMonitorConfig),
     ("monitors.embeddings", EmbeddingDriftConfig),

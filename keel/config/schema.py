@@ -34,6 +34,7 @@ from keel.config.policies import (
 )
 from keel.config.prices import Price, resolve
 from keel.config.security import AuditConfig, AuthConfig, DataClassConfig, LimitsConfig, Trust
+from keel.config.tracing import TracingConfig
 
 __all__ = [
     "AlertsConfig",
@@ -60,6 +61,7 @@ __all__ = [
     "StoreConfig",
     "TeamConfig",
     "TimeoutsConfig",
+    "TracingConfig",
     "UseCaseConfig",
 ]
 
@@ -509,6 +511,7 @@ class KeelConfig(_Section):
     alerts: AlertsConfig = AlertsConfig()
     predictive: PredictiveConfig = PredictiveConfig()
     monitors: MonitorsConfig = MonitorsConfig()
+    tracing: TracingConfig = TracingConfig()
 
     def deployment(self, name: str) -> DeploymentConfig:
         for deployment in self.deployments:

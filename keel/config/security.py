@@ -170,7 +170,7 @@ class InjectionPolicy(_Section):
 
     action: Literal["off", "flag", "block"] = Field("off", description="flag records the score.")
     threshold: float = Field(
-        0.75,
+        0.65,
         ge=0,
         le=1,
         description="Score at or above which it acts (see docs/guards.md for P/R).",
@@ -185,6 +185,11 @@ class DataClassConfig(_Section):
     secrets: SecretsPolicy = SecretsPolicy()
     injection: InjectionPolicy = InjectionPolicy()
     audit_text: bool = Field(False, description="Keep full prompts and answers in the audit.")
+    trace_text: bool = Field(
+        False,
+        description="Put prompts and answers in trace spans (gen_ai.input.messages, "
+        "gen_ai.output.messages); off, spans carry no text.",
+    )
     monitor_embeddings: bool | None = Field(
         None,
         description="May the embedding drift monitor embed a sample of this class's prompts "
@@ -211,6 +216,7 @@ class DataClassConfig(_Section):
             and INJECTION_RANK[self.injection.action] >= INJECTION_RANK[other.injection.action]
             and (other.injection.action == "off" or self.injection.threshold
                  <= other.injection.threshold)
+            and (other.trace_text or not self.trace_text)
         )  # fmt: skip
 
 

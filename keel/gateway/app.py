@@ -8,6 +8,7 @@ import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -52,6 +53,9 @@ from keel.state import open_state
 from keel.store import open_store
 from keel.store.ledger import Ledger
 
+if TYPE_CHECKING:
+    from keel.monitor.tracing import Tracer
+
 __all__ = ["Gateway", "create_app"]
 
 
@@ -65,6 +69,8 @@ class Gateway:
         self.metrics = Metrics()
         self.providers = {d.name: build_provider(d) for d in config.deployments}
         self.rollouts = Rollouts(config, self.store, self.metrics.rolled_back)
+        for model in config.models:  # at 0 from the start: an alert sees the first rollback
+            self.metrics.rollbacks.labels(model)
         self.router = Router(config, self.providers, self.rollouts)
         self.prober = Prober(self.router.targets.values())
         for name, target in self.router.targets.items():  # keel_deployment_up follows breakers
@@ -72,13 +78,14 @@ class Gateway:
             self.metrics.set_up(name, target.breaker.up)
         self.identify = Identify(config, self.store, config.server.key_cache_s)
         log = access_log or AccessLog(enabled=config.server.access_log)
-        self.tap = build_tap(config, self.store, self.metrics, self.rollouts)
-        self.account = Account(config, self.ledger, self.metrics, log, self.tap)
-        self.guard = Guard(config)
         self.state = open_state(config.state)
         self.alerter = Alerter(config.alerts, self.store, self._once, metrics=self.metrics)
+        self.tap = build_tap(config, self.store, self.metrics, self.rollouts, self.alerter)
+        self.account = Account(config, self.ledger, self.metrics, log, self.tap)
+        self.guard = Guard(config)
         self.admit = Admit(config, self.state, self.store, self.metrics, alerter=self.alerter)
         meter = Meter(self.metrics)
+        self.tracer = _tracer(config)
         # A shadow copy is metered and recorded like any call: by the same stages.
         self.shadows = Shadows(
             config, self.providers, [meter, self.account], self.metrics, self.router.regions_of
@@ -88,6 +95,7 @@ class Gateway:
             self.router.invoke,
             copy=self.shadows.copy if self.shadows.lanes else None,
             metrics=self.metrics,
+            tracer=self.tracer,
         )
         # Predictive models (OIP v2): identified, admitted (the same budgets and rate limits,
         # counted per prediction), classified and recorded like every call. A shadow
@@ -104,6 +112,7 @@ class Gateway:
             [self.identify, admit_predictions, Classify(config), self.account],
             self.predictor.invoke,
             metrics=self.metrics,
+            tracer=self.tracer,
         )
 
     async def start(self) -> None:
@@ -136,6 +145,8 @@ class Gateway:
         self.predictor.close()
         await self.ledger.close()
         await self.store.close()
+        if self.tracer is not None:  # the last spans out, off the event loop
+            await asyncio.to_thread(self.tracer.shutdown)
 
     async def _once(self, key: str, ttl_s: float) -> bool:
         """An alert's claim, shared by every replica through the state backend."""
@@ -143,6 +154,18 @@ class Gateway:
         return await self.state.once(
             f"{self.config.state.prefix}:alert:{key}", int(ttl_s * 1000), now_ms
         )
+
+    async def scrape(self) -> bytes:
+        """/metrics: first ask the store and the state backend whether they answer (so an
+        idle gateway still shows a backend down) and move budgets into the current period."""
+        scheme = self.config.store.url.partition(":")[0]
+        store = "postgresql" if scheme.startswith("postgres") else scheme
+        self.metrics.store_up.labels(store).set(await _answers(self.store.ping()))
+        if self.admit.active:
+            state = self.state.url.partition(":")[0]
+            self.metrics.state_up.labels(state).set(await _answers(self.state.ping()))
+            self.admit.roll_periods()
+        return self.metrics.render()
 
     def deployments(self) -> dict[str, dict[str, object]]:
         """Each deployment's state as /readyz shows it: does it get traffic, its breaker, and
@@ -153,6 +176,16 @@ class Gateway:
             probe = {"probe": "off"} if watch is None else watch.describe()
             states[name] = {"up": target.breaker.up, "breaker": target.breaker.state.value, **probe}
         return states
+
+
+def _tracer(config: KeelConfig) -> Tracer | None:
+    """The tracer, when tracing is on. Imported here, only then: with tracing off keel pays
+    neither OpenTelemetry's import nor a span per call."""
+    if not config.tracing.enabled:
+        return None
+    from keel.monitor.tracing import Tracer
+
+    return Tracer(config)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -200,7 +233,7 @@ def create_app(config: KeelConfig, access_log: AccessLog | None = None) -> HotPa
         return _json(ready)
 
     async def metrics(_: Request) -> Response:
-        return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await gateway.scrape(), media_type=CONTENT_TYPE_LATEST)
 
     openapi = document_bytes(config)  # built once: it changes only with the code and config
 
@@ -287,6 +320,15 @@ class HotPath:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+async def _answers(ping: Awaitable[None]) -> int:
+    """1 if a backend's ping answers within two seconds, else 0."""
+    try:
+        await asyncio.wait_for(ping, timeout=2.0)
+    except Exception:
+        return 0
+    return 1
 
 
 def _json(obj: object, status: int = 200) -> Response:

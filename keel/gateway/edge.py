@@ -41,6 +41,8 @@ HEADER_LIMITS: dict[bytes, int] = {
     b"x-keel-data-class": 256,
     b"content-length": 20,  # the digits of the largest 64-bit number
 }
+# A traceparent is 55 characters (version 00); later versions may append fields.
+_TRACEPARENT_MAX = 256
 _CREDENTIALS = frozenset({b"authorization", b"api-key", b"x-api-key"})
 _CREDENTIAL_HINT = (
     "Send only the credential: a keel API key is about 50 bytes, an identity provider's token "
@@ -77,6 +79,12 @@ def take_headers(call: Call, headers: Any, configured_deadline_s: float) -> None
     call.credential = bearer_token(headers)
     call.asked_class = headers.get("x-keel-data-class")
     call.deadline = call.started + deadline_s(headers, configured_deadline_s)
+    parent: str | None = headers.get("traceparent")
+    if parent is not None and len(parent) <= _TRACEPARENT_MAX:
+        call.traceparent = parent
+        state: str | None = headers.get("tracestate")
+        # W3C: a vendor may drop a tracestate longer than 512 characters.
+        call.tracestate = state if state is not None and len(state) <= 512 else None
 
 
 def deadline_s(headers: Any, configured: float) -> float:

@@ -1,5 +1,5 @@
-"""What an alert's webhook POST says: keel's own JSON object, or a Slack message
-(the formats are described in keel.monitor.alerts)."""
+"""What an alert's webhook POST says: keel's own JSON object, a Slack message, or a PagerDuty
+Events API v2 event (the formats are described in keel.monitor.alerts and docs/monitoring.md)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,32 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from keel.config.finops import WebhookConfig
     from keel.monitor.alerts import Alert
 
-__all__ = ["iso", "json_body", "number", "slack_body"]
+__all__ = ["body_of", "iso", "json_body", "number", "pagerduty_body", "slack_body"]
 
-_TITLES = {"budget": "Budget alert", "rate_limit": "Rate limit alert"}
+_TITLES = {
+    "budget": "Budget alert",
+    "rate_limit": "Rate limit alert",
+    "drift": "Input drift",
+    "embedding_drift": "Prompt drift",
+    "quality": "Quality drop",
+    "latency": "Latency regression",
+    "errors": "Error regression",
+}
+_MONITORS = frozenset(_TITLES) - {"budget", "rate_limit"}
+# PagerDuty's severity of each kind: a budget is a warning until it is spent.
+_SEVERITY = {"errors": "error", "latency": "warning", "quality": "error", "drift": "warning"}
+
+
+def body_of(hook: WebhookConfig, alert: Alert, sent_at: float) -> dict[str, Any]:
+    if hook.format == "slack":
+        return slack_body(alert)
+    if hook.format == "pagerduty":
+        assert hook.routing_key is not None  # the config requires it
+        return pagerduty_body(alert, hook.routing_key, sent_at)
+    return json_body(alert, sent_at)
 
 
 def json_body(alert: Alert, sent_at: float) -> dict[str, Any]:
@@ -33,16 +54,62 @@ def json_body(alert: Alert, sent_at: float) -> dict[str, Any]:
         "dedupe_key": alert.dedupe_key(),
         "sent_at": sent_at,
         "sent_at_iso": iso(sent_at),
+    } | (_episode(alert) if alert.kind in _MONITORS else {})
+
+
+def _episode(alert: Alert) -> dict[str, Any]:
+    """A monitor's alert: its state, the episode's times, its numbers and details."""
+    ended = alert.state == "resolved"
+    return {
+        "state": alert.state,
+        "incident_key": alert.incident_key(),
+        "value": alert.used,
+        "started_at_iso": iso(alert.period_start),
+        "resolved_at_iso": iso(alert.resets_at) if ended else None,
+        "details": alert.details,
     }
+
+
+def pagerduty_body(alert: Alert, routing_key: str, sent_at: float) -> dict[str, Any]:
+    """An Events API v2 event: ``trigger`` when an alert fires, ``resolve`` when its episode
+    ends; both carry the same ``dedup_key``, so PagerDuty closes the incident it opened."""
+    resolved = alert.state == "resolved"
+    body: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": "resolve" if resolved else "trigger",
+        "dedup_key": alert.incident_key(),
+    }
+    if resolved:
+        return body
+    severity = "critical" if alert.kind == "budget" and alert.threshold >= 100 else "warning"
+    body["payload"] = {
+        "summary": f"keel: {alert.message}"[:1024],
+        "source": "keel",
+        "severity": _SEVERITY.get(alert.kind, severity),
+        "timestamp": iso(sent_at),
+        "component": alert.subject,
+        "group": alert.name,
+        "class": alert.kind,
+        "custom_details": {
+            "value": alert.used, "threshold": alert.threshold, "limit": alert.limit,
+            "since": iso(alert.period_start), **alert.details,
+        },
+    }  # fmt: skip
+    return body
 
 
 def slack_body(alert: Alert) -> dict[str, Any]:
     """The ``slack`` format: ``text`` for notifications, ``blocks`` for the message itself."""
     title = _TITLES.get(alert.kind, "Alert")
-    context = (
-        f"{alert.name} · {alert.subject} · {number(alert.used)} of {number(alert.limit)}"
-        f" · resets {iso(alert.resets_at)}"
-    )
+    if alert.state == "resolved":
+        title = f"Resolved: {title}"
+    if alert.kind in _MONITORS:
+        context = f"{alert.name} · {alert.subject} · since {iso(alert.period_start)}"
+    else:
+        context = (
+            f"{alert.name} · {alert.subject} · {number(alert.used)} of {number(alert.limit)}"
+            f" · resets {iso(alert.resets_at)}"
+        )
     return {
         "text": f"keel: {alert.message}",
         "blocks": [

@@ -29,14 +29,14 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 import orjson
 
 from keel.config.finops import AlertsConfig, BudgetConfig, RateLimitConfig, WebhookConfig
-from keel.monitor.alert_body import json_body, number, slack_body
+from keel.monitor.alert_body import body_of, number
 from keel.store.alerts import AlertRecord, AlertStore
 
 if TYPE_CHECKING:
@@ -59,22 +59,31 @@ while the claim lasts."""
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """Something a budget's or a rate limit's owner should hear about, once per period."""
+    """Something a budget's or a rate limit's owner should hear about, once per period; or a
+    monitor's episode (keel.monitor.episodes), once when it starts (``state`` firing) and
+    once when it ends (resolved)."""
 
-    kind: str  # budget | rate_limit
-    name: str  # the budget's or limit's configured name
+    kind: str  # budget | rate_limit | drift | embedding_drift | quality | latency | errors
+    name: str  # the budget's or limit's configured name; a monitor's kind
     subject: str  # the team, project, key id or model it is about
-    threshold: float  # percent crossed (50, 80, 100; a limit's alert_at)
-    used: float  # dollars spent (budget) or units used in the window (limit)
+    threshold: float  # percent crossed (50, 80, 100; a limit's alert_at); a monitor's threshold
+    used: float  # dollars spent (budget) or units used in the window (limit); a monitor's value
     limit: float  # the budget's limit_usd or the window's limit
-    period_start: float  # Unix time the period or window began
-    resets_at: float  # Unix time the period ends or the window frees
+    period_start: float  # Unix time the period or window began; when the episode started
+    resets_at: float  # Unix time the period ends or the window frees; when the episode ended
     message: str  # one sentence for a human
+    state: str = "firing"  # firing | resolved
+    details: dict[str, Any] = field(default_factory=dict)  # a monitor's, e.g. feature scores
 
     def dedupe_key(self) -> str:
-        return ":".join((
+        key = ":".join((
             self.kind, self.name, self.subject, number(self.threshold), number(self.period_start)
         ))  # fmt: skip
+        return key if self.state == "firing" else f"{key}:{self.state}"
+
+    def incident_key(self) -> str:
+        """What a firing alert and its resolve message share (PagerDuty's ``dedup_key``)."""
+        return ":".join((self.kind, self.name, self.subject, number(self.period_start)))
 
 
 _PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
@@ -259,9 +268,7 @@ class Alerter:
 
     async def _deliver(self, index: int, hook: WebhookConfig, alert: Alert) -> _Delivery:
         """POST the alert to one webhook, retrying as the module's docstring says."""
-        body = orjson.dumps(
-            json_body(alert, time.time()) if hook.format == "json" else slack_body(alert)
-        )
+        body = orjson.dumps(body_of(hook, alert, time.time()))
         headers = {"content-type": "application/json", "idempotency-key": alert.dedupe_key()}
         backoff = self.config.backoff_s
         for attempt in range(1, self.config.retries + 2):

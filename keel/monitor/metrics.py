@@ -123,6 +123,7 @@ class Metrics:
         )  # fmt: skip
 
         self._monitors(r)
+        self._backends(r)
 
     def _monitors(self, r: CollectorRegistry) -> None:
         """What the monitors (off the hot path) find: drift, quality, LLM traffic."""
@@ -174,6 +175,41 @@ class Metrics:
             "keel_monitor_dropped", "Finished calls a monitor did not read: its queue was full.",
             ["monitor"], registry=r,
         )  # fmt: skip
+
+    def _backends(self, r: CollectorRegistry) -> None:
+        """Budgets and the backends keel cannot serve without, for the alerts on them."""
+        self.budget_limit = Gauge(
+            "keel_budget_limit_usd", "Each configured budget's cap in US dollars per period "
+            "(set at start from the config).", ["budget", "scope", "period", "mode"],
+            registry=r, multiprocess_mode="max",
+        )  # fmt: skip
+        # The latest settle's word wins (every replica reads the same shared counter).
+        self.budget_spent = Gauge(
+            "keel_budget_spent_usd", "What a budget's subject (team, project or key) spent so "
+            "far this period, as of its latest settled request.", ["budget", "subject"],
+            registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.store_errors = Counter(
+            "keel_store_errors", "Requests whose usage and audit records the store did not "
+            "commit (the answer was withheld: 503).", ["op"], registry=r,
+        )  # fmt: skip
+        self.store_up = Gauge(
+            "keel_store_up", "1 if the store answered a ping when /metrics was scraped, else 0; "
+            "by backend (sqlite, postgresql).", ["backend"], registry=r,
+            multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.state_up = Gauge(
+            "keel_state_up", "1 if the state backend (budgets, limits) answered a ping when "
+            "/metrics was scraped, else 0; by backend (memory, redis). Absent when no budget or "
+            "rate limit is configured: keel then does not use it.", ["backend"], registry=r,
+            multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        # Shown at 0 from the start, so an alert on their increase sees the first failure.
+        self.store_errors.labels("record")
+        for op in ("admit", "settle"):
+            self.state_errors.labels(op)
+        for kind in ("budget", "rate_limit"):
+            self.alerts.labels(kind, "failed")
 
     def set_up(self, deployment: str, up: bool) -> None:
         self.deployment_up.labels(deployment).set(1 if up else 0)

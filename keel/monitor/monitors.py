@@ -6,9 +6,12 @@ from typing import TYPE_CHECKING
 
 from keel.call import Call
 from keel.config.schema import KeelConfig
+from keel.monitor.alerts import Alerter
+from keel.monitor.drift_windows import RowSampler
 from keel.monitor.embeddings import EmbeddingDriftMonitor
-from keel.monitor.findings import Report
+from keel.monitor.episodes import Episodes
 from keel.monitor.metrics import Metrics
+from keel.monitor.regressions import RegressionMonitor
 from keel.monitor.tap import Monitor, Tap
 from keel.monitor.traffic import TrafficMonitor
 from keel.store.base import Store
@@ -20,20 +23,21 @@ __all__ = ["build_tap"]
 
 
 def build_tap(
-    config: KeelConfig,
-    store: Store,
-    metrics: Metrics,
-    rollouts: Rollouts,
-    report: Report | None = None,
+    config: KeelConfig, store: Store, metrics: Metrics, rollouts: Rollouts, alerter: Alerter
 ) -> Tap | None:
     settings = config.monitors
     if not settings.enabled:
         return None
+    report = Episodes(store, alerter, settings.resolve_after).report
 
     def arm_of(call: Call) -> str:
         return rollouts.arm(call.model, call.deployment)
 
     monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
+    if settings.drift.enabled:
+        monitors.append(RowSampler(settings.drift, store))
+    if settings.regressions.enabled:
+        monitors.append(RegressionMonitor(settings.regressions, report))
     if settings.embeddings.enabled:
         monitors.append(
             EmbeddingDriftMonitor(

@@ -51,44 +51,84 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.match(text[:200]))
 
 
+class _Series:
+    """One (model, deployment, arm)'s metric children, looked up once (``labels`` is most of
+    what a sample costs)."""
+
+    __slots__ = ("answer_chars", "answers", "completion_tokens", "prompt_chars", "prompt_tokens")
+
+    def __init__(self, m: Metrics, model: str, deployment: str, arm: str) -> None:
+        self.prompt_chars = m.prompt_chars.labels(model, deployment, arm)
+        self.answer_chars = m.answer_chars.labels(model, deployment, arm)
+        self.prompt_tokens = m.tokens_per_request.labels(model, deployment, arm, "prompt")
+        self.completion_tokens = m.tokens_per_request.labels(model, deployment, arm, "completion")
+        self.answers = {o: m.answers.labels(model, deployment, arm, o) for o in OUTCOMES}
+
+
+OUTCOMES = ("ok", "refusal", "tool_call", "error", "retried")
+_MAX_SERIES = 10_000  # label sets remembered; past it, the cache starts again
+
+
 class TrafficMonitor:
     name = "traffic"
 
     def __init__(self, metrics: Metrics, arm_of: Callable[[Call], str]) -> None:
         self.metrics = metrics
         self.arm_of = arm_of
+        self._series: dict[tuple[str, str, str], _Series] = {}
+        self._languages: dict[tuple[str, str], Any] = {}
 
     def read(self, call: Call) -> None:
         if call.kind != "call" or call.endpoint not in _LLM or not call.model:
             return
-        m = self.metrics
-        model, deployment, arm = call.model, call.deployment or "-", self.arm_of(call)
+        series = self._of(call.model, _deployment(call), self.arm_of(call))
         prompt = _prompt_text(call)
-        m.prompt_chars.labels(model, deployment, arm).observe(len(prompt))
+        series.prompt_chars.observe(len(prompt))
         if prompt:
-            m.languages.labels(model, language_of(prompt)).inc()
+            self._language(call.model, language_of(prompt)).inc()
         if len(call.attempts) > 1:
-            m.answers.labels(model, deployment, arm, "retried").inc()
+            series.answers["retried"].inc()
         if call.status >= 400 and call.status != 499:
-            m.answers.labels(model, deployment, arm, "error").inc()
+            series.answers["error"].inc()
             return
         text, flagged, tool = _answer(call)
-        m.answer_chars.labels(model, deployment, arm).observe(len(text))
+        series.answer_chars.observe(len(text))
         if call.usage is not None:
-            m.tokens_per_request.labels(model, deployment, arm, "prompt").observe(
-                call.usage.prompt_tokens
-            )
-            m.tokens_per_request.labels(model, deployment, arm, "completion").observe(
-                call.usage.completion_tokens
-            )
+            series.prompt_tokens.observe(call.usage.prompt_tokens)
+            series.completion_tokens.observe(call.usage.completion_tokens)
         outcome = "refusal" if flagged or is_refusal(text) else "tool_call" if tool else "ok"
-        m.answers.labels(model, deployment, arm, outcome).inc()
+        series.answers[outcome].inc()
 
     async def tick(self, now: float) -> None:
         return None
 
     async def close(self) -> None:
         return None
+
+    def _of(self, model: str, deployment: str, arm: str) -> _Series:
+        key = (model, deployment, arm)
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) >= _MAX_SERIES:
+                self._series.clear()
+            series = self._series[key] = _Series(self.metrics, model, deployment, arm)
+        return series
+
+    def _language(self, model: str, language: str) -> Any:
+        key = (model, language)
+        child = self._languages.get(key)
+        if child is None:
+            if len(self._languages) >= _MAX_SERIES:
+                self._languages.clear()
+            child = self._languages[key] = self.metrics.languages.labels(model, language)
+        return child
+
+
+def _deployment(call: Call) -> str:
+    """The deployment that answered, or the last one tried (a failed call has none)."""
+    if call.deployment is not None:
+        return call.deployment
+    return call.attempts[-1].deployment if call.attempts else "-"
 
 
 def _prompt_text(call: Call) -> str:

@@ -7,6 +7,9 @@ every stage's ``after`` in reverse order, exactly once, whatever happened: what 
 it gives back, and the call is recorded. For a stream, ``after`` runs when the stream ends.
 A stage has the parts it needs of the three: ``before``, ``outbound``, ``after``.
 
+With a tracer (tracing on), each stage's ``before`` and ``after`` and the invoker run in spans
+of their own (keel.pipeline.traced) under the call's root span, which ends with the call.
+
 Nothing here knows HTTP: a protocol module at the edge turns its wire format into a ``Call``
 and the ``Answer`` back into its wire format.
 """
@@ -16,12 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from keel.answer import Answer, Event, Events, Item, Items, Resumed
 from keel.call import Call
 from keel.errors import KeelError, PermissionDenied, StoreUnavailable, UpstreamError
 from keel.monitor.metrics import Metrics
+from keel.pipeline.traced import TracedAfter, TracedBefore, TracedInvoke
+
+if TYPE_CHECKING:  # imported only when tracing is on (keel.gateway makes the tracer)
+    from keel.monitor.tracing import Tracer
 
 __all__ = [
     "After",
@@ -117,14 +124,23 @@ class Pipeline:
         invoke: Invoke,
         copy: Callable[[Call], None] | None = None,
         metrics: Metrics | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.stages = tuple(stages)
-        self.befores = tuple(s for s in self.stages if isinstance(s, Before))
+        self.befores: tuple[Before, ...] = tuple(s for s in self.stages if isinstance(s, Before))
         self.wrapping = tuple(s for s in self.stages if isinstance(s, Wraps))
-        self.afters = tuple(s for s in reversed(self.stages) if isinstance(s, After))
+        self.afters: tuple[After, ...] = tuple(
+            s for s in reversed(self.stages) if isinstance(s, After)
+        )
         self.invoke = invoke
         self.copy = copy  # shadow copies, once the call has its upstream answer
         self.metrics = metrics
+        self.tracer = tracer
+        if tracer is not None:  # the route in a span; each stage too unless told not to
+            if tracer.stage_spans:
+                self.befores = tuple(TracedBefore(s) for s in self.befores)
+                self.afters = tuple(TracedAfter(s) for s in self.afters)
+            self.invoke = TracedInvoke(invoke)
 
     async def run(self, call: Call, refused: KeelError | None = None) -> Answer:
         """The call's answer: a whole body, a stream, or the error the client is told.
@@ -132,6 +148,8 @@ class Pipeline:
         metrics = self.metrics
         if metrics is not None:
             metrics.in_flight.inc()
+        if self.tracer is not None:
+            self.tracer.start(call)
         failure: KeelError | None = None
         streams = False
         try:
@@ -145,6 +163,8 @@ class Pipeline:
             outbound = [o for s in self.wrapping if (o := s.outbound(call)) is not None]
             if call.keep is not None:  # last: it keeps what the client gets
                 outbound.append(call.keep)
+            if call.trace is not None and (reader := call.trace.reader()) is not None:
+                outbound.append(reader)  # reads the answer into the call's span
             if answer.events is not None:
                 streams = True
                 stream = Answer()
@@ -168,6 +188,8 @@ class Pipeline:
         if not isinstance(failure, StoreUnavailable):  # else it cannot be recorded either
             call.status, call.error = failure.status, failure.code
             await self.end(call)  # if even this cannot be recorded, the client is told why
+        elif call.trace is not None:
+            call.trace.finish(call)
         return Answer(error=failure)
 
     async def end(self, call: Call) -> KeelError | None:
@@ -182,6 +204,8 @@ class Pipeline:
                 failed = failed or exc
             except Exception as exc:
                 failed = failed or _internal(call, exc)
+        if call.trace is not None:  # the call's span ends with it
+            call.trace.finish(call)
         return failed
 
 

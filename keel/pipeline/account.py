@@ -47,6 +47,7 @@ class Account:
             await self.ledger.record(row, audit, kept)
             call.id = row["request_id"]  # a fresh one if the client's was taken
         except RecordNotCommitted as exc:
+            self.metrics.store_errors.labels("record").inc()
             call.status, call.error = 503, StoreUnavailable.code
             raise StoreUnavailable(
                 "keel could not record this request, so it withholds the answer. "

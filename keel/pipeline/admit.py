@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import NoReturn
 
+from prometheus_client import Gauge
+
 from keel.call import Call
 from keel.config.finops import BudgetConfig
 from keel.config.schema import KeelConfig
@@ -46,7 +48,7 @@ from keel.pipeline.limit_headers import limit_headers
 from keel.pipeline.pending_settles import PendingSettles
 from keel.pipeline.refusals import refusal, unchecked
 from keel.pipeline.worst_case import WorstCase, cap_field, prompt_bytes
-from keel.state.base import NEVER, BackendUnavailable, Hold, LimitVerdict, StateBackend
+from keel.state.base import NEVER, BackendUnavailable, Hold, LimitVerdict, Settle, StateBackend
 from keel.store.usage import UsageStore
 
 __all__ = ["Admit"]
@@ -77,6 +79,10 @@ class Admit:
         self.alerts = LimitAlerts(alerter) if alerter is not None else None
         self.pending = PendingSettles(state)
         self._periods: dict[str, Period] = {}
+        # budget -> subject -> its spend gauge (kept: labels() costs more than the set)
+        self._spenders: dict[str, dict[str, Gauge]] = {}
+        for b in self.budgets:
+            metrics.budget_limit.labels(b.name, b.scope, b.period, b.mode).set(b.limit_usd)
 
     async def start(self) -> None:
         await self.state.start()
@@ -196,9 +202,20 @@ class Admit:
     def _period(self, budget: BudgetConfig, now: float) -> Period:
         period = self._periods.get(budget.name)
         if period is None or now not in period:
+            if period is not None:  # a new period: nobody has spent anything in it yet
+                for gauge in self._spenders.get(budget.name, {}).values():
+                    gauge.set(0)
             period = period_at(budget.period, budget.timezone, now)
             self._periods[budget.name] = period
         return period
+
+    def roll_periods(self) -> None:
+        """Move each budget on to the period it is in now (its spend gauge to 0 if that is a
+        new one), so the gauge is not left at the old period's spend when no request comes
+        after the period ends. Called when /metrics is scraped."""
+        now = self.clock()
+        for budget in self.budgets:
+            self._period(budget, now)
 
     # after the call
 
@@ -218,5 +235,23 @@ class Admit:
             self.metrics.state_errors.labels("settle").inc()
             self.pending.add(settles, admission.token, recorded_ms)
             return
+        self._spent(admission, settles, spent)
         if self.alerts is not None:
             self.alerts.settled(admission, settles, spent)
+
+    def _spent(self, admission: Admission, settles: list[Settle], spent: list[int]) -> None:
+        """Each budget's settled spend into its gauge (for the budget burn alerts), unless
+        its period has ended since the call was admitted."""
+        checks = [c for c in admission.checks if c.kind == "budget"]
+        levels = [v for item, v in zip(settles, spent, strict=True) if item.kind == "budget"]
+        for check, level in zip(checks, levels, strict=True):
+            name = check.policy.name
+            if level < 0 or check.period is not self._periods.get(name):
+                continue
+            gauges = self._spenders.setdefault(name, {})
+            gauge = gauges.get(check.subject)
+            if gauge is None:
+                gauge = gauges[check.subject] = self.metrics.budget_spent.labels(
+                    name, check.subject
+                )
+            gauge.set(level / NANO)

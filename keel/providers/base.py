@@ -28,6 +28,9 @@ class UpstreamRequest:
     # The client's body as it came, where the edge kept it: a native pass-through edits only
     # ``model`` in it and sends every other byte as the client wrote it (None: ``body`` encoded).
     raw: bytes | None = None
+    # The W3C trace context to send (traceparent, tracestate): the attempt's span, or the
+    # client's as it came when tracing is off; None: no trace header.
+    trace: dict[str, str] | None = None
 
 
 @dataclass(slots=True)

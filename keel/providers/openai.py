@@ -151,6 +151,8 @@ class OpenAIProvider(Provider):
         if request.stream and timeouts.first_token_s < wait:
             wait, which = timeouts.first_token_s, "first_token_s"
         headers = await self._request_headers(request, str(url), data)
+        if request.trace is not None:
+            headers.update(request.trace)
         sent = time.perf_counter()
         try:
             return await self._session.post(

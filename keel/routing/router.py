@@ -357,7 +357,24 @@ class Router:
         raw = call.raw if body is None else None  # a resumed call's body is not the client's
         if body is None:
             body = _upstream_body(call, d)
-        request = UpstreamRequest(call.endpoint, body, call.stream, call.id, raw)
+        span = None if call.trace is None else call.trace.attempt(call, d)
+        if span is not None:
+            context: dict[str, str] | None = span.context
+        elif call.traceparent is not None:  # tracing is off: the client's, untouched
+            context = _client_context(call.traceparent, call.tracestate)
+        else:
+            context = None
+        request = UpstreamRequest(call.endpoint, body, call.stream, call.id, raw, context)
+        outcome = await self._send(call, target, request)
+        if span is not None:
+            streams = isinstance(outcome, UpstreamReply) and outcome.events is not None
+            span.done(call.attempts[-1], streams)
+        return outcome
+
+    async def _send(
+        self, call: Call, target: Target, request: UpstreamRequest
+    ) -> UpstreamReply | UpstreamError:
+        d = target.deployment
         provider = target.sender(call.endpoint)
         assert provider is not None  # routing chose only deployments that take the call
         starts = call.protocol.starts_answer
@@ -480,6 +497,12 @@ def _outcome(call: Call, model: str, tally: _Tally) -> Exception:
         f"All {len(tally.busy)} deployments of {model!r} are at their concurrency limit, and "
         "their queues are full or the wait for a slot ran out. Retry after a moment.",
     )
+
+
+def _client_context(traceparent: str, tracestate: str | None) -> dict[str, str]:
+    if tracestate is None:
+        return {"traceparent": traceparent}
+    return {"traceparent": traceparent, "tracestate": tracestate}
 
 
 def _failed(call: Call, name: str, error: UpstreamError, started: float) -> UpstreamError:

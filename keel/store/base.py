@@ -15,7 +15,9 @@ from typing import Any
 
 from keel.store.alerts import AlertStore
 from keel.store.audit import AuditStore
+from keel.store.drift import DriftStore
 from keel.store.embeddings import EmbeddingStore
+from keel.store.episodes import EpisodeStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
 from keel.store.models import ModelStore
@@ -34,6 +36,8 @@ class Store(
     RolloutStore,
     AuditStore,
     AlertStore,
+    EpisodeStore,
+    DriftStore,
     FeedbackStore,
     EmbeddingStore,
     ModelStore,

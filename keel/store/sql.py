@@ -28,7 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from keel.store.alerts import AlertRecord
 from keel.store.audit_sql import AuditSQL
 from keel.store.base import Rows, Store
+from keel.store.drift_sql import DriftSQL
 from keel.store.embedding_sql import EmbeddingSQL
+from keel.store.episode_sql import EpisodeSQL
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
 from keel.store.model_sql import (
@@ -82,7 +84,7 @@ _ADDED = (
 _ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
 
 
-class SQLStore(EmbeddingSQL, ResponseSQL, AuditSQL, RolloutSQL, Store):
+class SQLStore(EmbeddingSQL, ResponseSQL, AuditSQL, RolloutSQL, EpisodeSQL, DriftSQL, Store):
     """The record store on any SQLAlchemy async engine; the backends add what is theirs."""
 
     def __init__(self, engine: AsyncEngine) -> None:

@@ -18,10 +18,12 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "alert_episodes",
     "alerts",
     "api_keys",
     "audit",
     "audit_checkpoints",
+    "drift_rows",
     "embedding_checks",
     "embedding_pins",
     "feedback",
@@ -199,6 +201,40 @@ alerts = Table(
     Column("failed", Integer, nullable=False),  # webhooks that did not, after every retry
     Column("attempts", Integer, nullable=False),  # POSTs made, over every webhook
     Column("last_error", Text),
+)
+
+# A monitor's condition from the check it started on to the one it ended on
+# (keel.monitor.episodes). ``open_key`` (kind:subject) is set while it is open and NULL after:
+# unique, so one episode of a kind and subject is open at a time over every replica.
+alert_episodes = Table(
+    "alert_episodes",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("open_key", String(300), unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(256), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("resolved_at", Float),
+    Column("message", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("details", Text, nullable=False),  # JSON
+)
+
+# Sampled input rows of predictive model versions (keel.monitor.drift_windows), compared
+# with each version's registered reference. ``layout`` names the inputs and their widths
+# ("X:30"); ``data`` is the row as a JSON list in that order.
+drift_rows = Table(
+    "drift_rows",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("layout", String(1024), nullable=False),
+    Column("data", Text, nullable=False),
+    Index("ix_drift_rows_model_version_ts", "model", "version", "ts"),
+    Index("ix_drift_rows_ts", "ts"),
 )
 
 # The model registry (keel.registry): one row per registered version, numbered per name; JSON

@@ -29,7 +29,9 @@ class Translated(Provider):
     async def send(self, request: UpstreamRequest) -> UpstreamReply:
         translator = self.translator
         body = translator.request(request.body, request.stream)
-        upstream = UpstreamRequest(translator.upstream, body, request.stream, request.request_id)
+        upstream = UpstreamRequest(
+            translator.upstream, body, request.stream, request.request_id, trace=request.trace
+        )
         reply = await self.inner.send(upstream)
         if reply.events is None:
             reply.answer = translator.answer(request.body, reply.body)

@@ -41,6 +41,7 @@ def test_luhn_catches_every_single_digit_error() -> None:
     [
         *("4111111111111111", "5555555555554444", "2223003122003222", "378282246310005"),
         *("6011111111111117", "3530111333300000", "30569309025904", "4222222222222"),
+        "060452809571",  # Maestro's 0604, twelve digits
     ],
 )
 def test_known_network_prefixes_and_lengths(digits: str) -> None:
@@ -55,6 +56,7 @@ def test_known_network_prefixes_and_lengths(digits: str) -> None:
         "41111111111111",
         "37828224631000",
         "5955555555554444",
+        "06045280957",  # 0604 with eleven digits: no card's length
     ],
 )
 def test_unknown_prefixes_or_wrong_lengths_are_no_card(digits: str) -> None:

@@ -283,6 +283,14 @@ def test_rare_card_numbers_that_read_as_other_ids_need_a_card_word() -> None:
     assert found(f"logged as {jcb}") == []
 
 
+def test_maestro_0604_is_a_card_but_not_after_a_business_word() -> None:
+    maestro = "0604.5280.9571"  # Luhn-valid; also a trunk-0 phone's shape
+    assert found(f"card {maestro}") == [("CARD", maestro)]
+    assert found(f"Jean Moran, {maestro}") == [("CARD", maestro)]
+    assert found(f"Order {maestro}") == []
+    assert found("card 0604.5280.9572") == []  # fails Luhn
+
+
 @pytest.mark.parametrize(
     "text",
     [

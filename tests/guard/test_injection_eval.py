@@ -16,7 +16,7 @@ EVAL = ROOT / "tests" / "guard" / "data" / "injection_eval.jsonl"
 CORPUS = ROOT / "tests" / "guard" / "data" / "injection_corpus.jsonl"
 MARGIN = 0.02
 # Measured on the shipped weights at DEFAULT_THRESHOLD: F1 overall, recall direct/indirect.
-MEASURED = {"f1": 0.78, "direct": 0.68, "indirect": 0.56}
+MEASURED = {"f1": 0.81, "direct": 0.69, "indirect": 0.68}
 
 
 def rows() -> list[dict[str, Any]]:

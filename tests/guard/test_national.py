@@ -78,3 +78,21 @@ def test_a_label_of_another_kind_wins_over_a_bare_checksum() -> None:
 )
 def test_rules_beyond_the_check_digit(check: object, value: str, ok: bool) -> None:
     assert callable(check) and check(value) is ok
+
+
+def test_a_pesel_that_also_passes_the_cpf_sums_is_a_pesel_in_polish_words() -> None:
+    both = "97050414239"
+    assert n.pl_pesel_ok(both) and n.br_cpf_ok(both)
+    assert found(f"Urszula Łyskawa, {both}") == [("PL_PESEL", both)]
+    assert found(f"João Conceição, {both}") == [("BR_CPF", both)]
+    assert found(f"CPF {both}, Piła") == [("BR_CPF", both)]  # the label wins
+    assert found(f"Łódź, PESEL {both}") == [("PL_PESEL", both)]
+
+
+def test_ten_digits_in_a_phone_shape_are_a_phone_unless_swedish_words_say_otherwise() -> None:
+    both = "3505244172"  # an Italian mobile's shape; a valid personnummer too
+    assert n.se_pin_ok(both)
+    assert found(f"Ignazio Pucci, {both}") == [("PHONE", both)]
+    assert found(f"Björn Åberg, {both}") == [("SE_PIN", both)]
+    assert found(f"personnummer {both}") == [("SE_PIN", both)]
+    assert found("Ignazio Pucci, 350524-4172") == [("SE_PIN", "350524-4172")]

@@ -113,3 +113,36 @@ def test_a_phone_word_that_ends_a_sentence_labels_nothing() -> None:
 
 def test_brazil_unbroken_elevens_are_not_phones_without_a_word() -> None:
     assert phones("We compared 96929897642 with last year") == []
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "333123456",  # an Italian mobile of nine digits
+        "3471234567",
+        "8004444",  # freephone 800 and four to seven digits
+        "800981500",
+        "816 2191",  # a local number of seven digits, written with a space
+        "216 09 13",
+    ],
+)
+def test_plan_shapes_are_phones_without_a_phone_word(phone: str) -> None:
+    assert phones(f"{phone} (Anna Rossi)") == [phone]
+    assert phones(f"Anna Rossi — {phone}, Roma") == [phone]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order 333123456 has shipped",
+        "Ticket 8004444 is closed",
+        "SKU 816 2191",
+        "we sold 816 2191 units",
+        "logged as 312345678 in the ticket",  # nine digits outside Italy's mobile blocks
+        "logged as 116 2191 in the ticket",  # no local number starts with 1
+        "logged as 0012345678 in the ticket",  # zero padding, not the international 00
+        "logged as 80012 in the ticket",
+    ],
+)
+def test_look_alikes_of_the_plan_shapes_are_not_phones(text: str) -> None:
+    assert phones(text) == []

@@ -205,16 +205,19 @@ async def test_the_tick_stores_vectors_and_checks_on_its_interval(store: Store) 
 
 
 def test_the_gateway_runs_the_monitor_unless_it_is_off(store: Store) -> None:
+    from keel.config.finops import AlertsConfig
     from keel.config.schema import KeelConfig
+    from keel.monitor.alerts import Alerter
     from keel.monitor.monitors import build_tap
     from keel.routing.rollouts import Rollouts
+    from tests.monitor.test_alerts import Claims
 
     deployment = {"name": "d", "provider": "sim", "model": "m", "region": "r"}
     base = {"regions": {"r": {}}, "models": {"chat": ["d"]}, "deployments": [deployment]}
     on = KeelConfig.model_validate(base)
     off = KeelConfig.model_validate({**base, "monitors": {"embeddings": {"enabled": False}}})
-    metrics = Metrics()
-    tap = build_tap(on, store, metrics, Rollouts(on, store, metrics.rolled_back))
-    assert tap is not None and [m.name for m in tap.monitors] == ["traffic", "embeddings"]
-    tap = build_tap(off, store, metrics, Rollouts(off, store, metrics.rolled_back))
-    assert tap is not None and [m.name for m in tap.monitors] == ["traffic"]
+    metrics, alerter = Metrics(), Alerter(AlertsConfig(), store, Claims())
+    tap = build_tap(on, store, metrics, Rollouts(on, store, metrics.rolled_back), alerter)
+    assert tap is not None and tap.monitors[-1].name == "embeddings"
+    tap = build_tap(off, store, metrics, Rollouts(off, store, metrics.rolled_back), alerter)
+    assert tap is not None and "embeddings" not in [m.name for m in tap.monitors]

@@ -11,7 +11,9 @@ import pytest
 from keel.store.alerts import AlertRecord
 from keel.store.audit import AuditRow, CheckpointRow
 from keel.store.base import Rows, Store
+from keel.store.drift import DriftRow
 from keel.store.embeddings import EmbeddingCheck, EmbeddingPin, PromptVector
+from keel.store.episodes import EpisodeRecord
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
 from keel.store.ledger import Ledger, RecordNotCommitted
@@ -58,6 +60,29 @@ class BrokenStore(Store):
         raise ConnectionError("database is down")
 
     async def call_team(self, request_id: str) -> str | None:
+        raise ConnectionError("database is down")
+
+    async def open_episode(self, record: EpisodeRecord) -> tuple[EpisodeRecord, bool]:
+        raise ConnectionError("database is down")
+
+    async def close_episode(self, kind: str, subject: str, ts: float) -> EpisodeRecord | None:
+        raise ConnectionError("database is down")
+
+    async def episodes(self, since: float = 0.0, open_only: bool = False) -> list[EpisodeRecord]:
+        raise ConnectionError("database is down")
+
+    async def add_drift_rows(self, rows: Sequence[DriftRow]) -> None:
+        raise ConnectionError("database is down")
+
+    async def drift_window(
+        self, model: str, version: int, since: float, limit: int
+    ) -> list[DriftRow]:
+        raise ConnectionError("database is down")
+
+    async def drift_versions(self, since: float) -> list[tuple[str, int]]:
+        raise ConnectionError("database is down")
+
+    async def delete_drift_rows(self, before: float) -> int:
         raise ConnectionError("database is down")
 
     async def usage_audit_rows(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:

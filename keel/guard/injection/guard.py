@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: The threshold docs/guards.md's precision and recall are measured at.
-DEFAULT_THRESHOLD = 0.75
+DEFAULT_THRESHOLD = 0.65
 #: Roles whose content comes from outside the operator and is screened.
 SCREENED_ROLES = frozenset({"user", "tool", "function"})
 #: The classifier is named among the reasons when it alone would call the text an injection.

@@ -15,8 +15,9 @@ from keel.guard.pii import national
 from keel.guard.pii import patterns as p
 from keel.guard.pii.checks import card_brand_ok, luhn_ok
 from keel.guard.pii.checksums import gs1_ok
-from keel.guard.pii.context import label_before, not_personal
+from keel.guard.pii.context import WINDOW, label_before, not_personal
 from keel.guard.pii.entities import Kind
+from keel.guard.pii.numbering import unbroken_phone
 
 __all__ = ["NATIONAL", "Accept", "accept_card"]
 
@@ -43,9 +44,50 @@ def _rule(kind: Kind, ok: Callable[[str], bool], bare_digits: bool) -> Accept:
     return accept
 
 
+# Bare digits that pass two kinds' checks at once (about one eleven-digit PESEL in a hundred
+# is also a valid CPF; one phone in a hundred a personnummer) go to the other kind unless a
+# label, or the letters of the id's own language in the words just before, say otherwise.
+_POLISH = frozenset("ąćęłńśźżĄĆĘŁŃŚŹŻ")
+_SWEDISH = frozenset("åäöÅÄÖ")
+_cpf_rule = _rule(Kind.BR_CPF, national.br_cpf_ok, True)
+_se_pin_rule = _rule(Kind.SE_PIN, national.se_pin_ok, True)
+
+
+def _letters_before(text: str, start: int, letters: frozenset[str]) -> bool:
+    return not letters.isdisjoint(text[max(0, start - WINDOW) : start])
+
+
 def _cpf(text: str, m: re.Match[str]) -> int | None:
-    """A dotted CPF (123.456.789-09) is distinctive; eleven bare digits are not."""
-    return _rule(Kind.BR_CPF, national.br_cpf_ok, "." not in m.group())(text, m)
+    """A dotted CPF (123.456.789-09) is distinctive; eleven bare digits are not, and in
+    Polish words they are a PESEL that also passes the CPF's sums."""
+    raw = m.group()
+    if "." in raw:
+        return _rule(Kind.BR_CPF, national.br_cpf_ok, False)(text, m)
+    if (
+        national.pl_pesel_ok(raw)
+        and national.br_cpf_ok(raw)
+        and label_before(text, m.start()) is None
+        and _letters_before(text, m.start(), _POLISH)
+    ):
+        return None
+    return _cpf_rule(text, m)
+
+
+def _se_pin(text: str, m: re.Match[str]) -> int | None:
+    """Ten unbroken digits in a numbering plan's shape (a North American or Italian
+    number) are a phone that passes the personnummer's Luhn and date by chance, unless a
+    label or Swedish words before say otherwise; written 850709-9805 it is a personnummer."""
+    raw = m.group()
+    if (
+        raw.isdigit()
+        and len(raw) == 10
+        and unbroken_phone(raw)
+        and national.se_pin_ok(raw)
+        and label_before(text, m.start()) is None
+        and not _letters_before(text, m.start(), _SWEDISH)
+    ):
+        return None
+    return _se_pin_rule(text, m)
 
 
 def accept_card(text: str, m: re.Match[str]) -> int | None:
@@ -80,6 +122,6 @@ NATIONAL: tuple[tuple[Kind, re.Pattern[str], Accept], ...] = (
     (Kind.IT_CF, p.IT_CF_LOWER, _rule(Kind.IT_CF, national.it_cf_ok, False)),
     (Kind.NL_BSN, p.NL_BSN, _rule(Kind.NL_BSN, national.nl_bsn_ok, True)),
     (Kind.PL_PESEL, p.PL_PESEL, _rule(Kind.PL_PESEL, national.pl_pesel_ok, True)),
-    (Kind.SE_PIN, p.SE_PIN, _rule(Kind.SE_PIN, national.se_pin_ok, True)),
+    (Kind.SE_PIN, p.SE_PIN, _se_pin),
     (Kind.BR_CPF, p.BR_CPF, _cpf),
 )

@@ -11,8 +11,10 @@ The patterns (PHONE_PLUS, PHONE_LOCAL) find any run of digit groups; this decide
    or ``00`` with at least 8 digits, or an area code in brackets;
 5. otherwise, not glued to a code ("ORD-3510-3027") and not the hours of a time, it must
    have a national shape: a trunk prefix ``0`` (most of Europe, Asia, Latin America), an
-   unbroken mobile or North American shape (ten digits; eleven in China), or groups of
-   digits that are not thousands ("1 250 000") nor a version.
+   unbroken number its numbering plan fixes in prefix and length (numbering.py: North
+   American, Indian, Italian and Chinese mobiles, freephone 800 numbers), a local number of
+   seven digits written 555-1234 or 816 2191, or groups of digits that are not thousands
+   ("1 250 000") nor a version.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 
 from keel.guard.pii.context import label_before, not_personal
+from keel.guard.pii.numbering import unbroken_phone
 
 __all__ = ["UNIT_WORDS", "accept_phone", "phone_pending"]
 
@@ -98,30 +101,15 @@ def _national_shape(core: str, digits: str) -> bool:
     groups = _GROUP.findall(core)
     if len(groups) > 1 and len(groups[-1]) == 1:
         return False  # a check digit or a suffix glued on: 555-123-4567-8
-    if len(groups) == 1:  # unbroken: a trunk 0 (not 00), or a mobile's shape
-        if digits[0] == "0":  # 9: Belgium's, Israel's, the Gulf's landlines (0X XXX XXXX)
-            return digits[1] != "0" and 9 <= n <= 12
-        return _unbroken_mobile(digits)
+    if len(groups) == 1:  # unbroken: a trunk 0, "00" and a country code, a plan's mobile
+        return unbroken_phone(digits)
     if digits[0] == "0":
         return 8 <= n <= 13
     if "." in core and min(len(g) for g in groups) < 2:
         return False  # a version (10.0.2658.122) or a decimal
-    if n == 7:  # a local number: 555-1234, 115-24-49
-        return "-" in core and [len(g) for g in groups] in ([3, 4], [3, 2, 2])
+    if n == 7:  # a local number: 555-1234, 115-24-49, 816 2191 (no plan's starts with 0 or 1)
+        shape = [len(g) for g in groups]
+        return shape in ([3, 4], [3, 2, 2]) and ("-" in core or (" " in core and core[0] > "1"))
     if _THOUSANDS.fullmatch(core) and (len(groups[0]) < 3 or len(groups) > 3):
         return False  # 1 250 000, 51 683 924 031
     return n <= 12
-
-
-# Unbroken national numbers without a trunk 0, by numbering plan: what a number of that
-# length starts with. Shorter ones (Spain's, Poland's, Portugal's nine digits) and
-# Brazil's eleven are too like other ids unbroken; written in groups, they pass as groups.
-_UNBROKEN_MOBILE = re.compile(
-    "[2-9][0-9]{2}[2-9][0-9]{6}"  # North America: NXX NXX XXXX
-    "|[36-9][0-9]{9}"  # India [6-9]…, Italy's and Colombia's 3xx mobiles
-    "|1[3-9][0-9]{9}"  # China 1[3-9] + 9
-)  # Brazil's eleven (DD 9XXXX XXXX) are written grouped or with the area in brackets
-
-
-def _unbroken_mobile(digits: str) -> bool:
-    return _UNBROKEN_MOBILE.fullmatch(digits) is not None
