@@ -1,5 +1,5 @@
 """The ``keel`` command: up, validate, config schema, keys, report, prices, rollout, audit, models,
-quality, sim."""
+quality, monitor, sim."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 from keel.cli.audit import audit_app
 from keel.cli.keys import keys_app
 from keel.cli.models import models_app
+from keel.cli.monitor import monitor_app
 from keel.cli.quality import quality_app
 from keel.cli.report import report_app
 from keel.cli.rollout import rollout_app
@@ -37,6 +38,7 @@ app.add_typer(rollout_app, name="rollout")
 app.add_typer(audit_app, name="audit")
 app.add_typer(models_app, name="models")
 app.add_typer(quality_app, name="quality")
+app.add_typer(monitor_app, name="monitor")
 
 
 @app.command()

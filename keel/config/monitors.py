@@ -3,9 +3,15 @@ path (keel.monitor.tap): drift of predictive models' inputs, LLM traffic, qualit
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DriftMonitorConfig", "MonitorsConfig", "QualityMonitorConfig", "RegressionConfig"]
+__all__ = [
+    "DriftMonitorConfig",
+    "EmbeddingDriftConfig",
+    "MonitorsConfig",
+    "QualityMonitorConfig",
+    "RegressionConfig",
+]
 
 
 class _Section(BaseModel):
@@ -97,6 +103,79 @@ class QualityMonitorConfig(_Section):
     )
 
 
+class EmbeddingDriftConfig(_Section):
+    """A sampled share of each logical model's prompts, embedded off the hot path with the
+    offline embedding model (all-MiniLM-L6-v2) and kept as vectors, never as text; each
+    model's latest vectors are tested against the reference window pinned with ``keel
+    monitor pin`` (MMD, permutation p-value). See docs/monitoring.md."""
+
+    enabled: bool = Field(True, description="Sample, embed and check prompts.")
+    share: float = Field(
+        0.05, gt=0, le=1, description="Share of eligible calls whose prompt is embedded."
+    )
+    per_minute: int = Field(
+        10,
+        ge=1,
+        description="Most prompts embedded per logical model and minute (each vector is "
+        "768 bytes in the store: 10 a minute is about 11 MB a day per busy model).",
+    )
+    total_per_minute: int = Field(
+        600,
+        ge=1,
+        description="Most prompts embedded per minute over every model: the CPU bound "
+        "(about 4 ms of one core each).",
+    )
+    queue: int = Field(
+        256, ge=1, description="Prompts waiting for the embedding thread; more are dropped."
+    )
+    window: int = Field(
+        500,
+        ge=20,
+        le=5000,
+        description="The current window: a model's latest this many vectors after its "
+        "pinned reference; also the most reference vectors compared (a uniform sample).",
+    )
+    window_s: float = Field(
+        86_400.0, gt=0, description="Vectors older than this are not in the current window."
+    )
+    min_vectors: int = Field(
+        100,
+        ge=10,
+        description="Fewer vectors than this in the reference or the current window: no "
+        "verdict (too few).",
+    )
+    check_s: float = Field(300.0, gt=0, description="How often each pinned model is checked.")
+    permutations: int = Field(
+        300,
+        ge=50,
+        le=5000,
+        description="Permutations per check: the smallest p-value is 1/(permutations+1).",
+    )
+    alpha: float = Field(
+        0.01,
+        gt=0,
+        lt=0.5,
+        description="A check finds drift when its p-value is below this: the false-alarm "
+        "rate of one check under no drift.",
+    )
+    keep_s: float = Field(
+        14 * 86_400.0,
+        gt=0,
+        description="Vectors and checks older than this are deleted, except the vectors "
+        "inside a model's pinned reference window.",
+    )
+
+    @model_validator(mode="after")
+    def _enough(self) -> EmbeddingDriftConfig:
+        if self.min_vectors > self.window:
+            raise ValueError("min_vectors must not exceed window")
+        if self.alpha * (self.permutations + 1) < 1:
+            raise ValueError(
+                "alpha is below the smallest p-value 1/(permutations+1): raise permutations"
+            )
+        return self
+
+
 class MonitorsConfig(_Section):
     """Monitors read copies of finished calls; a call never waits for one."""
 
@@ -113,3 +192,4 @@ class MonitorsConfig(_Section):
     drift: DriftMonitorConfig = DriftMonitorConfig()
     regressions: RegressionConfig = RegressionConfig()
     quality: QualityMonitorConfig = QualityMonitorConfig()
+    embeddings: EmbeddingDriftConfig = EmbeddingDriftConfig()

@@ -16,7 +16,12 @@ from keel.config.finops import (
     UseCaseConfig,
     WebhookConfig,
 )
-from keel.config.monitors import QualityMonitorConfig
+from keel.config.monitors import (
+    DriftMonitorConfig,
+    EmbeddingDriftConfig,
+    MonitorsConfig,
+    QualityMonitorConfig,
+)
 from keel.config.policies import FeedbackRollbackConfig
 from keel.config.schema import (
     AnthropicConfig,
@@ -98,6 +103,9 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("tracing", TracingConfig),
     ("predictive.models.<name>.auto_rollback", QualityRollbackConfig),
     ("monitors.quality", QualityMonitorConfig),
+    ("monitors", MonitorsConfig),
+    ("monitors.drift", DriftMonitorConfig),
+    ("monitors.embeddings", EmbeddingDriftConfig),
 ]
 
 

@@ -190,7 +190,20 @@ class DataClassConfig(_Section):
         description="Put prompts and answers in trace spans (gen_ai.input.messages, "
         "gen_ai.output.messages); off, spans carry no text.",
     )
+    monitor_embeddings: bool | None = Field(
+        None,
+        description="May the embedding drift monitor embed a sample of this class's prompts "
+        "(it keeps the vectors, never the text)? Unset: yes if the PII guard lets prompts "
+        "through (pii.prompts: allow), no if it redacts, pseudonymises or blocks them.",
+    )
     description: str = Field("", description="Free text.")
+
+    def allows_prompt_embedding(self) -> bool:
+        """Vectors of prompts can be partly inverted to their text, so a class that keeps
+        personal data out of prompts keeps it out of the monitor too unless it opts in."""
+        if self.monitor_embeddings is not None:
+            return self.monitor_embeddings
+        return self.pii.prompts == "allow"
 
     def at_least_as_strict_as(self, other: DataClassConfig) -> bool:
         """May a request of class ``other`` be moved to this one (never loosening)?"""

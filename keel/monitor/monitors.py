@@ -8,6 +8,7 @@ from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.monitor.alerts import Alerter
 from keel.monitor.drift_windows import RowSampler
+from keel.monitor.embeddings import EmbeddingDriftMonitor
 from keel.monitor.episodes import Episodes
 from keel.monitor.metrics import Metrics
 from keel.monitor.predictions import PredictionLog
@@ -42,4 +43,10 @@ def build_tap(
     if settings.quality.enabled:
         monitors.append(PredictionLog(store, metrics, settings.quality))
         monitors.append(QualityMonitor(config, store, metrics, report, rollouts))
+    if settings.embeddings.enabled:
+        monitors.append(
+            EmbeddingDriftMonitor(
+                settings.embeddings, config.data_classes, store, metrics, arm_of, report
+            )
+        )
     return Tap(monitors, settings.queue, metrics)

@@ -1,6 +1,7 @@
-"""Records: usage, audit, API keys, rollouts, alerts, feedback, models, stored responses, and
-the prediction log with its labels (keel.store.base). The store URL's scheme picks the
-backend: keel.store.sqlite or keel.store.postgres."""
+"""Records: usage, audit, API keys, rollouts, alerts and alert episodes, feedback, models,
+stored responses, the prediction log with its labels, drift windows and prompt embeddings
+(keel.store.base). The store URL's scheme picks the backend: keel.store.sqlite or
+keel.store.postgres."""
 
 from __future__ import annotations
 

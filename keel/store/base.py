@@ -4,7 +4,8 @@ Code that reads or writes one family is typed with that family's protocol (``Key
 key lookups, ``AuditStore`` for ``keel audit verify``, ``UsageStore`` for reports); the
 backends (keel.store.sqlite, keel.store.postgres, both on keel.store.sql) implement ``Store``.
 Each family's rows live beside its protocol: keel.store.usage, keys, rollouts, audit, alerts,
-feedback, models, responses and quality (predictions and labels).
+feedback, models, responses, quality (predictions and labels), episodes, drift windows and
+embeddings.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from keel.store.alerts import AlertStore
 from keel.store.audit import AuditStore
 from keel.store.drift import DriftStore
+from keel.store.embeddings import EmbeddingStore
 from keel.store.episodes import EpisodeStore
 from keel.store.feedback import FeedbackStore
 from keel.store.keys import KeyStore
@@ -39,6 +41,7 @@ class Store(
     EpisodeStore,
     DriftStore,
     FeedbackStore,
+    EmbeddingStore,
     ModelStore,
     ResponseStore,
     QualityStore,

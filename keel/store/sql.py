@@ -29,6 +29,7 @@ from keel.store.alerts import AlertRecord
 from keel.store.audit_sql import AuditSQL
 from keel.store.base import Rows, Store
 from keel.store.drift_sql import DriftSQL
+from keel.store.embedding_sql import EmbeddingSQL
 from keel.store.episode_sql import EpisodeSQL
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
@@ -84,7 +85,9 @@ _ADDED = (
 _ADDED_INDEXES = (("ix_audit_checkpoints_ts", "audit_checkpoints", "ts"),)
 
 
-class SQLStore(QualitySQL, ResponseSQL, AuditSQL, RolloutSQL, EpisodeSQL, DriftSQL, Store):
+class SQLStore(
+    QualitySQL, EmbeddingSQL, ResponseSQL, AuditSQL, RolloutSQL, EpisodeSQL, DriftSQL, Store
+):
     """The record store on any SQLAlchemy async engine; the backends add what is theirs."""
 
     def __init__(self, engine: AsyncEngine) -> None:

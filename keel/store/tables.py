@@ -9,6 +9,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -23,6 +24,8 @@ __all__ = [
     "audit",
     "audit_checkpoints",
     "drift_rows",
+    "embedding_checks",
+    "embedding_pins",
     "feedback",
     "labels",
     "metadata",
@@ -30,6 +33,7 @@ __all__ = [
     "model_aliases",
     "model_versions",
     "predictions",
+    "prompt_vectors",
     "responses",
     "rollout_events",
     "rollouts",
@@ -329,4 +333,49 @@ labels = Table(
     Column("key_id", String(KEY_ID_LEN)),
     Column("source", String(16), nullable=False),
     Index("ix_labels_request_row", "request_id", "row_index"),
+)
+
+# The prompt embedding drift monitor (keel.monitor.embeddings): sampled prompts' vectors (384
+# float16 values, never the text), written in batches off the hot path and read by model and
+# time; the reference window pinned per model (the latest pin wins); each check's outcome.
+prompt_vectors = Table(
+    "prompt_vectors",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("deployment", String(256), nullable=False),
+    Column("arm", String(256), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Index("ix_prompt_vectors_model_ts", "model", "ts"),
+    Index("ix_prompt_vectors_ts", "ts"),
+)
+
+embedding_pins = Table(
+    "embedding_pins",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(256), nullable=False, index=True),
+    Column("since", Float, nullable=False),
+    Column("until", Float, nullable=False),
+    Column("pinned_at", Float, nullable=False),
+    Column("actor", String(256), nullable=False),
+)
+
+embedding_checks = Table(
+    "embedding_checks",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False, index=True),
+    Column("model", String(256), nullable=False),
+    Column("arm", String(256), nullable=False),  # "" for the whole model
+    Column("pin_seq", Integer, nullable=False),
+    Column("n_reference", Integer, nullable=False),
+    Column("n_current", Integer, nullable=False),
+    Column("mmd2", Float, nullable=False),
+    Column("p_value", Float, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("alpha", Float, nullable=False),
+    Column("drift", Boolean, nullable=False),
+    Index("ix_embedding_checks_model_seq", "model", "seq"),
 )

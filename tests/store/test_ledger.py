@@ -12,6 +12,7 @@ from keel.store.alerts import AlertRecord
 from keel.store.audit import AuditRow, CheckpointRow
 from keel.store.base import Rows, Store
 from keel.store.drift import DriftRow
+from keel.store.embeddings import EmbeddingCheck, EmbeddingPin, PromptVector
 from keel.store.episodes import EpisodeRecord
 from keel.store.feedback import FeedbackRecord
 from keel.store.keys import KeyRecord
@@ -202,6 +203,34 @@ class BrokenStore(Store):
     async def response_input_items(
         self, team: str, response_id: str, after: str | None, limit: int, order: Order
     ) -> ItemPage | None:
+        raise ConnectionError("database is down")
+
+    async def add_prompt_vectors(self, rows: Sequence[PromptVector]) -> None:
+        raise ConnectionError("database is down")
+
+    async def latest_prompt_vectors(
+        self, model: str, after: float, limit: int, arm: str | None = None
+    ) -> list[PromptVector]:
+        raise ConnectionError("database is down")
+
+    async def sample_prompt_vectors(
+        self, model: str, since: float, until: float, limit: int, seed: int
+    ) -> list[PromptVector]:
+        raise ConnectionError("database is down")
+
+    async def delete_prompt_vectors(self, before: float) -> int:
+        raise ConnectionError("database is down")
+
+    async def add_embedding_pin(self, pin: EmbeddingPin) -> EmbeddingPin:
+        raise ConnectionError("database is down")
+
+    async def embedding_pins(self) -> list[EmbeddingPin]:
+        raise ConnectionError("database is down")
+
+    async def add_embedding_check(self, check: EmbeddingCheck) -> None:
+        raise ConnectionError("database is down")
+
+    async def embedding_checks(self, model: str, limit: int = 10) -> list[EmbeddingCheck]:
         raise ConnectionError("database is down")
 
 
