@@ -1,5 +1,5 @@
-"""``keel monitor``: the reference windows of the prompt embedding drift monitor, and its
-latest checks."""
+"""``keel monitor``: the reference windows of the prompt embedding drift monitor, its latest
+checks, and every monitor's alert episodes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from keel.cli.options import ConfigOpt, load, run
 __all__ = ["monitor_app"]
 
 monitor_app = typer.Typer(
-    no_args_is_help=True, help="Prompt embedding drift: pin a reference window, see the checks."
+    no_args_is_help=True,
+    help="Prompt embedding drift (pin a reference window, see the checks); alert episodes.",
 )
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
 
@@ -52,3 +53,18 @@ def monitor_report(
     from keel.commands import monitor
 
     typer.echo(run(lambda: monitor.report(load(config), model, format)))
+
+
+@monitor_app.command("episodes")
+def monitor_episodes(
+    since: Annotated[
+        str, typer.Option(help="Episodes open at or after: a date (2026-11-01) or 7d back.")
+    ] = "7d",
+    open_only: Annotated[bool, typer.Option("--open", help="Only those open now.")] = False,
+    format: FormatOpt = "table",
+    config: ConfigOpt = None,
+) -> None:
+    """The monitors' alert episodes: drift, prompt drift, quality, latency and errors."""
+    from keel.commands import monitor
+
+    typer.echo(run(lambda: monitor.episodes(load(config), since, open_only, format)))

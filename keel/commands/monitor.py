@@ -16,7 +16,7 @@ from keel.store.embeddings import EmbeddingCheck, EmbeddingPin
 from keel.table import render_table
 from keel.timeparse import parse_ago
 
-__all__ = ["pin", "pins", "report"]
+__all__ = ["episodes", "pin", "pins", "report"]
 
 _FORMATS = ("table", "json")
 
@@ -78,6 +78,25 @@ async def report(config: KeelConfig, model: str, fmt: str = "table") -> str:
     rows = [["subject", "verdict", "score", "p-value", "alpha", "n reference", "n current"]]
     rows += [_row(model, c) for c in sorted(latest, key=lambda c: c.arm)]
     return f"{model}: checked {_at(latest[0].ts)}\n" + render_table(rows, numeric_from=2)
+
+
+async def episodes(config: KeelConfig, since: str, open_only: bool, fmt: str = "table") -> str:
+    """The monitors' alert episodes (keel.monitor.episodes) open at ``since`` or later."""
+    _format(fmt)
+    start = parse_ago(since, time.time())
+    async with opened_store(config.store.url) as store:
+        found = await store.episodes(start, open_only=open_only)
+    if fmt == "json":
+        return orjson.dumps([asdict(e) for e in found], option=orjson.OPT_INDENT_2).decode()
+    if not found:
+        return "no episodes" + (" open" if open_only else f" since {_at(start)}")
+    rows = [["kind", "subject", "started", "ended", "value", "threshold", "message"]]
+    rows += [
+        [e.kind, e.subject, _at(e.started_at), _at(e.resolved_at) if e.resolved_at else "open",
+         f"{e.value:.4g}", f"{e.threshold:.4g}", e.message]
+        for e in found
+    ]  # fmt: skip
+    return render_table(rows)
 
 
 def _row(model: str, check: EmbeddingCheck) -> list[str]:

@@ -1,4 +1,4 @@
-"""``keel monitor pin``, ``pins`` and ``report`` against a real SQLite store."""
+"""``keel monitor pin``, ``pins``, ``report`` and ``episodes`` against a real SQLite store."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from keel.cli import app
 from keel.store import opened_store
 from keel.store.embeddings import EmbeddingCheck, EmbeddingPin, PromptVector
+from keel.store.episodes import EpisodeRecord
 
 CONFIG: dict[str, Any] = {
     "regions": {"r": {}},
@@ -106,3 +107,23 @@ def test_report_prints_the_latest_check_with_its_arms(config: Path) -> None:
     assert [(c["arm"], c["p_value"]) for c in orjson.loads(out)] == [
         ("canary", 0.002), ("", 0.004),
     ]  # fmt: skip
+
+
+def test_episodes_lists_open_and_ended_ones(config: Path) -> None:
+    now = time.time()
+
+    async def two(store: Any) -> None:
+        await store.open_episode(
+            EpisodeRecord("errors", "chat", now - 600, "chat: 30% failed", 0.3, 0.05)
+        )
+        await store.close_episode("errors", "chat", now - 300)
+        await store.open_episode(EpisodeRecord("drift", "fraud:3", now - 60, "amount", 4.2, 1.3))
+
+    in_store(config, two)
+    code, out, err = keel(config, "episodes")
+    assert code == 0, err
+    assert "chat: 30% failed" in out and "fraud:3" in out and "open" in out
+    code, out, err = keel(config, "episodes", "--open", "--format", "json")
+    assert code == 0, err
+    (only,) = orjson.loads(out)
+    assert (only["kind"], only["subject"], only["resolved_at"]) == ("drift", "fraud:3", None)
