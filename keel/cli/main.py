@@ -1,5 +1,5 @@
 """The ``keel`` command: up, validate, config schema, keys, report, prices, rollout, audit, models,
-sim."""
+drift, sim."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     pass
 
 from keel.cli.audit import audit_app
+from keel.cli.drift import drift_app
 from keel.cli.keys import keys_app
 from keel.cli.models import models_app
 from keel.cli.report import report_app
@@ -35,6 +36,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(audit_app, name="audit")
 app.add_typer(models_app, name="models")
+app.add_typer(drift_app, name="drift")
 
 
 @app.command()
