@@ -86,36 +86,37 @@ def _fields(chars: Bytes) -> np.ndarray[Any, Any]:
 
 
 _POW10 = 10.0 ** np.arange(23)
-# Characters a number may hold; any other (letters of nan/inf/NA, spaces) and the field
-# goes to float().
-_NUMERIC = np.zeros(256, dtype=bool)
-_NUMERIC[[*range(48, 58), _DOT, _PLUS, _MINUS, 101, 69, 0]] = True
+# Each byte's kind, as bits: the characters a number may hold; any other (letters of
+# nan/inf/NA, spaces) and the column goes to float(). 0 is the padding after a field.
+_PAD, _DIGIT, _POINT, _EXPONENT, _SIGN, _OTHER = 0, 1, 2, 4, 8, 16
+_KIND = np.full(256, _OTHER, dtype=np.uint8)
+_KIND[0] = _PAD
+_KIND[48:58] = _DIGIT
+_KIND[_DOT] = _POINT
+_KIND[[101, 69]] = _EXPONENT
+_KIND[[_PLUS, _MINUS]] = _SIGN
 
 
 def _numbers(chars: Bytes, inside: Any, lengths: Ints) -> Floats | None:
-    """The fields as floats, or None if one is not a number. One pass over the character
-    positions (Horner's rule on the digits); a field with an exponent, a plus sign, a
-    minus sign not in front, a second point or over 15 digits is left to ``float()``."""
-    if not _NUMERIC[chars].all():
+    """The fields as floats, or None if one is not a number. Horner's rule down the
+    character positions; a field with an exponent, a plus sign, a minus sign not in
+    front, a second point or over 15 digits is left to ``float()``."""
+    kinds = _KIND[chars]
+    if (kinds == _OTHER).any():
         return _by_float(chars)
-    n = chars.shape[1]
+    width, n = chars.shape
+    is_digit = kinds == _DIGIT
+    values = chars.astype(np.float64) - 48.0
     mant = np.zeros(n)
-    fraction = np.zeros(n, dtype=np.int64)
-    digits = np.zeros(n, dtype=np.int64)
-    dots = np.zeros(n, dtype=np.int64)
-    other = np.zeros(n, dtype=bool)
-    for p, row in enumerate(chars):
-        digit = row - np.uint8(48)
-        is_digit = digit < 10
-        mant = np.where(is_digit, mant * 10.0 + digit, mant)
-        digits += is_digit
-        fraction += is_digit & (dots > 0)
-        dots += row == _DOT
-        other |= (row == 101) | (row == 69) | (row == _PLUS)
-        if p:
-            other |= row == _MINUS
-    slow = other | (dots > 1) | (digits > 15) | ((digits == 0) & (lengths > 0))
-    out = mant / _POW10[np.minimum(fraction, 22)]
+    for p in range(width):
+        mant = np.where(is_digit[p], mant * 10.0 + values[p], mant)
+    is_dot = kinds == _POINT
+    dots = is_dot.sum(axis=0)
+    fraction = np.where(dots > 0, lengths - 1 - is_dot.argmax(axis=0), 0)
+    odd = np.bitwise_or.reduce(kinds[1:], axis=0) & (_EXPONENT | _SIGN) if width > 1 else 0
+    slow = (odd > 0) | (kinds[0] == _EXPONENT) | (dots > 1) | (lengths > 16)
+    slow |= (lengths > 0) & (lengths == dots + (kinds[0] == _SIGN))  # no digit: "-", "."
+    out = mant / _POW10[np.clip(fraction, 0, 22)]
     out = np.where(chars[0] == _MINUS, -out, out)
     out[lengths == 0] = np.nan
     if slow.any():

@@ -71,14 +71,17 @@ def log_two_sided(z: float) -> float:
     return min(0.0, math.log(2.0) + log_sf(abs(z)))
 
 
-def rank_z(reference: Floats, window: Floats) -> tuple[float, float]:
+def rank_z(reference: Floats, window: Floats, recent: int = 0) -> tuple[float, float, float]:
     """The location and scale z statistics of ``window`` against ``reference`` (both
-    without missing values, ``reference`` sorted); ``(0, 0)`` when nothing can be ranked
-    (an empty side, or every pooled value equal)."""
+    without missing values, ``reference`` sorted), and the location z of the window's last
+    ``recent`` values against the rest of the pool (reference and earlier window: under
+    no drift every value is exchangeable with every other, so this costs no second
+    ranking); zeros when nothing can be ranked (an empty side, every pooled value equal)."""
     m, n = reference.size, window.size
     if m == 0 or n == 0:
-        return 0.0, 0.0
-    ours = np.sort(window)
+        return 0.0, 0.0, 0.0
+    order = np.argsort(window, kind="stable")
+    ours = window[order]
     # Merge, not sort, the pool: the reference is sorted once, when it is made.
     at = np.searchsorted(reference, ours, side="right") + np.arange(n)
     pooled = np.empty(m + n)
@@ -96,7 +99,12 @@ def rank_z(reference: Floats, window: Floats) -> tuple[float, float]:
     window_counts = np.bincount(groups, minlength=starts.size).astype(np.float64)
     location = _z(scores, counts, window_counts, n, m)
     scale = _z(np.abs(scores), counts, window_counts, n, m)
-    return location, scale
+    late = 0.0
+    if 0 < recent < m + n:
+        tail = groups[order >= n - recent]
+        tail_counts = np.bincount(tail, minlength=starts.size).astype(np.float64)
+        late = _z(scores, counts, tail_counts, tail.size, m + n - tail.size)
+    return location, scale, late
 
 
 def _scores(starts: Any, counts: Any, total: int) -> Floats:
