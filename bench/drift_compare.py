@@ -64,8 +64,8 @@ def worker() -> None:
                 flags[config["column"]] = bool(
                     value < threshold if "p_value" in method else value >= threshold
                 )
-        methods = sorted({m["metric_name"].split("method=")[1].split(",")[0]
-                          for m in snapshot.dict()["metrics"] if "method=" in m["metric_name"]})  # fmt: skip
+        names = [m["metric_name"] for m in snapshot.dict()["metrics"]]
+        methods = sorted({n.split("method=")[1].split(",")[0] for n in names if "method=" in n})
         print(json.dumps({"flags": flags, "seconds": spent, "methods": methods}), flush=True)
 
 
@@ -144,7 +144,9 @@ def _cell(
     name, kind, size, count = cell
     windows = args.null if kind == "none" else args.shift
     ev_windows = (args.ev_null if kind == "none" else args.ev_shift) if evidently else 0
-    if kind != "none" and rows not in args.ev_shift_sizes:
+    if kind != "none" and (
+        rows not in args.ev_shift_sizes or (args.ev_cells and name not in args.ev_cells)
+    ):
         ev_windows = 0
     tally = {"keel_any": 0, "keel_hit": 0, "ev_any": 0, "ev_hit": 0, "ev_dataset": 0}
     small_any = 0
@@ -196,7 +198,8 @@ def _cell(
         },
     }
     if kind == "none" and args.small_ref_windows:
-        out["keel_reference_1000"] = {"any_flagged": _rate(small_any, min(windows, args.small_ref_windows))}  # fmt: skip
+        tested = min(windows, args.small_ref_windows)
+        out["keel_reference_1000"] = {"any_flagged": _rate(small_any, tested)}
     if ev_windows:
         ev_ms.sort()
         out["evidently"] = {
@@ -239,12 +242,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,5000")
     parser.add_argument("--ev-shift-sizes", default="500,5000", help="sizes of Evidently's shifts")
     parser.add_argument("--no-evidently", action="store_true")
+    parser.add_argument("--ev-cells", default="", help="shift cells Evidently runs (;-separated)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / f"{date.today()}-drift.json")
     args = parser.parse_args()
     if args.worker:
         worker()
         return
     args.ev_shift_sizes = {int(s) for s in args.ev_shift_sizes.split(",")}
+    args.ev_cells = {c for c in args.ev_cells.split(";") if c}
     from bench.drift_data import columns, write_csv
 
     evidently = None if args.no_evidently or not VENV_PYTHON.exists() else Evidently()

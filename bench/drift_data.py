@@ -106,7 +106,11 @@ def columns(n: int, seed: int, shift: Shift | None = None) -> dict[str, list[str
         integer = name.startswith(("poisson", "negbin"))
         out[name] = [str(int(v)) for v in values] if integer else [f"{v:.6f}" for v in values]
     for name, k in zip(CATEGORICAL, LEVELS, strict=True):
-        drop = shift.size if shift is not None and shift.kind == "mix" and name in shift.columns else 0.0
+        drop = (
+            shift.size
+            if shift is not None and shift.kind == "mix" and name in shift.columns
+            else 0.0
+        )
         codes = rng.choice(k, size=n, p=_shares(k, drop))
         out[name] = [f"L{c}" for c in codes]
     return out

@@ -30,8 +30,9 @@ def test_no_drift_is_flagged_about_alpha_of_the_time(shape: str) -> None:
     windows = 200
     # A fresh reference each time: the error rate of a two-sample test is over both samples.
     flagged = sum(
-        detect(Reference.from_columns({"x": draw(rng, 1000)}), {"x": draw(rng, 300)}, alpha=0.1)
-        .dataset_drift
+        detect(
+            Reference.from_columns({"x": draw(rng, 1000)}), {"x": draw(rng, 300)}, alpha=0.1
+        ).dataset_drift
         for _ in range(windows)
     )
     # Binomial(200, <= 0.1): above 40 has a chance near 1e-5 for a calibrated test.
@@ -84,7 +85,9 @@ def test_a_ramp_shows_in_the_recent_part() -> None:
 def test_missing_values_rate_change_is_drift_and_missing_values_are_not_values() -> None:
     rng = np.random.default_rng(6)
     values = rng.normal(size=3000)
-    reference = Reference.from_columns({"x": [f"{v}" if i % 10 else "" for i, v in enumerate(values)]})
+    reference = Reference.from_columns(
+        {"x": [f"{v}" if i % 10 else "" for i, v in enumerate(values)]}
+    )
     same = detect(reference, {"x": [f"{v}" if i % 10 else "" for i, v in enumerate(values[:1000])]})
     assert not same.dataset_drift
     holes = [f"{v}" if i % 2 else "" for i, v in enumerate(rng.normal(size=1000))]

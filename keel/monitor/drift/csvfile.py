@@ -5,8 +5,9 @@ The whole body is split on its delimiters at once (numpy over the bytes), and ea
 fields are parsed as numbers together: a leading minus, digits, one point, exactly as
 ``float()`` would for up to 15 digits (then the digits, as an integer, and the power of
 ten are both exact, so the one division rounds correctly: Clinger's fast path). A field
-outside that path (an exponent, more digits, ``nan``) is handed to ``float()``; a column with a field that is no number at all comes back as bytes (``S``
-array) for the caller to treat as categorical. An empty field is missing (NaN).
+outside that path (an exponent, more digits, ``nan``) is handed to ``float()``; a column
+with a field that is no number at all comes back as bytes (``S`` array) for the caller to
+treat as categorical. An empty field is missing (NaN).
 
 A file with a quote character anywhere is read with the ``csv`` module instead (quoted
 fields may hold commas and newlines), as is one whose rows do not all have the header's
@@ -116,8 +117,8 @@ def _numbers(chars: Bytes, inside: Any, lengths: Ints) -> Floats | None:
     odd = np.bitwise_or.reduce(kinds[1:], axis=0) & (_EXPONENT | _SIGN) if width > 1 else 0
     slow = (odd > 0) | (kinds[0] == _EXPONENT) | (dots > 1) | (lengths > 16)
     slow |= (lengths > 0) & (lengths == dots + (kinds[0] == _SIGN))  # no digit: "-", "."
-    out = mant / _POW10[np.clip(fraction, 0, 22)]
-    out = np.where(chars[0] == _MINUS, -out, out)
+    unsigned = mant / _POW10[np.clip(fraction, 0, 22)]
+    out: Floats = np.where(chars[0] == _MINUS, -unsigned, unsigned)
     out[lengths == 0] = np.nan
     if slow.any():
         rows = np.flatnonzero(slow)

@@ -6,7 +6,8 @@ keeps most of the alpha, so the small location shift the goal names loses little
 
 - numeric: ``location`` (normal-scores rank test, weight 0.85), ``scale`` (absolute normal
   scores, 0.05), ``recent`` (the location of the window's last quarter of rows against all
-  else, reference and earlier rows, 0.05: a gradual ramp shows there first), ``missing`` (the missing-value rate, exact, 0.05);
+  else, reference and earlier rows, 0.05: a gradual ramp shows there first), ``missing``
+  (the missing-value rate, exact, 0.05);
 - categorical: ``mix`` (per-level exact tests, see ``levels``; 0.9), ``recent`` (the same
   on the last quarter against the reference, 0.1).
 
@@ -193,15 +194,12 @@ def _sortable(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 def _unsortable(found: np.ndarray[Any, Any], values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """``_sortable``'s integers back to the byte strings."""
-    if found.dtype == np.uint64 and values.dtype.kind == "S":
-        return (
-            found.view(np.uint8)
-            .reshape(-1, 8)[:, : values.dtype.itemsize]
-            .copy()
-            .view(values.dtype)
-            .ravel()
-        )
-    return found
+    if found.dtype != np.uint64 or values.dtype.kind != "S":
+        return found
+    width = values.dtype.itemsize
+    raw = np.ascontiguousarray(found.view(np.uint8).reshape(-1, 8)[:, :width])
+    strings: np.ndarray[Any, Any] = raw.view(values.dtype).ravel()
+    return strings
 
 
 def _combine(logs: dict[str, float], weights: dict[str, float]) -> tuple[float, dict[str, float]]:

@@ -111,7 +111,7 @@ def _scores(starts: Any, counts: Any, total: int) -> Floats:
     """Each tie group's normal score at its midrank: from a table of the untied scores
     when the midrank is a whole rank (every value, when there are no ties), else computed."""
     doubled = 2 * starts + counts + 1  # twice the (1-based) midrank
-    scores = _untied(total)[(doubled // 2) - 1]
+    scores: Floats = _untied(total)[(doubled // 2) - 1]
     halves = doubled % 2 == 1
     if halves.any():
         scores = scores.copy()
