@@ -230,6 +230,39 @@ def _start_time(refs: dict[str, str], tmp: Path) -> dict[str, float]:
     return {"min_s": round(times[0], 3), "median_s": round(times[3], 3)}
 
 
+def _warm_timing(windows: int) -> dict[str, Any]:
+    """Per window once warm: one reference (parsed once, cached), windows of 5,000 rows
+    read from CSV and compared, the ``keel drift detect --serve`` path in this process."""
+    from bench.drift_data import columns, write_csv
+    from keel.commands.drift import compare_files
+
+    wall: list[float] = []
+    cpu: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="keel-drift-timing-") as name:
+        ref, path = Path(name) / "reference.csv", Path(name) / "window.csv"
+        write_csv(str(ref), columns(5000, 1))
+        write_csv(str(path), columns(5000, 2))
+        compare_files(ref, path)
+        for w in range(windows):
+            write_csv(str(path), columns(5000, 100 + w))
+            start, used = time.perf_counter(), time.process_time()
+            compare_files(ref, path)
+            wall.append((time.perf_counter() - start) * 1e3)
+            cpu.append((time.process_time() - used) * 1e3)
+    wall.sort()
+    cpu.sort()
+    return {
+        "windows": windows,
+        "rows": 5000,
+        "columns": 30,
+        "wall_ms_min": round(wall[0], 2),
+        "wall_ms_median": round(wall[windows // 2], 2),
+        "cpu_ms_min": round(cpu[0], 2),
+        "cpu_ms_median": round(cpu[windows // 2], 2),
+        "load_average": os.getloadavg(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -242,11 +275,20 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,5000")
     parser.add_argument("--ev-shift-sizes", default="500,5000", help="sizes of Evidently's shifts")
     parser.add_argument("--no-evidently", action="store_true")
+    parser.add_argument(
+        "--timing", type=int, default=0, help="only time N warm windows; add them to --out"
+    )
     parser.add_argument("--ev-cells", default="", help="shift cells Evidently runs (;-separated)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / f"{date.today()}-drift.json")
     args = parser.parse_args()
     if args.worker:
         worker()
+        return
+    if args.timing:
+        body = json.loads(args.out.read_text()) if args.out.exists() else {}
+        body["warm_timing"] = _warm_timing(args.timing)
+        args.out.write_text(json.dumps(body, indent=2) + "\n")
+        print(json.dumps(body["warm_timing"]))
         return
     args.ev_shift_sizes = {int(s) for s in args.ev_shift_sizes.split(",")}
     args.ev_cells = {c for c in args.ev_cells.split(";") if c}

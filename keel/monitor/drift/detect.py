@@ -170,10 +170,11 @@ def _codes(column: Categorical, window: ColumnValues) -> np.ndarray[Any, np.dtyp
     if isinstance(window, np.ndarray):
         if window.size == 0:
             return np.zeros(0, dtype=np.intp)
-        found, inverse = np.unique(_sortable(window), return_inverse=True)
+        sortable = _sortable(window)
+        found = np.unique(sortable)  # a plain sort, cheaper than unique's inverse
         keys = as_strings(_unsortable(found, window).tolist())
         lookup = np.asarray([index.get(key, unseen) for key in keys], dtype=np.intp)
-        codes: np.ndarray[Any, np.dtype[np.intp]] = lookup[inverse.ravel()]
+        codes: np.ndarray[Any, np.dtype[np.intp]] = lookup[np.searchsorted(found, sortable)]
         return codes
     listed = [index.get(v, -1) for v in window]
     for i, code in enumerate(listed):

@@ -80,7 +80,7 @@ def rank_z(reference: Floats, window: Floats, recent: int = 0) -> tuple[float, f
     m, n = reference.size, window.size
     if m == 0 or n == 0:
         return 0.0, 0.0, 0.0
-    order = np.argsort(window, kind="stable")
+    order = np.argsort(window)  # tied values share a group, so their order is immaterial
     ours = window[order]
     # Merge, not sort, the pool: the reference is sorted once, when it is made.
     at = np.searchsorted(reference, ours, side="right") + np.arange(n)
