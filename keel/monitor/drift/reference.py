@@ -129,6 +129,8 @@ def _string(value: Any) -> str:
 
 
 def _column(values: ColumnValues) -> Numeric | Categorical:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "S":
+        return _bytes_column(values)
     numbers = as_numbers(values)
     present = ~np.isnan(numbers)
     strings = None if _all_numbers(values, present) else as_strings(values)
@@ -136,6 +138,20 @@ def _column(values: ColumnValues) -> Numeric | Categorical:
         return Numeric(np.sort(numbers[present]), int((~present).sum()))
     counts = Counter(strings if strings is not None else as_strings(values))
     return categorical(list(counts), list(counts.values()))
+
+
+def _bytes_column(values: np.ndarray[Any, Any]) -> Numeric | Categorical:
+    """A column of a CSV file that did not parse as numbers: its distinct values decide
+    (each converted once, not each row)."""
+    found, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    numbers = as_numbers(found.tolist())
+    strings = as_strings(found.tolist())
+    if all(s == "" or not np.isnan(x) for s, x in zip(strings, numbers.tolist(), strict=True)):
+        row_numbers = numbers[inverse.ravel()]
+        present = ~np.isnan(row_numbers)
+        if present.any():
+            return Numeric(np.sort(row_numbers[present]), int((~present).sum()))
+    return categorical(strings, [int(c) for c in counts])
 
 
 def categorical(levels: list[str], counts: list[int]) -> Categorical:
