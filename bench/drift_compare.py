@@ -263,6 +263,30 @@ def _warm_timing(windows: int) -> dict[str, Any]:
     }
 
 
+def _pct(rate: dict[str, Any] | None) -> str:
+    if not rate or rate.get("rate") is None:
+        return "-"
+    low, high = rate["ci95"]
+    return f"{100 * rate['rate']:.1f}% ({100 * low:.0f}-{100 * high:.0f}) n={rate['n']}"
+
+
+def table(body: dict[str, Any]) -> str:
+    """The results as the Markdown table of docs/monitoring.md."""
+    lines = [
+        "| window rows | cell | keel: any column flagged | keel: shifted column(s) flagged "
+        "| Evidently: any column flagged | Evidently: shifted column(s) flagged |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cell in body["cells"]:
+        ev = cell.get("evidently") or {}
+        lines.append(
+            f"| {cell['rows']} | {cell['cell']} | {_pct(cell['keel']['any_flagged'])} "
+            f"| {_pct(cell['keel']['shifted_flagged'])} | {_pct(ev.get('any_flagged'))} "
+            f"| {_pct(ev.get('shifted_flagged'))} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -275,6 +299,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,5000")
     parser.add_argument("--ev-shift-sizes", default="500,5000", help="sizes of Evidently's shifts")
     parser.add_argument("--no-evidently", action="store_true")
+    parser.add_argument("--cells", default="", help="only these cells (;-separated names)")
+    parser.add_argument("--table", action="store_true", help="print --out as a Markdown table")
     parser.add_argument(
         "--timing", type=int, default=0, help="only time N warm windows; add them to --out"
     )
@@ -284,15 +310,23 @@ def main() -> None:
     if args.worker:
         worker()
         return
+    if args.table:
+        print(table(json.loads(args.out.read_text())))
+        return
+    from bench.drift_data import columns, write_csv
+
     if args.timing:
         body = json.loads(args.out.read_text()) if args.out.exists() else {}
         body["warm_timing"] = _warm_timing(args.timing)
+        with tempfile.TemporaryDirectory(prefix="keel-drift-start-") as name:
+            refs = {"5000-0": str(Path(name) / "reference.csv")}
+            write_csv(refs["5000-0"], columns(5000, 1))
+            body["keel_start"] = _start_time(refs, Path(name)) | {"load_average": os.getloadavg()}
         args.out.write_text(json.dumps(body, indent=2) + "\n")
         print(json.dumps(body["warm_timing"]))
         return
     args.ev_shift_sizes = {int(s) for s in args.ev_shift_sizes.split(",")}
     args.ev_cells = {c for c in args.ev_cells.split(";") if c}
-    from bench.drift_data import columns, write_csv
 
     evidently = None if args.no_evidently or not VENV_PYTHON.exists() else Evidently()
     results: list[dict[str, Any]] = []
@@ -306,6 +340,8 @@ def main() -> None:
         started = _start_time(refs, tmp)
         for rows in (int(s) for s in args.sizes.split(",")):
             for i, cell in enumerate(CELLS):
+                if args.cells and cell[0] not in args.cells.split(";"):
+                    continue
                 seed = 1_000_000 * (i + 1) + 10_000 * rows
                 found = _cell(args, tmp, refs, cell, rows, evidently, seed)
                 results.append(found)

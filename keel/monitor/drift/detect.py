@@ -8,8 +8,8 @@ keeps most of the alpha, so the small location shift the goal names loses little
   scores, 0.05), ``recent`` (the location of the window's last quarter of rows against all
   else, reference and earlier rows, 0.05: a gradual ramp shows there first), ``missing``
   (the missing-value rate, exact, 0.05);
-- categorical: ``mix`` (per-level exact tests, see ``levels``; 0.9), ``recent`` (the same
-  on the last quarter against the reference, 0.1).
+- categorical: ``mix`` (per-level exact tests, see ``levels``; 0.95), ``recent`` (the
+  same on the last quarter against the reference, 0.05).
 
 Across the features, Holm's step-down correction holds the family-wise error rate (any
 feature falsely flagged) at ``alpha`` under any dependence between features. A feature
@@ -43,7 +43,7 @@ from keel.monitor.drift.reference import (
 __all__ = ["DriftReport", "FeatureDrift", "detect"]
 
 NUMERIC_WEIGHTS = {"location": 0.85, "scale": 0.05, "recent": 0.05, "missing": 0.05}
-CATEGORICAL_WEIGHTS = {"mix": 0.9, "recent": 0.1}
+CATEGORICAL_WEIGHTS = {"mix": 0.95, "recent": 0.05}
 RECENT_SHARE = 4  # the recent part is the window's last 1/4 of rows
 _LN10 = math.log(10.0)
 

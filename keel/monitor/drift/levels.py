@@ -8,8 +8,9 @@ standard deviation passes ``EXACT_SD``.
 
 The levels' p-values are combined by a weighted Bonferroni (``min p_i / w_i``): a level
 whose share is near one half moves least, in standard deviations, for a given move in
-percentage points, so it gets the most of the feature's alpha (``w ~ p (1 - p) + floor``);
-small levels, where a move of a few points is many standard deviations, get little; the
+percentage points, so it gets the most of the feature's alpha (``w ~ (p (1 - p))^2 +
+floor``, squared because a level of 10% moved 5 points is already 9 standard deviations
+away at 5,000 rows while one of 50% is 5); small levels get little; the
 weights come from the reference alone, so they are fixed before the window is seen. Values
 the reference never had are pooled into one "unseen" level with the floor weight. This
 beats a chi-square on one category moving (its k - 1 degrees of freedom dilute the one
@@ -27,7 +28,7 @@ from keel.monitor.drift.ranks import Floats, log_two_sided
 __all__ = ["level_weights", "log_p_count", "log_p_levels"]
 
 EXACT_SD = 20.0
-FLOOR = 0.01
+FLOOR = 0.001
 
 
 def level_weights(reference_counts: list[int]) -> Floats:
@@ -35,7 +36,7 @@ def level_weights(reference_counts: list[int]) -> Floats:
     counts = np.asarray(reference_counts, dtype=np.float64)
     total = counts.sum()
     share = counts / total if total > 0 else counts
-    raw = np.append(share * (1.0 - share) + FLOOR, FLOOR)
+    raw = np.append((share * (1.0 - share)) ** 2 + FLOOR, FLOOR)
     weights: Floats = raw / raw.sum()
     return weights
 
