@@ -1,5 +1,5 @@
 """The ``keel`` command: up, validate, config schema, keys, report, prices, rollout, audit, models,
-quality, monitor, sim."""
+quality, monitor, drift, sim."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     pass
 
 from keel.cli.audit import audit_app
+from keel.cli.drift import drift_app
 from keel.cli.keys import keys_app
 from keel.cli.models import models_app
 from keel.cli.monitor import monitor_app
@@ -39,6 +40,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(models_app, name="models")
 app.add_typer(quality_app, name="quality")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(drift_app, name="drift")
 
 
 @app.command()

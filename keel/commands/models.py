@@ -128,8 +128,20 @@ def render_models(versions: list[ModelVersion], aliases: list[ModelAlias]) -> st
 def render_version(
     version: ModelVersion, aliases: list[str], rollout: dict[str, Any] | None = None
 ) -> str:
-    """The version's record as JSON, with its aliases and the model's live rollout."""
+    """The version's record as JSON, with its aliases and the model's live rollout (the
+    drift reference's packed sample shown by its size, not its bytes)."""
     body = version.as_dict() | {"aliases": aliases, "rollout": rollout}
+    reference = (body.get("training") or {}).get("reference")
+    if isinstance(reference, dict):
+        packed = orjson.dumps(reference)
+        body["training"] = body["training"] | {
+            "reference": {
+                "format": reference.get("format"),
+                "rows": reference.get("rows"),
+                "columns": len(reference.get("columns", {})),
+                "bytes": len(packed),
+            }
+        }
     return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode()
 
 

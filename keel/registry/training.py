@@ -6,6 +6,10 @@ installed). A numeric feature is a column whose every non-empty value is a numbe
 count, mean, standard deviation (population), min, max and 10 quantile edges (at 0, 1/9, …,
 1: the edges of 9 equal-mass bins, the first the min, the last the max). Other columns are
 listed by name only.
+
+Summaries cannot support a powerful two-sample test, so the record also keeps the drift
+reference (``"reference"``, see keel.monitor.drift.reference): a seeded sample of up to
+5,000 present values per numeric feature and every categorical feature's level counts.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from keel.monitor.drift import Reference
 from keel.registry.artifacts import content_hash
 
 __all__ = ["QUANTILE_EDGES", "training_stats"]
@@ -26,7 +31,8 @@ QUANTILE_EDGES = 10
 
 
 def training_stats(path: Path) -> dict[str, Any]:
-    """``{"fingerprint", "file", "rows", "features": {name: stats}, "non_numeric": [...]}``."""
+    """``{"fingerprint", "file", "rows", "features": {name: stats}, "non_numeric": [...],
+    "reference": the drift reference}``."""
     if not path.is_file():
         raise ValueError(f"training data {path}: no such file")
     columns = _parquet(path) if path.suffix.lower() == ".parquet" else _csv(path)
@@ -45,6 +51,7 @@ def training_stats(path: Path) -> dict[str, Any]:
         "rows": rows,
         "features": features,
         "non_numeric": non_numeric,
+        "reference": Reference.from_columns(columns).to_stored(),
     }
 
 

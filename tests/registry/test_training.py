@@ -44,3 +44,21 @@ def test_parquet_without_pyarrow_says_what_to_install(tmp_path: Path) -> None:
     (tmp_path / "t.parquet").write_bytes(b"PAR1")
     with pytest.raises(ValueError, match=r"needs pyarrow.*or give the data as CSV"):
         training_stats(tmp_path / "t.parquet")
+
+
+def test_the_drift_reference_is_kept_with_the_statistics(tmp_path: Path) -> None:
+    from keel.monitor.drift import Reference, detect
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "train.csv"
+    rows = [
+        f"{v:.3f},{c}"
+        for v, c in zip(rng.normal(size=800), rng.choice(["a", "b"], 800), strict=True)
+    ]
+    path.write_text("x,k\n" + "\n".join(rows) + "\n")
+    stats = training_stats(path)
+    reference = Reference.from_stored(stats)
+    assert set(reference.columns) == {"x", "k"}
+    shifted = {"x": rng.normal(1.0, 1.0, 300), "k": rng.choice(["a", "b"], 300).tolist()}
+    report = detect(reference, shifted)
+    assert report.columns["x"].drift and not report.columns["k"].drift
