@@ -1,5 +1,6 @@
-"""``keel drift``: tabular drift of a model's inputs (``detect`` runs before this module
-is imported, see ``keel.cli.main``; it is declared here for ``keel --help`` and for
+"""``keel drift``: tabular drift of a model's inputs. ``report`` reads a registered
+version's live window from the store; ``detect`` compares two CSV files (it runs before this
+module is imported, see ``keel.cli.main``; it is declared here for ``keel --help`` and for
 callers of the typer app)."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from keel.cli.options import ConfigOpt, load, run
 
 __all__ = ["drift_app"]
 
@@ -35,3 +38,21 @@ def drift_detect(
     argv += ["--serve"] if serve else []
     argv += ["--detail"] if detail else []
     raise typer.Exit(main(argv))
+
+
+@drift_app.command("report")
+def drift_report(
+    model: Annotated[str, typer.Argument(help="NAME@ALIAS, NAME:VERSION or NAME (its latest).")],
+    window: Annotated[
+        int | None, typer.Option(help="The latest this many rows (default monitors.drift).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Rows from: a date (2026-11-01) or a duration back (6h).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    config: ConfigOpt = None,
+) -> None:
+    """The version's live window against its registered reference: a verdict per feature."""
+    from keel.commands.drift_report import drift_report as report
+
+    typer.echo(run(lambda: report(load(config), model, window, since, format)))

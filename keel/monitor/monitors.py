@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from keel.call import Call
 from keel.config.schema import KeelConfig
 from keel.monitor.alerts import Alerter
+from keel.monitor.drift_check import DriftCheck
 from keel.monitor.drift_windows import RowSampler
 from keel.monitor.embeddings import EmbeddingDriftMonitor
 from keel.monitor.episodes import Episodes
@@ -38,6 +39,7 @@ def build_tap(
     monitors: list[Monitor] = [TrafficMonitor(metrics, arm_of)]
     if settings.drift.enabled:
         monitors.append(RowSampler(settings.drift, store))
+        monitors.append(DriftCheck(settings.drift, store, metrics, report))
     if settings.regressions.enabled:
         monitors.append(RegressionMonitor(settings.regressions, report))
     if settings.quality.enabled:
