@@ -109,7 +109,11 @@ class EmbeddingDriftConfig(_Section):
     model's latest vectors are tested against the reference window pinned with ``keel
     monitor pin`` (MMD, permutation p-value). See docs/monitoring.md."""
 
-    enabled: bool = Field(True, description="Sample, embed and check prompts.")
+    enabled: bool = Field(
+        False,
+        description="Sample, embed and check prompts (off by default: the embedding model "
+        "costs about 190 MiB of memory once loaded).",
+    )
     share: float = Field(
         0.05, gt=0, le=1, description="Share of eligible calls whose prompt is embedded."
     )

@@ -3,10 +3,13 @@ keel.store.sql's ``SQLStore``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.drift import DriftRow
@@ -14,17 +17,22 @@ from keel.store.tables import drift_rows
 
 __all__ = ["DriftSQL"]
 
+T = TypeVar("T")
+
 
 class DriftSQL:
     """The drift-window family on an SQLAlchemy engine."""
 
     engine: AsyncEngine
 
+    @abstractmethod
+    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
+        """Run ``write(conn, *args)`` in one transaction (SQLite: on a thread, never through
+        the event loop, which an inline usage commit may hold waiting for the lock)."""
+
     async def add_drift_rows(self, rows: Sequence[DriftRow]) -> None:
-        if not rows:
-            return
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(drift_rows), [asdict(row) for row in rows])
+        if rows:
+            await self._transaction(_insert, [asdict(row) for row in rows])
 
     async def drift_window(
         self, model: str, version: int, since: float, limit: int
@@ -48,6 +56,12 @@ class DriftSQL:
             return sorted((row[0], row[1]) for row in await conn.execute(query))
 
     async def delete_drift_rows(self, before: float) -> int:
-        async with self.engine.begin() as conn:
-            result = await conn.execute(delete(drift_rows).where(drift_rows.c.ts < before))
-            return int(result.rowcount)
+        return await self._transaction(_delete, before)
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(drift_rows), rows)
+
+
+def _delete(conn: Connection, before: float) -> int:
+    return int(conn.execute(delete(drift_rows).where(drift_rows.c.ts < before)).rowcount)

@@ -5,11 +5,13 @@ opening or closing the same episode at once exactly one does."""
 
 from __future__ import annotations
 
-from typing import Any
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,18 +20,22 @@ from keel.store.tables import alert_episodes
 
 __all__ = ["EpisodeSQL"]
 
+T = TypeVar("T")
+
 
 class EpisodeSQL:
     """The episode family on an SQLAlchemy engine."""
 
     engine: AsyncEngine
 
+    @abstractmethod
+    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
+        """Run ``write(conn, *args)`` in one transaction (SQLite: on a thread, never through
+        the event loop, which an inline usage commit may hold waiting for the lock)."""
+
     async def open_episode(self, record: EpisodeRecord) -> tuple[EpisodeRecord, bool]:
-        values = _values(record)
         try:
-            async with self.engine.begin() as conn:
-                result = await conn.execute(insert(alert_episodes).values(values))
-                seq = int(result.inserted_primary_key[0])  # type: ignore[index]
+            seq = await self._transaction(_insert, _values(record))
             return _with_seq(record, seq), True
         except IntegrityError:
             pass
@@ -43,15 +49,7 @@ class EpisodeSQL:
         found = await self._open(key)
         if found is None:
             return None
-        c = alert_episodes.c
-        statement = (
-            update(alert_episodes)
-            .where(c.seq == found.seq, c.open_key == key)
-            .values(open_key=None, resolved_at=ts)
-        )
-        async with self.engine.begin() as conn:
-            closed = (await conn.execute(statement)).rowcount == 1
-        if not closed:
+        if not await self._transaction(_close, found.seq, key, ts):
             return None
         return EpisodeRecord(
             found.kind, found.subject, found.started_at, found.message, found.value,
@@ -73,6 +71,21 @@ class EpisodeSQL:
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else _record(row)
+
+
+def _insert(conn: Connection, values: dict[str, Any]) -> int:
+    result = conn.execute(insert(alert_episodes).values(values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _close(conn: Connection, seq: int, key: str, ts: float) -> bool:
+    c = alert_episodes.c
+    statement = (
+        update(alert_episodes)
+        .where(c.seq == seq, c.open_key == key)
+        .values(open_key=None, resolved_at=ts)
+    )
+    return bool(conn.execute(statement).rowcount == 1)
 
 
 def _values(record: EpisodeRecord) -> dict[str, Any]:

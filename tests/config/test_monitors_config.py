@@ -9,9 +9,9 @@ from keel.config.monitors import EmbeddingDriftConfig
 from keel.config.security import DataClassConfig, PIIPolicy
 
 
-def test_defaults_sample_a_small_share_under_caps() -> None:
+def test_defaults_are_off_and_sample_a_small_share_under_caps() -> None:
     settings = EmbeddingDriftConfig()
-    assert settings.enabled and settings.share == 0.05
+    assert not settings.enabled and settings.share == 0.05  # on by choice: the model costs RAM
     assert settings.per_minute <= settings.total_per_minute
     assert settings.alpha * (settings.permutations + 1) >= 1
 

@@ -37,7 +37,7 @@ def config() -> dict[str, object]:
                          "hr": {"regions": ["local"], "pii": {"prompts": "redact"}}},
         "teams": {"t": {"api_keys": [KEY], "data_class": "open"},
                   "h": {"api_keys": [HR_KEY], "data_class": "hr"}},
-        "monitors": {"embeddings": {"share": 1.0, "per_minute": 1000, "window": 30,
+        "monitors": {"embeddings": {"enabled": True, "share": 1.0, "per_minute": 1000, "window": 30,
                                     "min_vectors": 20, "check_s": 1, "permutations": 99,
                                     "alpha": 0.05}},
     }  # fmt: skip

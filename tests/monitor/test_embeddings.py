@@ -204,7 +204,7 @@ async def test_the_tick_stores_vectors_and_checks_on_its_interval(store: Store) 
     await watched.close()
 
 
-def test_the_gateway_runs_the_monitor_unless_it_is_off(store: Store) -> None:
+def test_the_gateway_runs_the_monitor_only_when_it_is_on(store: Store) -> None:
     from keel.config.finops import AlertsConfig
     from keel.config.schema import KeelConfig
     from keel.monitor.alerts import Alerter
@@ -214,8 +214,8 @@ def test_the_gateway_runs_the_monitor_unless_it_is_off(store: Store) -> None:
 
     deployment = {"name": "d", "provider": "sim", "model": "m", "region": "r"}
     base = {"regions": {"r": {}}, "models": {"chat": ["d"]}, "deployments": [deployment]}
-    on = KeelConfig.model_validate(base)
-    off = KeelConfig.model_validate({**base, "monitors": {"embeddings": {"enabled": False}}})
+    on = KeelConfig.model_validate({**base, "monitors": {"embeddings": {"enabled": True}}})
+    off = KeelConfig.model_validate(base)  # off by default
     metrics, alerter = Metrics(), Alerter(AlertsConfig(), store, Claims())
     tap = build_tap(on, store, metrics, Rollouts(on, store, metrics.rolled_back), alerter)
     assert tap is not None and tap.monitors[-1].name == "embeddings"
