@@ -1,8 +1,8 @@
 """The monitors' tap: finished calls, read off the hot path.
 
 The account stage offers every finished call (``Tap.offer``: an append to a bounded queue,
-nothing else, so a call never waits for a monitor). A background task hands each call to each
-monitor's ``read`` (cheap, synchronous: it copies what it needs, never the text unless its
+nothing else, so a call never waits for a monitor). On the loop's next turn each call goes to
+each monitor's ``read`` (cheap, synchronous: it copies what it needs, never the text unless its
 data class allows it) and calls each monitor's ``tick`` every ``TICK_S`` (writes to the store,
 checks windows, fires alerts). A monitor that raises is logged and keeps its place; a queue
 that is full drops the call and counts it (``keel_monitor_dropped{monitor="tap"}``).
@@ -52,13 +52,25 @@ class Tap:
         self.metrics = metrics
         self.queue: deque[Call] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._scheduled = False
 
     def offer(self, call: Call) -> None:
-        """On the hot path: keep the call for the monitors, or drop it when they lag."""
-        if len(self.queue) < self.size:
-            self.queue.append(call)
+        """On the hot path: keep the call for the monitors, or drop it when they lag. The
+        queue is drained on the loop's next turn, after the call's answer is on its way: a
+        call held longer outlives the collector's young generations, and later collections
+        walk it again."""
+        queue = self.queue
+        if len(queue) < self.size:
+            queue.append(call)
+            if not self._scheduled and self._task is not None:
+                self._scheduled = True
+                asyncio.get_running_loop().call_soon(self._drain_soon)
         else:
             self.metrics.monitor_dropped.labels("tap").inc()
+
+    def _drain_soon(self) -> None:
+        self._scheduled = False
+        self.drain()
 
     async def start(self) -> None:
         if self.monitors and self._task is None:
