@@ -130,6 +130,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def json_object(raw: bytes, shape: str) -> dict[str, Any]:
+    """A small control body (feedback, labels): a JSON object, else a 400 showing ``shape``."""
+    try:
+        body: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidJSON(f"The body is not JSON. Send {shape}.") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f"The body must be a JSON object: {shape}.")
+    return body
+
+
 def _too_large(limit: int) -> BodyTooLarge:
     return BodyTooLarge(
         f"The request body is larger than {limit} bytes. Send less (fewer or shorter messages), "

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from keel.call import Call, Principal
-from keel.errors import BadRequest, InvalidJSON, RequestNotFound, StoreUnavailable
-from keel.gateway.edge import bearer_token, check_headers, read_body, request_id
+from keel.errors import BadRequest, RequestNotFound, StoreUnavailable
+from keel.gateway.edge import bearer_token, check_headers, json_object, read_body, request_id
 from keel.store.feedback import FeedbackRecord
 
 if TYPE_CHECKING:
@@ -113,12 +113,7 @@ class FeedbackRoutes:
 
 
 def _fields(raw: bytes) -> dict[str, str]:
-    try:
-        body: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidJSON(f"The body is not JSON. Send {_SHAPE}.") from None
-    if not isinstance(body, dict):
-        raise BadRequest(f"The body must be a JSON object: {_SHAPE}.")
+    body = json_object(raw, _SHAPE)
     fields: dict[str, str] = {}
     for name, limit in _LIMITS.items():
         value = body.get(name)

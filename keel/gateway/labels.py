@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keel.call import Call, Principal
-from keel.errors import BadRequest, InvalidJSON, KeelError, RequestNotFound, StoreUnavailable
-from keel.gateway.edge import bearer_token, check_headers, read_body, request_id
+from keel.errors import BadRequest, KeelError, RequestNotFound, StoreUnavailable
+from keel.gateway.edge import bearer_token, check_headers, json_object, read_body, request_id
 from keel.serving.predictor import parse_name
 from keel.store.quality import CallOwner, LabelRecord, check_label
 
@@ -135,12 +135,7 @@ def _check(item: Any) -> tuple[str, str, int]:
 
 def _items(raw: bytes) -> tuple[list[Any], bool]:
     """The labels sent, and whether they came as a bulk list."""
-    try:
-        body: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidJSON(f"The body is not JSON. Send {_SHAPE}.") from None
-    if not isinstance(body, dict):
-        raise BadRequest(f"The body must be a JSON object: {_SHAPE}.")
+    body = json_object(raw, _SHAPE)
     if "labels" not in body:
         return [body], False
     items = body["labels"]
