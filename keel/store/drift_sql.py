@@ -3,32 +3,22 @@ keel.store.sql's ``SQLStore``)."""
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.drift import DriftRow
 from keel.store.tables import drift_rows
+from keel.store.transactional import Transactional
 
 __all__ = ["DriftSQL"]
 
-T = TypeVar("T")
 
-
-class DriftSQL:
+class DriftSQL(Transactional):
     """The drift-window family on an SQLAlchemy engine."""
-
-    engine: AsyncEngine
-
-    @abstractmethod
-    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
-        """Run ``write(conn, *args)`` in one transaction (SQLite: on a thread, never through
-        the event loop, which an inline usage commit may hold waiting for the lock)."""
 
     async def add_drift_rows(self, rows: Sequence[DriftRow]) -> None:
         if rows:

@@ -7,33 +7,25 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from abc import abstractmethod
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, not_, select
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.embeddings import EmbeddingCheck, EmbeddingPin, EmbeddingStore, PromptVector
 from keel.store.tables import embedding_checks, embedding_pins, prompt_vectors
+from keel.store.transactional import Transactional
 
 __all__ = ["EmbeddingSQL"]
 
-T = TypeVar("T")
 _CHUNK = 500  # row numbers per IN (...) when reading a sample
 _VECTOR_COLUMNS = tuple(prompt_vectors.c[f.name] for f in dataclasses.fields(PromptVector))
 _CHECK_FIELDS = tuple(f.name for f in dataclasses.fields(EmbeddingCheck) if f.name != "seq")
 
 
-class EmbeddingSQL(EmbeddingStore):
+class EmbeddingSQL(Transactional, EmbeddingStore):
     """The prompt embedding family on an SQLAlchemy engine."""
-
-    engine: AsyncEngine
-
-    @abstractmethod
-    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
-        """Run ``write(conn, *args)`` in one transaction."""
 
     async def add_prompt_vectors(self, rows: Sequence[PromptVector]) -> None:
         if rows:

@@ -5,33 +5,22 @@ opening or closing the same episode at once exactly one does."""
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.episodes import EpisodeRecord
 from keel.store.tables import alert_episodes
+from keel.store.transactional import Transactional
 
 __all__ = ["EpisodeSQL"]
 
-T = TypeVar("T")
 
-
-class EpisodeSQL:
+class EpisodeSQL(Transactional):
     """The episode family on an SQLAlchemy engine."""
-
-    engine: AsyncEngine
-
-    @abstractmethod
-    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
-        """Run ``write(conn, *args)`` in one transaction (SQLite: on a thread, never through
-        the event loop, which an inline usage commit may hold waiting for the lock)."""
 
     async def open_episode(self, record: EpisodeRecord) -> tuple[EpisodeRecord, bool]:
         try:

@@ -6,14 +6,12 @@ the database, by the (request_id, row_index) indexes of both tables."""
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.quality import (
     CallOwner,
@@ -24,20 +22,13 @@ from keel.store.quality import (
     QualityStore,
 )
 from keel.store.tables import feedback, labels, predictions, usage
+from keel.store.transactional import Transactional
 
 __all__ = ["QualitySQL"]
 
-T = TypeVar("T")
 
-
-class QualitySQL(QualityStore):
+class QualitySQL(Transactional, QualityStore):
     """The quality family on an SQLAlchemy engine; writes in ``_transaction``."""
-
-    engine: AsyncEngine
-
-    @abstractmethod
-    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
-        """Run ``write(conn, *args)`` in one transaction."""
 
     async def add_predictions(self, rows: Sequence[PredictionRow]) -> None:
         if rows:

@@ -5,14 +5,11 @@ keel.store.sql's ``SQLStore``). A chain is read in one query, a recursive CTE th
 from __future__ import annotations
 
 import time
-from abc import abstractmethod
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, literal, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keel.store.responses import (
     ChainTooDeep,
@@ -24,21 +21,15 @@ from keel.store.responses import (
     page_items,
 )
 from keel.store.tables import responses
+from keel.store.transactional import Transactional
 
 __all__ = ["ResponseSQL", "response_row", "stored_row"]
 
-T = TypeVar("T")
 _FIELDS = ("id", "team", "created_at", "model", "previous_response_id")
 
 
-class ResponseSQL(ResponseStore):
+class ResponseSQL(Transactional, ResponseStore):
     """The response family on an SQLAlchemy engine; writes in ``_transaction``."""
-
-    engine: AsyncEngine
-
-    @abstractmethod
-    async def _transaction(self, write: Callable[..., T], *args: Any) -> T:
-        """Run ``write(conn, *args)`` in one transaction."""
 
     async def save_response(self, record: StoredResponse) -> None:
         await self._transaction(_insert, record)

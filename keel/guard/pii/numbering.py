@@ -18,7 +18,7 @@ __all__ = ["unbroken_phone"]
 _UNBROKEN = re.compile(
     "|".join(
         (
-            "[2-9][0-9]{2}[2-9][0-9]{6}",  # North America: NXX NXX XXXX
+            "[2-9][0-9]{2}[2-9][0-9]{6}",  # North America: area code, exchange, line (10 digits)
             "[36-9][0-9]{9}",  # India's mobiles [6-9]…, Italy's and Colombia's 3xx mobiles
             "3[2-9][0-9]{7}",  # Italy's older nine-digit mobiles (333 123456)
             "1[3-9][0-9]{9}",  # China's mobiles: 1[3-9] and nine
